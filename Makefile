@@ -1,0 +1,48 @@
+# A thin layer over CMake: the two commands of the README, and a few helpers.
+#   make run    install missing build dependencies, build, run sipnatd -f on conf/
+#   make test   build and run every test (also under ASan+UBSan)
+
+BUILD    ?= build
+ASAN_BUILD ?= build-asan
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CONF     ?= conf/sipnatd.conf
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps run test test-plain test-asan clean install
+
+all: build
+
+deps:
+	@scripts/install-deps.sh $(DEPS_FLAGS)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: deps build
+	./$(BUILD)/sipnatd -f -c $(CONF)
+
+test:
+	@scripts/install-deps.sh --test
+	$(MAKE) test-plain
+	$(MAKE) test-asan
+
+test-plain: build
+	cd $(BUILD) && ctest --output-on-failure -j 1
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSIPNATD_SANITIZE=ON $(CMAKE_FLAGS)
+
+test-asan: $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j 1
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,118 @@
+/*
+ * conf: the configuration file (design section 3), read with libconfig into one
+ * immutable object.
+ *
+ * A struct conf is built whole or not at all: conf_load_* either returns a fully
+ * validated object or NULL with a message of the form "FILE:LINE: group.key: why".
+ * Nothing outside this module changes a struct conf after it is returned; a reload
+ * builds a new one and the daemon swaps it in (daemon.c).
+ */
+#ifndef SIPNATD_CONF_H
+#define SIPNATD_CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_DEFAULT_PATH "/etc/sipnatd/sipnatd.conf"
+#define CONF_ERR_MAX 512
+
+/* Log levels, ordered as syslog's so that they map one to one. */
+enum conf_log_level {
+	CONF_LOG_ERROR = 3,
+	CONF_LOG_WARNING = 4,
+	CONF_LOG_NOTICE = 5,
+	CONF_LOG_INFO = 6,
+	CONF_LOG_DEBUG = 7,
+};
+
+/* One localnet entry, IPv4, in host byte order; net is already masked. */
+struct conf_net {
+	uint32_t net;
+	uint32_t mask;
+};
+
+/* Per-peer nat= flags (Asterisk's nat= values). */
+#define CONF_NAT_FORCE_RPORT 0x1
+#define CONF_NAT_COMEDIA 0x2
+
+struct conf_peer {
+	char *name;
+	char *secret;          /* NULL when the peer has none */
+	char *host;            /* NULL for "dynamic" (registers); else a name or IPv4 literal */
+	uint16_t port;         /* port given with host ("host:port"), 5060 when absent */
+	unsigned nat;          /* CONF_NAT_* flags */
+	bool qualify;
+	int qualifyfreq_s;
+	bool directmedia;
+	int line;              /* line of the peer's group in the file, for later messages */
+};
+
+struct conf {
+	char *path;            /* the file this was read from ("<string>" for tests) */
+
+	/* general */
+	struct in_addr bindaddr;
+	uint16_t bindport;
+	char *externhost;      /* NULL when externip is used */
+	int externrefresh_s;
+	bool has_externip;
+	struct in_addr externip;
+	struct conf_net *localnet;
+	size_t localnet_count;
+	struct sockaddr_in pbx;
+	bool has_localaddr;
+	struct in_addr localaddr;
+	char *realm;
+	bool allowguest;
+	bool alwaysauthreject;
+	int banafter;
+	int bantime_s;
+	int maxexpiry_s;
+	int minexpiry_s;
+	int defaultexpiry_s;
+	char *statefile;
+	char *control;
+	char *resolvconf;      /* general.resolvconf: name servers for evdns
+				* (default /etc/resolv.conf; "nameserver IP:port" allowed) */
+
+	/* rtp */
+	int rtpstart;
+	int rtpend;
+	int rtptimeout_s;
+	int rtpholdtimeout_s;
+	bool strictrtp;
+
+	/* peers */
+	struct conf_peer *peers;
+	size_t peer_count;
+
+	/* logging */
+	enum conf_log_level log_level;
+	bool siptrace;
+};
+
+/* Read and validate FILE. Returns a new conf owned by the caller (free with
+ * conf_free), or NULL with a one-line "FILE:LINE: key: why" message in err. */
+struct conf *conf_load_file(const char *path, char err[CONF_ERR_MAX]);
+
+/* The same for a configuration held in memory; name stands for the file in
+ * messages. For tests and fuzzing. */
+struct conf *conf_load_string(const char *text, const char *name, char err[CONF_ERR_MAX]);
+
+/* Free a conf and everything it holds. NULL is allowed. */
+void conf_free(struct conf *conf);
+
+/* The peer called name, or NULL. The pointer lives as long as conf. */
+const struct conf_peer *conf_peer_find(const struct conf *conf, const char *name);
+
+/* Parse "a.b.c.d/n" or "a.b.c.d/m.m.m.m" into net. Returns false on anything else
+ * (including a mask that is not contiguous). */
+bool conf_net_parse(const char *text, struct conf_net *net);
+
+/* Name of a log level ("notice"), and the reverse (returns false if unknown). */
+const char *conf_log_level_name(enum conf_log_level level);
+bool conf_log_level_parse(const char *name, enum conf_log_level *level);
+
+#endif

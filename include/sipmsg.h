@@ -1,0 +1,47 @@
+/*
+ * sipmsg: the edge between datagrams and libosip2 messages. Only this module
+ * turns bytes into an osip_message_t and back; everything after it works on the
+ * parsed object and never edits SIP as text (design section 5, "Input").
+ */
+#ifndef SIPNATD_SIPMSG_H
+#define SIPNATD_SIPMSG_H
+
+#include <osipparser2/osip_parser.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The largest datagram sipnatd accepts (design section 5: over 64 KiB is dropped). */
+#define SIPMSG_MAX_SIZE 65535
+
+enum sipmsg_status {
+	SIPMSG_OK,          /* *out holds a message with every mandatory header */
+	SIPMSG_KEEPALIVE,   /* CRLF, CRLFCRLF, four zero bytes (RFC 5626 4.4): ignore */
+	SIPMSG_STUN,        /* a STUN message (RFC 5389 magic cookie) */
+	SIPMSG_TOO_BIG,     /* over SIPMSG_MAX_SIZE */
+	SIPMSG_MALFORMED,   /* not SIP at all, or libosip2 refused it: drop */
+	SIPMSG_INCOMPLETE,  /* body shorter than Content-Length (RFC 3261 18.3): drop */
+	SIPMSG_INVALID,     /* parsed, but a request that must be answered 400; *out is set */
+};
+
+/* Once per process, before any parse (libosip2's parser_init). */
+void sipmsg_global_init(void);
+
+/* Parse one datagram. On SIPMSG_OK and SIPMSG_INVALID *out is a new message the
+ * caller frees with osip_message_free; otherwise *out is NULL. *why says what
+ * was wrong (static string) for anything but SIPMSG_OK. */
+enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **out,
+				const char **why);
+
+/* Serialise msg into a new buffer (free with osip_free). Content-Length is set
+ * from the body first. Returns 0 or -1. */
+int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len);
+
+/* Human-readable name of a status, for logs. */
+const char *sipmsg_status_name(enum sipmsg_status status);
+
+/* Convenience accessors that never return NULL pointers to callers that only
+ * want to print: "" when absent. */
+const char *sipmsg_method(const osip_message_t *msg);
+const char *sipmsg_call_id(const osip_message_t *msg);
+
+#endif

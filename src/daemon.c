@@ -1,0 +1,280 @@
+/*
+ * daemon: start, run, reload, stop. Modules are started in dependency order
+ * (configuration, DNS, external address, SIP socket) and freed in reverse.
+ * Signals arrive through libevent (evsignal), so their work runs in the loop,
+ * never inside a signal handler.
+ */
+#include "daemon.h"
+
+#include "classify.h"
+#include "externaddr.h"
+#include "log.h"
+#include "netaddr.h"
+#include "notify.h"
+#include "secret.h"
+#include "sip_dispatch.h"
+#include "sip_socket.h"
+#include "version.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LAN_ADDR_RETRY_S 10
+
+static int effective_level(const struct conf *conf, int debug)
+{
+	int level = (int)conf->log_level + debug;
+	return level > LOG_DEBUG ? LOG_DEBUG : level;
+}
+
+static void apply_logging(const struct daemon *d)
+{
+	log_set_level(effective_level(d->conf, d->debug));
+	sip_socket_set_trace(d->conf->siptrace || d->debug >= 2);
+}
+
+/* The address the kernel would use to reach the PBX: connect() on a UDP
+ * socket sends nothing and needs no netlink. */
+static bool route_source_to(const struct sockaddr_in *dest, struct in_addr *out)
+{
+	struct sockaddr_in local;
+	socklen_t len = sizeof(local);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (const struct sockaddr *)dest, sizeof(*dest)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&local, &len) == 0 && local.sin_addr.s_addr != 0) {
+		*out = local.sin_addr;
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
+static void find_lan_addr(struct daemon *d)
+{
+	const struct conf *conf = d->conf;
+	char pbx[NETADDR_STRLEN], ip[INET_ADDRSTRLEN];
+	bool had = d->have_lan_addr;
+	struct in_addr before = d->lan_addr;
+
+	if (conf->has_localaddr) {
+		d->lan_addr = conf->localaddr;
+		d->have_lan_addr = true;
+	} else if (conf->bindaddr.s_addr != htonl(INADDR_ANY)) {
+		d->lan_addr = conf->bindaddr;
+		d->have_lan_addr = true;
+	} else {
+		d->have_lan_addr = route_source_to(&conf->pbx, &d->lan_addr);
+	}
+	if (!d->have_lan_addr) {
+		log_warn("no route to the PBX at %s: cannot tell which LAN address to advertise; set general.localaddr or fix the route (retrying every %d s)",
+			 netaddr_format(&conf->pbx, pbx), LAN_ADDR_RETRY_S);
+		struct timeval tv = { .tv_sec = LAN_ADDR_RETRY_S };
+		evtimer_add(d->lan_addr_retry, &tv);
+		return;
+	}
+	evtimer_del(d->lan_addr_retry);
+	if (!had || before.s_addr != d->lan_addr.s_addr) {
+		inet_ntop(AF_INET, &d->lan_addr, ip, sizeof(ip));
+		log_info("advertising %s toward the LAN", ip);
+	}
+}
+
+static void lan_addr_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	find_lan_addr(arg);
+}
+
+bool daemon_advertised_addr(const struct daemon *d, struct in_addr dest, struct in_addr *out)
+{
+	if (classify_is_local(d->conf, dest)) {
+		if (!d->have_lan_addr)
+			return false;
+		*out = d->lan_addr;
+		return true;
+	}
+	return externaddr_get(d->external, out);
+}
+
+/* Log, for the admin, what a reload changed that only a restart applies. */
+static void note_restart_only(const struct conf *old, const struct conf *new)
+{
+	if (old->bindaddr.s_addr != new->bindaddr.s_addr || old->bindport != new->bindport)
+		log_warn("reload: general.bindaddr/bindport changed; this requires a restart (still listening on the old address)");
+	if (strcmp(old->control, new->control) != 0)
+		log_warn("reload: general.control changed; this requires a restart");
+}
+
+bool daemon_reload(struct daemon *d)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *next;
+
+	notify_reloading();
+	next = conf_load_file(d->conf_path, err);
+	if (!next) {
+		d->reload_failures++;
+		log_err("reload failed, keeping the running configuration: %s", err);
+		notify_ready("running (last reload failed)");
+		return false;
+	}
+	note_restart_only(d->conf, next);
+	/* Swap first, then let each module adopt what changed: nothing may keep
+	 * a pointer into the old configuration once it is freed below. */
+	struct conf *old = d->conf;
+	d->conf = next;
+	apply_logging(d);
+	externaddr_reconfigure(d->external, d->conf);
+	find_lan_addr(d);
+	sip_dispatch_reconfigure(d);
+	conf_free(old);
+	d->reloads++;
+	log_notice("configuration reloaded from %s", d->conf_path);
+	notify_ready("running");
+	return true;
+}
+
+static void sighup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_reload(arg);
+}
+
+static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_notice("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_stopping();
+	sip_socket_stop_reading(d->sip);
+	/* Let events already due run (responses being sent), then leave. */
+	event_base_loopexit(d->base, NULL);
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	notify_watchdog();
+}
+
+static int start_signals(struct daemon *d)
+{
+	/* A peer closing on us must never kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_hup = evsignal_new(d->base, SIGHUP, sighup_cb, d);
+	d->sig_term = evsignal_new(d->base, SIGTERM, sigterm_cb, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, sigterm_cb, d);
+	if (!d->sig_hup || !d->sig_term || !d->sig_int || evsignal_add(d->sig_hup, NULL) ||
+	    evsignal_add(d->sig_term, NULL) || evsignal_add(d->sig_int, NULL)) {
+		log_err("cannot install signal handlers");
+		return -1;
+	}
+	uint64_t wd = notify_watchdog_usec();
+	if (wd) {
+		/* ping at half the interval, as sd_watchdog_enabled(3) advises */
+		struct timeval tv = { .tv_sec = (time_t)(wd / 2000000),
+				      .tv_usec = (suseconds_t)((wd / 2) % 1000000) };
+		d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
+		if (!d->watchdog || event_add(d->watchdog, &tv) != 0) {
+			log_err("cannot start the watchdog timer");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
+{
+	char err[256], bind[NETADDR_STRLEN];
+
+	memset(d, 0, sizeof(*d));
+	d->conf = conf;
+	d->conf_path = cmd->conf_path;
+	d->debug = cmd->debug;
+	apply_logging(d);
+
+	if (secret_init() != 0) {
+		log_err("cannot read random bytes for the process key: %s", strerror(errno));
+		return -1;
+	}
+	d->base = event_base_new();
+	if (!d->base) {
+		log_err("cannot create the event loop");
+		return -1;
+	}
+	d->dns = evdns_base_new(d->base, 0);
+	if (!d->dns) {
+		log_err("cannot create the DNS resolver");
+		return -1;
+	}
+	int rc = evdns_base_resolv_conf_parse(d->dns, DNS_OPTIONS_ALL, conf->resolvconf);
+	if (rc != 0)
+		log_warn("cannot use %s for DNS (evdns error %d); names will not resolve until it is fixed and sipnatd reloaded",
+			 conf->resolvconf, rc);
+	d->external = externaddr_new(d->base, d->dns, d->conf);
+	d->lan_addr_retry = evtimer_new(d->base, lan_addr_retry_cb, d);
+	if (!d->external || !d->lan_addr_retry) {
+		log_err("out of memory at start");
+		return -1;
+	}
+	find_lan_addr(d);
+
+	struct sockaddr_in bind_addr = netaddr_make(conf->bindaddr, conf->bindport);
+	d->sip = sip_socket_open(d->base, &bind_addr, sip_dispatch_datagram, d, err, sizeof(err));
+	if (!d->sip) {
+		log_err("cannot listen for SIP: %s", err);
+		return -1;
+	}
+	if (sip_dispatch_start(d) != 0 || start_signals(d) != 0)
+		return -1;
+
+	log_notice("sipnatd %s listening on %s/udp; pbx %s; %zu peer(s); rtp %d-%d", SIPNATD_VERSION,
+		   netaddr_format(&bind_addr, bind), netaddr_format(&conf->pbx, err), conf->peer_count,
+		   conf->rtpstart, conf->rtpend);
+	notify_ready("running");
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	if (event_base_dispatch(d->base) < 0) {
+		log_err("event loop failed");
+		return 1;
+	}
+	return 0;
+}
+
+void daemon_free(struct daemon *d)
+{
+	sip_dispatch_stop(d);
+	sip_socket_close(d->sip);
+	if (d->sig_hup)
+		event_free(d->sig_hup);
+	if (d->sig_term)
+		event_free(d->sig_term);
+	if (d->sig_int)
+		event_free(d->sig_int);
+	if (d->watchdog)
+		event_free(d->watchdog);
+	if (d->lan_addr_retry)
+		event_free(d->lan_addr_retry);
+	/* Free the resolver without calling back into the modules below, then
+	 * the modules that had lookups in flight. */
+	if (d->dns)
+		evdns_base_free(d->dns, 0);
+	externaddr_free(d->external);
+	if (d->base)
+		event_base_free(d->base);
+	conf_free(d->conf);
+	secret_free();
+	memset(d, 0, sizeof(*d));
+}

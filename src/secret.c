@@ -1,0 +1,106 @@
+/*
+ * secret: the process key and HMAC tokens derived from it (OpenSSL's libcrypto;
+ * design section 6: no hand-rolled crypto).
+ */
+#include "secret.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+static uint8_t key[SECRET_KEY_LEN];
+/* Keyed once; each token works on a copy, which costs far less than fetching
+ * the algorithm and setting the key again. */
+static EVP_MAC_CTX *keyed_ctx;
+
+static void rekey(void)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (!keyed_ctx) {
+		EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		keyed_ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+		EVP_MAC_free(hmac); /* the context holds its own reference */
+	}
+	if (!keyed_ctx || !EVP_MAC_init(keyed_ctx, key, sizeof(key), params))
+		abort(); /* libcrypto without HMAC-SHA256 cannot run this daemon */
+}
+
+int secret_init(void)
+{
+	size_t got = 0;
+
+	while (got < sizeof(key)) {
+		ssize_t n = getrandom(key + got, sizeof(key) - got, 0);
+		if (n < 0)
+			return -1;
+		got += (size_t)n;
+	}
+	rekey();
+	return 0;
+}
+
+void secret_set_key(const uint8_t k[SECRET_KEY_LEN])
+{
+	memcpy(key, k, sizeof(key));
+	rekey();
+}
+
+static EVP_MAC_CTX *fresh_ctx(void)
+{
+	if (!keyed_ctx)
+		rekey();
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed_ctx);
+	if (!ctx)
+		abort();
+	return ctx;
+}
+
+void secret_hmac(const void *buf, size_t len, uint8_t mac[32])
+{
+	EVP_MAC_CTX *ctx = fresh_ctx();
+	size_t outl = 0;
+
+	EVP_MAC_update(ctx, buf, len);
+	EVP_MAC_final(ctx, mac, &outl, 32);
+	EVP_MAC_CTX_free(ctx);
+}
+
+void secret_token(const char *const parts[], size_t count, char *out, size_t out_chars)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	static const unsigned char sep = 0x1f;
+	EVP_MAC_CTX *ctx = fresh_ctx();
+	uint8_t mac[32];
+	size_t outl = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		const char *p = parts[i] ? parts[i] : "";
+		EVP_MAC_update(ctx, (const unsigned char *)p, strlen(p));
+		EVP_MAC_update(ctx, &sep, 1);
+	}
+	EVP_MAC_final(ctx, mac, &outl, sizeof(mac));
+	EVP_MAC_CTX_free(ctx);
+
+	if (out_chars > 51)
+		out_chars = 51;
+	/* 5 bits per character, straight from the MAC's bit stream. */
+	for (size_t i = 0; i < out_chars; i++) {
+		size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+		unsigned v = (unsigned)mac[byte] << 8 | (byte + 1 < sizeof(mac) ? mac[byte + 1] : 0);
+		out[i] = alphabet[(v >> (11 - shift)) & 0x1f];
+	}
+	out[out_chars] = '\0';
+}
+
+void secret_free(void)
+{
+	EVP_MAC_CTX_free(keyed_ctx);
+	keyed_ctx = NULL;
+}

@@ -1,0 +1,97 @@
+/*
+ * sip_via: received/rport on the way in, the response target on the way out.
+ * The source address of the datagram is the truth; what a Via claims is only
+ * used where RFC 3261 says so and never sends anything toward a name.
+ */
+#include "sip_via.h"
+
+#include "netaddr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *via_param(const osip_via_t *via, const char *name, bool *present)
+{
+	osip_generic_param_t *param = NULL;
+
+	if (present)
+		*present = false;
+	if (osip_generic_param_get_byname((osip_list_t *)&via->via_params, (char *)name, &param) != 0 ||
+	    !param)
+		return NULL;
+	if (present)
+		*present = true;
+	return param->gvalue;
+}
+
+int via_param_set(osip_via_t *via, const char *name, const char *value)
+{
+	osip_generic_param_t *param = NULL;
+	char *copy = value ? osip_strdup(value) : NULL;
+
+	if (value && !copy)
+		return -1;
+	if (osip_generic_param_get_byname(&via->via_params, (char *)name, &param) == 0 && param) {
+		osip_free(param->gvalue);
+		param->gvalue = copy;
+		return 0;
+	}
+	char *pname = osip_strdup(name);
+	if (!pname || osip_generic_param_add(&via->via_params, pname, copy) != 0) {
+		osip_free(pname);
+		osip_free(copy);
+		return -1;
+	}
+	return 0;
+}
+
+int via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport)
+{
+	osip_via_t *via = osip_list_get(&req->vias, 0);
+	char ip[INET_ADDRSTRLEN], port[8];
+	bool wants_rport = false;
+
+	if (!via || !via->host)
+		return -1;
+	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
+	snprintf(port, sizeof(port), "%u", ntohs(src->sin_port));
+	via_param(via, "rport", &wants_rport);
+
+	if (wants_rport || force_rport) {
+		if (via_param_set(via, "received", ip) != 0 || via_param_set(via, "rport", port) != 0)
+			return -1;
+		return 0;
+	}
+	/* RFC 3261 18.2.1: received only when sent-by differs from the source;
+	 * drop any received= the client wrote itself. */
+	if (strcmp(via->host, ip) != 0)
+		return via_param_set(via, "received", ip);
+	osip_generic_param_t *stale = NULL;
+	if (osip_generic_param_get_byname(&via->via_params, (char *)"received", &stale) == 0 && stale) {
+		osip_free(stale->gvalue);
+		stale->gvalue = osip_strdup(ip);
+	}
+	return 0;
+}
+
+bool via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
+{
+	const osip_via_t *via = osip_list_get(&resp->vias, 0);
+	struct in_addr ip;
+	uint16_t port = 5060;
+
+	if (!via || !via->host)
+		return false;
+	const char *received = via_param(via, "received", NULL);
+	if (!netaddr_parse_ipv4(received ? received : via->host, &ip))
+		return false;
+	const char *rport = via_param(via, "rport", NULL);
+	if (rport && netaddr_parse_port(rport, &port)) {
+		/* rport with a value: the source port of the request (RFC 3581 4) */
+	} else if (via->port && !netaddr_parse_port(via->port, &port)) {
+		return false;
+	}
+	*out = netaddr_make(ip, port);
+	return true;
+}

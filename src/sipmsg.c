@@ -1,0 +1,270 @@
+/*
+ * sipmsg: datagram in, osip_message_t out, and back. First step of the SIP path
+ * (receive -> parse -> classify -> ...). Everything a remote party can put in a
+ * datagram is judged here: keep-alives, size, framing (RFC 3261 18.3) and the
+ * mandatory headers (RFC 3261 8.1.1), so that later steps may rely on them.
+ */
+#include "sipmsg.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sipmsg_global_init(void)
+{
+	parser_init();
+}
+
+static bool is_keepalive(const char *buf, size_t len)
+{
+	static const char zeros[4];
+
+	if ((len == 2 && memcmp(buf, "\r\n", 2) == 0) ||
+	    (len == 4 && memcmp(buf, "\r\n\r\n", 4) == 0) ||
+	    (len == 4 && memcmp(buf, zeros, 4) == 0))
+		return true;
+	/* Some stacks send a lone LF or a few CRLFs: whitespace only is a ping. */
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != '\r' && buf[i] != '\n')
+			return false;
+	return len > 0;
+}
+
+/* RFC 5389 6: first two bits zero, length a multiple of 4, magic cookie. */
+static bool is_stun(const unsigned char *buf, size_t len)
+{
+	if (len < 20 || (buf[0] & 0xc0) != 0)
+		return false;
+	size_t body = ((size_t)buf[2] << 8) | buf[3];
+	return body % 4 == 0 && body + 20 == len && buf[4] == 0x21 && buf[5] == 0x12 &&
+	       buf[6] == 0xa4 && buf[7] == 0x42;
+}
+
+/* Where the body starts: after the first empty line (CRLFCRLF, or LFLF from
+ * sloppy stacks). Returns len when there is no empty line. */
+static size_t body_offset(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] == '\n' && buf[i + 1] == '\n')
+			return i + 2;
+		if (i + 3 < len && memcmp(buf + i, "\r\n\r\n", 4) == 0)
+			return i + 4;
+	}
+	return len;
+}
+
+/* Content-Length as a strict decimal; -1 for anything else (negative, junk,
+ * absurdly long). */
+static long content_length_value(const osip_message_t *msg)
+{
+	const char *v = msg->content_length ? msg->content_length->value : NULL;
+	long n = 0;
+
+	if (!v)
+		return -1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	for (; isdigit((unsigned char)*v); v++) {
+		n = n * 10 + (*v - '0');
+		if (n > SIPMSG_MAX_SIZE)
+			return -1;
+	}
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return *v ? -1 : n;
+}
+
+static bool has_mandatory_headers(const osip_message_t *msg, const char **why)
+{
+	if (osip_list_size(&msg->vias) == 0) {
+		*why = "no Via";
+		return false;
+	}
+	if (!msg->from || !msg->from->url) {
+		*why = "no From";
+		return false;
+	}
+	if (!msg->to || !msg->to->url) {
+		*why = "no To";
+		return false;
+	}
+	if (!msg->call_id || !msg->call_id->number) {
+		*why = "no Call-ID";
+		return false;
+	}
+	if (!msg->cseq || !msg->cseq->method || !msg->cseq->number) {
+		*why = "no CSeq";
+		return false;
+	}
+	return true;
+}
+
+static enum sipmsg_status parse_framed(const char *buf, size_t len, osip_message_t **out,
+				       const char **why)
+{
+	osip_message_t *msg = NULL;
+
+	if (osip_message_init(&msg) != 0) {
+		*why = "out of memory";
+		return SIPMSG_MALFORMED;
+	}
+	if (osip_message_parse(msg, buf, len) != 0) {
+		osip_message_free(msg);
+		*why = "libosip2 could not parse it";
+		return SIPMSG_MALFORMED;
+	}
+	*out = msg;
+	return SIPMSG_OK;
+}
+
+enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **out,
+				const char **why)
+{
+	osip_message_t *msg = NULL;
+	enum sipmsg_status st;
+
+	*out = NULL;
+	*why = "";
+	if (len > SIPMSG_MAX_SIZE) {
+		*why = "datagram too big";
+		return SIPMSG_TOO_BIG;
+	}
+	if (is_keepalive(buf, len)) {
+		*why = "keep-alive";
+		return SIPMSG_KEEPALIVE;
+	}
+	if (is_stun((const unsigned char *)buf, len)) {
+		*why = "STUN";
+		return SIPMSG_STUN;
+	}
+	/* SIP is text: a NUL before the body means garbage, and libosip2 works on
+	 * C strings in places. */
+	size_t body_at = body_offset(buf, len);
+	if (body_at == len && (len < 4 || memchr(buf, '\n', len) == NULL)) {
+		*why = "no SIP header block";
+		return SIPMSG_MALFORMED;
+	}
+	if (memchr(buf, '\0', body_at) != NULL) {
+		*why = "NUL byte in the headers";
+		return SIPMSG_MALFORMED;
+	}
+
+	st = parse_framed(buf, len, &msg, why);
+	if (st != SIPMSG_OK)
+		return st;
+
+	if (!has_mandatory_headers(msg, why)) {
+		/* A request we can answer gets a 400; anything else is dropped. */
+		if (MSG_IS_REQUEST(msg) && osip_list_size(&msg->vias) > 0) {
+			*out = msg;
+			return SIPMSG_INVALID;
+		}
+		osip_message_free(msg);
+		return SIPMSG_MALFORMED;
+	}
+	if (MSG_IS_REQUEST(msg) && osip_strcasecmp(msg->sip_method, msg->cseq->method) != 0) {
+		*why = "CSeq method differs from the request method";
+		*out = msg;
+		return SIPMSG_INVALID;
+	}
+
+	/* RFC 3261 18.3 framing over UDP. */
+	size_t body_len = len - body_at;
+	if (msg->content_length) {
+		long cl = content_length_value(msg);
+		if (cl < 0) {
+			*why = "bad Content-Length";
+			if (MSG_IS_REQUEST(msg)) {
+				*out = msg;
+				return SIPMSG_INVALID;
+			}
+			osip_message_free(msg);
+			return SIPMSG_MALFORMED;
+		}
+		if ((size_t)cl > body_len) {
+			osip_message_free(msg);
+			*why = "body shorter than Content-Length";
+			return SIPMSG_INCOMPLETE;
+		}
+		if ((size_t)cl < body_len) {
+			/* Extra bytes after the body are not ours to interpret (a second
+			 * message smuggled in the datagram): cut them and parse again. */
+			osip_message_free(msg);
+			msg = NULL;
+			st = parse_framed(buf, body_at + (size_t)cl, &msg, why);
+			if (st != SIPMSG_OK)
+				return st;
+			if (!has_mandatory_headers(msg, why)) {
+				osip_message_free(msg);
+				return SIPMSG_MALFORMED;
+			}
+		}
+	}
+	*out = msg;
+	return SIPMSG_OK;
+}
+
+static int set_content_length(osip_message_t *msg, size_t n)
+{
+	char cl[24];
+
+	osip_content_length_free(msg->content_length);
+	msg->content_length = NULL;
+	snprintf(cl, sizeof(cl), "%zu", n);
+	return osip_message_set_content_length(msg, cl);
+}
+
+int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len)
+{
+	osip_body_t *body = NULL;
+	size_t guess = 0;
+
+	/* One body: its length. Several (multipart): libosip2 adds boundaries, so
+	 * the true figure is known only after writing; write, measure, and write
+	 * again in that rare case. */
+	for (int i = 0; osip_message_get_body(msg, i, &body) >= 0; i++)
+		guess += body->length;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (set_content_length(msg, guess) != 0)
+			return -1;
+		osip_message_force_update(msg);
+		if (osip_message_to_str(msg, buf, len) != 0)
+			return -1;
+		size_t actual = *len - body_offset(*buf, *len);
+		if (actual == guess)
+			return 0;
+		osip_free(*buf);
+		*buf = NULL;
+		guess = actual;
+	}
+	return -1;
+}
+
+const char *sipmsg_status_name(enum sipmsg_status status)
+{
+	switch (status) {
+	case SIPMSG_OK: return "ok";
+	case SIPMSG_KEEPALIVE: return "keep-alive";
+	case SIPMSG_STUN: return "STUN";
+	case SIPMSG_TOO_BIG: return "too big";
+	case SIPMSG_MALFORMED: return "malformed";
+	case SIPMSG_INCOMPLETE: return "incomplete";
+	case SIPMSG_INVALID: return "invalid";
+	}
+	return "?";
+}
+
+const char *sipmsg_method(const osip_message_t *msg)
+{
+	if (MSG_IS_REQUEST(msg))
+		return msg->sip_method ? msg->sip_method : "";
+	return msg->cseq && msg->cseq->method ? msg->cseq->method : "";
+}
+
+const char *sipmsg_call_id(const osip_message_t *msg)
+{
+	return msg->call_id && msg->call_id->number ? msg->call_id->number : "";
+}

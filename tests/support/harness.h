@@ -1,0 +1,66 @@
+/*
+ * harness: what integration tests need to drive the real sipnatd binary on
+ * loopback: temporary files, starting and stopping the daemon, reading its
+ * log, and plain UDP sockets that play phones and PBXs.
+ */
+#ifndef SIPNATD_TEST_HARNESS_H
+#define SIPNATD_TEST_HARNESS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A fresh temporary directory for one test (removed by harness_cleanup). */
+const char *harness_tmpdir(void);
+void harness_cleanup(void);
+
+/* Write text to name inside the tmpdir; returns the full path (static buffer
+ * per call slot: copy it if you need it after the next call). */
+char *harness_write_file(const char *name, const char *text);
+
+struct daemon_proc {
+	pid_t pid;
+	char log_path[512];
+	size_t log_seen;   /* how far harness_wait_log has read */
+};
+
+/* Start sipnatd with the given arguments (argv without the program name,
+ * NULL-terminated); stderr and stdout go to a log file. With wait_ready,
+ * wait until "listening on" appears (or fail the test). */
+void harness_start(struct daemon_proc *p, const char *const args[], bool wait_ready);
+
+/* Wait until text appears in the log after what earlier waits consumed.
+ * Returns true when it did within timeout_ms. */
+bool harness_wait_log(struct daemon_proc *p, const char *text, int timeout_ms);
+
+/* Does the whole log contain text? */
+bool harness_log_contains(const struct daemon_proc *p, const char *text);
+
+/* Send sig and wait up to timeout_ms for the exit. Returns the exit status,
+ * 128+signal if killed, or -1 on timeout (the process is then killed). */
+int harness_stop(struct daemon_proc *p, int sig, int timeout_ms);
+
+/* True while the process is alive. */
+bool harness_alive(struct daemon_proc *p);
+
+/* Run a program to completion, capturing its output into out (NUL
+ * terminated, truncated to out_len). Returns its exit status. */
+int harness_run(const char *const argv[], char *out, size_t out_len);
+
+/* A UDP socket bound to ip:port (port 0 = any). */
+int harness_udp(const char *ip, unsigned port);
+unsigned harness_udp_port(int fd);
+void harness_udp_send(int fd, const char *ip, unsigned port, const char *data, size_t len);
+/* Receive one datagram within timeout_ms into buf (NUL terminated); returns
+ * its length or -1 on timeout. from may be NULL. */
+ssize_t harness_udp_recv(int fd, char *buf, size_t len, int timeout_ms, struct sockaddr_in *from);
+
+/* The value of header name in a SIP message (first one, case-insensitive),
+ * copied into out; false when absent. */
+bool harness_sip_header(const char *msg, const char *name, char *out, size_t out_len);
+
+/* The first line of a SIP message. */
+void harness_sip_first_line(const char *msg, char *out, size_t out_len);
+
+#endif
