@@ -16,6 +16,9 @@
 
 struct sip_socket;
 struct externaddr;
+struct dnscache;
+struct trunks;
+struct pending_lookup;
 
 struct daemon {
 	struct event_base *base;
@@ -26,6 +29,9 @@ struct daemon {
 
 	struct sip_socket *sip;
 	struct externaddr *external;
+	struct dnscache *dnscache;
+	struct trunks *trunks;
+	struct pending_lookup *lookups;  /* requests waiting for a name (sip_dispatch) */
 	struct in_addr lan_addr;    /* advertised toward local destinations */
 	bool have_lan_addr;
 

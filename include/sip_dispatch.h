@@ -23,7 +23,8 @@ void sip_dispatch_stop(struct daemon *d);
 /* Counters for stats (monotonic since start). */
 struct sip_counters {
 	unsigned long received, malformed, keepalives, too_big, invalid;
-	unsigned long requests, responses, answered_locally;
+	unsigned long requests, responses, answered_locally, forwarded, stray_responses;
+	unsigned long lookups_failed;
 };
 const struct sip_counters *sip_dispatch_counters(void);
 

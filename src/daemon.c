@@ -7,6 +7,8 @@
 #include "daemon.h"
 
 #include "classify.h"
+#include "dnscache.h"
+#include "trunks.h"
 #include "externaddr.h"
 #include "log.h"
 #include "netaddr.h"
@@ -133,6 +135,7 @@ bool daemon_reload(struct daemon *d)
 	d->conf = next;
 	apply_logging(d);
 	externaddr_reconfigure(d->external, d->conf);
+	trunks_reconfigure(d->trunks, d->conf);
 	find_lan_addr(d);
 	sip_dispatch_reconfigure(d);
 	conf_free(old);
@@ -221,8 +224,10 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		log_warn("cannot use %s for DNS (evdns error %d); names will not resolve until it is fixed and sipnatd reloaded",
 			 conf->resolvconf, rc);
 	d->external = externaddr_new(d->base, d->dns, d->conf);
+	d->dnscache = dnscache_new(d->dns);
+	d->trunks = d->dnscache ? trunks_new(d->base, d->dnscache, d->conf) : NULL;
 	d->lan_addr_retry = evtimer_new(d->base, lan_addr_retry_cb, d);
-	if (!d->external || !d->lan_addr_retry) {
+	if (!d->external || !d->trunks || !d->lan_addr_retry) {
 		log_err("out of memory at start");
 		return -1;
 	}
@@ -269,8 +274,10 @@ void daemon_free(struct daemon *d)
 		event_free(d->lan_addr_retry);
 	/* Free the resolver without calling back into the modules below, then
 	 * the modules that had lookups in flight. */
+	trunks_free(d->trunks);
 	if (d->dns)
 		evdns_base_free(d->dns, 0);
+	dnscache_free(d->dnscache);
 	externaddr_free(d->external);
 	if (d->base)
 		event_base_free(d->base);

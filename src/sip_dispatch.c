@@ -9,11 +9,19 @@
 #include "daemon.h"
 #include "log.h"
 #include "netaddr.h"
+#include "externaddr.h"
+#include "sip_branch.h"
+#include "sip_forward.h"
 #include "sip_reply.h"
+#include "sip_route.h"
 #include "sip_socket.h"
+#include "trunks.h"
+#include "dnscache.h"
 #include "sip_via.h"
 #include "sipmsg.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct sip_ctx {
@@ -24,8 +32,20 @@ struct sip_ctx {
 	const struct conf_peer *peer;
 };
 
+/* A request waiting for the address of its next hop. It owns the message. */
+struct pending_lookup {
+	struct daemon *d;
+	osip_message_t *msg;
+	struct sockaddr_in src;
+	enum source_kind kind;
+	uint16_t port;
+	char host[256];
+	struct pending_lookup *prev, *next;
+};
+
 static struct sip_counters counters;
 static struct log_limit malformed_limit = LOG_LIMIT_INIT(60, 10);
+static struct log_limit noaddr_limit = LOG_LIMIT_INIT(60, 3);
 
 const struct sip_counters *sip_dispatch_counters(void)
 {
@@ -44,19 +64,14 @@ void sip_dispatch_reconfigure(struct daemon *d)
 
 void sip_dispatch_stop(struct daemon *d)
 {
-}
-
-static void send_message(struct sip_ctx *ctx, osip_message_t *msg, const struct sockaddr_in *to)
-{
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (sipmsg_serialize(msg, &buf, &len) != 0) {
-		log_err("cannot serialise a %s message for %s", sipmsg_method(msg), sipmsg_call_id(msg));
-		return;
+	/* Requests still waiting for DNS are dropped; their senders retransmit
+	 * to whoever runs next. */
+	while (d->lookups) {
+		struct pending_lookup *p = d->lookups;
+		d->lookups = p->next;
+		osip_message_free(p->msg);
+		free(p);
 	}
-	sip_socket_send(ctx->d->sip, buf, len, to);
-	osip_free(buf);
 }
 
 /* Answer the request in ctx ourselves, to where its top Via says (already
@@ -85,7 +100,7 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 		sip_reply_add_header(resp, "Accept", "application/sdp");
 	}
 	counters.answered_locally++;
-	send_message(ctx, resp, &to);
+	forward_send(ctx->d, resp, &to);
 	osip_message_free(resp);
 }
 
@@ -97,12 +112,135 @@ static bool is_options_to_self(const osip_message_t *msg)
 	       (!msg->req_uri->username || !*msg->req_uri->username);
 }
 
+static bool source_is_local(const struct sip_ctx *ctx)
+{
+	return ctx->kind == SOURCE_PBX || ctx->kind == SOURCE_LAN;
+}
+
+static void route_self_of(const struct daemon *d, struct route_self *self)
+{
+	memset(self, 0, sizeof(*self));
+	self->conf = d->conf;
+	self->lan_addr = d->lan_addr;
+	self->have_lan_addr = d->have_lan_addr;
+	self->have_ext_addr = externaddr_get(d->external, &self->ext_addr);
+	self->port = d->conf->bindport;
+	self->trunk_addr = trunks_addr_cb;
+	self->trunk_arg = d->trunks;
+}
+
+static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
+{
+	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
+	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
+
+	switch (forward_request(ctx->d, ctx->msg, &fsrc, dest)) {
+	case FORWARD_SENT:
+		counters.forwarded++;
+		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
+			  sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from),
+			  netaddr_format(dest, to));
+		break;
+	case FORWARD_NO_ADDRESS:
+		log_limited(&noaddr_limit, LOG_WARNING,
+			    "%s from %s needs the external address, which is not known yet; answered 503",
+			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, from));
+		respond(ctx, 503, NULL);
+		break;
+	case FORWARD_FAILED:
+		respond(ctx, 500, NULL);
+		break;
+	}
+}
+
+static void pending_unlink(struct pending_lookup *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		p->d->lookups = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+}
+
+static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
+{
+	struct pending_lookup *p = arg;
+	struct sip_ctx ctx = { .d = p->d, .src = p->src, .msg = p->msg, .kind = p->kind };
+
+	pending_unlink(p);
+	if (ok) {
+		struct sockaddr_in dest = netaddr_make(addr, p->port);
+		forward_to(&ctx, &dest);
+	} else {
+		counters.lookups_failed++;
+		log_limited(&noaddr_limit, LOG_WARNING, "cannot resolve %s for %s %s; answered 503",
+			    p->host, sipmsg_method(p->msg), sipmsg_call_id(p->msg));
+		respond(&ctx, 503, NULL);
+	}
+	osip_message_free(p->msg);
+	free(p);
+}
+
+/* Resolve host (through the cache) and forward; the message moves out of ctx
+ * while the lookup runs. */
+static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t port)
+{
+	struct in_addr addr;
+	struct pending_lookup *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		respond(ctx, 503, NULL);
+		return;
+	}
+	switch (dnscache_lookup(ctx->d->dnscache, host, &addr, lookup_done_cb, p)) {
+	case DNSCACHE_HIT: {
+		struct sockaddr_in dest = netaddr_make(addr, port);
+		free(p);
+		forward_to(ctx, &dest);
+		return;
+	}
+	case DNSCACHE_NEGATIVE:
+	case DNSCACHE_BUSY:
+		free(p);
+		counters.lookups_failed++;
+		log_limited(&noaddr_limit, LOG_WARNING, "cannot resolve %s for %s %s; answered 503", host,
+			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg));
+		respond(ctx, 503, NULL);
+		return;
+	case DNSCACHE_PENDING:
+		break;
+	}
+	p->d = ctx->d;
+	p->msg = ctx->msg;
+	ctx->msg = NULL;
+	p->src = ctx->src;
+	p->kind = ctx->kind;
+	p->port = port;
+	snprintf(p->host, sizeof(p->host), "%s", host);
+	p->next = ctx->d->lookups;
+	if (p->next)
+		p->next->prev = p;
+	ctx->d->lookups = p;
+}
+
+/* The authentication step. Until digest authentication exists only trunks
+ * and, with allowguest, anyone may use sipnatd from the Internet. */
+static bool admitted(const struct sip_ctx *ctx)
+{
+	if (ctx->kind != SOURCE_INTERNET || ctx->d->conf->allowguest)
+		return true;
+	return false;
+}
+
 static void handle_request(struct sip_ctx *ctx)
 {
 	char addr[NETADDR_STRLEN];
 	/* Before a peer is authenticated only the global rule counts (AST-2011-013):
 	 * anything from outside the LAN is answered to its source port. */
-	bool force_rport = ctx->kind == SOURCE_INTERNET || ctx->kind == SOURCE_TRUNK;
+	bool force_rport = !source_is_local(ctx);
+	struct route_self self;
+	struct route_decision route;
 
 	counters.requests++;
 	log_debug("%s %s from %s (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
@@ -116,16 +254,64 @@ static void handle_request(struct sip_ctx *ctx)
 		respond(ctx, 200, NULL);
 		return;
 	}
-	log_debug("%s %s: no route yet", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg));
+	if (!admitted(ctx)) {
+		respond(ctx, 403, NULL);
+		return;
+	}
+	int max_forwards = forward_max_forwards(ctx->msg);
+	if (max_forwards < 0) {
+		respond(ctx, 400, "Bad Max-Forwards");
+		return;
+	}
+	if (max_forwards == 0) {
+		respond(ctx, 483, NULL);
+		return;
+	}
+	if (branch_seen_before(ctx->msg)) {
+		log_limited(&malformed_limit, LOG_NOTICE, "loop: %s %s from %s has been here before",
+			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
+			    netaddr_format(&ctx->src, addr));
+		respond(ctx, 482, NULL);
+		return;
+	}
+
+	route_self_of(ctx->d, &self);
+	route_request(&self, ctx->kind, ctx->msg, &route);
+	switch (route.action) {
+	case ROUTE_FORWARD:
+		forward_to(ctx, &route.dest);
+		break;
+	case ROUTE_LOOKUP:
+		lookup_then_forward(ctx, route.host, route.port);
+		break;
+	case ROUTE_RESPOND:
+		log_debug("%s %s from %s: %d (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
+			  netaddr_format(&ctx->src, addr), route.status, route.why);
+		respond(ctx, route.status, NULL);
+		break;
+	}
 }
 
 static void handle_response(struct sip_ctx *ctx)
 {
 	char addr[NETADDR_STRLEN];
+	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
 
 	counters.responses++;
-	log_debug("%d response to %s %s from %s: not ours, dropped", ctx->msg->status_code,
-		  sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, addr));
+	if (!branch_pop_ours(ctx->msg)) {
+		/* R6: a response whose top Via is not ours is never passed on */
+		counters.stray_responses++;
+		log_limited(&malformed_limit, LOG_INFO, "%d response from %s is not for sipnatd, dropped",
+			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
+		return;
+	}
+	if (osip_list_size(&ctx->msg->vias) == 0)
+		return; /* the answer to a request of sipnatd's own */
+	if (forward_response(ctx->d, ctx->msg, &fsrc) == FORWARD_SENT)
+		counters.forwarded++;
+	else
+		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
+			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
 }
 
 void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
@@ -166,7 +352,7 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 		return;
 	}
 
-	ctx.kind = classify_source(ctx.d->conf, src->sin_addr, NULL, NULL, &ctx.peer);
+	ctx.kind = classify_source(ctx.d->conf, src->sin_addr, trunks_match_cb, ctx.d->trunks, &ctx.peer);
 	if (MSG_IS_REQUEST(ctx.msg))
 		handle_request(&ctx);
 	else

@@ -6,14 +6,38 @@
  */
 #include "sipmsg.h"
 
+#include "log.h"
+
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* libosip2 (Debian's 5.3 build at least) prints "| ERROR |" lines to stdout
+ * for every message it cannot parse, even when nobody initialised its trace:
+ * one line per datagram a stranger sends, past any rate limit. Its words are
+ * kept for -d at debug level; the verdict is logged by the caller. */
+__attribute__((format(printf, 4, 0)))
+static void osip_trace_cb(const char *file, int line, osip_trace_level_t level, const char *fmt,
+			  va_list ap)
+{
+	char text[256];
+	size_t n;
+
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = '\0';
+	log_debug("libosip2 %s:%d: %s", file, line, text);
+}
 
 void sipmsg_global_init(void)
 {
 	parser_init();
+	osip_trace_initialize_func(OSIP_INFO1, osip_trace_cb); /* FATAL..WARNING */
 }
 
 static bool is_keepalive(const char *buf, size_t len)
@@ -120,6 +144,23 @@ static enum sipmsg_status parse_framed(const char *buf, size_t len, osip_message
 	return SIPMSG_OK;
 }
 
+/* libosip2 refuses a body shorter than its Content-Length outright. To tell
+ * that case (RFC 3261 18.3: discard) from garbage once it failed, parse the
+ * header block alone and compare. */
+static bool body_is_short(const char *buf, size_t body_at, size_t len)
+{
+	osip_message_t *msg = NULL;
+	const char *why;
+	bool short_body;
+
+	if (body_at == len || parse_framed(buf, body_at, &msg, &why) != SIPMSG_OK)
+		return false;
+	long cl = msg->content_length ? content_length_value(msg) : -1;
+	short_body = cl >= 0 && (size_t)cl > len - body_at;
+	osip_message_free(msg);
+	return short_body;
+}
+
 enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **out,
 				const char **why)
 {
@@ -153,8 +194,13 @@ enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **ou
 	}
 
 	st = parse_framed(buf, len, &msg, why);
-	if (st != SIPMSG_OK)
+	if (st != SIPMSG_OK) {
+		if (body_is_short(buf, body_at, len)) {
+			*why = "body shorter than Content-Length";
+			return SIPMSG_INCOMPLETE;
+		}
 		return st;
+	}
 
 	if (!has_mandatory_headers(msg, why)) {
 		/* A request we can answer gets a 400; anything else is dropped. */
@@ -217,6 +263,33 @@ static int set_content_length(osip_message_t *msg, size_t n)
 	return osip_message_set_content_length(msg, cl);
 }
 
+/* libosip2 keeps the names of headers it has no struct for in lower case.
+ * Header names are case-insensitive (RFC 3261 7.3.1), but admins read traces
+ * and some stacks are picky: write them the way RFCs spell them. */
+static void canonical_header_names(osip_message_t *msg)
+{
+	static const char *const special[] = { "RAck", "RSeq", "SIP-ETag", "SIP-If-Match", "Min-SE",
+						"WWW-Authenticate", "CSeq", "Call-ID" };
+	osip_header_t *h;
+
+	for (int i = 0; (h = osip_list_get(&msg->headers, i)) != NULL; i++) {
+		if (!h->hname)
+			continue;
+		bool done = false;
+		for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+			if (osip_strcasecmp(h->hname, special[k]) == 0 && strlen(h->hname) == strlen(special[k])) {
+				memcpy(h->hname, special[k], strlen(special[k]));
+				done = true;
+			}
+		}
+		if (done || strlen(h->hname) <= 1)
+			continue; /* compact forms stay as they are */
+		for (char *p = h->hname; *p; p++)
+			if (p == h->hname || p[-1] == '-')
+				*p = (char)toupper((unsigned char)*p);
+	}
+}
+
 int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len)
 {
 	osip_body_t *body = NULL;
@@ -225,6 +298,7 @@ int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len)
 	/* One body: its length. Several (multipart): libosip2 adds boundaries, so
 	 * the true figure is known only after writing; write, measure, and write
 	 * again in that rare case. */
+	canonical_header_names(msg);
 	for (int i = 0; osip_message_get_body(msg, i, &body) >= 0; i++)
 		guess += body->length;
 	for (int attempt = 0; attempt < 2; attempt++) {

@@ -1,0 +1,38 @@
+/*
+ * dnscache: asynchronous IPv4 lookups through evdns with a small cache, for
+ * names sipnatd must send to (trunk hosts, Request-URI hosts from the PBX).
+ * Names taken from messages of remote parties are never looked up (R4).
+ */
+#ifndef SIPNATD_DNSCACHE_H
+#define SIPNATD_DNSCACHE_H
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+
+struct dnscache;
+
+typedef void (*dnscache_fn)(void *arg, bool ok, struct in_addr addr);
+
+enum dnscache_answer {
+	DNSCACHE_HIT,      /* *addr holds a fresh answer */
+	DNSCACHE_NEGATIVE, /* the name failed recently: do not ask again yet */
+	DNSCACHE_PENDING,  /* fn(arg, ...) will be called from the loop */
+	DNSCACHE_BUSY,     /* too many lookups waiting: refuse the work */
+};
+
+struct dnscache *dnscache_new(struct evdns_base *dns);
+
+/* Look name up. fn may be NULL (just refresh the cache). */
+enum dnscache_answer dnscache_lookup(struct dnscache *cache, const char *name, struct in_addr *addr,
+				     dnscache_fn fn, void *arg);
+
+/* The cached address of name even if stale (last good answer). */
+bool dnscache_last_good(const struct dnscache *cache, const char *name, struct in_addr *addr);
+
+/* Free the cache. Waiting callers are dropped without a call: free the evdns
+ * base (without failing requests) first, and the waiters' arguments after. */
+void dnscache_free(struct dnscache *cache);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * sip_contact: Contact masquerading (design section 5). A Contact that would
+ * be useless or revealing on the other side of the NAT is replaced by a URI of
+ * sipnatd's that carries a sealed token: the original URI and, for a remote
+ * party, the NAT address it really sends from. When a request comes back to
+ * that URI, the token gives the original target back (R10).
+ *
+ * The token is an HMAC-sealed value, not a table key: nothing to expire, and a
+ * token cannot be forged or altered by anyone who does not hold the process
+ * key. Where a restored target may be used is decided by the router, never by
+ * the token (a request from the Internet only ever goes to the PBX).
+ */
+#ifndef SIPNATD_SIP_CONTACT_H
+#define SIPNATD_SIP_CONTACT_H
+
+#include <netinet/in.h>
+#include <osipparser2/osip_parser.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONTACT_TOKEN_PARAM "snt"
+
+struct contact_target {
+	char uri[512];             /* the original URI, as text */
+	bool has_nat;
+	struct sockaddr_in nat;    /* where the party really sends from */
+};
+
+/* Replace the address of every Contact in msg by host:port with a token of
+ * the original URI (and nat, when not NULL). "Contact: *" is left alone.
+ * Returns 0, or -1 when out of memory or a URI is too long to seal. */
+int contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
+		       const struct sockaddr_in *nat);
+
+/* If uri carries a valid token, fill *out and return true. */
+bool contact_token_decode(const osip_uri_t *uri, struct contact_target *out);
+
+/* If msg's Request-URI carries a valid token, replace the Request-URI by the
+ * original one and fill *out: returns 1. Returns 0 when there is no token, -1
+ * when there is one that does not verify (forged or from an older process). */
+int contact_restore_request_uri(osip_message_t *msg, struct contact_target *out);
+
+#endif

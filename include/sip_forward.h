@@ -1,0 +1,45 @@
+/*
+ * sip_forward: the rewrite-and-send end of the SIP path. Given a message and
+ * where it goes, apply the NAT rewrites for the sides it crosses (Contact
+ * masquerading; sipnatd's Via, with the LAN Vias sealed when leaving the LAN),
+ * Max-Forwards, and send it.
+ */
+#ifndef SIPNATD_SIP_FORWARD_H
+#define SIPNATD_SIP_FORWARD_H
+
+#include <netinet/in.h>
+#include <osipparser2/osip_parser.h>
+#include <stdbool.h>
+
+struct daemon;
+
+/* Where the message comes from, as the forward step needs it. */
+struct forward_source {
+	struct sockaddr_in addr;
+	bool local;   /* the PBX or another localnet address */
+};
+
+enum forward_result {
+	FORWARD_SENT,
+	FORWARD_NO_ADDRESS, /* the address to advertise toward dest is unknown: 503 */
+	FORWARD_FAILED,     /* out of memory or serialising failed (logged) */
+};
+
+/* Forward a request to dest. The top Via must already be stamped. Decrements
+ * Max-Forwards (the caller has answered 483 at zero). */
+enum forward_result forward_request(struct daemon *d, osip_message_t *req,
+				    const struct forward_source *src, const struct sockaddr_in *dest);
+
+/* Forward a response whose own Via has been removed; it goes where its new
+ * top Via says. Returns FORWARD_FAILED when that Via is unusable. */
+enum forward_result forward_response(struct daemon *d, osip_message_t *resp,
+				     const struct forward_source *src);
+
+/* Max-Forwards of req: the value, 70 when absent (and then added), -1 when
+ * malformed. */
+int forward_max_forwards(osip_message_t *req);
+
+/* Serialise and send msg to dest from the SIP socket. */
+void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest);
+
+#endif

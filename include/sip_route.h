@@ -1,0 +1,59 @@
+/*
+ * sip_route: where a request goes (design section 5, "Routing"). A pure
+ * decision over the classified, Via-stamped request: forward to an address,
+ * look a name up first, or answer it here. It never sends anything itself.
+ *
+ * The one rule that makes sipnatd safe on the Internet is here: a request
+ * from anyone but the PBX only ever goes to the PBX, whatever its
+ * Request-URI, Route or token says (no open relay, no reflection).
+ */
+#ifndef SIPNATD_SIP_ROUTE_H
+#define SIPNATD_SIP_ROUTE_H
+
+#include "classify.h"
+#include "conf.h"
+#include "sip_contact.h"
+
+#include <netinet/in.h>
+#include <osipparser2/osip_parser.h>
+#include <stdbool.h>
+
+/* What the router may know about sipnatd itself. */
+struct route_self {
+	const struct conf *conf;
+	struct in_addr lan_addr;
+	bool have_lan_addr;
+	struct in_addr ext_addr;
+	bool have_ext_addr;
+	uint16_t port;
+	/* the resolved address of a trunk peer known by name; NULL = unknown */
+	bool (*trunk_addr)(void *arg, const struct conf_peer *peer, struct in_addr *out);
+	void *trunk_arg;
+};
+
+enum route_action {
+	ROUTE_FORWARD, /* send to dest */
+	ROUTE_LOOKUP,  /* resolve host, then send to its address:port */
+	ROUTE_RESPOND, /* answer with status */
+};
+
+struct route_decision {
+	enum route_action action;
+	int status;
+	struct sockaddr_in dest;
+	char host[256];
+	uint16_t port;
+	const struct conf_peer *peer; /* the peer the request is for, when known */
+	const char *why;              /* for the log */
+};
+
+/* Decide for a request from a source of kind. May rewrite the Request-URI (a
+ * token restored) and drop Route entries that name sipnatd (loose routing,
+ * RFC 3261 16.4). */
+void route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
+		   struct route_decision *out);
+
+/* Does uri name sipnatd (one of its addresses, and its port or none)? */
+bool route_uri_is_self(const struct route_self *self, const osip_uri_t *uri);
+
+#endif

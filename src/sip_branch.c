@@ -1,0 +1,209 @@
+/*
+ * sip_branch: make and verify sipnatd's Via branch. Part of the forward step
+ * (requests) and of response routing (responses).
+ */
+#include "sip_branch.h"
+
+#include "base32.h"
+#include "secret.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#define MAGIC "z9hG4bK"
+#define VISIBLE_TAG MAGIC "snv"
+#define HIDDEN_TAG MAGIC "snh"
+#define MAC_LEN 10
+/* Sealed Via text larger than this stays visible: a branch is a parameter that
+ * other stacks copy into every response, keep it reasonable. */
+#define SEAL_MAX ((BRANCH_MAX - sizeof(HIDDEN_TAG)) * 5 / 8 - MAC_LEN - 8)
+
+static void mac_of(char kind, const char *text, size_t len, uint8_t mac[MAC_LEN])
+{
+	uint8_t full[32];
+	char buf[SEAL_MAX + 2];
+
+	/* kind separates the two namespaces so that a visible MAC can never be
+	 * replayed as a hidden one */
+	buf[0] = kind;
+	if (len > SEAL_MAX)
+		len = SEAL_MAX;
+	memcpy(buf + 1, text, len);
+	secret_hmac(buf, len + 1, full);
+	memcpy(mac, full, MAC_LEN);
+}
+
+static char *via_text(const osip_via_t *via)
+{
+	char *s = NULL;
+	return osip_via_to_str(via, &s) == 0 ? s : NULL;
+}
+
+static const char *branch_of(const osip_via_t *via)
+{
+	osip_generic_param_t *b = NULL;
+
+	if (osip_via_param_get_byname((osip_via_t *)via, (char *)"branch", &b) != 0 || !b)
+		return NULL;
+	return b->gvalue;
+}
+
+/* The Vias of msg from index `from` on, joined by '\n'; NULL if longer than
+ * SEAL_MAX or out of memory. */
+static char *join_vias(const osip_message_t *msg, int from, size_t *len)
+{
+	char *out = osip_malloc(SEAL_MAX + 1);
+	size_t n = 0;
+	osip_via_t *via;
+
+	if (!out)
+		return NULL;
+	for (int i = from; (via = osip_list_get(&msg->vias, i)) != NULL; i++) {
+		char *t = via_text(via);
+		size_t tl = t ? strlen(t) : 0;
+		if (!t || n + tl + 1 > SEAL_MAX) {
+			osip_free(t);
+			osip_free(out);
+			return NULL;
+		}
+		if (n)
+			out[n++] = '\n';
+		memcpy(out + n, t, tl);
+		n += tl;
+		osip_free(t);
+	}
+	out[n] = '\0';
+	*len = n;
+	return out;
+}
+
+static int make_visible(const osip_via_t *top, char *out, size_t out_cap)
+{
+	uint8_t mac[MAC_LEN];
+	char *t = via_text(top);
+
+	if (!t || out_cap < sizeof(VISIBLE_TAG) + BASE32_LEN(MAC_LEN)) {
+		osip_free(t);
+		return -1;
+	}
+	mac_of('v', t, strlen(t), mac);
+	osip_free(t);
+	strcpy(out, VISIBLE_TAG);
+	base32_encode(mac, MAC_LEN, out + strlen(VISIBLE_TAG));
+	return 0;
+}
+
+int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden)
+{
+	const osip_via_t *top = osip_list_get(&req->vias, 0);
+	uint8_t sealed[MAC_LEN + SEAL_MAX];
+	size_t len = 0;
+
+	*hidden = false;
+	if (!top)
+		return -1;
+	if (hide) {
+		char *stack = join_vias(req, 0, &len);
+		if (stack && sizeof(HIDDEN_TAG) + BASE32_LEN(MAC_LEN + len) < out_cap) {
+			mac_of('h', stack, len, sealed);
+			memcpy(sealed + MAC_LEN, stack, len);
+			osip_free(stack);
+			strcpy(out, HIDDEN_TAG);
+			base32_encode(sealed, MAC_LEN + len, out + strlen(HIDDEN_TAG));
+			*hidden = true;
+			return 0;
+		}
+		osip_free(stack);
+	}
+	return make_visible(top, out, out_cap);
+}
+
+/* Is via (at index i of msg) ours? For a hidden branch the sealed text is
+ * returned in *sealed (caller frees) when sealed is not NULL. */
+static bool via_is_ours(const osip_message_t *msg, int i, char **sealed)
+{
+	const char *b = branch_of(osip_list_get(&msg->vias, i));
+	uint8_t mac[MAC_LEN];
+
+	if (!b)
+		return false;
+	if (strncmp(b, VISIBLE_TAG, strlen(VISIBLE_TAG)) == 0) {
+		const osip_via_t *below = osip_list_get(&msg->vias, i + 1);
+		char *t = below ? via_text(below) : NULL;
+		const char *enc = b + strlen(VISIBLE_TAG);
+		uint8_t got[MAC_LEN];
+		bool ok = false;
+		if (t && base32_decode(enc, strlen(enc), got, sizeof(got)) == MAC_LEN) {
+			mac_of('v', t, strlen(t), mac);
+			ok = CRYPTO_memcmp(mac, got, MAC_LEN) == 0;
+		}
+		osip_free(t);
+		return ok;
+	}
+	if (strncmp(b, HIDDEN_TAG, strlen(HIDDEN_TAG)) == 0) {
+		const char *enc = b + strlen(HIDDEN_TAG);
+		uint8_t raw[MAC_LEN + SEAL_MAX];
+		long n = base32_decode(enc, strlen(enc), raw, sizeof(raw));
+		if (n < MAC_LEN)
+			return false;
+		mac_of('h', (const char *)raw + MAC_LEN, (size_t)n - MAC_LEN, mac);
+		if (CRYPTO_memcmp(mac, raw, MAC_LEN) != 0)
+			return false;
+		if (sealed) {
+			*sealed = osip_malloc((size_t)n - MAC_LEN + 1);
+			if (!*sealed)
+				return false;
+			memcpy(*sealed, raw + MAC_LEN, (size_t)n - MAC_LEN);
+			(*sealed)[n - MAC_LEN] = '\0';
+		}
+		return true;
+	}
+	return false;
+}
+
+bool branch_seen_before(const osip_message_t *req)
+{
+	for (int i = 0; i < osip_list_size(&req->vias); i++)
+		if (via_is_ours(req, i, NULL))
+			return true;
+	return false;
+}
+
+static int restore_sealed(osip_message_t *resp, char *sealed)
+{
+	int pos = 0;
+
+	for (char *line = sealed, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		osip_via_t *via = NULL;
+		if (osip_via_init(&via) != 0)
+			return -1;
+		if (osip_via_parse(via, line) != 0 || osip_list_add(&resp->vias, via, pos) < 0) {
+			osip_via_free(via);
+			return -1;
+		}
+		pos++;
+	}
+	return 0;
+}
+
+bool branch_pop_ours(osip_message_t *resp)
+{
+	char *sealed = NULL;
+	osip_via_t *top;
+
+	if (!via_is_ours(resp, 0, &sealed))
+		return false;
+	top = osip_list_get(&resp->vias, 0);
+	osip_list_remove(&resp->vias, 0);
+	osip_via_free(top);
+	if (sealed) {
+		int rc = restore_sealed(resp, sealed);
+		osip_free(sealed);
+		if (rc != 0)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,156 @@
+/*
+ * sip_forward: rewrite for the sides a message crosses, then send. The rules
+ * of design section 5: toward a non-local party nothing of the LAN shows
+ * (Contact, Via); toward the PBX nothing of a remote party's private network
+ * shows (Contact points at sipnatd, with the NAT address sealed in a token).
+ */
+#include "sip_forward.h"
+
+#include "classify.h"
+#include "daemon.h"
+#include "log.h"
+#include "netaddr.h"
+#include "sip_branch.h"
+#include "sip_contact.h"
+#include "sip_socket.h"
+#include "sip_via.h"
+#include "sipmsg.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (sipmsg_serialize(msg, &buf, &len) != 0) {
+		log_err("cannot serialise %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
+		return;
+	}
+	sip_socket_send(d->sip, buf, len, dest);
+	osip_free(buf);
+}
+
+int forward_max_forwards(osip_message_t *req)
+{
+	osip_header_t *mf = NULL;
+	long v = 0;
+
+	if (osip_message_get_max_forwards(req, 0, &mf) < 0 || !mf || !mf->hvalue) {
+		osip_message_set_max_forwards(req, "70");
+		return 70;
+	}
+	const char *p = mf->hvalue;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		v = v * 10 + (*p - '0');
+		if (v > 255)
+			return -1;
+	}
+	return *p ? -1 : (int)v;
+}
+
+static void decrement_max_forwards(osip_message_t *req)
+{
+	osip_header_t *mf = NULL;
+	int v = forward_max_forwards(req);
+	char buf[16];
+
+	if (v <= 0 || osip_message_get_max_forwards(req, 0, &mf) < 0 || !mf)
+		return;
+	snprintf(buf, sizeof(buf), "%d", v - 1);
+	osip_free(mf->hvalue);
+	mf->hvalue = osip_strdup(buf);
+}
+
+/* Contact masquerading for a message crossing from src to dest. */
+static int masquerade(struct daemon *d, osip_message_t *msg, const struct forward_source *src,
+		      bool dest_local, struct in_addr advertised)
+{
+	uint16_t port = d->conf->bindport;
+
+	if (src->local && !dest_local)
+		return contact_masquerade(msg, advertised, port, NULL);
+	if (!src->local && dest_local)
+		return contact_masquerade(msg, advertised, port, &src->addr);
+	return 0;
+}
+
+static int add_own_via(osip_message_t *req, struct in_addr host, uint16_t port, const char *branch)
+{
+	char ip[INET_ADDRSTRLEN], value[BRANCH_MAX + 80];
+	osip_via_t *via = NULL;
+
+	inet_ntop(AF_INET, &host, ip, sizeof(ip));
+	snprintf(value, sizeof(value), "SIP/2.0/UDP %s:%u;rport;branch=%s", ip, port, branch);
+	if (osip_via_init(&via) != 0)
+		return -1;
+	if (osip_via_parse(via, value) != 0 || osip_list_add(&req->vias, via, 0) < 0) {
+		osip_via_free(via);
+		return -1;
+	}
+	return 0;
+}
+
+static void drop_vias(osip_message_t *msg)
+{
+	osip_via_t *via;
+
+	while ((via = osip_list_get(&msg->vias, 0)) != NULL) {
+		osip_list_remove(&msg->vias, 0);
+		osip_via_free(via);
+	}
+}
+
+enum forward_result forward_request(struct daemon *d, osip_message_t *req,
+				    const struct forward_source *src, const struct sockaddr_in *dest)
+{
+	bool dest_local = classify_is_local(d->conf, dest->sin_addr);
+	struct in_addr advertised;
+	char branch[BRANCH_MAX];
+	bool hidden;
+
+	if (!daemon_advertised_addr(d, dest->sin_addr, &advertised))
+		return FORWARD_NO_ADDRESS;
+	decrement_max_forwards(req);
+	if (masquerade(d, req, src, dest_local, advertised) != 0)
+		goto fail;
+	/* Leaving the LAN: the LAN's Vias go into the branch, not on the wire. */
+	if (branch_make(req, src->local && !dest_local, branch, sizeof(branch), &hidden) != 0)
+		goto fail;
+	if (hidden)
+		drop_vias(req);
+	if (add_own_via(req, advertised, d->conf->bindport, branch) != 0)
+		goto fail;
+	forward_send(d, req, dest);
+	return FORWARD_SENT;
+fail:
+	log_err("cannot rewrite %s %s for forwarding", sipmsg_method(req), sipmsg_call_id(req));
+	return FORWARD_FAILED;
+}
+
+enum forward_result forward_response(struct daemon *d, osip_message_t *resp,
+				     const struct forward_source *src)
+{
+	struct sockaddr_in dest;
+	struct in_addr advertised;
+
+	if (!via_response_target(resp, &dest))
+		return FORWARD_FAILED;
+	bool dest_local = classify_is_local(d->conf, dest.sin_addr);
+	if (src->local != dest_local) {
+		if (!daemon_advertised_addr(d, dest.sin_addr, &advertised))
+			return FORWARD_NO_ADDRESS;
+		if (masquerade(d, resp, src, dest_local, advertised) != 0) {
+			log_err("cannot rewrite the Contact of a %d response", resp->status_code);
+			return FORWARD_FAILED;
+		}
+	}
+	forward_send(d, resp, &dest);
+	return FORWARD_SENT;
+}

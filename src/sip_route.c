@@ -1,0 +1,160 @@
+/*
+ * sip_route: the route step of the SIP path. Inputs are the request and what
+ * sipnatd knows of itself; the output is a decision for the forward step.
+ */
+#include "sip_route.h"
+
+#include "netaddr.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <strings.h>
+
+bool route_uri_is_self(const struct route_self *self, const osip_uri_t *uri)
+{
+	struct in_addr host;
+	uint16_t port = 5060;
+
+	if (!uri || !uri->host || !netaddr_parse_ipv4(uri->host, &host))
+		return false;
+	if (uri->port && !netaddr_parse_port(uri->port, &port))
+		return false;
+	if (port != self->port)
+		return false;
+	return (self->have_lan_addr && host.s_addr == self->lan_addr.s_addr) ||
+	       (self->have_ext_addr && host.s_addr == self->ext_addr.s_addr) ||
+	       (self->conf->bindaddr.s_addr != htonl(INADDR_ANY) &&
+		host.s_addr == self->conf->bindaddr.s_addr);
+}
+
+/* RFC 3261 16.4: a top Route naming this proxy is removed; the loose-routing
+ * case only (;lr), as every stack since RFC 3261 does. */
+static void pop_own_routes(const struct route_self *self, osip_message_t *req)
+{
+	osip_route_t *route;
+
+	while ((route = osip_list_get(&req->routes, 0)) != NULL && route_uri_is_self(self, route->url)) {
+		osip_list_remove(&req->routes, 0);
+		osip_route_free(route);
+	}
+}
+
+static void respond(struct route_decision *out, int status, const char *why)
+{
+	out->action = ROUTE_RESPOND;
+	out->status = status;
+	out->why = why;
+}
+
+static void to_uri_host(const osip_uri_t *uri, struct route_decision *out, const char *why)
+{
+	struct in_addr ip;
+	uint16_t port = 5060;
+
+	if (!uri || !uri->host || !*uri->host) {
+		respond(out, 416, "no host in the target URI");
+		return;
+	}
+	if (uri->port && !netaddr_parse_port(uri->port, &port)) {
+		respond(out, 400, "bad port in the target URI");
+		return;
+	}
+	if (netaddr_parse_ipv4(uri->host, &ip)) {
+		out->action = ROUTE_FORWARD;
+		out->dest = netaddr_make(ip, port);
+		out->why = why;
+		return;
+	}
+	if (strlen(uri->host) >= sizeof(out->host) || uri->host[0] == '[') {
+		respond(out, 416, "unsupported host in the target URI");
+		return;
+	}
+	out->action = ROUTE_LOOKUP;
+	strcpy(out->host, uri->host);
+	out->port = port;
+	out->why = why;
+}
+
+/* A request from the PBX for sipnatd itself: the user part names a peer. */
+static void to_peer(const struct route_self *self, const osip_uri_t *uri, struct route_decision *out)
+{
+	const struct conf_peer *peer = uri->username ? conf_peer_find(self->conf, uri->username) : NULL;
+	struct in_addr ip;
+
+	if (!peer) {
+		respond(out, 404, "no such peer");
+		return;
+	}
+	out->peer = peer;
+	if (!peer->host) {
+		/* registered peers: the registrar's bindings decide (section 7) */
+		respond(out, 480, "peer not registered");
+		return;
+	}
+	if (netaddr_parse_ipv4(peer->host, &ip)) {
+		out->action = ROUTE_FORWARD;
+		out->dest = netaddr_make(ip, peer->port);
+		out->why = "trunk peer";
+		return;
+	}
+	if (self->trunk_addr && self->trunk_addr(self->trunk_arg, peer, &ip)) {
+		out->action = ROUTE_FORWARD;
+		out->dest = netaddr_make(ip, peer->port);
+		out->why = "trunk peer";
+		return;
+	}
+	out->action = ROUTE_LOOKUP;
+	snprintf(out->host, sizeof(out->host), "%s", peer->host);
+	out->port = peer->port;
+	out->why = "trunk peer (lookup)";
+}
+
+void route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
+		   struct route_decision *out)
+{
+	struct contact_target target;
+	osip_to_t *to = req->to;
+	osip_generic_param_t *to_tag = NULL;
+
+	memset(out, 0, sizeof(*out));
+	pop_own_routes(self, req);
+	int restored = contact_restore_request_uri(req, &target);
+	if (restored < 0) {
+		/* a token we did not make, or made before a restart */
+		if (to)
+			osip_to_get_tag(to, &to_tag);
+		respond(out, to_tag ? 481 : 404, "unknown sipnatd token in the Request-URI");
+		return;
+	}
+
+	if (kind != SOURCE_PBX) {
+		/* Everything that is not the PBX talks only to the PBX. A token's
+		 * NAT address is deliberately ignored here. */
+		out->action = ROUTE_FORWARD;
+		out->dest = self->conf->pbx;
+		out->why = "to the PBX";
+		return;
+	}
+
+	if (restored > 0) {
+		if (!target.has_nat) {
+			respond(out, 482, "the PBX addressed its own masqueraded Contact");
+			return;
+		}
+		out->action = ROUTE_FORWARD;
+		out->dest = target.nat;
+		out->why = "in-dialog, to the party's NAT address";
+		return;
+	}
+	/* Loose routing: a Route left after ours names the next hop. */
+	osip_route_t *next = osip_list_get(&req->routes, 0);
+	if (next && next->url) {
+		to_uri_host(next->url, out, "by Route");
+		return;
+	}
+	if (route_uri_is_self(self, req->req_uri)) {
+		to_peer(self, req->req_uri, out);
+		return;
+	}
+	to_uri_host(req->req_uri, out, "by Request-URI");
+}
