@@ -8,6 +8,7 @@
 #include "secret.h"
 
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAGIC "z9hG4bK"

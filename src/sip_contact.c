@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAC_LEN 8

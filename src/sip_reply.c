@@ -9,6 +9,7 @@
 #include "sipmsg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *sip_reply_reason(int status)

@@ -7,6 +7,7 @@
 #include "netaddr.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 

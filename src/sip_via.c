@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *via_param(const osip_via_t *via, const char *name, bool *present)

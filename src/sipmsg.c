@@ -126,8 +126,8 @@ static bool has_mandatory_headers(const osip_message_t *msg, const char **why)
 	return true;
 }
 
-static enum sipmsg_status parse_framed(const char *buf, size_t len, osip_message_t **out,
-				       const char **why)
+static enum sipmsg_status parse_framed(const char *buf, size_t len, size_t body_at,
+				       osip_message_t **out, const char **why)
 {
 	osip_message_t *msg = NULL;
 
@@ -136,29 +136,17 @@ static enum sipmsg_status parse_framed(const char *buf, size_t len, osip_message
 		return SIPMSG_MALFORMED;
 	}
 	if (osip_message_parse(msg, buf, len) != 0) {
+		/* libosip2 refuses a body shorter than Content-Length, but only after
+		 * it has read the headers: RFC 3261 18.3 calls that incomplete (a
+		 * datagram cut short), not garbage. */
+		long cl = msg->content_length ? content_length_value(msg) : -1;
+		bool short_body = cl >= 0 && (size_t)cl > len - body_at;
 		osip_message_free(msg);
-		*why = "libosip2 could not parse it";
-		return SIPMSG_MALFORMED;
+		*why = short_body ? "body shorter than Content-Length" : "libosip2 could not parse it";
+		return short_body ? SIPMSG_INCOMPLETE : SIPMSG_MALFORMED;
 	}
 	*out = msg;
 	return SIPMSG_OK;
-}
-
-/* libosip2 refuses a body shorter than its Content-Length outright. To tell
- * that case (RFC 3261 18.3: discard) from garbage once it failed, parse the
- * header block alone and compare. */
-static bool body_is_short(const char *buf, size_t body_at, size_t len)
-{
-	osip_message_t *msg = NULL;
-	const char *why;
-	bool short_body;
-
-	if (body_at == len || parse_framed(buf, body_at, &msg, &why) != SIPMSG_OK)
-		return false;
-	long cl = msg->content_length ? content_length_value(msg) : -1;
-	short_body = cl >= 0 && (size_t)cl > len - body_at;
-	osip_message_free(msg);
-	return short_body;
 }
 
 enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **out,
@@ -193,14 +181,9 @@ enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **ou
 		return SIPMSG_MALFORMED;
 	}
 
-	st = parse_framed(buf, len, &msg, why);
-	if (st != SIPMSG_OK) {
-		if (body_is_short(buf, body_at, len)) {
-			*why = "body shorter than Content-Length";
-			return SIPMSG_INCOMPLETE;
-		}
+	st = parse_framed(buf, len, body_at, &msg, why);
+	if (st != SIPMSG_OK)
 		return st;
-	}
 
 	if (!has_mandatory_headers(msg, why)) {
 		/* A request we can answer gets a 400; anything else is dropped. */
@@ -240,7 +223,7 @@ enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **ou
 			 * message smuggled in the datagram): cut them and parse again. */
 			osip_message_free(msg);
 			msg = NULL;
-			st = parse_framed(buf, body_at + (size_t)cl, &msg, why);
+			st = parse_framed(buf, body_at + (size_t)cl, body_at, &msg, why);
 			if (st != SIPMSG_OK)
 				return st;
 			if (!has_mandatory_headers(msg, why)) {
