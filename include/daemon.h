@@ -18,6 +18,7 @@ struct sip_socket;
 struct externaddr;
 struct dnscache;
 struct trunks;
+struct qualify;
 struct pending_lookup;
 
 struct daemon {
@@ -31,6 +32,7 @@ struct daemon {
 	struct externaddr *external;
 	struct dnscache *dnscache;
 	struct trunks *trunks;
+	struct qualify *qualify;
 	struct pending_lookup *lookups;  /* requests waiting for a name (sip_dispatch) */
 	struct in_addr lan_addr;    /* advertised toward local destinations */
 	bool have_lan_addr;

@@ -23,6 +23,10 @@
  * visible (*hidden false). Returns 0, or -1 when req has no Via. */
 int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden);
 
+/* The branch of a request sipnatd makes itself (qualify OPTIONS): an HMAC of
+ * its Call-ID and CSeq number, so its responses verify without a table. */
+int branch_make_own(const char *call_id, const char *cseq_number, char *out, size_t out_cap);
+
 /* For a response: if its top Via is sipnatd's, remove it (restoring sealed
  * Vias in its place) and return true; otherwise leave it and return false
  * (a response that is not ours is never forwarded: R6). */

@@ -9,6 +9,7 @@
 #include "classify.h"
 #include "dnscache.h"
 #include "trunks.h"
+#include "qualify.h"
 #include "externaddr.h"
 #include "log.h"
 #include "netaddr.h"
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #define LAN_ADDR_RETRY_S 10
+#define PBX_QUALIFY_S 30
 
 static int effective_level(const struct conf *conf, int debug)
 {
@@ -96,6 +98,13 @@ static void lan_addr_retry_cb(evutil_socket_t fd, short what, void *arg)
 	find_lan_addr(arg);
 }
 
+/* The PBX is pinged like a peer: "is Asterisk running?" is the first thing an
+ * admin wants to know when calls fail. */
+static void watch_pbx(struct daemon *d)
+{
+	qualify_watch(d->qualify, "PBX", NULL, &d->conf->pbx, PBX_QUALIFY_S);
+}
+
 bool daemon_advertised_addr(const struct daemon *d, struct in_addr dest, struct in_addr *out)
 {
 	if (classify_is_local(d->conf, dest)) {
@@ -138,6 +147,7 @@ bool daemon_reload(struct daemon *d)
 	externaddr_reconfigure(d->external, d->conf);
 	trunks_reconfigure(d->trunks, d->conf);
 	find_lan_addr(d);
+	watch_pbx(d);
 	sip_dispatch_reconfigure(d);
 	conf_free(old);
 	d->reloads++;
@@ -242,6 +252,12 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	}
 	if (sip_dispatch_start(d) != 0 || start_signals(d) != 0)
 		return -1;
+	d->qualify = qualify_new(d);
+	if (!d->qualify) {
+		log_err("out of memory at start");
+		return -1;
+	}
+	watch_pbx(d);
 
 	log_notice("sipnatd %s listening on %s/udp; pbx %s; %zu peer(s); rtp %d-%d", SIPNATD_VERSION,
 		   netaddr_format(&bind_addr, bind), netaddr_format(&conf->pbx, err), conf->peer_count,
@@ -262,6 +278,7 @@ int daemon_run(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
 	sip_dispatch_stop(d);
+	qualify_free(d->qualify);
 	sip_socket_close(d->sip);
 	if (d->sig_hup)
 		event_free(d->sig_hup);

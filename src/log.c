@@ -57,7 +57,7 @@ void log_set_stream(void *file)
 
 void log_vmsg(int level, const char *fmt, va_list ap)
 {
-	if (!log_enabled(level))
+	if (level < LOG_EMERG || level > LOG_DEBUG || !log_enabled(level))
 		return;
 	if (!use_stderr) {
 		vsyslog(level, fmt, ap);

@@ -8,12 +8,14 @@
 #include "secret.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAGIC "z9hG4bK"
 #define VISIBLE_TAG MAGIC "snv"
 #define HIDDEN_TAG MAGIC "snh"
+#define OWN_TAG MAGIC "sno"
 #define MAC_LEN 10
 /* Sealed Via text larger than this stays visible: a branch is a parameter that
  * other stacks copy into every response, keep it reasonable. */
@@ -119,6 +121,26 @@ int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap,
 	return make_visible(top, out, out_cap);
 }
 
+static void own_mac(const char *call_id, const char *cseq_number, uint8_t mac[MAC_LEN])
+{
+	char text[SEAL_MAX];
+	int n = snprintf(text, sizeof(text), "%s\n%s", call_id ? call_id : "",
+			 cseq_number ? cseq_number : "");
+	mac_of('o', text, n < 0 ? 0 : (size_t)n, mac);
+}
+
+int branch_make_own(const char *call_id, const char *cseq_number, char *out, size_t out_cap)
+{
+	uint8_t mac[MAC_LEN];
+
+	if (out_cap < sizeof(OWN_TAG) + BASE32_LEN(MAC_LEN))
+		return -1;
+	own_mac(call_id, cseq_number, mac);
+	strcpy(out, OWN_TAG);
+	base32_encode(mac, MAC_LEN, out + strlen(OWN_TAG));
+	return 0;
+}
+
 /* Is via (at index i of msg) ours? For a hidden branch the sealed text is
  * returned in *sealed (caller frees) when sealed is not NULL. */
 static bool via_is_ours(const osip_message_t *msg, int i, char **sealed)
@@ -140,6 +162,15 @@ static bool via_is_ours(const osip_message_t *msg, int i, char **sealed)
 		}
 		osip_free(t);
 		return ok;
+	}
+	if (strncmp(b, OWN_TAG, strlen(OWN_TAG)) == 0) {
+		const char *enc = b + strlen(OWN_TAG);
+		uint8_t got[MAC_LEN];
+		if (base32_decode(enc, strlen(enc), got, sizeof(got)) != MAC_LEN || !msg->call_id ||
+		    !msg->cseq)
+			return false;
+		own_mac(msg->call_id->number, msg->cseq->number, mac);
+		return CRYPTO_memcmp(mac, got, MAC_LEN) == 0;
 	}
 	if (strncmp(b, HIDDEN_TAG, strlen(HIDDEN_TAG)) == 0) {
 		const char *enc = b + strlen(HIDDEN_TAG);

@@ -16,6 +16,7 @@
 #include "sip_route.h"
 #include "sip_socket.h"
 #include "trunks.h"
+#include "qualify.h"
 #include "dnscache.h"
 #include "sip_via.h"
 #include "sipmsg.h"
@@ -305,8 +306,11 @@ static void handle_response(struct sip_ctx *ctx)
 			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
 		return;
 	}
-	if (osip_list_size(&ctx->msg->vias) == 0)
-		return; /* the answer to a request of sipnatd's own */
+	if (osip_list_size(&ctx->msg->vias) == 0) {
+		/* the answer to a request of sipnatd's own */
+		qualify_response(ctx->d->qualify, ctx->msg);
+		return;
+	}
 	if (forward_response(ctx->d, ctx->msg, &fsrc) == FORWARD_SENT)
 		counters.forwarded++;
 	else

@@ -1,0 +1,252 @@
+/*
+ * Unit tests for classify.c: localnet membership at the edges of the network
+ * in both notations, and who a source address is (PBX, LAN, trunk, Internet)
+ * from the address alone.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "conf.h"
+
+#define GENERAL(localnet)                                                              \
+	"general: {\n"                                                                 \
+	"  externip = \"203.0.113.7\";\n"                                              \
+	"  localnet = [ " localnet " ];\n"                                             \
+	"  pbx = \"127.0.10.2:5080\";\n"                                               \
+	"};\n"
+
+/* One trunk by address (with a port that must not matter), one by name, one
+ * phone that registers. */
+#define PEERS                                                                          \
+	"peers: (\n"                                                                   \
+	"  { name = \"itsp\"; host = \"127.0.40.1:5070\"; },\n"                        \
+	"  { name = \"carrier\"; host = \"sip.carrier.example\"; },\n"                 \
+	"  { name = \"alice\"; secret = \"Wm4-t7Qz9pLx\"; },\n"                        \
+	"  { name = \"lanphone\"; host = \"127.0.10.50\"; }\n"                          \
+	");\n"
+
+static struct conf *conf;
+
+static struct conf *load(const char *text)
+{
+	char err[CONF_ERR_MAX] = "";
+	struct conf *c = conf_load_string(text, "classify.conf", err);
+
+	ck_assert_msg(c != NULL, "%s", err);
+	return c;
+}
+
+static void setup_prefix(void)
+{
+	conf = load(GENERAL("\"127.0.10.0/24\"") PEERS);
+}
+
+static void setup_mask(void)
+{
+	conf = load(GENERAL("\"127.0.10.0/255.255.255.0\"") PEERS);
+}
+
+static void teardown(void)
+{
+	conf_free(conf);
+	conf = NULL;
+}
+
+static struct in_addr ip(const char *text)
+{
+	struct in_addr a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	return a;
+}
+
+static const struct {
+	const char *addr;
+	bool local;
+} edges[] = {
+	{ "127.0.10.0", true },
+	{ "127.0.10.1", true },
+	{ "127.0.10.2", true },
+	{ "127.0.10.255", true },
+	{ "127.0.11.0", false },
+	{ "127.0.9.255", false },
+	{ "127.0.30.5", false },
+	{ "203.0.113.7", false },
+	{ "0.0.0.0", false },
+	{ "255.255.255.255", false },
+};
+
+/* _i indexes edges; run once per notation of the same network. */
+START_TEST(localnet_edges)
+{
+	ck_assert_msg(classify_is_local(conf, ip(edges[_i].addr)) == edges[_i].local, "%s %s",
+		      edges[_i].addr, edges[_i].local ? "should be local" : "should not be local");
+}
+END_TEST
+
+/* Several networks: any of them counts, and a /32 is one host. */
+START_TEST(localnet_several)
+{
+	struct conf *c = load(GENERAL("\"192.168.1.0/24\", \"10.0.0.0/8\", \"127.0.10.2/32\""));
+
+	ck_assert(classify_is_local(c, ip("192.168.1.77")));
+	ck_assert(classify_is_local(c, ip("10.255.255.255")));
+	ck_assert(classify_is_local(c, ip("127.0.10.2")));
+	ck_assert(!classify_is_local(c, ip("127.0.10.3")));
+	ck_assert(!classify_is_local(c, ip("11.0.0.0")));
+	ck_assert(!classify_is_local(c, ip("192.168.2.1")));
+	conf_free(c);
+}
+END_TEST
+
+static const struct conf_peer *sentinel = (const struct conf_peer *)&sentinel;
+
+/* The PBX by its address, from any port (classify takes no port at all). */
+START_TEST(source_pbx)
+{
+	const struct conf_peer *peer = sentinel;
+
+	ck_assert_int_eq(classify_source(conf, ip("127.0.10.2"), NULL, NULL, &peer), SOURCE_PBX);
+	ck_assert_ptr_null(peer);
+	ck_assert_uint_eq(ntohs(conf->pbx.sin_port), 5080);
+}
+END_TEST
+
+START_TEST(source_lan)
+{
+	const struct conf_peer *peer = sentinel;
+
+	ck_assert_int_eq(classify_source(conf, ip("127.0.10.3"), NULL, NULL, &peer), SOURCE_LAN);
+	ck_assert_ptr_null(peer);
+	ck_assert_int_eq(classify_source(conf, ip("127.0.10.255"), NULL, NULL, &peer), SOURCE_LAN);
+}
+END_TEST
+
+/* A trunk whose host is an address literal, whatever port it was given. */
+START_TEST(source_trunk_literal)
+{
+	const struct conf_peer *peer = NULL;
+
+	ck_assert_int_eq(classify_source(conf, ip("127.0.40.1"), NULL, NULL, &peer), SOURCE_TRUNK);
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_str_eq(peer->name, "itsp");
+	ck_assert_ptr_eq(peer, conf_peer_find(conf, "itsp"));
+	/* a peer with a LAN address is a trunk, not just LAN */
+	ck_assert_int_eq(classify_source(conf, ip("127.0.10.50"), NULL, NULL, &peer), SOURCE_TRUNK);
+	ck_assert_str_eq(peer->name, "lanphone");
+	/* the next address is nobody */
+	ck_assert_int_eq(classify_source(conf, ip("127.0.40.2"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_ptr_null(peer);
+}
+END_TEST
+
+/* The callback stands for the DNS cache: it knows sip.carrier.example. */
+struct resolver {
+	const struct conf *conf;
+	struct in_addr carrier_addr;
+	int calls;
+	struct in_addr last_asked;
+};
+
+static const struct conf_peer *resolver_match_cb(void *arg, struct in_addr addr)
+{
+	struct resolver *r = arg;
+
+	r->calls++;
+	r->last_asked = addr;
+	return addr.s_addr == r->carrier_addr.s_addr ? conf_peer_find(r->conf, "carrier") : NULL;
+}
+
+START_TEST(source_trunk_callback)
+{
+	struct resolver r = { .conf = conf, .carrier_addr = ip("198.51.100.20") };
+	const struct conf_peer *peer = NULL;
+
+	ck_assert_int_eq(classify_source(conf, ip("198.51.100.20"), resolver_match_cb, &r, &peer),
+			 SOURCE_TRUNK);
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_str_eq(peer->name, "carrier");
+	ck_assert_int_eq(r.calls, 1);
+	ck_assert_uint_eq(r.last_asked.s_addr, ip("198.51.100.20").s_addr);
+
+	/* Unknown to the callback: Internet, no peer. */
+	ck_assert_int_eq(classify_source(conf, ip("198.51.100.21"), resolver_match_cb, &r, &peer),
+			 SOURCE_INTERNET);
+	ck_assert_ptr_null(peer);
+	ck_assert_int_eq(r.calls, 2);
+
+	/* The PBX and literal trunks are decided before asking. */
+	ck_assert_int_eq(classify_source(conf, ip("127.0.10.2"), resolver_match_cb, &r, &peer),
+			 SOURCE_PBX);
+	ck_assert_int_eq(classify_source(conf, ip("127.0.40.1"), resolver_match_cb, &r, &peer),
+			 SOURCE_TRUNK);
+	ck_assert_str_eq(peer->name, "itsp");
+	ck_assert_int_eq(r.calls, 2);
+}
+END_TEST
+
+START_TEST(source_internet)
+{
+	const struct conf_peer *peer = sentinel;
+
+	ck_assert_int_eq(classify_source(conf, ip("127.0.30.5"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_ptr_null(peer);
+	ck_assert_int_eq(classify_source(conf, ip("127.0.11.0"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_int_eq(classify_source(conf, ip("127.0.9.255"), NULL, NULL, &peer), SOURCE_INTERNET);
+	/* our own external address is not trusted either */
+	ck_assert_int_eq(classify_source(conf, ip("203.0.113.7"), NULL, NULL, &peer), SOURCE_INTERNET);
+}
+END_TEST
+
+START_TEST(source_names)
+{
+	ck_assert_str_eq(classify_source_name(SOURCE_PBX), "pbx");
+	ck_assert_str_eq(classify_source_name(SOURCE_LAN), "lan");
+	ck_assert_str_eq(classify_source_name(SOURCE_TRUNK), "trunk");
+	ck_assert_str_eq(classify_source_name(SOURCE_INTERNET), "internet");
+}
+END_TEST
+
+static Suite *classify_suite(void)
+{
+	Suite *s = suite_create("classify");
+	TCase *tc;
+	size_t n_edges = sizeof(edges) / sizeof(edges[0]);
+
+	tc = tcase_create("localnet_prefix");
+	tcase_add_checked_fixture(tc, setup_prefix, teardown);
+	tcase_add_loop_test(tc, localnet_edges, 0, (int)n_edges);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("localnet_mask");
+	tcase_add_checked_fixture(tc, setup_mask, teardown);
+	tcase_add_loop_test(tc, localnet_edges, 0, (int)n_edges);
+	tcase_add_test(tc, localnet_several);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("source");
+	tcase_add_checked_fixture(tc, setup_prefix, teardown);
+	tcase_add_test(tc, source_pbx);
+	tcase_add_test(tc, source_lan);
+	tcase_add_test(tc, source_trunk_literal);
+	tcase_add_test(tc, source_trunk_callback);
+	tcase_add_test(tc, source_internet);
+	tcase_add_test(tc, source_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(classify_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
