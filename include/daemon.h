@@ -19,6 +19,10 @@ struct externaddr;
 struct dnscache;
 struct trunks;
 struct qualify;
+struct auth;
+struct bans;
+struct dialogs;
+struct registrar;
 struct pending_lookup;
 
 struct daemon {
@@ -33,6 +37,13 @@ struct daemon {
 	struct dnscache *dnscache;
 	struct trunks *trunks;
 	struct qualify *qualify;
+	struct auth *auth;
+	struct bans *bans;
+	struct dialogs *dialogs;
+	struct registrar *registrar;
+	struct event *housekeeping;   /* expiry of bindings and dialogs */
+	struct event *state_save;     /* coalesces state file writes */
+	bool state_dirty;
 	struct pending_lookup *lookups;  /* requests waiting for a name (sip_dispatch) */
 	struct in_addr lan_addr;    /* advertised toward local destinations */
 	bool have_lan_addr;
@@ -57,6 +68,9 @@ bool daemon_reload(struct daemon *d);
 
 /* Free everything daemon_start built. */
 void daemon_free(struct daemon *d);
+
+/* The registrar changed: write the state file soon (at most once a second). */
+void daemon_registrations_changed(struct daemon *d);
 
 /* The address sipnatd advertises toward dest: its LAN address when dest is
  * local, the external address otherwise. False when that address is not

@@ -24,7 +24,7 @@ void sip_dispatch_stop(struct daemon *d);
 struct sip_counters {
 	unsigned long received, malformed, keepalives, too_big, invalid;
 	unsigned long requests, responses, answered_locally, forwarded, stray_responses;
-	unsigned long lookups_failed;
+	unsigned long lookups_failed, dropped, banned;
 };
 const struct sip_counters *sip_dispatch_counters(void);
 

@@ -29,6 +29,11 @@ struct route_self {
 	/* the resolved address of a trunk peer known by name; NULL = unknown */
 	bool (*trunk_addr)(void *arg, const struct conf_peer *peer, struct in_addr *out);
 	void *trunk_arg;
+	/* the registered contact of a dynamic peer (NULL = not registered):
+	 * its URI text and the NAT address it registered from */
+	bool (*binding_of)(void *arg, const struct conf_peer *peer, const char **contact,
+			   struct sockaddr_in *nat);
+	void *binding_arg;
 };
 
 enum route_action {
@@ -48,7 +53,7 @@ struct route_decision {
 };
 
 /* Decide for a request from a source of kind. May rewrite the Request-URI (a
- * token restored) and drop Route entries that name sipnatd (loose routing,
+ * token restored, or a registered peer's contact put in) and drop Route entries that name sipnatd (loose routing,
  * RFC 3261 16.4). */
 void route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
 		   struct route_decision *out);

@@ -10,6 +10,11 @@
 #include "dnscache.h"
 #include "trunks.h"
 #include "qualify.h"
+#include "auth.h"
+#include "bans.h"
+#include "dialogs.h"
+#include "registrar.h"
+#include "statefile.h"
 #include "externaddr.h"
 #include "log.h"
 #include "netaddr.h"
@@ -26,10 +31,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LAN_ADDR_RETRY_S 10
 #define PBX_QUALIFY_S 30
+#define HOUSEKEEPING_S 5
+#define STATE_SAVE_DELAY_MS 1000
+#define BANS_CAPACITY 8192
+#define DIALOGS_CAPACITY 32768
 
 static int effective_level(const struct conf *conf, int debug)
 {
@@ -98,6 +108,70 @@ static void lan_addr_retry_cb(evutil_socket_t fd, short what, void *arg)
 	find_lan_addr(arg);
 }
 
+static void save_state_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char err[512];
+
+	if (!d->state_dirty)
+		return;
+	d->state_dirty = false;
+	if (statefile_save(d->conf->statefile, d->registrar, err, sizeof(err)) != 0)
+		/* the service goes on; the bindings are still in memory */
+		log_warn("cannot save registrations: %s", err);
+}
+
+void daemon_registrations_changed(struct daemon *d)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = STATE_SAVE_DELAY_MS * 1000 };
+
+	d->state_dirty = true;
+	if (!evtimer_pending(d->state_save, NULL))
+		evtimer_add(d->state_save, &tv);
+}
+
+static void binding_expired(void *arg, const struct binding *b)
+{
+	char addr[NETADDR_STRLEN];
+
+	log_notice("registration of %s from %s expired", b->peer, netaddr_format(&b->nat, addr));
+}
+
+static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	time_t now = time(NULL);
+
+	if (registrar_expire(d->registrar, now, binding_expired, NULL) > 0)
+		daemon_registrations_changed(d);
+	dialogs_expire(d->dialogs, now);
+}
+
+static bool peer_still_dynamic(void *arg, const char *name)
+{
+	const struct conf_peer *p = conf_peer_find(arg, name);
+	return p && !p->host;
+}
+
+static void load_state(struct daemon *d)
+{
+	char err[512];
+	size_t bad = 0;
+	long n = statefile_load(d->conf->statefile, d->registrar, time(NULL), &bad, err, sizeof(err));
+
+	if (n < 0)
+		log_warn("cannot read registrations: %s; starting with none", err);
+	else if (n == 0 && err[0])
+		log_notice("no saved registrations (%s); starting with none", err);
+	else
+		log_notice("restored %ld registration%s from %s", n, n == 1 ? "" : "s",
+			   d->conf->statefile);
+	if (bad)
+		log_warn("%s: %zu malformed line%s skipped", d->conf->statefile, bad, bad == 1 ? "" : "s");
+	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
+		daemon_registrations_changed(d);
+}
+
 /* The PBX is pinged like a peer: "is Asterisk running?" is the first thing an
  * admin wants to know when calls fail. */
 static void watch_pbx(struct daemon *d)
@@ -148,6 +222,10 @@ bool daemon_reload(struct daemon *d)
 	trunks_reconfigure(d->trunks, d->conf);
 	find_lan_addr(d);
 	watch_pbx(d);
+	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
+		daemon_registrations_changed(d);
+	if (d->conf->banafter == 0 || d->conf->bantime_s == 0)
+		bans_clear(d->bans);
 	sip_dispatch_reconfigure(d);
 	conf_free(old);
 	d->reloads++;
@@ -253,10 +331,19 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	if (sip_dispatch_start(d) != 0 || start_signals(d) != 0)
 		return -1;
 	d->qualify = qualify_new(d);
-	if (!d->qualify) {
+	d->auth = auth_new();
+	d->bans = bans_new(BANS_CAPACITY);
+	d->dialogs = dialogs_new(DIALOGS_CAPACITY);
+	d->registrar = registrar_new();
+	d->housekeeping = event_new(d->base, -1, EV_PERSIST, housekeeping_cb, d);
+	d->state_save = evtimer_new(d->base, save_state_cb, d);
+	struct timeval hk = { .tv_sec = HOUSEKEEPING_S };
+	if (!d->qualify || !d->auth || !d->bans || !d->dialogs || !d->registrar || !d->housekeeping ||
+	    !d->state_save || event_add(d->housekeeping, &hk) != 0) {
 		log_err("out of memory at start");
 		return -1;
 	}
+	load_state(d);
 	watch_pbx(d);
 
 	log_notice("sipnatd %s listening on %s/udp; pbx %s; %zu peer(s); rtp %d-%d", SIPNATD_VERSION,
@@ -278,6 +365,17 @@ int daemon_run(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
 	sip_dispatch_stop(d);
+	if (d->state_save) {
+		/* a pending write is done now, not lost */
+		save_state_cb(-1, 0, d);
+		event_free(d->state_save);
+	}
+	if (d->housekeeping)
+		event_free(d->housekeeping);
+	registrar_free(d->registrar);
+	dialogs_free(d->dialogs);
+	bans_free(d->bans);
+	auth_free(d->auth);
 	qualify_free(d->qualify);
 	sip_socket_close(d->sip);
 	if (d->sig_hup)

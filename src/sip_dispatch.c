@@ -17,6 +17,10 @@
 #include "sip_socket.h"
 #include "trunks.h"
 #include "qualify.h"
+#include "auth.h"
+#include "bans.h"
+#include "registrar.h"
+#include "sip_authenticate.h"
 #include "dnscache.h"
 #include "sip_via.h"
 #include "sipmsg.h"
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct sip_ctx {
 	struct daemon *d;
@@ -118,6 +123,18 @@ static bool source_is_local(const struct sip_ctx *ctx)
 	return ctx->kind == SOURCE_PBX || ctx->kind == SOURCE_LAN;
 }
 
+static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **contact,
+			  struct sockaddr_in *nat)
+{
+	const struct binding *b = registrar_lookup(arg, peer->name, time(NULL));
+
+	if (!b)
+		return false;
+	*contact = b->contact;
+	*nat = b->nat;
+	return true;
+}
+
 static void route_self_of(const struct daemon *d, struct route_self *self)
 {
 	memset(self, 0, sizeof(*self));
@@ -128,6 +145,8 @@ static void route_self_of(const struct daemon *d, struct route_self *self)
 	self->port = d->conf->bindport;
 	self->trunk_addr = trunks_addr_cb;
 	self->trunk_arg = d->trunks;
+	self->binding_of = binding_of_cb;
+	self->binding_arg = d->registrar;
 }
 
 static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
@@ -135,9 +154,12 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
 	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
 
+	bool to_internet = !classify_is_local(ctx->d->conf, dest->sin_addr);
 	switch (forward_request(ctx->d, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
 		counters.forwarded++;
+		if (to_internet || ctx->kind == SOURCE_INTERNET)
+			sip_authenticate_note_dialog(ctx->d, ctx->msg, to_internet, ctx->peer);
 		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
 			  sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from),
 			  netaddr_format(dest, to));
@@ -225,13 +247,15 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	ctx->d->lookups = p;
 }
 
-/* The authentication step. Until digest authentication exists only trunks
- * and, with allowguest, anyone may use sipnatd from the Internet. */
-static bool admitted(const struct sip_ctx *ctx)
+static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 {
-	if (ctx->kind != SOURCE_INTERNET || ctx->d->conf->allowguest)
-		return true;
-	return false;
+	struct sockaddr_in to;
+
+	if (via_response_target(ctx->msg, &to)) {
+		counters.answered_locally++;
+		forward_send(ctx->d, answer, &to);
+	}
+	osip_message_free(answer);
 }
 
 static void handle_request(struct sip_ctx *ctx)
@@ -255,9 +279,18 @@ static void handle_request(struct sip_ctx *ctx)
 		respond(ctx, 200, NULL);
 		return;
 	}
-	if (!admitted(ctx)) {
-		respond(ctx, 403, NULL);
-		return;
+	if (ctx->kind == SOURCE_INTERNET) {
+		osip_message_t *answer = NULL;
+		switch (sip_authenticate(ctx->d, ctx->msg, &ctx->src, &ctx->peer, &answer)) {
+		case ADMIT:
+			break;
+		case ANSWERED:
+			send_answer(ctx, answer);
+			return;
+		case DROPPED:
+			counters.dropped++;
+			return;
+		}
 	}
 	int max_forwards = forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
@@ -278,6 +311,11 @@ static void handle_request(struct sip_ctx *ctx)
 
 	route_self_of(ctx->d, &self);
 	route_request(&self, ctx->kind, ctx->msg, &route);
+	if (ctx->peer && route.action != ROUTE_RESPOND &&
+	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
+		respond(ctx, 500, NULL);
+		return;
+	}
 	switch (route.action) {
 	case ROUTE_FORWARD:
 		forward_to(ctx, &route.dest);
@@ -311,8 +349,13 @@ static void handle_response(struct sip_ctx *ctx)
 		qualify_response(ctx->d->qualify, ctx->msg);
 		return;
 	}
-	if (forward_response(ctx->d, ctx->msg, &fsrc) == FORWARD_SENT)
+	struct sockaddr_in to;
+	bool to_internet = via_response_target(ctx->msg, &to) && !classify_is_local(ctx->d->conf, to.sin_addr);
+	if (forward_response(ctx->d, ctx->msg, &fsrc) == FORWARD_SENT) {
 		counters.forwarded++;
+		if (to_internet || ctx->kind == SOURCE_INTERNET)
+			sip_authenticate_note_dialog(ctx->d, ctx->msg, to_internet, NULL);
+	}
 	else
 		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
 			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
@@ -325,6 +368,12 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 	const char *why;
 
 	counters.received++;
+	/* A banned address costs no parsing (section 6); the LAN is never banned. */
+	if (bans_is_banned(ctx.d->bans, src->sin_addr, time(NULL)) &&
+	    !classify_is_local(ctx.d->conf, src->sin_addr)) {
+		counters.banned++;
+		return;
+	}
 	sip_trace("in from", src, buf, len > SIPMSG_MAX_SIZE ? 0 : len);
 	enum sipmsg_status st = sipmsg_parse(buf, len, &ctx.msg, &why);
 	switch (st) {

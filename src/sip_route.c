@@ -77,10 +77,13 @@ static void to_uri_host(const osip_uri_t *uri, struct route_decision *out, const
 }
 
 /* A request from the PBX for sipnatd itself: the user part names a peer. */
-static void to_peer(const struct route_self *self, const osip_uri_t *uri, struct route_decision *out)
+static void to_peer(const struct route_self *self, osip_message_t *req, struct route_decision *out)
 {
+	const osip_uri_t *uri = req->req_uri;
 	const struct conf_peer *peer = uri->username ? conf_peer_find(self->conf, uri->username) : NULL;
 	struct in_addr ip;
+	const char *contact;
+	struct sockaddr_in nat;
 
 	if (!peer) {
 		respond(out, 404, "no such peer");
@@ -88,8 +91,23 @@ static void to_peer(const struct route_self *self, const osip_uri_t *uri, struct
 	}
 	out->peer = peer;
 	if (!peer->host) {
-		/* registered peers: the registrar's bindings decide (section 7) */
-		respond(out, 480, "peer not registered");
+		/* A registered peer: to the NAT address its REGISTER came from,
+		 * addressed to the contact it registered (section 7). */
+		if (!self->binding_of || !self->binding_of(self->binding_arg, peer, &contact, &nat)) {
+			respond(out, 480, "peer not registered");
+			return;
+		}
+		osip_uri_t *target = NULL;
+		if (osip_uri_init(&target) != 0 || osip_uri_parse(target, contact) != 0) {
+			osip_uri_free(target);
+			respond(out, 500, "unparsable registered contact");
+			return;
+		}
+		osip_uri_free(req->req_uri);
+		req->req_uri = target;
+		out->action = ROUTE_FORWARD;
+		out->dest = nat;
+		out->why = "registered peer";
 		return;
 	}
 	if (netaddr_parse_ipv4(peer->host, &ip)) {
@@ -154,7 +172,7 @@ void route_request(const struct route_self *self, enum source_kind kind, osip_me
 		return;
 	}
 	if (route_uri_is_self(self, req->req_uri)) {
-		to_peer(self, req->req_uri, out);
+		to_peer(self, req, out);
 		return;
 	}
 	to_uri_host(req->req_uri, out, "by Request-URI");

@@ -1,0 +1,34 @@
+/*
+ * sip_authenticate: the authenticate step for requests from the Internet
+ * (design sections 6 and 7). It decides whether a request may go on to the
+ * PBX: in-dialog requests only for dialogs sipnatd has seen set up;
+ * out-of-dialog ones only with valid credentials (unless allowguest); REGISTER
+ * is answered here, by the registrar; OPTIONS is answered here with one fixed
+ * answer. Failures count toward bans.
+ */
+#ifndef SIPNATD_SIP_AUTHENTICATE_H
+#define SIPNATD_SIP_AUTHENTICATE_H
+
+#include "conf.h"
+
+#include <netinet/in.h>
+#include <osipparser2/osip_parser.h>
+
+struct daemon;
+
+enum admission {
+	ADMIT,        /* go on; *peer is the authenticated peer (NULL for in-dialog/guest) */
+	ANSWERED,     /* *answer holds the response to send (caller frees) */
+	DROPPED,      /* say nothing (an ACK to absorb, a flood over budget) */
+};
+
+enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
+				const struct sockaddr_in *src, const struct conf_peer **peer,
+				osip_message_t **answer);
+
+/* Tell the dialog table about a message on its way between the PBX and an
+ * Internet party (after routing): to_internet says which way it goes. */
+void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, bool to_internet,
+				  const struct conf_peer *peer);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * bans: a bounded hash table of addresses, open addressing with a short probe
+ * window; when the window is full the stalest entry in it is reused. Beside
+ * the SIP path: the receive step asks bans_is_banned before parsing, the
+ * authenticate step reports failures and challenges.
+ */
+#include "bans.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROBE 8
+
+struct slot {
+	uint32_t addr;           /* network order; 0 = free */
+	time_t seen;
+	time_t fail_window;
+	unsigned failures;
+	time_t banned_until;
+	time_t challenge_window;
+	unsigned challenges;
+};
+
+struct bans {
+	struct slot *slots;
+	size_t capacity;         /* a power of two */
+};
+
+struct bans *bans_new(size_t capacity)
+{
+	struct bans *b = calloc(1, sizeof(*b));
+	size_t cap = 16;
+
+	if (!b)
+		return NULL;
+	while (cap < capacity)
+		cap <<= 1;
+	b->slots = calloc(cap, sizeof(*b->slots));
+	if (!b->slots) {
+		free(b);
+		return NULL;
+	}
+	b->capacity = cap;
+	return b;
+}
+
+void bans_free(struct bans *b)
+{
+	if (b) {
+		free(b->slots);
+		free(b);
+	}
+}
+
+static size_t hash(uint32_t addr)
+{
+	/* Knuth's multiplicative hash; addresses from one subnet spread out */
+	return (size_t)(addr * 2654435761u);
+}
+
+static struct slot *find(const struct bans *b, struct in_addr addr)
+{
+	size_t h = hash(addr.s_addr);
+
+	for (size_t i = 0; i < PROBE; i++) {
+		struct slot *s = &b->slots[(h + i) & (b->capacity - 1)];
+		if (s->addr == addr.s_addr)
+			return s;
+	}
+	return NULL;
+}
+
+static struct slot *find_or_take(struct bans *b, struct in_addr addr, time_t now)
+{
+	size_t h = hash(addr.s_addr);
+	struct slot *victim = NULL;
+
+	for (size_t i = 0; i < PROBE; i++) {
+		struct slot *s = &b->slots[(h + i) & (b->capacity - 1)];
+		if (s->addr == addr.s_addr)
+			return s;
+		/* a free slot, or the stalest one not currently banned */
+		bool banned = s->addr && s->banned_until > now;
+		if (!banned && (!victim || !s->addr || (victim->addr && s->seen < victim->seen)))
+			victim = s;
+	}
+	if (!victim)
+		return NULL; /* every slot nearby holds a live ban: keep them */
+	memset(victim, 0, sizeof(*victim));
+	victim->addr = addr.s_addr;
+	return victim;
+}
+
+bool bans_is_banned(const struct bans *b, struct in_addr addr, time_t now)
+{
+	const struct slot *s = find(b, addr);
+	return s && s->banned_until > now;
+}
+
+bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter, int bantime_s)
+{
+	if (banafter <= 0 || bantime_s <= 0)
+		return false;
+	struct slot *s = find_or_take(b, addr, now);
+	if (!s)
+		return false;
+	s->seen = now;
+	if (now - s->fail_window >= BANS_FAILURE_WINDOW_S) {
+		s->fail_window = now;
+		s->failures = 0;
+	}
+	s->failures++;
+	if (s->failures >= (unsigned)banafter && s->banned_until <= now) {
+		s->banned_until = now + bantime_s;
+		return true;
+	}
+	return false;
+}
+
+bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now)
+{
+	struct slot *s = find_or_take(b, addr, now);
+
+	if (!s)
+		return true; /* no room to count: serve rather than refuse */
+	s->seen = now;
+	if (now - s->challenge_window >= BANS_WINDOW_S) {
+		s->challenge_window = now;
+		s->challenges = 0;
+	}
+	if (s->challenges >= BANS_CHALLENGE_BUDGET)
+		return false;
+	s->challenges++;
+	return true;
+}
+
+size_t bans_list(const struct bans *b, time_t now, struct ban_entry *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->capacity && n < max; i++) {
+		const struct slot *s = &b->slots[i];
+		if (s->addr && s->banned_until > now) {
+			out[n].addr.s_addr = s->addr;
+			out[n].until = s->banned_until;
+			out[n].failures = s->failures;
+			n++;
+		}
+	}
+	return n;
+}
+
+void bans_clear(struct bans *b)
+{
+	memset(b->slots, 0, b->capacity * sizeof(*b->slots));
+}

@@ -1,0 +1,140 @@
+/*
+ * sip_authenticate: admission of Internet requests. Everything that reaches
+ * the PBX from the Internet has passed here; nothing else decides it.
+ */
+#include "sip_authenticate.h"
+
+#include "auth.h"
+#include "bans.h"
+#include "daemon.h"
+#include "dialogs.h"
+#include "log.h"
+#include "netaddr.h"
+#include "sip_register.h"
+#include "sip_reply.h"
+#include "sipmsg.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct log_limit auth_log_limit = LOG_LIMIT_INIT(60, 20);
+
+static const char *tag_of(const osip_from_t *h)
+{
+	osip_generic_param_t *tag = NULL;
+
+	if (!h || osip_from_get_tag((osip_from_t *)h, &tag) != 0 || !tag)
+		return NULL;
+	return tag->gvalue;
+}
+
+static const char *user_of(const osip_from_t *h)
+{
+	return h && h->url && h->url->username ? h->url->username : "";
+}
+
+/* In-dialog (To tag), CANCEL and ACK belong to something sipnatd let through
+ * before, or to nothing at all. */
+static enum admission in_dialog(struct daemon *d, osip_message_t *req, osip_message_t **answer,
+				time_t now)
+{
+	const char *from_tag = tag_of(req->from);
+
+	if (from_tag && dialogs_known(d->dialogs, sipmsg_call_id(req), from_tag, now, NULL))
+		return ADMIT;
+	if (MSG_IS_ACK(req))
+		return DROPPED; /* the ACK of sipnatd's own 401/407/403: absorbed */
+	*answer = sip_reply_build(req, 481, NULL);
+	return *answer ? ANSWERED : DROPPED;
+}
+
+enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
+				const struct sockaddr_in *src, const struct conf_peer **peer,
+				osip_message_t **answer)
+{
+	const struct conf *conf = d->conf;
+	time_t now = time(NULL);
+	char addr[NETADDR_STRLEN];
+	struct auth_result res;
+
+	*peer = NULL;
+	*answer = NULL;
+	if (tag_of(req->to) || MSG_IS_ACK(req) || MSG_IS_CANCEL(req))
+		return in_dialog(d, req, answer, now);
+
+	/* One fixed answer whatever the Request-URI says: no extension shows
+	 * (R31). Only the budget keeps it from being a free amplifier. */
+	if (MSG_IS_OPTIONS(req)) {
+		if (!bans_challenge_allowed(d->bans, src->sin_addr, now))
+			return DROPPED;
+		*answer = sip_reply_build(req, 200, NULL);
+		if (*answer) {
+			sip_reply_add_header(*answer, "Allow",
+					     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK");
+			sip_reply_add_header(*answer, "Accept", "application/sdp");
+		}
+		return *answer ? ANSWERED : DROPPED;
+	}
+	if (conf->allowguest && !MSG_IS_REGISTER(req))
+		return ADMIT;
+
+	auth_check(d->auth, conf, req, src->sin_addr, now, &res);
+	if (res.verdict != AUTH_OK) {
+		if (res.verdict == AUTH_FORBIDDEN || res.verdict == AUTH_NOT_FOUND) {
+			log_limited(&auth_log_limit, LOG_NOTICE,
+				    "authentication failed: %s for \"%s\" from %s", sipmsg_method(req),
+				    user_of(req->from), netaddr_format(src, addr));
+			if (bans_failure(d->bans, src->sin_addr, now, conf->banafter, conf->bantime_s))
+				log_warn("banned %s for %d s after %d authentication failures",
+					 netaddr_format(src, addr), conf->bantime_s, conf->banafter);
+		}
+		if (!bans_challenge_allowed(d->bans, src->sin_addr, now))
+			return DROPPED;
+		*answer = auth_answer(conf, req, res.verdict, src->sin_addr, now);
+		return *answer ? ANSWERED : DROPPED;
+	}
+
+	if (MSG_IS_REGISTER(req)) {
+		bool changed = false;
+		*answer = register_handle(d->registrar, conf, req, res.peer, src, now, &changed);
+		if (changed)
+			daemon_registrations_changed(d);
+		return *answer ? ANSWERED : DROPPED;
+	}
+	*peer = res.peer;
+	return ADMIT;
+}
+
+void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, bool to_internet,
+				  const struct conf_peer *peer)
+{
+	time_t now = time(NULL);
+	const char *call_id = sipmsg_call_id(msg);
+	const char *method = sipmsg_method(msg);
+	const char *name = peer ? peer->name : NULL;
+
+	if (MSG_IS_REQUEST(msg)) {
+		/* The Internet party's tag: the sender's (From) on the way in, the
+		 * receiver's (To) on the way out. */
+		const char *party = to_internet ? tag_of(msg->to) : tag_of(msg->from);
+		if (MSG_IS_BYE(msg) && party)
+			dialogs_note(d->dialogs, call_id, party, NULL, DIALOG_ENDED, now);
+		else if (!to_internet && !tag_of(msg->to) && !MSG_IS_ACK(msg) && !MSG_IS_CANCEL(msg) && party)
+			/* an admitted out-of-dialog request: its CANCEL, ACK and
+			 * early-dialog requests may follow */
+			dialogs_note(d->dialogs, call_id, party, name, DIALOG_EARLY, now);
+		return;
+	}
+	/* A response from the Internet party carries its tag in To; one going to
+	 * it carries its tag in From. */
+	const char *party = to_internet ? tag_of(msg->from) : tag_of(msg->to);
+	int code = msg->status_code;
+	if (!party || code < 101 || code >= 300)
+		return;
+	bool sets_up = strcmp(method, "INVITE") == 0 || strcmp(method, "SUBSCRIBE") == 0 ||
+		       strcmp(method, "REFER") == 0 || strcmp(method, "NOTIFY") == 0;
+	if (sets_up)
+		dialogs_note(d->dialogs, call_id, party, name, code >= 200 ? DIALOG_CONFIRMED : DIALOG_EARLY,
+			     now);
+}

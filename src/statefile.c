@@ -1,0 +1,312 @@
+/*
+ * statefile: the registrar's bindings on disk (design section 7), written on
+ * every change and read back once at start, so that a restart does not leave
+ * phones unreachable until they next register.
+ *
+ * One binding per line after a header, fields separated by tabs:
+ *
+ *   peer  contact-URI  nat-ip:port  expires  registered  cseq  call-id
+ *
+ * (times in seconds since the epoch). Nothing is escaped: a binding with a
+ * tab, CR or LF in a field is not written at all. The file may have been
+ * edited or damaged, so reading is strict and bounded: a line that is not
+ * exactly right is skipped and counted, never trusted in part.
+ */
+#include "statefile.h"
+
+#include "netaddr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATEFILE_HEADER "# sipnatd registrations v1"
+#define STATEFILE_LINE_MAX 2048   /* bytes, without the newline */
+#define STATEFILE_FIELDS 7
+#define STATEFILE_SIZE_MAX (16L * 1024 * 1024) /* far beyond any real table */
+
+struct save_ctx {
+	FILE *f;
+	int error;      /* errno of the first failed write, 0 if none */
+};
+
+static void set_err(char *err, size_t err_len, const char *file, int errnum)
+{
+	if (err && err_len)
+		snprintf(err, err_len, "%s: %s", file, strerror(errnum));
+}
+
+static bool writable(const char *s)
+{
+	return *s && !strpbrk(s, "\t\r\n");
+}
+
+static void save_binding_cb(void *arg, const struct binding *b)
+{
+	struct save_ctx *ctx = arg;
+	char nat[NETADDR_STRLEN];
+
+	if (ctx->error)
+		return;
+	if (!writable(b->peer) || !writable(b->contact) || !writable(b->call_id))
+		return; /* cannot be a line; the phone's next REGISTER restores it */
+	errno = 0;
+	if (fprintf(ctx->f, "%s\t%s\t%s\t%jd\t%jd\t%" PRIu32 "\t%s\n", b->peer, b->contact,
+		    netaddr_format(&b->nat, nat), (intmax_t)b->expires, (intmax_t)b->registered,
+		    b->cseq, b->call_id) < 0)
+		ctx->error = errno ? errno : EIO;
+}
+
+/* Make the rename itself durable; failing that is not worth an error, the
+ * file's contents are already on disk. */
+static void sync_directory(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else if (slash == path) {
+		strcpy(dir, "/");
+	} else {
+		if ((size_t)(slash - path) >= sizeof(dir))
+			return;
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+int statefile_save(const char *path, const struct registrar *r, char *err, size_t err_len)
+{
+	struct save_ctx ctx = { 0 };
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		set_err(err, err_len, path, ENAMETOOLONG);
+		return -1;
+	}
+	ctx.f = fopen(tmp, "we");
+	if (!ctx.f) {
+		set_err(err, err_len, tmp, errno);
+		return -1;
+	}
+	errno = 0;
+	if (fprintf(ctx.f, "%s\n", STATEFILE_HEADER) < 0)
+		ctx.error = errno ? errno : EIO;
+	registrar_foreach(r, save_binding_cb, &ctx);
+	if (!ctx.error && fflush(ctx.f) != 0)
+		ctx.error = errno;
+	if (!ctx.error && fsync(fileno(ctx.f)) != 0)
+		ctx.error = errno;
+	if (fclose(ctx.f) != 0 && !ctx.error)
+		ctx.error = errno;
+	if (ctx.error) {
+		unlink(tmp);
+		set_err(err, err_len, tmp, ctx.error);
+		return -1;
+	}
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		set_err(err, err_len, path, e);
+		return -1;
+	}
+	sync_directory(path);
+	return 0;
+}
+
+/* A decimal number of at most max, digits only. */
+static bool parse_number(const char *s, uintmax_t max, uintmax_t *out)
+{
+	uintmax_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+		if (*s < '0' || *s > '9')
+			return false;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_time(const char *s, time_t *out)
+{
+	uintmax_t v;
+
+	/* time_t is signed: the largest value is half its unsigned range */
+	if (!parse_number(s, (((uintmax_t)1 << (sizeof(time_t) * 8 - 1)) - 1), &v))
+		return false;
+	*out = (time_t)v;
+	return true;
+}
+
+/* "a.b.c.d:port" */
+static bool parse_nat(char *s, struct sockaddr_in *out)
+{
+	char *colon = strrchr(s, ':');
+	struct in_addr ip;
+	uint16_t port;
+
+	if (!colon)
+		return false;
+	*colon = '\0';
+	if (!netaddr_parse_ipv4(s, &ip) || !netaddr_parse_port(colon + 1, &port))
+		return false;
+	*out = netaddr_make(ip, port);
+	return true;
+}
+
+static bool copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+/* One line (NUL-terminated, without its newline) into b; false if malformed. */
+static bool parse_line(char *line, struct binding *b)
+{
+	char *field[STATEFILE_FIELDS];
+	size_t n = 0;
+	uintmax_t cseq;
+	char *p = line;
+
+	if (strchr(line, '\r'))
+		return false; /* never written (see writable) */
+	for (;;) {
+		char *tab = strchr(p, '\t');
+		if (n == STATEFILE_FIELDS)
+			return false;
+		field[n++] = p;
+		if (!tab)
+			break;
+		*tab = '\0';
+		p = tab + 1;
+	}
+	if (n != STATEFILE_FIELDS)
+		return false;
+	memset(b, 0, sizeof(*b));
+	if (!copy_field(b->peer, sizeof(b->peer), field[0]) ||
+	    !copy_field(b->contact, sizeof(b->contact), field[1]) || !parse_nat(field[2], &b->nat) ||
+	    !parse_time(field[3], &b->expires) || !parse_time(field[4], &b->registered) ||
+	    b->registered > b->expires || !parse_number(field[5], UINT32_MAX, &cseq) ||
+	    !copy_field(b->call_id, sizeof(b->call_id), field[6]))
+		return false;
+	b->cseq = (uint32_t)cseq;
+	return true;
+}
+
+long statefile_parse(const char *text, size_t len, struct registrar *r, time_t now, size_t *bad)
+{
+	char line[STATEFILE_LINE_MAX + 1];
+	size_t ignored, pos = 0;
+	long restored = 0;
+
+	if (!bad)
+		bad = &ignored;
+	*bad = 0;
+	while (pos < len) {
+		const char *start = text + pos;
+		const char *nl = memchr(start, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - start) : len - pos;
+		struct binding b;
+
+		pos += n + (nl ? 1 : 0);
+		if (n == 0)
+			continue; /* blank line */
+		if (n > STATEFILE_LINE_MAX || memchr(start, '\0', n)) {
+			(*bad)++;
+			continue;
+		}
+		memcpy(line, start, n);
+		line[n] = '\0';
+		if (strcmp(line, STATEFILE_HEADER) == 0)
+			continue;
+		if (!parse_line(line, &b)) {
+			(*bad)++;
+			continue;
+		}
+		if (b.expires <= now)
+			continue; /* lapsed while we were down: not an error */
+		if (registrar_restore(r, &b, now))
+			restored++;
+	}
+	return restored;
+}
+
+long statefile_load(const char *path, struct registrar *r, time_t now, size_t *bad, char *err,
+		    size_t err_len)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	long restored;
+
+	if (bad)
+		*bad = 0;
+	f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		set_err(err, err_len, path, e);
+		return e == ENOENT ? 0 : -1;
+	}
+	for (;;) {
+		size_t got, want;
+		if (len == cap) {
+			char *bigger;
+			if (cap >= (size_t)STATEFILE_SIZE_MAX) {
+				free(text);
+				fclose(f);
+				set_err(err, err_len, path, EFBIG);
+				return -1;
+			}
+			cap = cap ? cap * 2 : 16384;
+			bigger = realloc(text, cap);
+			if (!bigger) {
+				free(text);
+				fclose(f);
+				set_err(err, err_len, path, ENOMEM);
+				return -1;
+			}
+			text = bigger;
+		}
+		want = cap - len;
+		errno = 0;
+		got = fread(text + len, 1, want, f);
+		len += got;
+		if (got < want)
+			break; /* end of file or an error */
+	}
+	if (ferror(f)) {
+		int e = errno ? errno : EIO;
+		free(text);
+		fclose(f);
+		set_err(err, err_len, path, e);
+		return -1;
+	}
+	fclose(f);
+	restored = statefile_parse(text, len, r, now, bad);
+	free(text);
+	return restored;
+}
