@@ -1,6 +1,7 @@
 /*
  * nonce: stateless, unforgeable digest nonces (design section 6, R32). A nonce
- * is a timestamp and an HMAC over it, the client's IP address and the realm,
+ * is a timestamp, a per-challenge counter and an HMAC over them, the client's
+ * IP address and the realm,
  * keyed with the process key (secret.h): nothing is stored to issue one, and
  * one made for another address or forged does not verify. A small bounded
  * table remembers the highest nonce-count seen per nonce so that a replayed
@@ -15,7 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define NONCE_LEN 40          /* characters, without NUL */
+#define NONCE_LEN 45          /* characters, without NUL */
 #define NONCE_LIFETIME_S 32   /* as pjsip's nonce_lifetime */
 
 enum nonce_state {

@@ -24,8 +24,9 @@
 #include "secret.h"
 
 #define NONCE_TS_LEN 8
-#define NONCE_MAC_LEN 17
-#define NONCE_RAW_LEN (NONCE_TS_LEN + NONCE_MAC_LEN)
+#define NONCE_SALT_LEN 4
+#define NONCE_MAC_LEN 16
+#define NONCE_RAW_LEN (NONCE_TS_LEN + NONCE_SALT_LEN + NONCE_MAC_LEN)
 /* Clock steps between issuing and checking are tolerated this far. */
 #define NONCE_FUTURE_SLACK_S 2
 /* A recorded nonce this old has been stale for a while: its slot is free. */
@@ -35,13 +36,14 @@ _Static_assert(BASE32_LEN(NONCE_RAW_LEN) == NONCE_LEN, "nonce text length");
 
 static const char nonce_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-static void nonce_mac(uint64_t ts, struct in_addr client, const char *realm,
-		      uint8_t mac[32])
+static void nonce_mac(uint64_t ts, const uint8_t salt[NONCE_SALT_LEN], struct in_addr client,
+		      const char *realm, uint8_t mac[32])
 {
 	static const char tag[] = "nonce";
 	const uint8_t sep = 0x1f;
 	size_t realm_len = realm ? strlen(realm) : 0;
-	size_t len = sizeof(tag) - 1 + 1 + NONCE_TS_LEN + 1 + sizeof(client.s_addr) + 1 + realm_len + 1;
+	size_t len = sizeof(tag) - 1 + 1 + NONCE_TS_LEN + NONCE_SALT_LEN + 1 + sizeof(client.s_addr) +
+		     1 + realm_len + 1;
 	uint8_t stack_buf[256];
 	uint8_t *buf = len <= sizeof(stack_buf) ? stack_buf : malloc(len);
 	size_t o = 0;
@@ -53,6 +55,8 @@ static void nonce_mac(uint64_t ts, struct in_addr client, const char *realm,
 	buf[o++] = sep;
 	for (int i = NONCE_TS_LEN - 1; i >= 0; i--)
 		buf[o++] = (uint8_t)(ts >> (8 * i));
+	memcpy(buf + o, salt, NONCE_SALT_LEN);
+	o += NONCE_SALT_LEN;
 	buf[o++] = sep;
 	memcpy(buf + o, &client.s_addr, sizeof(client.s_addr)); /* network order */
 	o += sizeof(client.s_addr);
@@ -68,13 +72,21 @@ static void nonce_mac(uint64_t ts, struct in_addr client, const char *realm,
 
 void nonce_make(struct in_addr client, const char *realm, time_t now, char out[NONCE_LEN + 1])
 {
+	/* Every challenge gets a nonce of its own, even two in the same second
+	 * for the same address: a phone starts each new nonce at nc=1, and a
+	 * repeated nonce would make that look like a replay. */
+	static uint32_t counter;
 	uint8_t raw[NONCE_RAW_LEN], mac[32];
 	uint64_t ts = now < 0 ? 0 : (uint64_t)now;
+	uint8_t *salt = raw + NONCE_TS_LEN;
 
+	counter++;
 	for (int i = 0; i < NONCE_TS_LEN; i++)
 		raw[i] = (uint8_t)(ts >> (8 * (NONCE_TS_LEN - 1 - i)));
-	nonce_mac(ts, client, realm, mac);
-	memcpy(raw + NONCE_TS_LEN, mac, NONCE_MAC_LEN);
+	for (int i = 0; i < NONCE_SALT_LEN; i++)
+		salt[i] = (uint8_t)(counter >> (8 * (NONCE_SALT_LEN - 1 - i)));
+	nonce_mac(ts, salt, client, realm, mac);
+	memcpy(raw + NONCE_TS_LEN + NONCE_SALT_LEN, mac, NONCE_MAC_LEN);
 	base32_encode(raw, sizeof(raw), out);
 }
 
@@ -83,7 +95,7 @@ enum nonce_state nonce_check(const char *nonce, struct in_addr client, const cha
 	uint8_t raw[NONCE_RAW_LEN], mac[32];
 	uint64_t ts = 0;
 
-	/* Only the exact text nonce_make writes: lowercase, 40 characters. */
+	/* Only the exact text nonce_make writes: lowercase, NONCE_LEN characters. */
 	if (!nonce || strnlen(nonce, NONCE_LEN + 1) != NONCE_LEN ||
 	    strspn(nonce, nonce_alphabet) != NONCE_LEN)
 		return NONCE_INVALID;
@@ -93,8 +105,8 @@ enum nonce_state nonce_check(const char *nonce, struct in_addr client, const cha
 		ts = ts << 8 | raw[i];
 	if (ts > INT64_MAX)
 		return NONCE_INVALID; /* never a time nonce_make wrote */
-	nonce_mac(ts, client, realm, mac);
-	if (CRYPTO_memcmp(mac, raw + NONCE_TS_LEN, NONCE_MAC_LEN) != 0)
+	nonce_mac(ts, raw + NONCE_TS_LEN, client, realm, mac);
+	if (CRYPTO_memcmp(mac, raw + NONCE_TS_LEN + NONCE_SALT_LEN, NONCE_MAC_LEN) != 0)
 		return NONCE_INVALID;
 
 	/* Ours from here on. */

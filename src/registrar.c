@@ -46,6 +46,12 @@ static bool is_live(const struct binding *b, time_t now)
 	return b->expires > now;
 }
 
+/* RFC 3261 10.3 steps 6 and 7: the request replays or predates what made b. */
+static bool is_out_of_order(const struct binding *b, const struct register_request *req)
+{
+	return strcmp(b->call_id, req->call_id) == 0 && req->cseq <= b->cseq;
+}
+
 static unsigned bucket_of(const char *name)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
@@ -175,11 +181,9 @@ static enum register_outcome apply_star(struct registrar *r, const struct regist
 	p = peer_find(r, req->peer);
 	if (!p)
 		return REGISTER_OK;
-	for (size_t i = 0; i < p->count; i++) {
-		const struct binding *b = &p->slots[i];
-		if (is_live(b, now) && strcmp(b->call_id, req->call_id) == 0 && req->cseq <= b->cseq)
+	for (size_t i = 0; i < p->count; i++)
+		if (is_live(&p->slots[i], now) && is_out_of_order(&p->slots[i], req))
 			return REGISTER_OUT_OF_ORDER;
-	}
 	for (size_t i = p->count; i-- > 0;) {
 		if (is_live(&p->slots[i], now)) {
 			slot_remove(r, p, i);
@@ -211,11 +215,8 @@ static enum register_outcome plan_contacts(const struct peer *p, const struct re
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(req->contacts[j].uri, uri) == 0)
 				plan[j].skip = true;
-		if (c->existing >= 0) {
-			const struct binding *b = &p->slots[c->existing];
-			if (strcmp(b->call_id, req->call_id) == 0 && req->cseq <= b->cseq)
-				return REGISTER_OUT_OF_ORDER;
-		}
+		if (c->existing >= 0 && is_out_of_order(&p->slots[c->existing], req))
+			return REGISTER_OUT_OF_ORDER;
 	}
 	for (size_t i = 0; i < req->contact_count; i++) {
 		if (plan[i].skip)

@@ -32,7 +32,7 @@
 
 struct save_ctx {
 	FILE *f;
-	int error;      /* errno of the first failed write, 0 if none */
+	int error; /* errno of the first failed write, 0 if none */
 };
 
 static void set_err(char *err, size_t err_len, const char *file, int errnum)
@@ -265,6 +265,8 @@ long statefile_load(const char *path, struct registrar *r, time_t now, size_t *b
 
 	if (bad)
 		*bad = 0;
+	if (err && err_len)
+		err[0] = '\0'; /* "" tells an empty file from a missing one */
 	f = fopen(path, "re");
 	if (!f) {
 		int e = errno;

@@ -74,13 +74,13 @@ static void sipp_call(const char *uas, const char *uas_ip, const char *uas_port,
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		execlp("sipp", "sipp", "-sf", uas, "-i", uas_ip, "-p", uas_port, "-m", "1", "-timeout",
-		       "20s", "-nostdin", "-trace_err", "-error_file", err_uas, (char *)NULL);
+		       "20s", "-nostdin", "-aa", "-trace_err", "-error_file", err_uas, (char *)NULL);
 		_exit(127);
 	}
 	server.pid = pid;
 	usleep(300 * 1000);
 	const char *argv[] = { "sipp", "-sf", uac, "-i", uac_ip, "-p", uac_port, "-m", "1",
-			       "-timeout", "20s", "-nostdin", "-trace_err", "-error_file", err_uac,
+			       "-timeout", "20s", "-nostdin", "-aa", "-trace_err", "-error_file", err_uac,
 			       SN_IP ":25060", NULL };
 	int uac_rc = harness_run(argv, out, sizeof(out));
 	int uas_rc = harness_stop(&server, 0, 25000);
@@ -148,16 +148,16 @@ START_TEST(no_open_relay)
 		int n = request(msg, sizeof(msg), "MESSAGE", tries[i].ruri, "127.0.2.66",
 				harness_udp_port(attacker), branch, tries[i].extra);
 		harness_udp_send(attacker, SN_IP, SN_PORT, msg, (size_t)n);
-		ssize_t r = harness_udp_recv(pbx, got, sizeof(got), 1000, NULL);
+		ssize_t r = harness_sip_recv(pbx, got, sizeof(got), 1000, NULL);
 		if (r < 0) {
 			/* not forwarded at all: then it must have been answered */
-			ck_assert_msg(harness_udp_recv(attacker, got, sizeof(got), 1000, NULL) > 0,
+			ck_assert_msg(harness_sip_recv(attacker, got, sizeof(got), 1000, NULL) > 0,
 				      "try %zu: neither forwarded to the PBX nor answered", i);
 		}
-		ck_assert_msg(harness_udp_recv(victim, got, sizeof(got), 200, NULL) < 0,
+		ck_assert_msg(harness_sip_recv(victim, got, sizeof(got), 200, NULL) < 0,
 			      "try %zu reached the victim: %s", i, got);
 		/* drain any answer */
-		while (harness_udp_recv(attacker, got, sizeof(got), 100, NULL) > 0)
+		while (harness_sip_recv(attacker, got, sizeof(got), 100, NULL) > 0)
 			;
 	}
 	close(attacker);
@@ -180,7 +180,7 @@ START_TEST(token_replay_goes_to_pbx)
 	int n = request(msg, sizeof(msg), "INVITE", "sip:phone2@" SN_IP ":25060", PBX_IP, PBX_PORT,
 			"z9hG4bKtok1", NULL);
 	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(phone, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(phone, got, sizeof(got), 2000, NULL), 0);
 	char via[2048];
 	ck_assert(harness_sip_header(got, "Via", via, sizeof(via)));
 	n = snprintf(msg, sizeof(msg),
@@ -190,7 +190,7 @@ START_TEST(token_replay_goes_to_pbx)
 		     "Content-Length: 0\r\n\r\n",
 		     via);
 	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(pbx, got, sizeof(got), 2000, NULL), 0);
 	ck_assert(harness_sip_header(got, "Contact", contact, sizeof(contact)));
 	char *uri = strchr(contact, '<');
 	ck_assert_ptr_nonnull(uri);
@@ -202,14 +202,14 @@ START_TEST(token_replay_goes_to_pbx)
 	n = request(msg, sizeof(msg), "BYE", uri, "127.0.2.66", harness_udp_port(attacker),
 		    "z9hG4bKtok2", NULL);
 	harness_udp_send(attacker, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(pbx, got, sizeof(got), 2000, NULL), 0);
 	ck_assert_msg(strncmp(got, "BYE ", 4) == 0, "PBX got %s", got);
-	ck_assert_int_lt(harness_udp_recv(phone, got, sizeof(got), 300, NULL), 0);
+	ck_assert_int_lt(harness_sip_recv(phone, got, sizeof(got), 300, NULL), 0);
 
 	/* The PBX itself sending to the token reaches phone2, with its own URI. */
 	n = request(msg, sizeof(msg), "BYE", uri, PBX_IP, PBX_PORT, "z9hG4bKtok3", NULL);
 	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(phone, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(phone, got, sizeof(got), 2000, NULL), 0);
 	ck_assert_msg(strncmp(got, "BYE sip:phone2@192.168.1.6:5060 SIP/2.0", 39) == 0, "got %s", got);
 	close(pbx);
 	close(phone);
@@ -231,7 +231,7 @@ START_TEST(foreign_response_dropped)
 			 "From: <sip:a@example.org>;tag=1\r\nTo: <sip:b@example.org>;tag=2\r\n"
 			 "Call-ID: foreign@example.org\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
 	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_lt(harness_udp_recv(victim, got, sizeof(got), 500, NULL), 0);
+	ck_assert_int_lt(harness_sip_recv(victim, got, sizeof(got), 500, NULL), 0);
 	/* a forged sipnatd-looking branch is no better */
 	n = snprintf(msg, sizeof(msg),
 		     "SIP/2.0 200 OK\r\n"
@@ -240,7 +240,7 @@ START_TEST(foreign_response_dropped)
 		     "From: <sip:a@example.org>;tag=1\r\nTo: <sip:b@example.org>;tag=2\r\n"
 		     "Call-ID: forged@example.org\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
 	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_lt(harness_udp_recv(victim, got, sizeof(got), 500, NULL), 0);
+	ck_assert_int_lt(harness_sip_recv(victim, got, sizeof(got), 500, NULL), 0);
 	close(pbx);
 	close(victim);
 }
@@ -258,18 +258,18 @@ START_TEST(branch_stability_and_loops)
 	int n = request(msg, sizeof(msg), "INVITE", "sip:100@" SN_IP ":25060", "192.168.1.5", 5060,
 			"z9hG4bKin1", NULL);
 	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(pbx, got, sizeof(got), 2000, NULL), 0);
 	ck_assert(harness_sip_header(got, "Via", via1, sizeof(via1)));
 	char forwarded[8192];
 	strcpy(forwarded, got);
 	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(pbx, got, sizeof(got), 2000, NULL), 0);
 	ck_assert(harness_sip_header(got, "Via", via2, sizeof(via2)));
 	ck_assert_str_eq(via1, via2);
 	n = request(msg, sizeof(msg), "CANCEL", "sip:100@" SN_IP ":25060", "192.168.1.5", 5060,
 		    "z9hG4bKin1", NULL);
 	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(pbx, got, sizeof(got), 2000, NULL), 0);
 	ck_assert(strncmp(got, "CANCEL ", 7) == 0);
 	ck_assert(harness_sip_header(got, "Via", via3, sizeof(via3)));
 	ck_assert_str_eq(via1, via3);
@@ -277,7 +277,7 @@ START_TEST(branch_stability_and_loops)
 
 	/* the forwarded INVITE fed back in: a loop */
 	harness_udp_send(phone, SN_IP, SN_PORT, forwarded, strlen(forwarded));
-	ck_assert_int_gt(harness_udp_recv(phone, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(phone, got, sizeof(got), 2000, NULL), 0);
 	ck_assert_msg(strncmp(got, "SIP/2.0 482 Loop Detected", 25) == 0, "got %s", got);
 
 	n = request(msg, sizeof(msg), "INVITE", "sip:100@" SN_IP ":25060", "192.168.1.5", 5060,
@@ -285,14 +285,14 @@ START_TEST(branch_stability_and_loops)
 	char *mf = strstr(msg, "Max-Forwards: 70");
 	memcpy(mf, "Max-Forwards:  0", 16);
 	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(phone, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(phone, got, sizeof(got), 2000, NULL), 0);
 	ck_assert_msg(strncmp(got, "SIP/2.0 483 Too Many Hops", 25) == 0, "got %s", got);
 	/* answered to where it came from, with received and rport (R1, R3) */
 	ck_assert(harness_sip_header(got, "Via", via1, sizeof(via1)));
 	char expect[64];
 	snprintf(expect, sizeof(expect), "rport=%u", port);
 	ck_assert_msg(strstr(via1, "received=127.0.2.5") && strstr(via1, expect), "Via %s", via1);
-	ck_assert_int_lt(harness_udp_recv(pbx, got, sizeof(got), 200, NULL), 0);
+	ck_assert_int_lt(harness_sip_recv(pbx, got, sizeof(got), 200, NULL), 0);
 	close(phone);
 	close(pbx);
 }
@@ -312,9 +312,9 @@ START_TEST(via_names_and_maddr_ignored)
 			 "To: <sip:" SN_IP ">\r\nCall-ID: maddr@example.org\r\nCSeq: 1 OPTIONS\r\n"
 			 "Content-Length: 0\r\n\r\n");
 	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)n);
-	ck_assert_int_gt(harness_udp_recv(phone, got, sizeof(got), 2000, NULL), 0);
+	ck_assert_int_gt(harness_sip_recv(phone, got, sizeof(got), 2000, NULL), 0);
 	ck_assert(strncmp(got, "SIP/2.0 200 OK", 14) == 0);
-	ck_assert_int_lt(harness_udp_recv(decoy, got, sizeof(got), 200, NULL), 0);
+	ck_assert_int_lt(harness_sip_recv(decoy, got, sizeof(got), 200, NULL), 0);
 	close(phone);
 	close(decoy);
 }
@@ -339,7 +339,7 @@ START_TEST(pbx_requests_without_route)
 		snprintf(branch, sizeof(branch), "z9hG4bKnr%zu", i);
 		int n = request(msg, sizeof(msg), "INVITE", cases[i].ruri, PBX_IP, PBX_PORT, branch, NULL);
 		harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
-		ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 2000, NULL), 0);
+		ck_assert_int_gt(harness_sip_recv(pbx, got, sizeof(got), 2000, NULL), 0);
 		ck_assert_msg(strncmp(got, cases[i].status, strlen(cases[i].status)) == 0,
 			      "%s: got %s", cases[i].ruri, got);
 	}

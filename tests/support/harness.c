@@ -252,6 +252,21 @@ ssize_t harness_udp_recv(int fd, char *buf, size_t len, int timeout_ms, struct s
 	return n;
 }
 
+ssize_t harness_sip_recv(int fd, char *buf, size_t len, int timeout_ms, struct sockaddr_in *from)
+{
+	long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		long left = deadline - now_ms();
+		ssize_t n = harness_udp_recv(fd, buf, len, left > 0 ? (int)left : 0, from);
+		if (n < 0)
+			return n;
+		if (strncmp(buf, "OPTIONS ", 8) == 0 && strstr(buf, "branch=z9hG4bKsno"))
+			continue;
+		return n;
+	}
+}
+
 bool harness_sip_header(const char *msg, const char *name, char *out, size_t out_len)
 {
 	size_t nlen = strlen(name);

@@ -56,6 +56,12 @@ void harness_udp_send(int fd, const char *ip, unsigned port, const char *data, s
  * its length or -1 on timeout. from may be NULL. */
 ssize_t harness_udp_recv(int fd, char *buf, size_t len, int timeout_ms, struct sockaddr_in *from);
 
+/* Like harness_udp_recv, but sipnatd's own OPTIONS pings (qualify; their
+ * branch starts z9hG4bKsno) are passed over: a socket playing the PBX or a
+ * trunk gets them every so often, and a test waiting for something else must
+ * not mistake them for it. */
+ssize_t harness_sip_recv(int fd, char *buf, size_t len, int timeout_ms, struct sockaddr_in *from);
+
 /* The value of header name in a SIP message (first one, case-insensitive),
  * copied into out; false when absent. */
 bool harness_sip_header(const char *msg, const char *name, char *out, size_t out_len);

@@ -1,0 +1,598 @@
+/*
+ * Unit tests for statefile.c: save and load round trip, atomic replacement
+ * and its error paths (missing directory, a path under a non-directory, a
+ * full device), and strict, crash-free parsing of damaged files.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registrar.h"
+#include "statefile.h"
+
+#define NOW ((time_t)1700000000)
+#define HEADER "# sipnatd registrations v1\n"
+#define GOOD_LINE "alice\tsip:100@192.168.1.5:5060\t203.0.113.7:40000\t1700000600\t1700000000\t7\tabc@host\n"
+
+static char dir[64];
+
+static void make_dir(void)
+{
+	strcpy(dir, "/tmp/sipnatd-statefile-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *path_in_dir(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static char *read_file(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void add(struct registrar *r, const char *peer, const char *uri, const char *call_id,
+		uint32_t cseq, const char *ip, uint16_t port, int expires)
+{
+	struct register_request req;
+	struct register_limits limits = { .min_s = 60, .max_s = 3600, .default_s = 600 };
+
+	memset(&req, 0, sizeof(req));
+	req.peer = peer;
+	req.call_id = call_id;
+	req.cseq = cseq;
+	req.nat.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &req.nat.sin_addr), 1);
+	req.nat.sin_port = htons(port);
+	req.expires = expires;
+	req.contact_count = 1;
+	req.contacts[0].uri = uri;
+	req.contacts[0].expires = -1;
+	ck_assert_int_eq(registrar_apply(r, &req, &limits, NOW, NULL), REGISTER_OK);
+}
+
+static struct registrar *sample(void)
+{
+	struct registrar *r = registrar_new();
+
+	add(r, "alice", "sip:100@192.168.1.5:5060", "abc@host", 7, "203.0.113.7", 40000, 600);
+	add(r, "alice", "sip:100@192.168.1.5:5062;transport=udp;ob", "x y;z\"q\"", 4294967295u,
+	    "203.0.113.7", 40001, 3600);
+	add(r, "bob", "sip:100@192.168.1.5:5060", "abc@host", 1, "198.51.100.2", 1, 60);
+	add(r, "carol", "<sip:carol@[2001:db8::1]>", "%00%ff", 0, "255.255.255.255", 65535, -1);
+	return r;
+}
+
+struct compare {
+	const struct registrar *other;
+	size_t matched;
+};
+
+static void compare_cb(void *arg, const struct binding *b)
+{
+	struct compare *c = arg;
+	const struct binding *got[REGISTRAR_MAX_CONTACTS];
+	size_t n = registrar_bindings(c->other, b->peer, NOW, got, REGISTRAR_MAX_CONTACTS);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(got[i]->contact, b->contact) != 0)
+			continue;
+		ck_assert_str_eq(got[i]->peer, b->peer);
+		ck_assert_str_eq(got[i]->call_id, b->call_id);
+		ck_assert_uint_eq(got[i]->cseq, b->cseq);
+		ck_assert_int_eq(got[i]->expires, b->expires);
+		ck_assert_int_eq(got[i]->registered, b->registered);
+		ck_assert_int_eq(got[i]->nat.sin_family, AF_INET);
+		ck_assert_uint_eq(got[i]->nat.sin_addr.s_addr, b->nat.sin_addr.s_addr);
+		ck_assert_uint_eq(got[i]->nat.sin_port, b->nat.sin_port);
+		c->matched++;
+		return;
+	}
+	ck_abort_msg("%s %s not restored", b->peer, b->contact);
+}
+
+START_TEST(round_trip)
+{
+	struct registrar *saved = sample(), *loaded = registrar_new();
+	struct compare c = { .other = loaded };
+	char err[256] = "";
+	size_t bad = 99;
+	const char *path;
+
+	make_dir();
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, saved, err, sizeof(err)), 0);
+	ck_assert(!exists(path_in_dir("registrations.tmp")));
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(strncmp(read_file(path), HEADER, strlen(HEADER)), 0);
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 4);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(registrar_count(loaded), 4);
+	registrar_foreach(saved, compare_cb, &c);
+	ck_assert_uint_eq(c.matched, 4);
+
+	/* saving again replaces the file whole */
+	registrar_free(loaded);
+	loaded = registrar_new();
+	add(loaded, "dave", "sip:d@10.1.1.1", "cid", 1, "192.0.2.9", 5060, 600);
+	ck_assert_int_eq(statefile_save(path, loaded, err, sizeof(err)), 0);
+	registrar_free(loaded);
+	loaded = registrar_new();
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 1);
+	ck_assert_ptr_nonnull(registrar_lookup(loaded, "dave", NOW));
+	remove_dir();
+	registrar_free(saved);
+	registrar_free(loaded);
+}
+END_TEST
+
+START_TEST(empty_table)
+{
+	struct registrar *r = registrar_new();
+	char err[256] = "";
+	size_t bad;
+	const char *path;
+
+	make_dir();
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, r, err, sizeof(err)), 0);
+	ck_assert_str_eq(read_file(path), HEADER);
+	/* 0 restored with err "" is an empty file, not a missing one */
+	strcpy(err, "stale");
+	ck_assert_int_eq(statefile_load(path, r, NOW, &bad, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(bad, 0);
+	remove_dir();
+	registrar_free(r);
+}
+END_TEST
+
+/* A field with a tab, CR or LF cannot be a line: that binding is left out. */
+START_TEST(unwritable_binding_skipped)
+{
+	struct registrar *r = sample(), *loaded = registrar_new();
+	char err[256];
+	size_t bad;
+	const char *path;
+
+	add(r, "erin", "sip:e@10.0.0.1", "tab\there", 1, "192.0.2.1", 5060, 600);
+	add(r, "erin", "sip:e@10.0.0.2\r\nX-Evil: 1", "cid", 1, "192.0.2.1", 5060, 600);
+	make_dir();
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, r, err, sizeof(err)), 0);
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 4);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_ptr_null(registrar_lookup(loaded, "erin", NOW));
+	remove_dir();
+	registrar_free(r);
+	registrar_free(loaded);
+}
+END_TEST
+
+START_TEST(save_into_missing_directory)
+{
+	struct registrar *r = sample();
+	char err[256] = "";
+
+	ck_assert_int_eq(statefile_save("/nonexistent-sipnatd-dir/registrations", r, err, sizeof(err)),
+			 -1);
+	ck_assert_str_eq(err, "/nonexistent-sipnatd-dir/registrations.tmp: No such file or directory");
+	ck_assert_int_eq(statefile_save("/dev/null/registrations", r, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/dev/null/registrations.tmp: Not a directory");
+	/* a short buffer is cut, not overrun */
+	memset(err, 'x', sizeof(err));
+	ck_assert_int_eq(statefile_save("/dev/null/registrations", r, err, 8), -1);
+	ck_assert_str_eq(err, "/dev/nu");
+	ck_assert_int_eq(err[9], 'x');
+	ck_assert_int_eq(statefile_save("/dev/null/registrations", r, NULL, 0), -1);
+	registrar_free(r);
+}
+END_TEST
+
+/* The disk fills up while writing: -1 with the reason, the old file intact,
+ * no temporary left behind. /dev/full stands in for the full disk. */
+START_TEST(save_to_full_disk)
+{
+	struct registrar *r = sample(), *empty = registrar_new();
+	char err[256] = "", want[256], old[65536];
+	const char *path;
+
+	make_dir();
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, empty, err, sizeof(err)), 0);
+	strcpy(old, read_file(path));
+	ck_assert_int_eq(symlink("/dev/full", path_in_dir("registrations.tmp")), 0);
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, r, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s.tmp: No space left on device", path);
+	ck_assert_str_eq(err, want);
+	ck_assert(!exists(path_in_dir("registrations.tmp")));
+	path = path_in_dir("registrations");
+	ck_assert_str_eq(read_file(path), old);
+	remove_dir();
+	registrar_free(r);
+	registrar_free(empty);
+}
+END_TEST
+
+/* The rename fails (the target is a directory): -1 naming the file, and the
+ * temporary is cleaned up. */
+START_TEST(save_rename_fails)
+{
+	struct registrar *r = sample();
+	char err[256] = "", want[256], path[128];
+
+	make_dir();
+	strcpy(path, path_in_dir("registrations"));
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	write_file(path_in_dir("registrations/keep"), "x");
+	ck_assert_int_eq(statefile_save(path, r, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: Is a directory", path);
+	ck_assert_str_eq(err, want);
+	ck_assert(!exists(path_in_dir("registrations.tmp")));
+	remove_dir();
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(load_missing_file)
+{
+	struct registrar *r = registrar_new();
+	char err[256] = "";
+	size_t bad = 99;
+
+	ck_assert_int_eq(statefile_load("/nonexistent-sipnatd-dir/registrations", r, NOW, &bad, err,
+					sizeof(err)),
+			 0);
+	ck_assert_str_eq(err, "/nonexistent-sipnatd-dir/registrations: No such file or directory");
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_uint_eq(registrar_count(r), 0);
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(load_unreadable)
+{
+	struct registrar *r = registrar_new();
+	char err[256] = "";
+	size_t bad;
+
+	/* running as root, a directory is what cannot be read */
+	make_dir();
+	ck_assert_int_eq(statefile_load(dir, r, NOW, &bad, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, dir));
+	ck_assert_ptr_nonnull(strstr(err, "Is a directory"));
+	ck_assert_int_eq(statefile_load("/dev/null/registrations", r, NOW, &bad, err, sizeof(err)),
+			 -1);
+	ck_assert_str_eq(err, "/dev/null/registrations: Not a directory");
+	remove_dir();
+	registrar_free(r);
+}
+END_TEST
+
+static long parse(const char *text, struct registrar *r, size_t *bad)
+{
+	return statefile_parse(text, strlen(text), r, NOW, bad);
+}
+
+/* Each of these lines alone must be refused and counted. */
+static const char *const corrupt[] = {
+	"alice\tsip:a@h\t203.0.113.7:40000\t1700000600\t1700000000\t7",
+	"alice\tsip:a@h\t203.0.113.7:40000\t1700000600\t1700000000\t7\tcid\textra",
+	"alice sip:a@h 203.0.113.7:40000 1700000600 1700000000 7 cid",
+	"\tsip:a@h\t203.0.113.7:40000\t1700000600\t1700000000\t7\tcid",
+	"alice\t\t203.0.113.7:40000\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:40000\t1700000600\t1700000000\t7\t",
+	"alice\tsip:a@h\t\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:0\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:65536\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t300.0.113.7:5060\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\texample.com:5060\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t:5060\t1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t17000006x0\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t-1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t+1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t 1700000600\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t99999999999999999999\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t9223372036854775808\t1700000000\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\t1700000601\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\tnow\t7\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\t1700000000\t4294967296\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\t1700000000\t-1\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\t1700000000\t0x10\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\t1700000000\t\tcid",
+	"alice\tsip:a@h\t203.0.113.7:5060\t1700000600\t1700000000\t7\tcid\r",
+	"# sipnatd registrations v2",
+	"garbage",
+	"\t\t\t\t\t\t",
+};
+
+START_TEST(corrupt_line)
+{
+	struct registrar *r = registrar_new();
+	char text[1024];
+	size_t bad = 0;
+
+	snprintf(text, sizeof(text), HEADER "%s\n" GOOD_LINE, corrupt[_i]);
+	ck_assert_int_eq(parse(text, r, &bad), 1);
+	ck_assert_msg(bad == 1, "line %d: bad = %zu", _i, bad);
+	ck_assert_ptr_nonnull(registrar_lookup(r, "alice", NOW));
+	ck_assert_str_eq(registrar_lookup(r, "alice", NOW)->contact, "sip:100@192.168.1.5:5060");
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(over_long_fields)
+{
+	struct registrar *r = registrar_new();
+	char peer[65], uri[513], cid[257], text[2048];
+	size_t bad = 0;
+
+	memset(peer, 'p', 64);
+	peer[64] = '\0';
+	memset(uri, 'u', 512);
+	uri[512] = '\0';
+	memset(cid, 'c', 256);
+	cid[256] = '\0';
+	snprintf(text, sizeof(text),
+		 "%s\tsip:a@h\t192.0.2.1:5060\t1700000600\t1700000000\t1\tcid\n"
+		 "alice\t%s\t192.0.2.1:5060\t1700000600\t1700000000\t1\tcid\n"
+		 "alice\tsip:a@h\t192.0.2.1:5060\t1700000600\t1700000000\t1\t%s\n",
+		 peer, uri, cid);
+	ck_assert_int_eq(parse(text, r, &bad), 0);
+	ck_assert_uint_eq(bad, 3);
+
+	/* one shorter, each fits */
+	peer[63] = uri[511] = cid[255] = '\0';
+	snprintf(text, sizeof(text),
+		 "%s\tsip:a@h\t192.0.2.1:5060\t1700000600\t1700000000\t1\tcid\n"
+		 "alice\t%s\t192.0.2.1:5060\t1700000600\t1700000000\t1\tcid\n"
+		 "alice\tsip:a@h\t192.0.2.1:5060\t1700000600\t1700000000\t1\t%s\n",
+		 peer, uri, cid);
+	ck_assert_int_eq(parse(text, r, &bad), 3);
+	ck_assert_uint_eq(bad, 0);
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(expired_skipped_not_bad)
+{
+	struct registrar *r = registrar_new();
+	size_t bad = 99;
+
+	ck_assert_int_eq(
+		parse(HEADER "bob\tsip:b@h\t192.0.2.1:5060\t1700000000\t1699999000\t1\tcid\n"
+			     "carol\tsip:c@h\t192.0.2.1:5060\t1600000000\t1599999000\t1\tcid\n" GOOD_LINE,
+		      r, &bad),
+		1);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_ptr_null(registrar_lookup(r, "bob", NOW));
+	registrar_free(r);
+}
+END_TEST
+
+/* registrar_restore refusing (here a duplicate) skips the line, not bad. */
+START_TEST(refused_by_registrar_not_bad)
+{
+	struct registrar *r = registrar_new();
+	size_t bad = 99;
+
+	ck_assert_int_eq(parse(HEADER GOOD_LINE GOOD_LINE, r, &bad), 1);
+	ck_assert_uint_eq(bad, 0);
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(blank_lines_and_no_final_newline)
+{
+	struct registrar *r = registrar_new();
+	size_t bad = 99;
+
+	ck_assert_int_eq(
+		parse("\n\n" HEADER "\n" GOOD_LINE
+		      "\nbob\tsip:b@h\t192.0.2.1:5060\t1700000600\t1700000000\t1\tcid",
+		      r, &bad),
+		2);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_ptr_nonnull(registrar_lookup(r, "bob", NOW));
+	/* without a header the lines still count */
+	registrar_free(r);
+	r = registrar_new();
+	ck_assert_int_eq(parse(GOOD_LINE, r, &bad), 1);
+	ck_assert_int_eq(statefile_parse("", 0, r, NOW, &bad), 0);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_int_eq(statefile_parse(NULL, 0, r, NOW, NULL), 0);
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(all_garbage)
+{
+	struct registrar *r = registrar_new();
+	size_t bad = 0;
+
+	ck_assert_int_eq(parse("this is\nnot a\nstate file at all\n\n\t\n:::\n", r, &bad), 0);
+	ck_assert_uint_eq(bad, 5);
+	ck_assert_uint_eq(registrar_count(r), 0);
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(binary_with_nuls)
+{
+	struct registrar *r = registrar_new();
+	char text[sizeof(HEADER GOOD_LINE GOOD_LINE)];
+	size_t bad = 0, n = strlen(HEADER GOOD_LINE);
+
+	/* a good line with a NUL in the middle of its call-id is bad */
+	memcpy(text, HEADER GOOD_LINE GOOD_LINE, sizeof(text));
+	text[n - 3] = '\0';
+	ck_assert_int_eq(statefile_parse(text, sizeof(text) - 1, r, NOW, &bad), 1);
+	ck_assert_uint_eq(bad, 1);
+	registrar_free(r);
+
+	/* and bytes of every value, NUL included, never crash */
+	r = registrar_new();
+	{
+		unsigned char junk[4096];
+		unsigned seed = 12345;
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			seed = seed * 1103515245u + 12345u;
+			junk[i] = (unsigned char)(seed >> 16);
+		}
+		ck_assert_int_eq(statefile_parse((const char *)junk, sizeof(junk), r, NOW, &bad), 0);
+		ck_assert_uint_gt(bad, 0);
+	}
+	registrar_free(r);
+}
+END_TEST
+
+START_TEST(huge_line)
+{
+	struct registrar *r = registrar_new();
+	size_t len = 100000, bad = 0;
+	char *text = malloc(len + sizeof(GOOD_LINE));
+
+	ck_assert_ptr_nonnull(text);
+	memset(text, 'a', len);
+	text[len - 1] = '\n';
+	memcpy(text + len, GOOD_LINE, sizeof(GOOD_LINE));
+	ck_assert_int_eq(statefile_parse(text, strlen(text), r, NOW, &bad), 1);
+	ck_assert_uint_eq(bad, 1);
+	registrar_free(r);
+
+	/* a valid line padded past 2048 bytes is bad too */
+	r = registrar_new();
+	snprintf(text, len, "alice\tsip:a@h;x=%02100d\t192.0.2.1:5060\t1700000600\t1700000000\t1\tcid\n",
+		 0);
+	ck_assert_int_eq(parse(text, r, &bad), 0);
+	ck_assert_uint_eq(bad, 1);
+	/* and one with no newline at all */
+	memset(text, 'b', len);
+	ck_assert_int_eq(statefile_parse(text, len, r, NOW, &bad), 0);
+	ck_assert_uint_eq(bad, 1);
+	free(text);
+	registrar_free(r);
+}
+END_TEST
+
+/* Every truncation and many single-byte changes of a real file: no crash,
+ * and never more bindings than the file held. */
+START_TEST(mutations)
+{
+	struct registrar *r = sample(), *loaded;
+	char err[256], text[65536];
+	size_t bad, len;
+	unsigned seed = 7;
+
+	make_dir();
+	ck_assert_int_eq(statefile_save(path_in_dir("registrations"), r, err, sizeof(err)), 0);
+	strcpy(text, read_file(path_in_dir("registrations")));
+	len = strlen(text);
+	for (size_t cut = 0; cut <= len; cut++) {
+		loaded = registrar_new();
+		ck_assert_int_le(statefile_parse(text, cut, loaded, NOW, &bad), 4);
+		registrar_free(loaded);
+	}
+	for (int round = 0; round < 5000; round++) {
+		char copy[65536];
+		memcpy(copy, text, len);
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % len;
+			seed = seed * 1103515245u + 12345u;
+			copy[at] = (char)(seed >> 16);
+		}
+		loaded = registrar_new();
+		ck_assert_int_le(statefile_parse(copy, len, loaded, NOW, &bad), 4);
+		registrar_free(loaded);
+	}
+	remove_dir();
+	registrar_free(r);
+}
+END_TEST
+
+static Suite *statefile_suite(void)
+{
+	Suite *s = suite_create("statefile");
+	TCase *save = tcase_create("save");
+	TCase *load = tcase_create("load");
+
+	tcase_add_test(save, round_trip);
+	tcase_add_test(save, empty_table);
+	tcase_add_test(save, unwritable_binding_skipped);
+	tcase_add_test(save, save_into_missing_directory);
+	tcase_add_test(save, save_to_full_disk);
+	tcase_add_test(save, save_rename_fails);
+	suite_add_tcase(s, save);
+
+	tcase_add_test(load, load_missing_file);
+	tcase_add_test(load, load_unreadable);
+	tcase_add_loop_test(load, corrupt_line, 0, sizeof(corrupt) / sizeof(corrupt[0]));
+	tcase_add_test(load, over_long_fields);
+	tcase_add_test(load, expired_skipped_not_bad);
+	tcase_add_test(load, refused_by_registrar_not_bad);
+	tcase_add_test(load, blank_lines_and_no_final_newline);
+	tcase_add_test(load, all_garbage);
+	tcase_add_test(load, binary_with_nuls);
+	tcase_add_test(load, huge_line);
+	tcase_add_test(load, mutations);
+	suite_add_tcase(s, load);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(statefile_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
