@@ -28,6 +28,17 @@ void secret_token(const char *const parts[], size_t count, char *out, size_t out
 /* The raw HMAC-SHA256 of buf, for callers that need bytes (nonces). */
 void secret_hmac(const void *buf, size_t len, uint8_t mac[32]);
 
+/* Deterministic authenticated encryption (AES-SIV, RFC 5297, from
+ * libcrypto) with a key derived from the process key: the same plaintext
+ * always seals to the same bytes (a retransmitted message gets the same
+ * token), and what is sealed can neither be read nor altered by anyone else.
+ * Sealed output is SECRET_SEAL_OVERHEAD bytes longer than the input. */
+#define SECRET_SEAL_OVERHEAD 16
+int secret_seal(const uint8_t *plain, size_t len, uint8_t *out);
+/* Open sealed bytes into out (len - SECRET_SEAL_OVERHEAD bytes); returns the
+ * plaintext length, or -1 when they were not sealed by this process. */
+long secret_open(const uint8_t *sealed, size_t len, uint8_t *out);
+
 /* Release libcrypto state at exit (for leak checkers). */
 void secret_free(void);
 

@@ -5,9 +5,9 @@
  * party, the NAT address it really sends from. When a request comes back to
  * that URI, the token gives the original target back (R10).
  *
- * The token is an HMAC-sealed value, not a table key: nothing to expire, and a
- * token cannot be forged or altered by anyone who does not hold the process
- * key. Where a restored target may be used is decided by the router, never by
+ * The token is a sealed value (AES-SIV with a key made at start), not a table
+ * key: nothing to expire, and a token can be neither read nor forged nor
+ * altered by anyone who does not hold the process key. Where a restored target may be used is decided by the router, never by
  * the token (a request from the Internet only ever goes to the PBX).
  */
 #ifndef SIPNATD_SIP_CONTACT_H

@@ -44,4 +44,9 @@ const char *sipmsg_status_name(enum sipmsg_status status);
 const char *sipmsg_method(const osip_message_t *msg);
 const char *sipmsg_call_id(const osip_message_t *msg);
 
+/* The whole Call-ID ("number@host"; libosip2 keeps the parts apart) into buf,
+ * for use as a key. Returns buf ("" when absent). */
+#define SIPMSG_CALLID_MAX 256
+const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLID_MAX]);
+
 #endif

@@ -155,7 +155,7 @@ static bool peer_still_dynamic(void *arg, const char *name)
 
 static void load_state(struct daemon *d)
 {
-	char err[512];
+	char err[512] = "";
 	size_t bad = 0;
 	long n = statefile_load(d->conf->statefile, d->registrar, time(NULL), &bad, err, sizeof(err));
 
@@ -190,6 +190,28 @@ bool daemon_advertised_addr(const struct daemon *d, struct in_addr dest, struct 
 	return externaddr_get(d->external, out);
 }
 
+/* libevent's own warnings (a name server that stopped answering) go to our
+ * log, not to stderr unformatted. */
+static void libevent_log_cb(int severity, const char *msg)
+{
+	int level = severity >= EVENT_LOG_ERR ? LOG_ERR
+		    : severity >= EVENT_LOG_WARN ? LOG_INFO : LOG_DEBUG;
+	log_msg(level, "libevent: %s", msg);
+}
+
+/* (Re)read the name servers; on reload the old ones are dropped first. */
+static void use_resolv_conf(struct daemon *d, bool again)
+{
+	if (again)
+		evdns_base_clear_nameservers_and_suspend(d->dns);
+	int rc = evdns_base_resolv_conf_parse(d->dns, DNS_OPTIONS_ALL, d->conf->resolvconf);
+	if (rc != 0)
+		log_warn("cannot use %s for DNS (evdns error %d); names will not resolve until it is fixed and sipnatd reloaded",
+			 d->conf->resolvconf, rc);
+	if (again)
+		evdns_base_resume(d->dns);
+}
+
 /* Log, for the admin, what a reload changed that only a restart applies. */
 static void note_restart_only(const struct conf *old, const struct conf *new)
 {
@@ -218,6 +240,7 @@ bool daemon_reload(struct daemon *d)
 	struct conf *old = d->conf;
 	d->conf = next;
 	apply_logging(d);
+	use_resolv_conf(d, true);
 	externaddr_reconfigure(d->external, d->conf);
 	trunks_reconfigure(d->trunks, d->conf);
 	find_lan_addr(d);
@@ -298,6 +321,7 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		log_err("cannot read random bytes for the process key: %s", strerror(errno));
 		return -1;
 	}
+	event_set_log_callback(libevent_log_cb);
 	d->base = event_base_new();
 	if (!d->base) {
 		log_err("cannot create the event loop");
@@ -308,10 +332,7 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		log_err("cannot create the DNS resolver");
 		return -1;
 	}
-	int rc = evdns_base_resolv_conf_parse(d->dns, DNS_OPTIONS_ALL, conf->resolvconf);
-	if (rc != 0)
-		log_warn("cannot use %s for DNS (evdns error %d); names will not resolve until it is fixed and sipnatd reloaded",
-			 conf->resolvconf, rc);
+	use_resolv_conf(d, false);
 	d->external = externaddr_new(d->base, d->dns, d->conf);
 	d->dnscache = dnscache_new(d->dns);
 	d->trunks = d->dnscache ? trunks_new(d->base, d->dnscache, d->conf) : NULL;

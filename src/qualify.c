@@ -168,7 +168,9 @@ int qualify_watch(struct qualify *q, const char *name, const char *ruri_user,
 		snprintf(t->name, sizeof(t->name), "%s", name);
 		const char *parts[] = { "qualify", name };
 		secret_token(parts, 2, token, 16);
-		snprintf(t->call_id, sizeof(t->call_id), "%s@sipnatd", token);
+		/* no "@host": libosip2 splits the Call-ID there, and the branch is
+		 * made from the whole of it */
+		snprintf(t->call_id, sizeof(t->call_id), "%s-sipnatd-qualify", token);
 		snprintf(t->from_tag, sizeof(t->from_tag), "%.10s", token + 6);
 		t->next = q->targets;
 		q->targets = t;

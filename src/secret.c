@@ -8,10 +8,13 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 
 static uint8_t key[SECRET_KEY_LEN];
+static uint8_t seal_key[32];     /* AES-128-SIV takes two 128-bit keys */
+static EVP_CIPHER *siv;
 /* Keyed once; each token works on a copy, which costs far less than fetching
  * the algorithm and setting the key again. */
 static EVP_MAC_CTX *keyed_ctx;
@@ -30,6 +33,16 @@ static void rekey(void)
 	}
 	if (!keyed_ctx || !EVP_MAC_init(keyed_ctx, key, sizeof(key), params))
 		abort(); /* libcrypto without HMAC-SHA256 cannot run this daemon */
+	/* a key of its own for sealing, so that no MAC ever equals a key byte */
+	static const char label[] = "sipnatd seal key";
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed_ctx);
+	size_t outl = 0;
+	if (!ctx || !EVP_MAC_update(ctx, (const unsigned char *)label, sizeof(label) - 1) ||
+	    !EVP_MAC_final(ctx, seal_key, &outl, sizeof(seal_key)))
+		abort();
+	EVP_MAC_CTX_free(ctx);
+	if (!siv && !(siv = EVP_CIPHER_fetch(NULL, "AES-128-SIV", NULL)))
+		abort(); /* OpenSSL 3 has it in the default provider */
 }
 
 int secret_init(void)
@@ -99,8 +112,48 @@ void secret_token(const char *const parts[], size_t count, char *out, size_t out
 	out[out_chars] = '\0';
 }
 
+int secret_seal(const uint8_t *plain, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int outl = 0, rc = -1;
+
+	if (!keyed_ctx)
+		rekey();
+	if (len > INT32_MAX || !(ctx = EVP_CIPHER_CTX_new()))
+		return -1;
+	if (EVP_EncryptInit_ex2(ctx, siv, seal_key, NULL, NULL) &&
+	    EVP_EncryptUpdate(ctx, out + SECRET_SEAL_OVERHEAD, &outl, plain, (int)len) &&
+	    EVP_EncryptFinal_ex(ctx, out + SECRET_SEAL_OVERHEAD + outl, &outl) &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, SECRET_SEAL_OVERHEAD, out))
+		rc = 0;
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+long secret_open(const uint8_t *sealed, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int outl = 0, finl = 0;
+	long rc = -1;
+
+	if (!keyed_ctx)
+		rekey();
+	if (len < SECRET_SEAL_OVERHEAD || len > INT32_MAX || !(ctx = EVP_CIPHER_CTX_new()))
+		return -1;
+	if (EVP_DecryptInit_ex2(ctx, siv, seal_key, NULL, NULL) &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SECRET_SEAL_OVERHEAD, (void *)sealed) &&
+	    EVP_DecryptUpdate(ctx, out, &outl, sealed + SECRET_SEAL_OVERHEAD,
+			      (int)(len - SECRET_SEAL_OVERHEAD)) &&
+	    EVP_DecryptFinal_ex(ctx, out + outl, &finl) > 0)
+		rc = outl + finl;
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
 void secret_free(void)
 {
 	EVP_MAC_CTX_free(keyed_ctx);
 	keyed_ctx = NULL;
+	EVP_CIPHER_free(siv);
+	siv = NULL;
 }

@@ -40,8 +40,9 @@ static enum admission in_dialog(struct daemon *d, osip_message_t *req, osip_mess
 				time_t now)
 {
 	const char *from_tag = tag_of(req->from);
+	char call_id[SIPMSG_CALLID_MAX];
 
-	if (from_tag && dialogs_known(d->dialogs, sipmsg_call_id(req), from_tag, now, NULL))
+	if (from_tag && dialogs_known(d->dialogs, sipmsg_call_id_full(req, call_id), from_tag, now, NULL))
 		return ADMIT;
 	if (MSG_IS_ACK(req))
 		return DROPPED; /* the ACK of sipnatd's own 401/407/403: absorbed */
@@ -110,7 +111,8 @@ void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, b
 				  const struct conf_peer *peer)
 {
 	time_t now = time(NULL);
-	const char *call_id = sipmsg_call_id(msg);
+	char call_id_buf[SIPMSG_CALLID_MAX];
+	const char *call_id = sipmsg_call_id_full(msg, call_id_buf);
 	const char *method = sipmsg_method(msg);
 	const char *name = peer ? peer->name : NULL;
 

@@ -19,7 +19,7 @@
 #define MAC_LEN 10
 /* Sealed Via text larger than this stays visible: a branch is a parameter that
  * other stacks copy into every response, keep it reasonable. */
-#define SEAL_MAX ((BRANCH_MAX - sizeof(HIDDEN_TAG)) * 5 / 8 - MAC_LEN - 8)
+#define SEAL_MAX ((BRANCH_MAX - sizeof(HIDDEN_TAG)) * 5 / 8 - SECRET_SEAL_OVERHEAD - 8)
 
 static void mac_of(char kind, const char *text, size_t len, uint8_t mac[MAC_LEN])
 {
@@ -99,7 +99,7 @@ static int make_visible(const osip_via_t *top, char *out, size_t out_cap)
 int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden)
 {
 	const osip_via_t *top = osip_list_get(&req->vias, 0);
-	uint8_t sealed[MAC_LEN + SEAL_MAX];
+	uint8_t sealed[SECRET_SEAL_OVERHEAD + SEAL_MAX];
 	size_t len = 0;
 
 	*hidden = false;
@@ -107,12 +107,11 @@ int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap,
 		return -1;
 	if (hide) {
 		char *stack = join_vias(req, 0, &len);
-		if (stack && sizeof(HIDDEN_TAG) + BASE32_LEN(MAC_LEN + len) < out_cap) {
-			mac_of('h', stack, len, sealed);
-			memcpy(sealed + MAC_LEN, stack, len);
+		if (stack && sizeof(HIDDEN_TAG) + BASE32_LEN(SECRET_SEAL_OVERHEAD + len) < out_cap &&
+		    secret_seal((const uint8_t *)stack, len, sealed) == 0) {
 			osip_free(stack);
 			strcpy(out, HIDDEN_TAG);
-			base32_encode(sealed, MAC_LEN + len, out + strlen(HIDDEN_TAG));
+			base32_encode(sealed, SECRET_SEAL_OVERHEAD + len, out + strlen(HIDDEN_TAG));
 			*hidden = true;
 			return 0;
 		}
@@ -173,20 +172,21 @@ static bool via_is_ours(const osip_message_t *msg, int i, char **sealed)
 		return CRYPTO_memcmp(mac, got, MAC_LEN) == 0;
 	}
 	if (strncmp(b, HIDDEN_TAG, strlen(HIDDEN_TAG)) == 0) {
+		/* the LAN's Vias travel sealed: unreadable and unforgeable outside */
 		const char *enc = b + strlen(HIDDEN_TAG);
-		uint8_t raw[MAC_LEN + SEAL_MAX];
+		uint8_t raw[SECRET_SEAL_OVERHEAD + SEAL_MAX], plain[SEAL_MAX];
 		long n = base32_decode(enc, strlen(enc), raw, sizeof(raw));
-		if (n < MAC_LEN)
+		if (n < SECRET_SEAL_OVERHEAD)
 			return false;
-		mac_of('h', (const char *)raw + MAC_LEN, (size_t)n - MAC_LEN, mac);
-		if (CRYPTO_memcmp(mac, raw, MAC_LEN) != 0)
+		long plen = secret_open(raw, (size_t)n, plain);
+		if (plen < 0)
 			return false;
 		if (sealed) {
-			*sealed = osip_malloc((size_t)n - MAC_LEN + 1);
+			*sealed = osip_malloc((size_t)plen + 1);
 			if (!*sealed)
 				return false;
-			memcpy(*sealed, raw + MAC_LEN, (size_t)n - MAC_LEN);
-			(*sealed)[n - MAC_LEN] = '\0';
+			memcpy(*sealed, plain, (size_t)plen);
+			(*sealed)[plen] = '\0';
 		}
 		return true;
 	}

@@ -8,46 +8,39 @@
 #include "secret.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAC_LEN 8
-#define HDR_LEN (1 + 4 + 2) /* flags, IPv4, port */
+#define HDR_LEN (1 + 1 + 4 + 2) /* kind, flags, IPv4, port */
+#define KIND_CONTACT 'c'       /* sealed Via stacks start otherwise: never confused */
 #define FLAG_NAT 0x01
-#define TOKEN_RAW_MAX (MAC_LEN + HDR_LEN + sizeof(((struct contact_target *)0)->uri))
-
-static void token_mac(const uint8_t *body, size_t len, uint8_t mac[MAC_LEN])
-{
-	uint8_t buf[1 + TOKEN_RAW_MAX], full[32];
-
-	buf[0] = 'c'; /* a namespace of its own: branch MACs never verify here */
-	memcpy(buf + 1, body, len);
-	secret_hmac(buf, len + 1, full);
-	memcpy(mac, full, MAC_LEN);
-}
+#define TOKEN_PLAIN_MAX (HDR_LEN + sizeof(((struct contact_target *)0)->uri))
+#define TOKEN_RAW_MAX (SECRET_SEAL_OVERHEAD + TOKEN_PLAIN_MAX)
 
 /* Encode the token for uri_text (+nat) into out. */
 static int token_encode(const char *uri_text, const struct sockaddr_in *nat, char *out,
 			size_t out_cap)
 {
-	uint8_t raw[TOKEN_RAW_MAX];
+	uint8_t body[TOKEN_PLAIN_MAX], raw[TOKEN_RAW_MAX];
 	size_t ulen = strlen(uri_text);
 
 	if (ulen >= sizeof(((struct contact_target *)0)->uri) ||
-	    BASE32_LEN(MAC_LEN + HDR_LEN + ulen) + 1 > out_cap)
+	    BASE32_LEN(SECRET_SEAL_OVERHEAD + HDR_LEN + ulen) + 1 > out_cap)
 		return -1;
-	uint8_t *body = raw + MAC_LEN;
 	memset(body, 0, HDR_LEN);
+	body[0] = KIND_CONTACT;
 	if (nat) {
-		body[0] = FLAG_NAT;
-		memcpy(body + 1, &nat->sin_addr.s_addr, 4);
-		memcpy(body + 5, &nat->sin_port, 2);
+		body[1] = FLAG_NAT;
+		memcpy(body + 2, &nat->sin_addr.s_addr, 4);
+		memcpy(body + 6, &nat->sin_port, 2);
 	}
 	memcpy(body + HDR_LEN, uri_text, ulen);
-	token_mac(body, HDR_LEN + ulen, raw);
-	base32_encode(raw, MAC_LEN + HDR_LEN + ulen, out);
+	/* sealed, not just signed: the URI and the NAT address are the LAN's and
+	 * the party's business, not the other side's (design section 1) */
+	if (secret_seal(body, HDR_LEN + ulen, raw) != 0)
+		return -1;
+	base32_encode(raw, SECRET_SEAL_OVERHEAD + HDR_LEN + ulen, out);
 	return 0;
 }
 
@@ -94,27 +87,26 @@ int contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
 bool contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
 {
 	osip_uri_param_t *param = NULL;
-	uint8_t raw[TOKEN_RAW_MAX], mac[MAC_LEN];
+	uint8_t raw[TOKEN_RAW_MAX], body[TOKEN_RAW_MAX];
 
 	if (!uri || osip_uri_param_get_byname((osip_list_t *)&uri->url_params,
 					      (char *)CONTACT_TOKEN_PARAM, &param) != 0 ||
 	    !param || !param->gvalue)
 		return false;
 	long n = base32_decode(param->gvalue, strlen(param->gvalue), raw, sizeof(raw));
-	if (n < MAC_LEN + HDR_LEN + 1)
+	if (n < SECRET_SEAL_OVERHEAD + HDR_LEN + 1)
 		return false;
-	const uint8_t *body = raw + MAC_LEN;
-	size_t body_len = (size_t)n - MAC_LEN;
-	token_mac(body, body_len, mac);
-	if (CRYPTO_memcmp(mac, raw, MAC_LEN) != 0)
+	long opened = secret_open(raw, (size_t)n, body);
+	if (opened < HDR_LEN + 1 || body[0] != KIND_CONTACT)
 		return false;
+	size_t body_len = (size_t)opened;
 
 	memset(out, 0, sizeof(*out));
-	out->has_nat = body[0] & FLAG_NAT;
+	out->has_nat = body[1] & FLAG_NAT;
 	if (out->has_nat) {
 		out->nat.sin_family = AF_INET;
-		memcpy(&out->nat.sin_addr.s_addr, body + 1, 4);
-		memcpy(&out->nat.sin_port, body + 5, 2);
+		memcpy(&out->nat.sin_addr.s_addr, body + 2, 4);
+		memcpy(&out->nat.sin_port, body + 6, 2);
 	}
 	size_t ulen = body_len - HDR_LEN;
 	if (ulen >= sizeof(out->uri))

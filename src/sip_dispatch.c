@@ -100,6 +100,9 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 		log_err("out of memory answering %s", sipmsg_method(ctx->msg));
 		return;
 	}
+	/* R13: tell the client when to try again rather than letting it guess */
+	if (status == 503)
+		sip_reply_add_header(resp, "Retry-After", "10");
 	if (status == 200 && MSG_IS_OPTIONS(ctx->msg)) {
 		sip_reply_add_header(resp, "Allow",
 				     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK");

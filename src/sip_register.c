@@ -7,6 +7,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "sip_reply.h"
+#include "sipmsg.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ static int delta_seconds(const char *text)
 	return (int)v;
 }
 
+static char call_id_buf[SIPMSG_CALLID_MAX];
+
 static bool extract(const osip_message_t *req, const struct conf_peer *peer,
 		    const struct sockaddr_in *src, struct register_request *rr, char uris[][REGISTRAR_URI_MAX],
 		    const char **why)
@@ -41,8 +44,14 @@ static bool extract(const osip_message_t *req, const struct conf_peer *peer,
 
 	memset(rr, 0, sizeof(*rr));
 	rr->peer = peer->name;
-	rr->call_id = req->call_id->number;
-	rr->cseq = (uint32_t)strtoul(req->cseq->number, NULL, 10);
+	rr->call_id = sipmsg_call_id_full(req, call_id_buf);
+	char *end = NULL;
+	unsigned long cseq = strtoul(req->cseq->number, &end, 10);
+	if (!isdigit((unsigned char)req->cseq->number[0]) || *end || cseq > 0xffffffffUL) {
+		*why = "bad CSeq";
+		return false;
+	}
+	rr->cseq = (uint32_t)cseq;
 	rr->nat = *src;
 	rr->expires = -1;
 	if (osip_message_get_expires(req, 0, &exp) >= 0 && exp)

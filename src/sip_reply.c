@@ -73,8 +73,9 @@ static int add_to_tag(const osip_message_t *req, osip_to_t *to)
 		return 0;
 	if (req->from)
 		osip_from_get_tag(req->from, &from_tag);
+	char call_id[SIPMSG_CALLID_MAX];
 	const char *parts[] = {
-		"to-tag", sipmsg_call_id(req), from_tag && from_tag->gvalue ? from_tag->gvalue : "",
+		"to-tag", sipmsg_call_id_full(req, call_id), from_tag && from_tag->gvalue ? from_tag->gvalue : "",
 		req->cseq && req->cseq->number ? req->cseq->number : "",
 	};
 	secret_token(parts, 4, token, 16);

@@ -325,3 +325,16 @@ const char *sipmsg_call_id(const osip_message_t *msg)
 {
 	return msg->call_id && msg->call_id->number ? msg->call_id->number : "";
 }
+
+const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLID_MAX])
+{
+	const osip_call_id_t *c = msg->call_id;
+
+	if (!c || !c->number)
+		buf[0] = '\0';
+	else if (c->host)
+		snprintf(buf, SIPMSG_CALLID_MAX, "%s@%s", c->number, c->host);
+	else
+		snprintf(buf, SIPMSG_CALLID_MAX, "%s", c->number);
+	return buf;
+}

@@ -1,0 +1,74 @@
+/*
+ * latch: where the remote side of a stream really sends from (symmetric RTP,
+ * comedia), learnt safely (design section 8; R23-R26). Pure: no sockets, the
+ * clock is passed in.
+ *
+ * Strict mode (strictrtp): a source is a candidate only when its IP is the one
+ * the party signalled from or the one its SDP names. A candidate is locked after
+ * LATCH_PROBATION packets in a row with consecutive RTP sequence numbers from
+ * the same IP:port; until then nothing is forwarded from it or sent to it.
+ * Once locked, only the locked source is accepted; another port of the same IP
+ * may take over after the locked one has been silent LATCH_SILENCE_MS and it
+ * passes probation itself (a NAT rebinding). A new IP needs new signalling
+ * (latch_reset). Everything else is dropped and counted: no RTP Bleed.
+ * Without strict mode the latest source that sends is used (plain comedia).
+ *
+ * RTCP has its own latch: it is accepted from the locked RTP source's IP on
+ * any port and locks on the first such packet (RTCP carries no sequence
+ * number and comes every few seconds).
+ */
+#ifndef SIPNATD_LATCH_H
+#define SIPNATD_LATCH_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LATCH_PROBATION 4
+#define LATCH_SILENCE_MS 2000
+
+enum latch_state {
+	LATCH_LEARNING,
+	LATCH_LOCKED,
+};
+
+struct latch {
+	bool strict;
+	struct in_addr signal_ip;      /* where the party's SIP came from */
+	struct in_addr sdp_ip;         /* what its SDP said (may be private) */
+	enum latch_state state;
+	struct sockaddr_in locked;     /* valid when LOCKED */
+	uint64_t locked_seen_ms;       /* last packet from the locked source */
+	struct sockaddr_in candidate;  /* a source on probation */
+	uint16_t candidate_seq;
+	int candidate_count;
+	/* RTCP */
+	bool rtcp_locked;
+	struct sockaddr_in rtcp_source;
+	unsigned long dropped;         /* packets refused */
+};
+
+/* Start learning for a party that signalled from signal_ip with SDP address
+ * sdp_ip (0.0.0.0 when unknown or on hold). */
+void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip);
+
+/* New signalling for the stream (re-INVITE/UPDATE): if either address
+ * changed, learning starts again; otherwise the lock stays. */
+void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip);
+
+/* An RTP packet from src with sequence number seq at now_ms: true = accept
+ * (forward it), false = drop (counted in dropped). */
+bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint64_t now_ms);
+
+/* An RTCP packet from src: true = accept. */
+bool latch_rtcp(struct latch *l, const struct sockaddr_in *src);
+
+/* Where to send this party's RTP: the locked source. False while learning. */
+bool latch_rtp_target(const struct latch *l, struct sockaddr_in *out);
+
+/* Where to send its RTCP: the RTCP source once seen, else the locked RTP
+ * source with its port + 1 (RFC 3550's convention; a NAT may differ, and then
+ * the party's first RTCP packet corrects it). False while learning. */
+bool latch_rtcp_target(const struct latch *l, struct sockaddr_in *out);
+
+#endif

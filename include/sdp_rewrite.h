@@ -1,0 +1,68 @@
+/*
+ * sdp_rewrite: what the media relay needs from an SDP body, and the body as
+ * the other side must see it (design section 8; R14-R19). libosip2's SDP parser
+ * reads and writes; nothing here edits SDP as text.
+ *
+ * Rewriting puts sipnatd's address for the receiving side in every c= (session
+ * and media level) and in o=, the relay port of each stream in its m= line and
+ * a=rtcp, and removes ICE attributes (the relay is the path). A stream rejected
+ * with port 0 stays rejected; c=0.0.0.0 (RFC 2543 hold) stays 0.0.0.0; every
+ * other line passes through. The same input and parameters always give the
+ * same output, byte for byte (R18).
+ */
+#ifndef SIPNATD_SDP_REWRITE_H
+#define SIPNATD_SDP_REWRITE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SDP_MAX_MEDIA 16
+#define SDP_MAX_SIZE 65536
+
+enum sdp_direction {
+	SDP_SENDRECV,
+	SDP_SENDONLY,
+	SDP_RECVONLY,
+	SDP_INACTIVE,
+};
+
+struct sdp_stream {
+	char media[16];          /* "audio", "video", ... */
+	uint16_t port;           /* 0: rejected */
+	uint16_t rtcp_port;      /* a=rtcp's port, else port + 1 */
+	struct in_addr addr;     /* media-level c=, else the session's; 0.0.0.0 = hold */
+	struct in_addr rtcp_addr;/* a=rtcp's address when it names one, else addr */
+	bool rtcp_mux;           /* a=rtcp-mux */
+	enum sdp_direction direction; /* media-level, else session-level, else sendrecv */
+};
+
+struct sdp_info {
+	size_t count;
+	struct sdp_stream streams[SDP_MAX_MEDIA];
+};
+
+/* Read an SDP body. Returns 0, or -1 when it cannot be parsed, has more than
+ * SDP_MAX_MEDIA m= lines, is over SDP_MAX_SIZE, a stream with a port has no
+ * usable IPv4 c= (session or media level), or an address is not an IPv4
+ * literal: such an offer is answered 488 and never forwarded (R47). */
+int sdp_inspect(const char *body, size_t len, struct sdp_info *info);
+
+struct sdp_rewrite_params {
+	struct in_addr addr;              /* sipnatd's address toward the receiver */
+	uint16_t ports[SDP_MAX_MEDIA];    /* relay RTP port per m= line (ignored for port 0 lines) */
+	bool rtcp_mux[SDP_MAX_MEDIA];     /* the relay muxes RTCP on the RTP port for this stream */
+};
+
+/* Rewrite body for the receiving side. *out is a new NUL-terminated buffer
+ * (caller frees with free()), *out_len its length. Returns 0 or -1 (as
+ * sdp_inspect, or out of memory). */
+int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *params, char **out,
+		size_t *out_len);
+
+/* True when every stream is on hold (sendonly, recvonly, inactive, or
+ * c=0.0.0.0): the call is held, rtpholdtimeout applies. */
+bool sdp_is_hold(const struct sdp_info *info);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * latch: the step of the RTP path between "find session" and "forward" that
+ * decides whether a packet's source is the party it claims to be (design
+ * section 8, R24-R26). No sockets, no clock, no logging: the relay passes the
+ * time in and reads the dropped counter.
+ *
+ * Learning follows Asterisk's strictrtp after AST-2017-005: a source is
+ * trusted only after LATCH_PROBATION packets in a row with consecutive
+ * sequence numbers, and only from an address the signalling named. A locked
+ * stream moves to another port of its IP only when the locked port has gone
+ * quiet (NAT rebinding, rtpproxy #119), never to another IP without new
+ * signalling; while the locked port still talks, any rival's probation starts
+ * over (the AST-2017-008 one-way-audio lesson: no premature relearn).
+ */
+#include "latch.h"
+
+#include <string.h>
+
+#include "netaddr.h"
+
+static bool same_ip(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+/* Whether signalling vouches for this address while learning. */
+static bool latch_is_candidate_ip(const struct latch *l, struct in_addr ip)
+{
+	if (ip.s_addr == l->signal_ip.s_addr)
+		return true;
+	return l->sdp_ip.s_addr != htonl(INADDR_ANY) && ip.s_addr == l->sdp_ip.s_addr;
+}
+
+/* One more packet from a would-be source: true once it has sent
+ * LATCH_PROBATION in a row with consecutive sequence numbers (65535 -> 0
+ * included). Another source, or a gap, starts the count over. */
+static bool latch_probation(struct latch *l, const struct sockaddr_in *src, uint16_t seq)
+{
+	if (l->candidate_count > 0 && netaddr_equal(src, &l->candidate) &&
+	    seq == (uint16_t)(l->candidate_seq + 1)) {
+		l->candidate_count++;
+	} else {
+		l->candidate = *src;
+		l->candidate_count = 1;
+	}
+	l->candidate_seq = seq;
+	return l->candidate_count >= LATCH_PROBATION;
+}
+
+static void latch_lock(struct latch *l, const struct sockaddr_in *src, uint64_t now_ms)
+{
+	l->state = LATCH_LOCKED;
+	l->locked = *src;
+	l->locked_seen_ms = now_ms;
+	l->candidate_count = 0;
+}
+
+void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip)
+{
+	memset(l, 0, sizeof(*l));
+	l->strict = strict;
+	l->signal_ip = signal_ip;
+	l->sdp_ip = sdp_ip;
+	l->state = LATCH_LEARNING;
+}
+
+void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip)
+{
+	unsigned long dropped = l->dropped;
+
+	if (signal_ip.s_addr == l->signal_ip.s_addr && sdp_ip.s_addr == l->sdp_ip.s_addr)
+		return;
+	latch_init(l, l->strict, signal_ip, sdp_ip);
+	l->dropped = dropped; /* the stream's counter, not the lock's */
+}
+
+static bool latch_rtp_strict(struct latch *l, const struct sockaddr_in *src, uint16_t seq,
+			     uint64_t now_ms)
+{
+	if (l->state == LATCH_LEARNING) {
+		if (!latch_is_candidate_ip(l, src->sin_addr))
+			return false;
+		if (!latch_probation(l, src, seq))
+			return false;
+		latch_lock(l, src, now_ms);
+		return true;
+	}
+	if (netaddr_equal(src, &l->locked)) {
+		l->locked_seen_ms = now_ms;
+		l->candidate_count = 0; /* the current source resets any rival */
+		return true;
+	}
+	if (!same_ip(src, &l->locked))
+		return false;
+	if (now_ms < l->locked_seen_ms + LATCH_SILENCE_MS) {
+		l->candidate_count = 0;
+		return false;
+	}
+	if (!latch_probation(l, src, seq))
+		return false;
+	latch_lock(l, src, now_ms);
+	return true;
+}
+
+bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint64_t now_ms)
+{
+	if (!l->strict) {
+		latch_lock(l, src, now_ms); /* plain comedia: the latest sender */
+		return true;
+	}
+	if (latch_rtp_strict(l, src, seq, now_ms))
+		return true;
+	l->dropped++;
+	return false;
+}
+
+bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
+{
+	if (l->strict && (l->state != LATCH_LOCKED || !same_ip(src, &l->locked))) {
+		l->dropped++;
+		return false;
+	}
+	/* Any port of the locked IP: a NAT maps RTCP on its own, and the
+	 * latest port it used is where the party listens. */
+	l->rtcp_locked = true;
+	l->rtcp_source = *src;
+	return true;
+}
+
+bool latch_rtp_target(const struct latch *l, struct sockaddr_in *out)
+{
+	if (l->state != LATCH_LOCKED)
+		return false;
+	*out = l->locked;
+	return true;
+}
+
+bool latch_rtcp_target(const struct latch *l, struct sockaddr_in *out)
+{
+	uint16_t port;
+
+	if (l->state != LATCH_LOCKED)
+		return false;
+	if (l->rtcp_locked) {
+		*out = l->rtcp_source;
+		return true;
+	}
+	port = ntohs(l->locked.sin_port);
+	if (port == 65535)
+		return false; /* no port + 1; wait for the party's own RTCP */
+	*out = l->locked;
+	out->sin_port = htons((uint16_t)(port + 1));
+	return true;
+}
