@@ -347,6 +347,32 @@ START_TEST(pbx_requests_without_route)
 }
 END_TEST
 
+/* sipnatd pings the PBX; an answer is matched to the ping and logged. */
+START_TEST(pbx_ping_answered)
+{
+	char got[4096], via[512], from[256], to[256], cid[256], cseq[64], reply[2048];
+	int pbx = harness_udp(PBX_IP, PBX_PORT);
+	struct sockaddr_in src;
+
+	/* the first ping went out at start, before this socket existed; the
+	 * retransmissions follow within seconds */
+	ck_assert_int_gt(harness_udp_recv(pbx, got, sizeof(got), 5000, &src), 0);
+	ck_assert_msg(strncmp(got, "OPTIONS sip:" PBX_IP ":25080 SIP/2.0", 34) == 0, "got %s", got);
+	ck_assert(harness_sip_header(got, "Via", via, sizeof(via)));
+	ck_assert(harness_sip_header(got, "From", from, sizeof(from)));
+	ck_assert(harness_sip_header(got, "To", to, sizeof(to)));
+	ck_assert(harness_sip_header(got, "Call-ID", cid, sizeof(cid)));
+	ck_assert(harness_sip_header(got, "CSeq", cseq, sizeof(cseq)));
+	int n = snprintf(reply, sizeof(reply),
+			 "SIP/2.0 200 OK\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=pbx\r\nCall-ID: %s\r\n"
+			 "CSeq: %s\r\nContent-Length: 0\r\n\r\n",
+			 via, from, to, cid, cseq);
+	harness_udp_send(pbx, SN_IP, SN_PORT, reply, (size_t)n);
+	ck_assert(harness_wait_log(&daemon_p, "PBX at " PBX_IP ":25080 is reachable", 2000));
+	close(pbx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("signalling");
@@ -366,6 +392,7 @@ int main(void)
 	tcase_add_test(hostile, branch_stability_and_loops);
 	tcase_add_test(hostile, via_names_and_maddr_ignored);
 	tcase_add_test(hostile, pbx_requests_without_route);
+	tcase_add_test(hostile, pbx_ping_answered);
 	suite_add_tcase(s, hostile);
 
 	SRunner *sr = srunner_create(s);

@@ -211,6 +211,34 @@ START_TEST(init_random_key)
 }
 END_TEST
 
+/* Sealing: deterministic, round-trips, and refuses anything altered or
+ * sealed under another key. */
+START_TEST(seal_round_trip_and_tamper)
+{
+	static const uint8_t k1[SECRET_KEY_LEN] = { 1 }, k2[SECRET_KEY_LEN] = { 2 };
+	const char *plain = "SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bKabc";
+	size_t len = strlen(plain);
+	uint8_t a[128], b[128], out[128];
+
+	secret_set_key(k1);
+	ck_assert_int_eq(secret_seal((const uint8_t *)plain, len, a), 0);
+	ck_assert_int_eq(secret_seal((const uint8_t *)plain, len, b), 0);
+	ck_assert_mem_eq(a, b, len + SECRET_SEAL_OVERHEAD);
+	/* the plaintext does not show in the sealed bytes */
+	ck_assert_ptr_null(memmem(a, len + SECRET_SEAL_OVERHEAD, "192.0.2.20", 10));
+	ck_assert_int_eq(secret_open(a, len + SECRET_SEAL_OVERHEAD, out), (long)len);
+	ck_assert_mem_eq(out, plain, len);
+	for (size_t i = 0; i < len + SECRET_SEAL_OVERHEAD; i++) {
+		memcpy(b, a, len + SECRET_SEAL_OVERHEAD);
+		b[i] ^= 0x01;
+		ck_assert_int_eq(secret_open(b, len + SECRET_SEAL_OVERHEAD, out), -1);
+	}
+	ck_assert_int_eq(secret_open(a, SECRET_SEAL_OVERHEAD - 1, out), -1);
+	secret_set_key(k2);
+	ck_assert_int_eq(secret_open(a, len + SECRET_SEAL_OVERHEAD, out), -1);
+}
+END_TEST
+
 static Suite *secret_suite(void)
 {
 	Suite *s = suite_create("secret");
@@ -228,6 +256,7 @@ static Suite *secret_suite(void)
 	tcase_add_test(tc, hmac_raw);
 	tcase_add_test(tc, hmac_known_answer);
 	tcase_add_test(tc, init_random_key);
+	tcase_add_test(tc, seal_round_trip_and_tamper);
 	suite_add_tcase(s, tc);
 	return s;
 }
