@@ -23,6 +23,7 @@ struct auth;
 struct bans;
 struct dialogs;
 struct registrar;
+struct media;
 struct pending_lookup;
 
 struct daemon {
@@ -41,6 +42,7 @@ struct daemon {
 	struct bans *bans;
 	struct dialogs *dialogs;
 	struct registrar *registrar;
+	struct media *media;
 	struct event *housekeeping;   /* expiry of bindings and dialogs */
 	struct event *state_save;     /* coalesces state file writes */
 	bool state_dirty;

@@ -23,6 +23,8 @@ enum forward_result {
 	FORWARD_SENT,
 	FORWARD_NO_ADDRESS, /* the address to advertise toward dest is unknown: 503 */
 	FORWARD_FAILED,     /* out of memory or serialising failed (logged) */
+	FORWARD_NO_PORTS,   /* the relay's port pool is empty: 503 */
+	FORWARD_BAD_SDP,    /* an SDP body that cannot be relayed: 488 */
 };
 
 /* Forward a request to dest. The top Via must already be stamped. Decrements

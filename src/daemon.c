@@ -15,6 +15,7 @@
 #include "dialogs.h"
 #include "registrar.h"
 #include "statefile.h"
+#include "media.h"
 #include "externaddr.h"
 #include "log.h"
 #include "netaddr.h"
@@ -249,6 +250,7 @@ bool daemon_reload(struct daemon *d)
 		daemon_registrations_changed(d);
 	if (d->conf->banafter == 0 || d->conf->bantime_s == 0)
 		bans_clear(d->bans);
+	media_reconfigure(d->media, d->conf);
 	sip_dispatch_reconfigure(d);
 	conf_free(old);
 	d->reloads++;
@@ -356,10 +358,12 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	d->bans = bans_new(BANS_CAPACITY);
 	d->dialogs = dialogs_new(DIALOGS_CAPACITY);
 	d->registrar = registrar_new();
+	d->media = media_new(d->base, d->conf);
 	d->housekeeping = event_new(d->base, -1, EV_PERSIST, housekeeping_cb, d);
 	d->state_save = evtimer_new(d->base, save_state_cb, d);
 	struct timeval hk = { .tv_sec = HOUSEKEEPING_S };
-	if (!d->qualify || !d->auth || !d->bans || !d->dialogs || !d->registrar || !d->housekeeping ||
+	if (!d->qualify || !d->auth || !d->bans || !d->dialogs || !d->registrar || !d->media ||
+	    !d->housekeeping ||
 	    !d->state_save || event_add(d->housekeeping, &hk) != 0) {
 		log_err("out of memory at start");
 		return -1;
@@ -393,6 +397,7 @@ void daemon_free(struct daemon *d)
 	}
 	if (d->housekeeping)
 		event_free(d->housekeeping);
+	media_free(d->media);
 	registrar_free(d->registrar);
 	dialogs_free(d->dialogs);
 	bans_free(d->bans);

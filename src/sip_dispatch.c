@@ -17,6 +17,7 @@
 #include "sip_socket.h"
 #include "trunks.h"
 #include "qualify.h"
+#include "media.h"
 #include "auth.h"
 #include "bans.h"
 #include "registrar.h"
@@ -173,10 +174,19 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, from));
 		respond(ctx, 503, NULL);
 		break;
+	case FORWARD_NO_PORTS:
+		respond(ctx, 503, NULL);
+		break;
+	case FORWARD_BAD_SDP:
+		log_limited(&malformed_limit, LOG_NOTICE, "%s %s from %s has SDP that cannot be relayed; answered 488",
+			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from));
+		respond(ctx, 488, NULL);
+		break;
 	case FORWARD_FAILED:
 		respond(ctx, 500, NULL);
 		break;
 	}
+	media_note(ctx->d->media, ctx->msg);
 }
 
 static void pending_unlink(struct pending_lookup *p)
@@ -354,12 +364,15 @@ static void handle_response(struct sip_ctx *ctx)
 	}
 	struct sockaddr_in to;
 	bool to_internet = via_response_target(ctx->msg, &to) && !classify_is_local(ctx->d->conf, to.sin_addr);
-	if (forward_response(ctx->d, ctx->msg, &fsrc) == FORWARD_SENT) {
+	enum forward_result fr = forward_response(ctx->d, ctx->msg, &fsrc);
+	if (fr == FORWARD_SENT) {
 		counters.forwarded++;
 		if (to_internet || ctx->kind == SOURCE_INTERNET)
 			sip_authenticate_note_dialog(ctx->d, ctx->msg, to_internet, NULL);
 	}
-	else
+	/* a response that could not be relayed still ends what it ends */
+	media_note(ctx->d->media, ctx->msg);
+	if (fr != FORWARD_SENT)
 		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
 			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
 }

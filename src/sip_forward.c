@@ -9,6 +9,7 @@
 #include "classify.h"
 #include "daemon.h"
 #include "log.h"
+#include "media.h"
 #include "netaddr.h"
 #include "sip_branch.h"
 #include "sip_contact.h"
@@ -68,6 +69,26 @@ static void decrement_max_forwards(osip_message_t *req)
 	mf->hvalue = osip_strdup(buf);
 }
 
+/* Media for a message crossing the NAT: its SDP points at the relay. */
+static enum forward_result relay_media(struct daemon *d, osip_message_t *msg,
+				       const struct forward_source *src, bool dest_local,
+				       struct in_addr advertised)
+{
+	if (src->local == dest_local)
+		return FORWARD_SENT; /* LAN to LAN: no relay (design section 8) */
+	switch (media_rewrite(d->media, msg, src->local, &src->addr, advertised)) {
+	case MEDIA_DONE:
+		return FORWARD_SENT;
+	case MEDIA_NO_PORTS:
+		return FORWARD_NO_PORTS;
+	case MEDIA_BAD_SDP:
+		return FORWARD_BAD_SDP;
+	case MEDIA_FAILED:
+		break;
+	}
+	return FORWARD_FAILED;
+}
+
 /* Contact masquerading for a message crossing from src to dest. */
 static int masquerade(struct daemon *d, osip_message_t *msg, const struct forward_source *src,
 		      bool dest_local, struct in_addr advertised)
@@ -117,6 +138,11 @@ enum forward_result forward_request(struct daemon *d, osip_message_t *req,
 
 	if (!daemon_advertised_addr(d, dest->sin_addr, &advertised))
 		return FORWARD_NO_ADDRESS;
+	/* Media first: a call the relay cannot carry is refused before anything
+	 * else is touched (503 before forwarding, R20). */
+	enum forward_result media = relay_media(d, req, src, dest_local, advertised);
+	if (media != FORWARD_SENT)
+		return media;
 	decrement_max_forwards(req);
 	if (masquerade(d, req, src, dest_local, advertised) != 0)
 		goto fail;
@@ -146,6 +172,9 @@ enum forward_result forward_response(struct daemon *d, osip_message_t *resp,
 	if (src->local != dest_local) {
 		if (!daemon_advertised_addr(d, dest.sin_addr, &advertised))
 			return FORWARD_NO_ADDRESS;
+		enum forward_result media = relay_media(d, resp, src, dest_local, advertised);
+		if (media != FORWARD_SENT)
+			return media;
 		if (masquerade(d, resp, src, dest_local, advertised) != 0) {
 			log_err("cannot rewrite the Contact of a %d response", resp->status_code);
 			return FORWARD_FAILED;

@@ -342,6 +342,18 @@ START_TEST(rebinding_probation_reset_by_locked)
 		ck_assert(!rtp(&l, PHONE_IP, 4100, rival++, now += PTIME_MS));
 	ck_assert(rtp(&l, PHONE_IP, 4100, rival++, now += PTIME_MS));
 	assert_target(&l, PHONE_IP, 4100);
+
+	/* even when the rival is quiet while the locked port speaks: its count
+	 * starts over after the next silence */
+	now += LATCH_SILENCE_MS;
+	for (int i = 0; i < LATCH_PROBATION - 1; i++)
+		ck_assert(!rtp(&l, PHONE_IP, 4000, seq++, now += PTIME_MS));
+	ck_assert(rtp(&l, PHONE_IP, 4100, rival++, now += PTIME_MS));
+	now += LATCH_SILENCE_MS;
+	for (int i = 0; i < LATCH_PROBATION - 1; i++)
+		ck_assert(!rtp(&l, PHONE_IP, 4000, seq++, now += PTIME_MS));
+	ck_assert(rtp(&l, PHONE_IP, 4000, seq++, now += PTIME_MS));
+	assert_target(&l, PHONE_IP, 4000);
 }
 END_TEST
 

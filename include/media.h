@@ -1,0 +1,55 @@
+/*
+ * media: relay sessions of calls, as signalling sees them (design section 8).
+ * A session belongs to one Call-ID and holds one relay stream per m= line. It
+ * is created by an offer, completed by the answer, kept (same ports) across
+ * re-offers and hold, and ended by BYE, CANCEL, a failed initial INVITE, an
+ * INVITE never answered, or rtptimeout (rtpholdtimeout on hold) without
+ * media. The forward step calls media_rewrite for every message with an SDP
+ * body that crosses between the LAN and the Internet.
+ */
+#ifndef SIPNATD_MEDIA_H
+#define SIPNATD_MEDIA_H
+
+#include "conf.h"
+
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <osipparser2/osip_parser.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MEDIA_ANSWER_TIMEOUT_S 200  /* Timer C (3 min) and a margin */
+
+struct media;
+
+enum media_result {
+	MEDIA_DONE,      /* nothing to do, or the body was rewritten */
+	MEDIA_NO_PORTS,  /* the pool is empty: answer 503, forward nothing */
+	MEDIA_BAD_SDP,   /* unusable SDP: answer 488 (requests) or drop */
+	MEDIA_FAILED,    /* out of memory */
+};
+
+struct media *media_new(struct event_base *base, const struct conf *conf);
+void media_free(struct media *m);
+
+/* A reload: new range for new calls, new timeouts and strictness. */
+void media_reconfigure(struct media *m, const struct conf *conf);
+
+/* Rewrite the SDP body of msg, which travels from the LAN (from_local) or
+ * from the Internet, sent by signal_src, toward a party that must see
+ * advertised as sipnatd's address. Creates or updates the session of the
+ * message's Call-ID. */
+enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
+				const struct sockaddr_in *signal_src, struct in_addr advertised);
+
+/* Signalling news for the session of msg's Call-ID (after it was forwarded):
+ * BYE and CANCEL end it; a final response to its INVITE confirms it (2xx) or
+ * ends it (>= 300, while not yet confirmed). */
+void media_note(struct media *m, const osip_message_t *msg);
+
+/* Sessions and what they carry, for stats and the control socket. */
+size_t media_sessions(const struct media *m);
+size_t media_ports_free(const struct media *m);
+size_t media_ports_capacity(const struct media *m);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * relay: the RTP path (design section 8). One port pair per stream serves both
+ * legs: the local leg (the PBX, trusted, sending from the address its SDP
+ * names) and the remote leg (learnt by latch.c). A datagram's source tells the
+ * legs apart. Each socket is drained with recvmmsg and what it read is sent on
+ * with one sendmmsg; the packet path allocates nothing, logs nothing and looks
+ * nothing up by scanning: the socket's event carries its stream.
+ */
+#ifndef SIPNATD_RELAY_H
+#define SIPNATD_RELAY_H
+
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct relay;
+struct relay_stream;
+
+struct relay_leg_stats {
+	unsigned long packets, bytes;   /* received from this leg and forwarded */
+	unsigned long dropped;          /* refused (latching, malformed, no target yet) */
+};
+
+struct relay_stream_stats {
+	uint16_t port;
+	struct relay_leg_stats local, remote;
+	uint64_t last_packet_ms;        /* monotonic ms of the last forwarded packet, 0 = none */
+};
+
+/* The relay binds its sockets on bind_ip and takes ports from rtpstart..rtpend. */
+struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend);
+void relay_free(struct relay *r);
+
+/* A reload changed the range: new streams only (R41). */
+int relay_resize(struct relay *r, int rtpstart, int rtpend);
+
+/* Open a stream on a free pair (bound and listening). NULL when the pool is
+ * empty (the caller answers 503). */
+struct relay_stream *relay_stream_open(struct relay *r);
+
+/* Close a stream and give its pair back. */
+void relay_stream_close(struct relay *r, struct relay_stream *s);
+
+uint16_t relay_stream_port(const struct relay_stream *s);
+
+/* The local leg's media addresses, from its SDP (RTCP at rtcp; mux: RTCP on
+ * the RTP port). A zero address (hold) sends nothing to it. */
+void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rtp,
+			    const struct sockaddr_in *rtcp, bool mux);
+
+/* The remote leg: it signalled from signal_ip and its SDP says sdp_ip; strict
+ * = strictrtp. Called again on new signalling (re-INVITE): learning restarts
+ * only if an address changed. */
+void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
+			     struct in_addr sdp_ip, bool mux);
+
+void relay_stream_get_stats(const struct relay_stream *s, struct relay_stream_stats *out);
+
+/* Monotonic milliseconds as the relay sees them (for timeouts). */
+uint64_t relay_now_ms(void);
+
+size_t relay_streams_open(const struct relay *r);
+size_t relay_ports_free(const struct relay *r);
+size_t relay_ports_capacity(const struct relay *r);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * media: the SDP side of the relay. Sits in the rewrite step of the SIP path:
+ * the forward step hands it every SDP body crossing the NAT, it keeps one
+ * session per Call-ID with a relay stream per m= line, and it decides when the
+ * session ends. The RTP path itself is relay.c's.
+ */
+#include "media.h"
+
+#include "log.h"
+#include "netaddr.h"
+#include "relay.h"
+#include "sdp_rewrite.h"
+#include "sipmsg.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SWEEP_S 2
+
+struct session {
+	char call_id[SIPMSG_CALLID_MAX];
+	struct relay_stream *streams[SDP_MAX_MEDIA];
+	size_t count;              /* m= lines seen */
+	bool confirmed;            /* a 2xx to the INVITE passed */
+	bool hold;                 /* the last SDP put every stream on hold */
+	unsigned invite_cseq;      /* of the INVITE that made it (R21) */
+	uint64_t created_ms;
+	struct session *next;
+};
+
+struct media {
+	struct relay *relay;
+	struct event *sweep;
+	bool strict;
+	int timeout_s, hold_timeout_s;
+	struct session *sessions;
+	size_t count;
+};
+
+static struct log_limit pool_limit = LOG_LIMIT_INIT(60, 5);
+
+static void end_session(struct media *m, struct session *s, const char *why);
+
+static struct session *find(const struct media *m, const char *call_id)
+{
+	for (struct session *s = m->sessions; s; s = s->next)
+		if (strcmp(s->call_id, call_id) == 0)
+			return s;
+	return NULL;
+}
+
+/* Media timeouts and unanswered offers, checked every few seconds. */
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct media *m = arg;
+	uint64_t now = relay_now_ms();
+
+	for (struct session *s = m->sessions, *next; s; s = next) {
+		next = s->next;
+		if (!s->confirmed) {
+			if (now - s->created_ms > MEDIA_ANSWER_TIMEOUT_S * 1000u)
+				end_session(m, s, "never answered");
+			continue;
+		}
+		uint64_t last = s->created_ms;
+		for (size_t i = 0; i < s->count; i++) {
+			struct relay_stream_stats st;
+			if (!s->streams[i])
+				continue;
+			relay_stream_get_stats(s->streams[i], &st);
+			if (st.last_packet_ms > last)
+				last = st.last_packet_ms;
+		}
+		uint64_t limit = (uint64_t)(s->hold ? m->hold_timeout_s : m->timeout_s) * 1000u;
+		if (now - last > limit)
+			end_session(m, s, s->hold ? "no media on hold (rtpholdtimeout)"
+						  : "no media (rtptimeout)");
+	}
+}
+
+static struct in_addr relay_bind_ip(const struct conf *conf)
+{
+	return conf->bindaddr;
+}
+
+struct media *media_new(struct event_base *base, const struct conf *conf)
+{
+	struct media *m = calloc(1, sizeof(*m));
+	struct timeval tv = { .tv_sec = SWEEP_S };
+
+	if (!m)
+		return NULL;
+	m->relay = relay_new(base, relay_bind_ip(conf), conf->rtpstart, conf->rtpend);
+	m->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, m);
+	if (!m->relay || !m->sweep || event_add(m->sweep, &tv) != 0) {
+		media_free(m);
+		return NULL;
+	}
+	media_reconfigure(m, conf);
+	return m;
+}
+
+void media_reconfigure(struct media *m, const struct conf *conf)
+{
+	m->strict = conf->strictrtp;
+	m->timeout_s = conf->rtptimeout_s;
+	m->hold_timeout_s = conf->rtpholdtimeout_s;
+	if (relay_resize(m->relay, conf->rtpstart, conf->rtpend) != 0)
+		log_err("cannot adopt the RTP range %d-%d; keeping the old one", conf->rtpstart,
+			conf->rtpend);
+}
+
+static void free_session(struct media *m, struct session *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		relay_stream_close(m->relay, s->streams[i]);
+	free(s);
+}
+
+static void end_session(struct media *m, struct session *s, const char *why)
+{
+	char ports[128] = "";
+	unsigned long in = 0, out = 0, dropped = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct relay_stream_stats st;
+		if (!s->streams[i])
+			continue;
+		relay_stream_get_stats(s->streams[i], &st);
+		in += st.remote.packets;
+		out += st.local.packets;
+		dropped += st.local.dropped + st.remote.dropped;
+		if (o < sizeof(ports) - 8)
+			o += (size_t)snprintf(ports + o, sizeof(ports) - o, "%s%u", o ? "," : "", st.port);
+	}
+	log_info("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped",
+		 s->call_id, why, s->count == 1 ? "" : "s", o ? ports : "-", in, out, dropped);
+	for (struct session **pp = &m->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	m->count--;
+	free_session(m, s);
+}
+
+void media_free(struct media *m)
+{
+	if (!m)
+		return;
+	while (m->sessions) {
+		struct session *s = m->sessions;
+		m->sessions = s->next;
+		free_session(m, s);
+	}
+	if (m->sweep)
+		event_free(m->sweep);
+	relay_free(m->relay);
+	free(m);
+}
+
+static bool is_sdp_body(const osip_message_t *msg, osip_body_t **body)
+{
+	const osip_content_type_t *ct = msg->content_type;
+
+	if (osip_list_size(&msg->bodies) != 1 || !ct || !ct->type || !ct->subtype ||
+	    strcasecmp(ct->type, "application") != 0 || strcasecmp(ct->subtype, "sdp") != 0)
+		return false;
+	*body = osip_list_get(&msg->bodies, 0);
+	return *body && (*body)->body && (*body)->length > 0;
+}
+
+/* RFC 1918, RFC 6598 shared space, loopback and link-local: an SDP address
+ * there cannot be where a remote party's media comes from, so only its
+ * signalling address is a latching candidate (R24). */
+static bool private_addr(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+	return (h >> 24) == 10 || (h >> 20) == (172u << 4 | 1) || (h >> 16) == (192u << 8 | 168) ||
+	       (h >> 22) == (100u << 2 | 1) || (h >> 16) == (169u << 8 | 254);
+}
+
+static void update_legs(struct media *m, struct session *s, const struct sdp_info *info,
+			bool from_local, const struct sockaddr_in *signal_src)
+{
+	for (size_t i = 0; i < info->count && i < s->count; i++) {
+		const struct sdp_stream *st = &info->streams[i];
+		if (!s->streams[i])
+			continue;
+		if (from_local) {
+			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
+			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
+			relay_stream_set_local(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
+		} else if (st->addr.s_addr != 0) {
+			/* hold (c=0.0.0.0) is no new address: the lock stays */
+			struct in_addr sdp_ip = private_addr(st->addr) ? (struct in_addr){ 0 } : st->addr;
+			relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr, sdp_ip,
+						st->rtcp_mux);
+		}
+	}
+}
+
+static int replace_body(osip_message_t *msg, char *text, size_t len)
+{
+	osip_body_t *old = osip_list_get(&msg->bodies, 0);
+
+	osip_list_remove(&msg->bodies, 0);
+	osip_body_free(old);
+	return osip_message_set_body(msg, text, len) == 0 ? 0 : -1;
+}
+
+enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
+				const struct sockaddr_in *signal_src, struct in_addr advertised)
+{
+	osip_body_t *body;
+	struct sdp_info info;
+	char call_id[SIPMSG_CALLID_MAX];
+	bool created = false;
+
+	if (!is_sdp_body(msg, &body))
+		return MEDIA_DONE;
+	if (sdp_inspect(body->body, body->length, &info) != 0)
+		return MEDIA_BAD_SDP;
+	sipmsg_call_id_full(msg, call_id);
+	struct session *s = find(m, call_id);
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return MEDIA_FAILED;
+		snprintf(s->call_id, sizeof(s->call_id), "%s", call_id);
+		s->created_ms = relay_now_ms();
+		if (MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg) && msg->cseq && msg->cseq->number)
+			s->invite_cseq = (unsigned)strtoul(msg->cseq->number, NULL, 10);
+		created = true;
+	}
+	/* A stream per m= line with a port, kept for the life of the session:
+	 * a re-offer gets the same ports (R18). */
+	for (size_t i = 0; i < info.count; i++) {
+		if (i < s->count && s->streams[i])
+			continue;
+		if (info.streams[i].port == 0)
+			continue; /* rejected: no ports (R15) */
+		struct relay_stream *rs = relay_stream_open(m->relay);
+		if (!rs) {
+			log_limited(&pool_limit, LOG_WARNING,
+				    "RTP port pool exhausted (%zu pairs): refusing call %s", relay_ports_capacity(m->relay),
+				    call_id);
+			if (created)
+				free_session(m, s);
+			return MEDIA_NO_PORTS;
+		}
+		s->streams[i] = rs;
+		if (i >= s->count)
+			s->count = i + 1;
+	}
+	if (info.count > s->count)
+		s->count = info.count;
+
+	struct sdp_rewrite_params params;
+	memset(&params, 0, sizeof(params));
+	params.addr = advertised;
+	for (size_t i = 0; i < info.count; i++) {
+		params.ports[i] = s->streams[i] ? relay_stream_port(s->streams[i]) : 0;
+		/* the relay speaks to each side as that side speaks */
+		params.rtcp_mux[i] = info.streams[i].rtcp_mux;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	if (sdp_rewrite(body->body, body->length, &params, &text, &len) != 0) {
+		if (created)
+			free_session(m, s);
+		return MEDIA_BAD_SDP;
+	}
+	if (replace_body(msg, text, len) != 0) {
+		free(text);
+		if (created)
+			free_session(m, s);
+		return MEDIA_FAILED;
+	}
+	free(text);
+	if (created) {
+		s->next = m->sessions;
+		m->sessions = s;
+		m->count++;
+	}
+	s->hold = sdp_is_hold(&info);
+	update_legs(m, s, &info, from_local, signal_src);
+	return MEDIA_DONE;
+}
+
+void media_note(struct media *m, const osip_message_t *msg)
+{
+	char call_id[SIPMSG_CALLID_MAX];
+	struct session *s = find(m, sipmsg_call_id_full(msg, call_id));
+
+	if (!s)
+		return;
+	if (MSG_IS_REQUEST(msg)) {
+		if (MSG_IS_BYE(msg))
+			end_session(m, s, "BYE");
+		else if (MSG_IS_CANCEL(msg) && !s->confirmed)
+			end_session(m, s, "CANCEL");
+		return;
+	}
+	if (!msg->cseq || !msg->cseq->method || strcasecmp(msg->cseq->method, "INVITE") != 0)
+		return;
+	int code = msg->status_code;
+	if (code >= 200 && code < 300) {
+		if (!s->confirmed)
+			log_info("call %s set up: %zu relayed stream%s", s->call_id, s->count,
+				 s->count == 1 ? "" : "s");
+		s->confirmed = true;
+	} else if (code >= 300 && !s->confirmed &&
+		   (unsigned)strtoul(msg->cseq->number, NULL, 10) == s->invite_cseq) {
+		/* only the answer to the INVITE that made the session ends it (R21) */
+		end_session(m, s, "call failed");
+	}
+}
+
+size_t media_sessions(const struct media *m)
+{
+	return m->count;
+}
+
+size_t media_ports_free(const struct media *m)
+{
+	return relay_ports_free(m->relay);
+}
+
+size_t media_ports_capacity(const struct media *m)
+{
+	return relay_ports_capacity(m->relay);
+}
