@@ -11,6 +11,7 @@
 #define SIPNATD_MEDIA_H
 
 #include "conf.h"
+#include "relay.h"
 
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 #include <stddef.h>
 
 #define MEDIA_ANSWER_TIMEOUT_S 200  /* Timer C (3 min) and a margin */
+#define SDP_MAX_MEDIA_INFO 16       /* = SDP_MAX_MEDIA */
 
 struct media;
 
@@ -46,6 +48,25 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
  * BYE and CANCEL end it; a final response to its INVITE confirms it (2xx) or
  * ends it (>= 300, while not yet confirmed). */
 void media_note(struct media *m, const osip_message_t *msg);
+
+/* One call as the control socket shows it. */
+struct media_call_info {
+	const char *call_id;
+	bool confirmed, hold;
+	uint64_t age_ms;
+	size_t streams;
+	struct relay_stream_stats stats[SDP_MAX_MEDIA_INFO];
+};
+void media_foreach(const struct media *m, void (*fn)(void *arg, const struct media_call_info *info),
+		   void *arg);
+
+/* Relay totals since start: packets and bytes each way, drops. */
+struct media_totals {
+	unsigned long local_packets, local_bytes, remote_packets, remote_bytes;
+	unsigned long local_dropped, remote_dropped;
+	unsigned long calls_set_up, calls_failed, calls_ended;
+};
+void media_totals(const struct media *m, struct media_totals *out);
 
 /* Sessions and what they carry, for stats and the control socket. */
 size_t media_sessions(const struct media *m);

@@ -23,14 +23,18 @@ enum qualify_status {
 
 struct qualify *qualify_new(struct daemon *d);
 
-/* Watch name at addr (ruri_user may be NULL), pinging every freq_s seconds,
- * the first ping at once. Watching a name again with another address or
- * frequency restarts it; with the same ones changes nothing. */
-int qualify_watch(struct qualify *q, const char *name, const char *ruri_user,
+/* Watch name at addr, pinging every freq_s seconds with Request-URI ruri
+ * (NULL: sip:<addr>; a registered phone gets its own Contact, R35), the first
+ * ping at once. Watching a name again with another address, URI or frequency
+ * restarts it; with the same ones changes nothing. */
+int qualify_watch(struct qualify *q, const char *name, const char *ruri,
 		  const struct sockaddr_in *addr, int freq_s);
 
 /* Stop watching name (no-op if not watched). */
 void qualify_unwatch(struct qualify *q, const char *name);
+
+/* Stop watching every target for which keep(arg, name) is false. */
+void qualify_retain(struct qualify *q, bool (*keep)(void *arg, const char *name), void *arg);
 
 /* A response whose top Via was sipnatd's own and is now removed. Returns true
  * when it answered a ping (and is consumed). */
@@ -40,6 +44,17 @@ bool qualify_response(struct qualify *q, const osip_message_t *resp);
 enum qualify_status qualify_status_of(const struct qualify *q, const char *name, int *rtt_ms);
 
 const char *qualify_status_name(enum qualify_status status);
+
+/* Every watched target, for the control socket. */
+struct qualify_info {
+	const char *name;
+	struct sockaddr_in addr;
+	enum qualify_status status;
+	int rtt_ms;
+	int freq_s;
+};
+void qualify_foreach(const struct qualify *q, void (*fn)(void *arg, const struct qualify_info *info),
+		     void *arg);
 
 void qualify_free(struct qualify *q);
 

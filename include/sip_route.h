@@ -34,6 +34,9 @@ struct route_self {
 	bool (*binding_of)(void *arg, const struct conf_peer *peer, const char **contact,
 			   struct sockaddr_in *nat);
 	void *binding_arg;
+	/* has the peer stopped answering pings (qualify)? NULL = never */
+	bool (*unreachable)(void *arg, const struct conf_peer *peer);
+	void *unreachable_arg;
 };
 
 enum route_action {

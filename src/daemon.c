@@ -122,10 +122,13 @@ static void save_state_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn("cannot save registrations: %s", err);
 }
 
+static void watch_peers(struct daemon *d);
+
 void daemon_registrations_changed(struct daemon *d)
 {
 	struct timeval tv = { .tv_sec = 0, .tv_usec = STATE_SAVE_DELAY_MS * 1000 };
 
+	watch_peers(d);
 	d->state_dirty = true;
 	if (!evtimer_pending(d->state_save, NULL))
 		evtimer_add(d->state_save, &tv);
@@ -145,6 +148,7 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (registrar_expire(d->registrar, now, binding_expired, NULL) > 0)
 		daemon_registrations_changed(d);
+	watch_peers(d);
 	dialogs_expire(d->dialogs, now);
 }
 
@@ -175,9 +179,49 @@ static void load_state(struct daemon *d)
 
 /* The PBX is pinged like a peer: "is Asterisk running?" is the first thing an
  * admin wants to know when calls fail. */
+/* A reload that removed a peer stops its pings. */
+static bool still_watched(void *arg, const char *name)
+{
+	return strcmp(name, "PBX") == 0 || conf_peer_find(arg, name) != NULL;
+}
+
 static void watch_pbx(struct daemon *d)
 {
 	qualify_watch(d->qualify, "PBX", NULL, &d->conf->pbx, PBX_QUALIFY_S);
+}
+
+/* Peers with qualify = true are pinged where sipnatd would send to them: a
+ * trunk at its host, a phone at the NAT address of its registration, addressed
+ * to its own Contact (R35). The pings also keep the phone's NAT mapping open
+ * between registrations (design section 9). */
+static void watch_peers(struct daemon *d)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < d->conf->peer_count; i++) {
+		const struct conf_peer *p = &d->conf->peers[i];
+		struct sockaddr_in addr;
+		const char *ruri = NULL;
+		bool known = false;
+		if (p->qualify && p->host) {
+			struct in_addr ip;
+			if (netaddr_parse_ipv4(p->host, &ip) || trunks_addr_cb(d->trunks, p, &ip)) {
+				addr = netaddr_make(ip, p->port);
+				known = true;
+			}
+		} else if (p->qualify) {
+			const struct binding *b = registrar_lookup(d->registrar, p->name, now);
+			if (b) {
+				addr = b->nat;
+				ruri = b->contact;
+				known = true;
+			}
+		}
+		if (known)
+			qualify_watch(d->qualify, p->name, ruri, &addr, p->qualifyfreq_s);
+		else
+			qualify_unwatch(d->qualify, p->name);
+	}
 }
 
 bool daemon_advertised_addr(const struct daemon *d, struct in_addr dest, struct in_addr *out)
@@ -245,9 +289,11 @@ bool daemon_reload(struct daemon *d)
 	externaddr_reconfigure(d->external, d->conf);
 	trunks_reconfigure(d->trunks, d->conf);
 	find_lan_addr(d);
-	watch_pbx(d);
 	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
 		daemon_registrations_changed(d);
+	qualify_retain(d->qualify, still_watched, d->conf);
+	watch_pbx(d);
+	watch_peers(d);
 	if (d->conf->banafter == 0 || d->conf->bantime_s == 0)
 		bans_clear(d->bans);
 	media_reconfigure(d->media, d->conf);
@@ -370,6 +416,7 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	}
 	load_state(d);
 	watch_pbx(d);
+	watch_peers(d);
 
 	log_notice("sipnatd %s listening on %s/udp; pbx %s; %zu peer(s); rtp %d-%d", SIPNATD_VERSION,
 		   netaddr_format(&bind_addr, bind), netaddr_format(&conf->pbx, err), conf->peer_count,

@@ -32,8 +32,11 @@ struct session {
 	struct session *next;
 };
 
+_Static_assert(SDP_MAX_MEDIA_INFO == SDP_MAX_MEDIA, "media_call_info holds every stream");
+
 struct media {
 	struct relay *relay;
+	struct media_totals ended;   /* what sessions carried before they ended */
 	struct event *sweep;
 	bool strict;
 	int timeout_s, hold_timeout_s;
@@ -138,6 +141,22 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		if (o < sizeof(ports) - 8)
 			o += (size_t)snprintf(ports + o, sizeof(ports) - o, "%s%u", o ? "," : "", st.port);
 	}
+	for (size_t i = 0; i < s->count; i++) {
+		struct relay_stream_stats st;
+		if (!s->streams[i])
+			continue;
+		relay_stream_get_stats(s->streams[i], &st);
+		m->ended.local_packets += st.local.packets;
+		m->ended.local_bytes += st.local.bytes;
+		m->ended.local_dropped += st.local.dropped;
+		m->ended.remote_packets += st.remote.packets;
+		m->ended.remote_bytes += st.remote.bytes;
+		m->ended.remote_dropped += st.remote.dropped;
+	}
+	if (s->confirmed)
+		m->ended.calls_ended++;
+	else
+		m->ended.calls_failed++;
 	log_info("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped",
 		 s->call_id, why, s->count == 1 ? "" : "s", o ? ports : "-", in, out, dropped);
 	for (struct session **pp = &m->sessions; *pp; pp = &(*pp)->next) {
@@ -312,9 +331,11 @@ void media_note(struct media *m, const osip_message_t *msg)
 		return;
 	int code = msg->status_code;
 	if (code >= 200 && code < 300) {
-		if (!s->confirmed)
+		if (!s->confirmed) {
 			log_info("call %s set up: %zu relayed stream%s", s->call_id, s->count,
 				 s->count == 1 ? "" : "s");
+			m->ended.calls_set_up++;
+		}
 		s->confirmed = true;
 	} else if (code >= 300 && !s->confirmed &&
 		   (unsigned)strtoul(msg->cseq->number, NULL, 10) == s->invite_cseq) {
@@ -336,4 +357,42 @@ size_t media_ports_free(const struct media *m)
 size_t media_ports_capacity(const struct media *m)
 {
 	return relay_ports_capacity(m->relay);
+}
+
+void media_foreach(const struct media *m, void (*fn)(void *arg, const struct media_call_info *info),
+		   void *arg)
+{
+	uint64_t now = relay_now_ms();
+
+	for (const struct session *s = m->sessions; s; s = s->next) {
+		struct media_call_info info;
+		memset(&info, 0, sizeof(info));
+		info.call_id = s->call_id;
+		info.confirmed = s->confirmed;
+		info.hold = s->hold;
+		info.age_ms = now - s->created_ms;
+		for (size_t i = 0; i < s->count; i++)
+			if (s->streams[i])
+				relay_stream_get_stats(s->streams[i], &info.stats[info.streams++]);
+		fn(arg, &info);
+	}
+}
+
+void media_totals(const struct media *m, struct media_totals *out)
+{
+	*out = m->ended;
+	for (const struct session *s = m->sessions; s; s = s->next) {
+		for (size_t i = 0; i < s->count; i++) {
+			struct relay_stream_stats st;
+			if (!s->streams[i])
+				continue;
+			relay_stream_get_stats(s->streams[i], &st);
+			out->local_packets += st.local.packets;
+			out->local_bytes += st.local.bytes;
+			out->local_dropped += st.local.dropped;
+			out->remote_packets += st.remote.packets;
+			out->remote_bytes += st.remote.bytes;
+			out->remote_dropped += st.remote.dropped;
+		}
+	}
 }

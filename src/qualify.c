@@ -26,7 +26,7 @@
 
 struct target {
 	char name[64];
-	char ruri_user[64];
+	char ruri[512];          /* Request-URI; "" = sip:<addr> */
 	struct sockaddr_in addr;
 	int freq_s;
 	enum qualify_status status;
@@ -63,7 +63,7 @@ static void send_ping(struct target *t)
 {
 	struct daemon *d = t->q->d;
 	struct in_addr adv;
-	char ip[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], cseq[16], branch[BRANCH_MAX], msg[2048];
+	char ip[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], cseq[16], branch[BRANCH_MAX], msg[3072];
 
 	if (!daemon_advertised_addr(d, t->addr.sin_addr, &adv))
 		return; /* nothing to say who we are yet; the timeout will tell */
@@ -72,19 +72,23 @@ static void send_ping(struct target *t)
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
 		return;
+	char target[600];
+	if (*t->ruri)
+		snprintf(target, sizeof(target), "%s", t->ruri);
+	else
+		snprintf(target, sizeof(target), "sip:%s:%u", dst, ntohs(t->addr.sin_port));
 	int n = snprintf(msg, sizeof(msg),
-			 "OPTIONS sip:%s%s%s:%u SIP/2.0\r\n"
+			 "OPTIONS %s SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s:%u;rport;branch=%s\r\n"
 			 "Max-Forwards: 70\r\n"
 			 "From: <sip:sipnatd@%s:%u>;tag=%s\r\n"
-			 "To: <sip:%s%s%s:%u>\r\n"
+			 "To: <%s>\r\n"
 			 "Call-ID: %s\r\n"
 			 "CSeq: %u OPTIONS\r\n"
 			 "User-Agent: sipnatd/" SIPNATD_VERSION "\r\n"
 			 "Content-Length: 0\r\n\r\n",
-			 t->ruri_user, *t->ruri_user ? "@" : "", dst, ntohs(t->addr.sin_port), ip,
-			 d->conf->bindport, branch, ip, d->conf->bindport, t->from_tag, t->ruri_user,
-			 *t->ruri_user ? "@" : "", dst, ntohs(t->addr.sin_port), t->call_id, t->cseq);
+			 target, ip, d->conf->bindport, branch, ip, d->conf->bindport, t->from_tag, target,
+			 t->call_id, t->cseq);
 	if (n > 0 && (size_t)n < sizeof(msg))
 		sip_socket_send(d->sip, msg, (size_t)n, &t->addr);
 }
@@ -147,13 +151,14 @@ static struct target *find(const struct qualify *q, const char *name)
 	return NULL;
 }
 
-int qualify_watch(struct qualify *q, const char *name, const char *ruri_user,
+int qualify_watch(struct qualify *q, const char *name, const char *ruri,
 		  const struct sockaddr_in *addr, int freq_s)
 {
 	struct target *t = find(q, name);
 	char token[17];
 
-	if (t && netaddr_equal(&t->addr, addr) && t->freq_s == freq_s)
+	if (t && netaddr_equal(&t->addr, addr) && t->freq_s == freq_s &&
+	    strcmp(t->ruri, ruri ? ruri : "") == 0)
 		return 0;
 	if (!t) {
 		t = calloc(1, sizeof(*t));
@@ -175,7 +180,7 @@ int qualify_watch(struct qualify *q, const char *name, const char *ruri_user,
 		t->next = q->targets;
 		q->targets = t;
 	}
-	snprintf(t->ruri_user, sizeof(t->ruri_user), "%s", ruri_user ? ruri_user : "");
+	snprintf(t->ruri, sizeof(t->ruri), "%s", ruri ? ruri : "");
 	t->addr = *addr;
 	t->freq_s = freq_s;
 	t->status = QUALIFY_UNKNOWN;
@@ -195,6 +200,20 @@ void qualify_unwatch(struct qualify *q, const char *name)
 			free(t);
 			return;
 		}
+	}
+}
+
+void qualify_retain(struct qualify *q, bool (*keep)(void *arg, const char *name), void *arg)
+{
+	for (struct target **pp = &q->targets; *pp;) {
+		struct target *t = *pp;
+		if (keep(arg, t->name)) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		event_free(t->timer);
+		free(t);
 	}
 }
 
@@ -251,4 +270,14 @@ void qualify_free(struct qualify *q)
 		free(t);
 	}
 	free(q);
+}
+
+void qualify_foreach(const struct qualify *q, void (*fn)(void *arg, const struct qualify_info *info),
+		     void *arg)
+{
+	for (const struct target *t = q->targets; t; t = t->next) {
+		struct qualify_info info = { .name = t->name, .addr = t->addr, .status = t->status,
+					     .rtt_ms = t->rtt_ms, .freq_s = t->freq_s };
+		fn(arg, &info);
+	}
 }

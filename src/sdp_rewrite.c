@@ -337,7 +337,7 @@ static int sdp_conn_rewrite(sdp_connection_t *c, const char *addr)
 {
 	struct in_addr was;
 
-	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && 0)
+	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY)
 		return 0;
 	osip_free(c->c_addr_multicast_ttl);
 	c->c_addr_multicast_ttl = NULL;

@@ -139,6 +139,11 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 	return true;
 }
 
+static bool unreachable_cb(void *arg, const struct conf_peer *peer)
+{
+	return peer->qualify && qualify_status_of(arg, peer->name, NULL) == QUALIFY_UNREACHABLE;
+}
+
 static void route_self_of(const struct daemon *d, struct route_self *self)
 {
 	memset(self, 0, sizeof(*self));
@@ -151,6 +156,8 @@ static void route_self_of(const struct daemon *d, struct route_self *self)
 	self->trunk_arg = d->trunks;
 	self->binding_of = binding_of_cb;
 	self->binding_arg = d->registrar;
+	self->unreachable = unreachable_cb;
+	self->unreachable_arg = d->qualify;
 }
 
 static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)

@@ -90,6 +90,11 @@ static void to_peer(const struct route_self *self, osip_message_t *req, struct r
 		return;
 	}
 	out->peer = peer;
+	if (self->unreachable && self->unreachable(self->unreachable_arg, peer)) {
+		/* fail at once rather than after Timer B (R40) */
+		respond(out, 480, "peer unreachable");
+		return;
+	}
 	if (!peer->host) {
 		/* A registered peer: to the NAT address its REGISTER came from,
 		 * addressed to the contact it registered (section 7). */
