@@ -9,7 +9,7 @@
  */
 #include "harness.h"
 
-#include "auth_digest.h"
+#include "sipclient.h"
 
 #include <check.h>
 #include <signal.h>
@@ -66,118 +66,6 @@ static void stop_daemon(void)
 	harness_cleanup();
 }
 
-/* ---- a tiny SIP client with digest, over a plain socket ---- */
-
-struct client {
-	int fd;
-	const char *ip;
-	unsigned port;
-	unsigned cseq;
-	char call_id[64];
-};
-
-static void client_open(struct client *c, const char *ip, const char *call_id)
-{
-	c->fd = harness_udp(ip, 0);
-	c->ip = ip;
-	c->port = harness_udp_port(c->fd);
-	c->cseq = 0;
-	snprintf(c->call_id, sizeof(c->call_id), "%s", call_id);
-}
-
-/* Send method for user with an optional credentials header line. */
-static void client_send(struct client *c, const char *method, const char *user, const char *auth_line,
-			const char *expires)
-{
-	char msg[4096], ruri[128];
-
-	c->cseq++;
-	if (strcmp(method, "REGISTER") == 0)
-		snprintf(ruri, sizeof(ruri), "sip:" SN_IP ":25060");
-	else
-		snprintf(ruri, sizeof(ruri), "sip:100@" SN_IP ":25060");
-	int n = snprintf(msg, sizeof(msg),
-			 "%s %s SIP/2.0\r\n"
-			 "Via: SIP/2.0/UDP 192.168.1.5:5060;branch=z9hG4bK%s%u\r\n"
-			 "Max-Forwards: 70\r\n"
-			 "From: <sip:%s@" SN_IP ">;tag=ft%s\r\n"
-			 "To: <sip:%s@" SN_IP ">\r\n"
-			 "Call-ID: %s\r\n"
-			 "CSeq: %u %s\r\n"
-			 "Contact: <sip:%s@192.168.1.5:5060>\r\n"
-			 "%s%s%s"
-			 "Content-Length: 0\r\n\r\n",
-			 method, ruri, c->call_id, c->cseq, user, c->call_id,
-			 strcmp(method, "REGISTER") == 0 ? user : "100", c->call_id, c->cseq, method, user,
-			 expires ? "Expires: " : "", expires ? expires : "", expires ? "\r\n" : "");
-	if (auth_line) {
-		/* insert the credentials before Content-Length */
-		char *cl = strstr(msg, "Content-Length");
-		char tail[64];
-		snprintf(tail, sizeof(tail), "%s", cl);
-		snprintf(cl, sizeof(msg) - (size_t)(cl - msg), "%s\r\n%s", auth_line, tail);
-		n = (int)strlen(msg);
-	}
-	harness_udp_send(c->fd, SN_IP, SN_PORT, msg, (size_t)n);
-}
-
-static bool client_recv(struct client *c, char *buf, size_t len, int timeout_ms)
-{
-	return harness_sip_recv(c->fd, buf, len, timeout_ms, NULL) > 0;
-}
-
-/* The credentials answering the MD5 challenge in resp. */
-static void answer_challenge(const char *resp, const char *method, const char *user,
-			     const char *password, char *line, size_t len)
-{
-	const char *hdr = strstr(resp, "uthenticate: Digest");
-	ck_assert_ptr_nonnull(hdr);
-	const char *n = strstr(hdr, "nonce=\"");
-	ck_assert_ptr_nonnull(n);
-	n += 7;
-	char nonce[128];
-	size_t k = 0;
-	while (n[k] && n[k] != '"' && k + 1 < sizeof(nonce)) {
-		nonce[k] = n[k];
-		k++;
-	}
-	nonce[k] = '\0';
-	bool proxy = strncmp(resp, "SIP/2.0 407", 11) == 0;
-	const char *uri = strcmp(method, "REGISTER") == 0 ? "sip:" SN_IP ":25060" : "sip:100@" SN_IP ":25060";
-	struct digest_credentials cred;
-	memset(&cred, 0, sizeof(cred));
-	cred.alg = DIGEST_MD5;
-	snprintf(cred.username, sizeof(cred.username), "%s", user);
-	snprintf(cred.realm, sizeof(cred.realm), "sipnatd");
-	snprintf(cred.nonce, sizeof(cred.nonce), "%s", nonce);
-	snprintf(cred.uri, sizeof(cred.uri), "%s", uri);
-	cred.has_qop = true;
-	snprintf(cred.cnonce, sizeof(cred.cnonce), "c0ffee");
-	snprintf(cred.nc, sizeof(cred.nc), "00000001");
-	char ha1[DIGEST_HEX_MAX], expect[DIGEST_HEX_MAX];
-	digest_ha1(DIGEST_MD5, user, "sipnatd", password, ha1);
-	digest_expected(&cred, method, ha1, expect);
-	snprintf(line, len,
-		 "%s: Digest username=\"%s\", realm=\"sipnatd\", nonce=\"%s\", uri=\"%s\", "
-		 "response=\"%s\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, nc=00000001",
-		 proxy ? "Proxy-Authorization" : "Authorization", user, nonce, uri, expect);
-}
-
-/* Challenge, then credentials; returns the final answer in out. */
-static void client_auth_request(struct client *c, const char *method, const char *user,
-				const char *password, const char *expires, char *out, size_t len)
-{
-	char line[1024];
-
-	client_send(c, method, user, NULL, expires);
-	ck_assert(client_recv(c, out, len, 2000));
-	ck_assert_msg(strncmp(out, "SIP/2.0 401", 11) == 0 || strncmp(out, "SIP/2.0 407", 11) == 0,
-		      "expected a challenge, got %s", out);
-	answer_challenge(out, method, user, password, line, sizeof(line));
-	client_send(c, method, user, line, expires);
-	ck_assert(client_recv(c, out, len, 2000));
-}
-
 /* The fields a scanner may see differ per request (R28 "normalize"): blank
  * out tags, nonces, branches, Call-IDs, rport values and the CSeq number. */
 static void normalize(char *msg)
@@ -208,7 +96,7 @@ START_TEST(register_then_calls_both_ways)
 	struct client phone;
 	int pbx = harness_udp(PBX_IP, PBX_PORT);
 
-	client_open(&phone, "127.0.2.5", "reg-alice-1");
+	client_open(&phone, "127.0.2.5", "reg-alice-1", SN_IP, SN_PORT);
 	client_auth_request(&phone, "REGISTER", "alice", "s3cret", "300", out, sizeof(out));
 	ck_assert_msg(strncmp(out, "SIP/2.0 200 OK", 14) == 0, "got %s", out);
 	ck_assert_msg(strstr(out, "Contact: <sip:alice@192.168.1.5:5060>;expires=300"), "got %s", out);
@@ -229,10 +117,7 @@ START_TEST(register_then_calls_both_ways)
 
 	/* alice calls the PBX: 407, then credentials; the PBX gets the INVITE
 	 * without them and with alice asserted. */
-	struct client call;
-	call.fd = phone.fd;
-	call.ip = phone.ip;
-	call.port = phone.port;
+	struct client call = phone;
 	call.cseq = 0;
 	snprintf(call.call_id, sizeof(call.call_id), "alice-calls-pbx");
 	client_send(&call, "INVITE", "alice", NULL, NULL);
@@ -240,7 +125,7 @@ START_TEST(register_then_calls_both_ways)
 	ck_assert_msg(strncmp(out, "SIP/2.0 407 Proxy Authentication Required", 41) == 0, "got %s", out);
 	ck_assert_int_lt(harness_sip_recv(pbx, msg, sizeof(msg), 200, NULL), 0);
 	char line[1024];
-	answer_challenge(out, "INVITE", "alice", "s3cret", line, sizeof(line));
+	client_answer_challenge(&call, out, "INVITE", "alice", "s3cret", line, sizeof(line));
 	client_send(&call, "INVITE", "alice", line, NULL);
 	if (harness_sip_recv(pbx, out, sizeof(out), 2000, NULL) <= 0) {
 		ck_assert(client_recv(&call, out, sizeof(out), 100));
@@ -276,7 +161,7 @@ START_TEST(guests_never_reach_pbx)
 	struct client g;
 	const char *methods[] = { "INVITE", "REGISTER", "MESSAGE", "SUBSCRIBE", "BYE" };
 
-	client_open(&g, "127.0.2.66", "guest-1");
+	client_open(&g, "127.0.2.66", "guest-1", SN_IP, SN_PORT);
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		client_send(&g, methods[i], "alice", NULL, NULL);
 		ck_assert(client_recv(&g, out, sizeof(out), 2000));
@@ -314,16 +199,16 @@ START_TEST(unknown_user_and_wrong_password_look_alike)
 	for (size_t m = 0; m < 2; m++) {
 		char a1[8192], b1[8192], a2[8192], b2[8192], line[1024];
 		struct client a, b;
-		client_open(&a, "127.0.2.7", "uni-a");
-		client_open(&b, "127.0.2.8", "uni-b");
+		client_open(&a, "127.0.2.7", "uni-a", SN_IP, SN_PORT);
+		client_open(&b, "127.0.2.8", "uni-b", SN_IP, SN_PORT);
 
 		client_send(&a, methods[m], "alice", NULL, NULL);
 		client_send(&b, methods[m], "zz81723", NULL, NULL);
 		ck_assert(client_recv(&a, a1, sizeof(a1), 2000));
 		ck_assert(client_recv(&b, b1, sizeof(b1), 2000));
-		answer_challenge(a1, methods[m], "alice", "wrong-password", line, sizeof(line));
+		client_answer_challenge(&a, a1, methods[m], "alice", "wrong-password", line, sizeof(line));
 		client_send(&a, methods[m], "alice", line, NULL);
-		answer_challenge(b1, methods[m], "zz81723", "anything", line, sizeof(line));
+		client_answer_challenge(&b, b1, methods[m], "zz81723", "anything", line, sizeof(line));
 		client_send(&b, methods[m], "zz81723", line, NULL);
 		ck_assert(client_recv(&a, a2, sizeof(a2), 2000));
 		ck_assert(client_recv(&b, b2, sizeof(b2), 2000));
@@ -357,8 +242,8 @@ START_TEST(options_reveal_nothing)
 	char a[4096], b[4096];
 	struct client c1, c2;
 
-	client_open(&c1, "127.0.2.7", "opt-a");
-	client_open(&c2, "127.0.2.7", "opt-b");
+	client_open(&c1, "127.0.2.7", "opt-a", SN_IP, SN_PORT);
+	client_open(&c2, "127.0.2.7", "opt-b", SN_IP, SN_PORT);
 	client_send(&c1, "OPTIONS", "alice", NULL, NULL);
 	client_send(&c2, "OPTIONS", "zz81723", NULL, NULL);
 	ck_assert(client_recv(&c1, a, sizeof(a), 2000));
@@ -381,12 +266,12 @@ START_TEST(ban_takes_effect_and_expires)
 
 	stop_daemon();
 	start_with_bans(3, 2);
-	client_open(&bad, "127.0.2.9", "ban-1");
-	client_open(&good, "127.0.2.10", "ban-2");
+	client_open(&bad, "127.0.2.9", "ban-1", SN_IP, SN_PORT);
+	client_open(&good, "127.0.2.10", "ban-2", SN_IP, SN_PORT);
 	for (int i = 0; i < 3; i++) {
 		client_send(&bad, "REGISTER", "alice", NULL, NULL);
 		ck_assert(client_recv(&bad, out, sizeof(out), 2000));
-		answer_challenge(out, "REGISTER", "alice", "guess", line, sizeof(line));
+		client_answer_challenge(&bad, out, "REGISTER", "alice", "guess", line, sizeof(line));
 		client_send(&bad, "REGISTER", "alice", line, NULL);
 		ck_assert(client_recv(&bad, out, sizeof(out), 2000));
 		ck_assert(strncmp(out, "SIP/2.0 403", 11) == 0);
@@ -413,7 +298,7 @@ static void binding_survives(int sig)
 	char out[8192], msg[2048];
 	struct client phone;
 
-	client_open(&phone, "127.0.2.5", "reg-restart");
+	client_open(&phone, "127.0.2.5", "reg-restart", SN_IP, SN_PORT);
 	client_auth_request(&phone, "REGISTER", "alice", "s3cret", "600", out, sizeof(out));
 	ck_assert(strncmp(out, "SIP/2.0 200 OK", 14) == 0);
 	if (sig == SIGKILL)
