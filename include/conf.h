@@ -111,6 +111,11 @@ const struct conf_peer *conf_peer_find(const struct conf *conf, const char *name
  * (including a mask that is not contiguous). */
 bool conf_net_parse(const char *text, struct conf_net *net);
 
+/* What differs between two configurations, as a comma-separated list of the
+ * keys a user would recognise ("general.externhost, rtp.rtptimeout, peer bob
+ * added"), written into buf (empty when nothing did). Returns its length. */
+size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size_t len);
+
 /* Name of a log level ("notice"), and the reverse (returns false if unknown). */
 const char *conf_log_level_name(enum conf_log_level level);
 bool conf_log_level_parse(const char *name, enum conf_log_level *level);

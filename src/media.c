@@ -124,11 +124,23 @@ static void free_session(struct media *m, struct session *s)
 	free(s);
 }
 
+/* "10002,10004" for the log lines; "-" when no stream has ports. */
+static const char *format_ports(const struct session *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->count && o + 8 < len; i++)
+		if (s->streams[i])
+			o += (size_t)snprintf(buf + o, len - o, "%s%u", o ? "," : "",
+					      relay_stream_port(s->streams[i]));
+	return o ? buf : "-";
+}
+
 static void end_session(struct media *m, struct session *s, const char *why)
 {
-	char ports[128] = "";
+	char ports[128];
 	unsigned long in = 0, out = 0, dropped = 0;
-	size_t o = 0;
 
 	for (size_t i = 0; i < s->count; i++) {
 		struct relay_stream_stats st;
@@ -138,8 +150,6 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		in += st.remote.packets;
 		out += st.local.packets;
 		dropped += st.local.dropped + st.remote.dropped;
-		if (o < sizeof(ports) - 8)
-			o += (size_t)snprintf(ports + o, sizeof(ports) - o, "%s%u", o ? "," : "", st.port);
 	}
 	for (size_t i = 0; i < s->count; i++) {
 		struct relay_stream_stats st;
@@ -157,8 +167,9 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		m->ended.calls_ended++;
 	else
 		m->ended.calls_failed++;
-	log_info("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped",
-		 s->call_id, why, s->count == 1 ? "" : "s", o ? ports : "-", in, out, dropped);
+	log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped",
+		 s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)), in, out,
+		 dropped);
 	for (struct session **pp = &m->sessions; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -332,8 +343,9 @@ void media_note(struct media *m, const osip_message_t *msg)
 	int code = msg->status_code;
 	if (code >= 200 && code < 300) {
 		if (!s->confirmed) {
-			log_info("call %s set up: %zu relayed stream%s", s->call_id, s->count,
-				 s->count == 1 ? "" : "s");
+			char ports[128];
+			log_notice("call %s set up: relay port%s %s", s->call_id, s->count == 1 ? "" : "s",
+				   format_ports(s, ports, sizeof(ports)));
 			m->ended.calls_set_up++;
 		}
 		s->confirmed = true;

@@ -1,0 +1,103 @@
+/*
+ * conf_diff: what a reload changed, in the words of the file, for the one log
+ * line an admin reads after `systemctl reload sipnatd`.
+ */
+#include "conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct out {
+	char *buf;
+	size_t len, used;
+};
+
+static void add(struct out *o, const char *what)
+{
+	if (o->used >= o->len)
+		return;
+	int n = snprintf(o->buf + o->used, o->len - o->used, "%s%s", o->used ? ", " : "", what);
+	if (n > 0 && o->used + (size_t)n < o->len)
+		o->used += (size_t)n;
+	else
+		o->buf[o->used] = '\0'; /* what does not fit is left out whole */
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static bool peer_differs(const struct conf_peer *a, const struct conf_peer *b)
+{
+	return str_differs(a->secret, b->secret) || str_differs(a->host, b->host) ||
+	       a->port != b->port || a->nat != b->nat || a->qualify != b->qualify ||
+	       a->qualifyfreq_s != b->qualifyfreq_s || a->directmedia != b->directmedia;
+}
+
+#define CHANGED(field, name)                                                                       \
+	do {                                                                                       \
+		if (old->field != new->field)                                                      \
+			add(&o, name);                                                             \
+	} while (0)
+
+size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0 };
+	char item[96];
+
+	if (len)
+		buf[0] = '\0';
+	CHANGED(bindaddr.s_addr, "general.bindaddr");
+	CHANGED(bindport, "general.bindport");
+	if (str_differs(old->externhost, new->externhost))
+		add(&o, "general.externhost");
+	CHANGED(externrefresh_s, "general.externrefresh");
+	if (old->has_externip != new->has_externip || old->externip.s_addr != new->externip.s_addr)
+		add(&o, "general.externip");
+	if (old->localnet_count != new->localnet_count ||
+	    memcmp(old->localnet, new->localnet, old->localnet_count * sizeof(*old->localnet)) != 0)
+		add(&o, "general.localnet");
+	if (old->pbx.sin_addr.s_addr != new->pbx.sin_addr.s_addr || old->pbx.sin_port != new->pbx.sin_port)
+		add(&o, "general.pbx");
+	if (old->has_localaddr != new->has_localaddr || old->localaddr.s_addr != new->localaddr.s_addr)
+		add(&o, "general.localaddr");
+	if (str_differs(old->realm, new->realm))
+		add(&o, "general.realm");
+	CHANGED(allowguest, "general.allowguest");
+	CHANGED(alwaysauthreject, "general.alwaysauthreject");
+	CHANGED(banafter, "general.banafter");
+	CHANGED(bantime_s, "general.bantime");
+	CHANGED(maxexpiry_s, "general.maxexpiry");
+	CHANGED(minexpiry_s, "general.minexpiry");
+	CHANGED(defaultexpiry_s, "general.defaultexpiry");
+	if (str_differs(old->statefile, new->statefile))
+		add(&o, "general.statefile");
+	if (str_differs(old->control, new->control))
+		add(&o, "general.control");
+	if (str_differs(old->resolvconf, new->resolvconf))
+		add(&o, "general.resolvconf");
+	CHANGED(rtpstart, "rtp.rtpstart");
+	CHANGED(rtpend, "rtp.rtpend");
+	CHANGED(rtptimeout_s, "rtp.rtptimeout");
+	CHANGED(rtpholdtimeout_s, "rtp.rtpholdtimeout");
+	CHANGED(strictrtp, "rtp.strictrtp");
+	CHANGED(log_level, "logging.level");
+	CHANGED(siptrace, "logging.siptrace");
+	for (size_t i = 0; i < new->peer_count; i++) {
+		const struct conf_peer *was = conf_peer_find(old, new->peers[i].name);
+		if (!was || peer_differs(was, &new->peers[i])) {
+			snprintf(item, sizeof(item), "peer %s %s", new->peers[i].name, was ? "changed" : "added");
+			add(&o, item);
+		}
+	}
+	for (size_t i = 0; i < old->peer_count; i++) {
+		if (!conf_peer_find(new, old->peers[i].name)) {
+			snprintf(item, sizeof(item), "peer %s removed", old->peers[i].name);
+			add(&o, item);
+		}
+	}
+	return o.used;
+}

@@ -1,0 +1,82 @@
+/*
+ * conf_diff: the reload log line names what changed, and nothing else.
+ */
+#include "conf.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char base[] =
+	"general: { externhost = \"home.example.net\"; localnet = [\"192.168.0.0/24\"];\n"
+	"  pbx = \"192.168.0.20\"; };\n"
+	"rtp: { rtptimeout = 60; };\n"
+	"peers: ( { name = \"alice\"; secret = \"a\"; }, { name = \"carol\"; secret = \"c\"; } );\n";
+
+static struct conf *load(const char *text)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *c = conf_load_string(text, "t.conf", err);
+	ck_assert_msg(c != NULL, "%s", err);
+	return c;
+}
+
+START_TEST(nothing_changed)
+{
+	struct conf *a = load(base), *b = load(base);
+	char buf[512];
+	ck_assert_uint_eq(conf_diff(a, b, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	conf_free(a);
+	conf_free(b);
+}
+END_TEST
+
+START_TEST(keys_and_peers_named)
+{
+	struct conf *a = load(base);
+	struct conf *b = load(
+		"general: { externip = \"203.0.113.9\"; localnet = [\"192.168.0.0/24\"];\n"
+		"  pbx = \"192.168.0.20\"; };\n"
+		"rtp: { rtptimeout = 30; };\n"
+		"peers: ( { name = \"alice\"; secret = \"new\"; }, { name = \"bob\"; secret = \"b\"; } );\n");
+	char buf[512];
+	conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "general.externhost, general.externip, rtp.rtptimeout, peer alice changed, "
+			      "peer bob added, peer carol removed");
+	conf_free(a);
+	conf_free(b);
+}
+END_TEST
+
+START_TEST(truncates_safely)
+{
+	struct conf *a = load(base);
+	struct conf *b = load(
+		"general: { externip = \"203.0.113.9\"; localnet = [\"10.0.0.0/8\"];\n"
+		"  pbx = \"192.168.0.21\"; realm = \"x\"; };\n"
+		"peers: ( { name = \"dave\"; secret = \"d\"; } );\n");
+	char buf[24];
+	size_t n = conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_uint_lt(n, sizeof(buf));
+	ck_assert_uint_eq(strlen(buf), n);
+	conf_free(a);
+	conf_free(b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("conf_diff");
+	TCase *tc = tcase_create("diff");
+	tcase_add_test(tc, nothing_changed);
+	tcase_add_test(tc, keys_and_peers_named);
+	tcase_add_test(tc, truncates_safely);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
