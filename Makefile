@@ -1,6 +1,8 @@
 # A thin layer over CMake: the two commands of the README, and a few helpers.
 #   make run    install missing build dependencies, build, run sipnatd -f on conf/
 #   make test   build and run every test (also under ASan+UBSan)
+#   make bench  relay benchmark: sipnatd, rtpengine, a bare forwarder (bench/)
+#   make deb    build the Debian package (build-deb/sipnatd_*.deb)
 
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
@@ -8,7 +10,9 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CONF     ?= conf/sipnatd.conf
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test test-plain test-asan clean install
+DEB_BUILD ?= build-deb
+
+.PHONY: all build deps run test test-plain test-asan clean install deb
 
 all: build
 
@@ -46,5 +50,20 @@ test-asan: $(ASAN_BUILD)/CMakeCache.txt
 install: build
 	cmake --install $(BUILD)
 
+# The Debian package: a build of its own for /usr, /etc and /lib/systemd/system,
+# packed by CPack into $(DEB_BUILD)/sipnatd_VERSION_ARCH.deb.
+deb: deps
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIPNATD_TESTS=OFF \
+		-DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_SYSCONFDIR=/etc \
+		-DSIPNATD_SYSTEMD_UNITDIR=/lib/systemd/system $(CMAKE_FLAGS)
+	cmake --build $(DEB_BUILD) -j $(JOBS)
+	cd $(DEB_BUILD) && cpack -G DEB
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_BUILD)
+
+# The relay benchmark of issue 5 (figures printed, not a test): sipnatd beside
+# rtpengine and a bare epoll forwarder; BENCH_ARGS go to bench/run.py.
+.PHONY: bench
+bench: deps
+	bench/run.sh $(BENCH_ARGS)

@@ -41,6 +41,9 @@ bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter,
 /* May addr be sent another challenge now? Counts it when it may. */
 bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now);
 
+/* How many addresses are banned at now. */
+size_t bans_active(const struct bans *b, time_t now);
+
 /* Up to max addresses banned at now, into out; returns how many. */
 size_t bans_list(const struct bans *b, time_t now, struct ban_entry *out, size_t max);
 

@@ -25,6 +25,7 @@ struct dialogs;
 struct registrar;
 struct media;
 struct pending_lookup;
+struct control;
 
 struct daemon {
 	struct event_base *base;
@@ -55,6 +56,8 @@ struct daemon {
 	struct event *lan_addr_retry;
 	bool stopping;
 	unsigned long reloads, reload_failures;
+	char reload_error[CONF_ERR_MAX];  /* why the last failed reload failed */
+	struct control *control;    /* NULL when the socket could not be made */
 };
 
 /* Build everything from an already validated conf (ownership passes to d).

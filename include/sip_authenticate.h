@@ -31,4 +31,11 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, bool to_internet,
 				  const struct conf_peer *peer);
 
+/* Counters for stats (monotonic since start): failed logins (403, or 404
+ * without alwaysauthreject) and bans they started. */
+struct sip_auth_counters {
+	unsigned long failures, bans;
+};
+const struct sip_auth_counters *sip_authenticate_counters(void);
+
 #endif

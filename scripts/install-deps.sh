@@ -1,11 +1,12 @@
 #!/bin/sh
-# Install what building and testing sipnatd needs on Debian 12, but only what is
+# Install what building, packaging (make deb: dpkg-dev and file for
+# dpkg-shlibdeps) and testing sipnatd needs on Debian 12, but only what is
 # missing, so that `make run` and `make test` are quick on a machine that has it all.
 # Uses sudo when not root.
 set -eu
 
 BUILD_PKGS="build-essential cmake pkg-config clang libosip2-dev libevent-dev libconfig-dev \
-libssl-dev libsystemd-dev check"
+libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file"
 # Real peers the integration tests drive: sipp as phones and PBX, sipvicious as
 # the scanner, dnsmasq as a DNS server, tshark to see the wire, iproute2 and
 # iptables for the NAT test, valgrind for leak checks, systemd-analyze for the

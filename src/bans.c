@@ -135,6 +135,16 @@ bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now)
 	return true;
 }
 
+size_t bans_active(const struct bans *b, time_t now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->capacity; i++)
+		if (b->slots[i].addr && b->slots[i].banned_until > now)
+			n++;
+	return n;
+}
+
 size_t bans_list(const struct bans *b, time_t now, struct ban_entry *out, size_t max)
 {
 	size_t n = 0;

@@ -7,6 +7,7 @@
 #include "daemon.h"
 
 #include "classify.h"
+#include "control.h"
 #include "dnscache.h"
 #include "trunks.h"
 #include "qualify.h"
@@ -275,11 +276,14 @@ bool daemon_reload(struct daemon *d)
 	next = conf_load_file(d->conf_path, err);
 	if (!next) {
 		d->reload_failures++;
+		snprintf(d->reload_error, sizeof(d->reload_error), "%s", err);
 		log_err("reload failed, keeping the running configuration: %s", err);
 		notify_ready("running (last reload failed)");
 		return false;
 	}
 	note_restart_only(d->conf, next);
+	char changed[1024];
+	conf_diff(d->conf, next, changed, sizeof(changed));
 	/* Swap first, then let each module adopt what changed: nothing may keep
 	 * a pointer into the old configuration once it is freed below. */
 	struct conf *old = d->conf;
@@ -300,7 +304,7 @@ bool daemon_reload(struct daemon *d)
 	sip_dispatch_reconfigure(d);
 	conf_free(old);
 	d->reloads++;
-	log_notice("configuration reloaded from %s", d->conf_path);
+	log_notice("configuration reloaded from %s: %s", d->conf_path, changed[0] ? changed : "no changes");
 	notify_ready("running");
 	return true;
 }
@@ -415,6 +419,7 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		return -1;
 	}
 	load_state(d);
+	d->control = control_open(d, conf->control);
 	watch_pbx(d);
 	watch_peers(d);
 
@@ -436,6 +441,7 @@ int daemon_run(struct daemon *d)
 
 void daemon_free(struct daemon *d)
 {
+	control_close(d->control);
 	sip_dispatch_stop(d);
 	if (d->state_save) {
 		/* a pending write is done now, not lost */

@@ -19,6 +19,7 @@
 #include <time.h>
 
 static struct log_limit auth_log_limit = LOG_LIMIT_INIT(60, 20);
+static struct sip_auth_counters counters;
 
 static const char *tag_of(const osip_from_t *h)
 {
@@ -83,12 +84,15 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 	auth_check(d->auth, conf, req, src->sin_addr, now, &res);
 	if (res.verdict != AUTH_OK) {
 		if (res.verdict == AUTH_FORBIDDEN || res.verdict == AUTH_NOT_FOUND) {
+			counters.failures++;
 			log_limited(&auth_log_limit, LOG_NOTICE,
 				    "authentication failed: %s for \"%s\" from %s", sipmsg_method(req),
 				    user_of(req->from), netaddr_format(src, addr));
-			if (bans_failure(d->bans, src->sin_addr, now, conf->banafter, conf->bantime_s))
+			if (bans_failure(d->bans, src->sin_addr, now, conf->banafter, conf->bantime_s)) {
+				counters.bans++;
 				log_warn("banned %s for %d s after %d authentication failures",
 					 netaddr_format(src, addr), conf->bantime_s, conf->banafter);
+			}
 		}
 		if (!bans_challenge_allowed(d->bans, src->sin_addr, now))
 			return DROPPED;
@@ -139,4 +143,9 @@ void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, b
 	if (sets_up)
 		dialogs_note(d->dialogs, call_id, party, name, code >= 200 ? DIALOG_CONFIRMED : DIALOG_EARLY,
 			     now);
+}
+
+const struct sip_auth_counters *sip_authenticate_counters(void)
+{
+	return &counters;
 }

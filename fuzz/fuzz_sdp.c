@@ -1,0 +1,55 @@
+/*
+ * fuzz_sdp: an SDP body through sdp_inspect and, when it is accepted,
+ * sdp_rewrite, as the media step of the SIP path does. Besides sanitizer
+ * reports, a finding is a rewrite that differs between two runs (R18: the
+ * same input gives the same output) or whose output sdp_inspect refuses or
+ * reads as a different number of streams (the next hop gets what we sent).
+ */
+#include "sdp_rewrite.h"
+
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void finding(const char *what, const char *out, size_t out_len)
+{
+	fprintf(stderr, "sdp: %s\n--- rewritten ---\n%.*s\n---\n", what, (int)out_len, out ? out : "");
+	abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *body = (const char *)data;
+	struct sdp_rewrite_params params;
+	struct sdp_info info, again;
+	char *out = NULL, *out2 = NULL;
+	size_t out_len = 0, out2_len = 0;
+
+	if (sdp_inspect(body, size, &info) != 0)
+		return 0;
+	(void)sdp_is_hold(&info);
+	memset(&params, 0, sizeof(params));
+	inet_pton(AF_INET, "203.0.113.1", &params.addr);
+	for (size_t i = 0; i < info.count; i++) {
+		params.ports[i] = (uint16_t)(10000 + 2 * i);
+		params.rtcp_mux[i] = (i % 2) == 1;
+	}
+	if (sdp_rewrite(body, size, &params, &out, &out_len) != 0)
+		return 0;
+	if (sdp_rewrite(body, size, &params, &out2, &out2_len) != 0 || out2_len != out_len ||
+	    memcmp(out, out2, out_len) != 0)
+		finding("the same body and parameters rewrite differently", out, out_len);
+	if (strlen(out) != out_len)
+		finding("rewritten length differs from the text", out, out_len);
+	if (sdp_inspect(out, out_len, &again) != 0)
+		finding("the rewritten body is refused by sdp_inspect", out, out_len);
+	if (again.count != info.count)
+		finding("the rewritten body has another number of streams", out, out_len);
+	free(out);
+	free(out2);
+	return 0;
+}

@@ -1,0 +1,87 @@
+#!/bin/sh
+# `make fuzz`: run every libFuzzer target of BUILD/fuzz for SECONDS each, on
+# a copy of its seed corpus (fuzz/corpus/<target>) in a temporary directory,
+# so that a run never grows the committed corpus. Prints, per target, the
+# executions, the coverage (libFuzzer's cov/ft) and the time; a crash, leak,
+# sanitizer report, timeout or broken invariant fails the run, and the input
+# that caused it is kept under CRASH_DIR and its path printed.
+#
+#   fuzz/run.sh [BUILD [SECONDS]]     (defaults: build-fuzz 60)
+#   FUZZ_TARGETS="fuzz_sdp fuzz_conf" fuzz/run.sh ...   runs only those
+#   FUZZ_CRASH_DIR=dir                where crashes and logs go (BUILD/fuzz-crashes)
+set -u
+
+build=${1:-build-fuzz}
+seconds=${2:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+crash_dir=${FUZZ_CRASH_DIR:-$build/fuzz-crashes}
+failed=0
+ran=0
+
+mkdir -p "$crash_dir"
+crash_dir=$(cd "$crash_dir" && pwd)
+
+targets=${FUZZ_TARGETS:-}
+if [ -z "$targets" ]; then
+	for bin in "$build"/fuzz/fuzz_*; do
+		[ -x "$bin" ] && targets="$targets $(basename "$bin")"
+	done
+fi
+if [ -z "$targets" ]; then
+	echo "fuzz: no targets in $build/fuzz (configure with -DSIPNATD_FUZZ=ON)" >&2
+	exit 1
+fi
+
+printf '%-16s %12s %8s %8s %8s %6s  %s\n' target execs exec/s cov ft time result
+for name in $targets; do
+	bin="$build/fuzz/$name"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/sipnatd-$name.XXXXXX")
+	if [ -d "$here/corpus/$name" ]; then
+		cp -R "$here/corpus/$name/." "$work/"
+	fi
+	set --
+	[ -f "$here/$name.dict" ] && set -- "-dict=$here/$name.dict"
+	mkdir -p "$crash_dir/$name"
+	log="$crash_dir/$name.log"
+	start=$(date +%s)
+	# leak checks use LSan inside libFuzzer; lsan.supp says what is
+	# suppressed and why
+	ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1" \
+	LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
+	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+		"$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 \
+		-rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$crash_dir/$name/" "$@" \
+		"$work" >"$log" 2>&1
+	rc=$?
+	took=$(( $(date +%s) - start ))
+	ran=$((ran + 1))
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	last=$(grep -E '^#[0-9]+.*cov: [0-9]+' "$log" | tail -n 1)
+	cov=$(printf '%s\n' "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+	ft=$(printf '%s\n' "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+	if [ "$rc" -eq 0 ]; then
+		result=ok
+	else
+		result="FAILED (exit $rc)"
+		failed=1
+	fi
+	printf '%-16s %12s %8s %8s %8s %5ss  %s\n' "$name" "${execs:-?}" "${rate:-?}" \
+		"${cov:-?}" "${ft:-?}" "$took" "$result"
+	if [ "$rc" -ne 0 ]; then
+		found=$(ls -t "$crash_dir/$name"/* 2>/dev/null | head -n 1)
+		echo "  log:   $log"
+		if [ -n "$found" ]; then
+			echo "  input: $found"
+			echo "  again: $bin $found"
+		fi
+		grep -E 'ERROR: |SUMMARY: |invariant|runtime error' "$log" | head -n 5 | sed 's/^/  /'
+	fi
+	rm -rf "$work"
+done
+
+if [ "$failed" -ne 0 ]; then
+	echo "fuzz: FAILED; the inputs above are kept in $crash_dir"
+	exit 1
+fi
+echo "fuzz: $ran targets, ${seconds}s each, no crash"
