@@ -40,9 +40,12 @@ void media_reconfigure(struct media *m, const struct conf *conf);
 /* Rewrite the SDP body of msg, which travels from the LAN (from_local) or
  * from the Internet, sent by signal_src, toward a party that must see
  * advertised as sipnatd's address. Creates or updates the session of the
- * message's Call-ID. */
+ * message's Call-ID. peer, when known, is the Internet party's configured
+ * peer: directmedia = true leaves its calls unrelayed, and a nat without
+ * comedia sends its media where its SDP says instead of latching. */
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
-				const struct sockaddr_in *signal_src, struct in_addr advertised);
+				const struct sockaddr_in *signal_src, struct in_addr advertised,
+				const struct conf_peer *peer);
 
 /* Signalling news for the session of msg's Call-ID (after it was forwarded):
  * BYE and CANCEL end it; a final response to its INVITE confirms it (2xx) or

@@ -56,6 +56,11 @@ void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rt
 void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
 			     struct in_addr sdp_ip, bool mux);
 
+/* The remote leg without learning (a peer whose nat lacks comedia): its SDP
+ * addresses are used as given, and only its SDP IP is accepted. */
+void relay_stream_set_remote_fixed(struct relay_stream *s, const struct sockaddr_in *rtp,
+				   const struct sockaddr_in *rtcp, bool mux);
+
 void relay_stream_get_stats(const struct relay_stream *s, struct relay_stream_stats *out);
 
 /* Monotonic milliseconds as the relay sees them (for timeouts). */

@@ -7,6 +7,8 @@
 #ifndef SIPNATD_SIP_FORWARD_H
 #define SIPNATD_SIP_FORWARD_H
 
+#include "conf.h"
+
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
 #include <stdbool.h>
@@ -17,6 +19,9 @@ struct daemon;
 struct forward_source {
 	struct sockaddr_in addr;
 	bool local;   /* the PBX or another localnet address */
+	/* the configured peer of the Internet party, sender or receiver, when
+	 * known: its nat and directmedia settings apply */
+	const struct conf_peer *peer;
 };
 
 enum forward_result {

@@ -28,4 +28,7 @@ const char *via_param(const osip_via_t *via, const char *name, bool *present);
 /* Set (or add) a Via parameter; value may be NULL for a bare flag. 0 or -1. */
 int via_param_set(osip_via_t *via, const char *name, const char *value);
 
+/* Remove a Via parameter (no-op when absent). */
+void via_param_remove(osip_via_t *via, const char *name);
+
 #endif

@@ -258,6 +258,28 @@ static void use_resolv_conf(struct daemon *d, bool again)
 		evdns_base_resume(d->dns);
 }
 
+/* R3, AST-2011-013: a peer whose nat differs from the global rule is answered
+ * on another port once authenticated, which tells a scanner the user exists.
+ * Said once per load, naming the peers. */
+static void warn_nat_settings(const struct conf *conf)
+{
+	char names[512] = "";
+	size_t n = 0, used = 0;
+
+	for (size_t i = 0; i < conf->peer_count; i++) {
+		if (conf->peers[i].nat & CONF_NAT_FORCE_RPORT)
+			continue;
+		int k = snprintf(names + used, sizeof(names) - used, "%s%s", n ? ", " : "",
+				 conf->peers[i].name);
+		if (k > 0 && used + (size_t)k < sizeof(names))
+			used += (size_t)k;
+		n++;
+	}
+	if (n)
+		log_warn("peers.nat: %s without force_rport: once authenticated %s answered on the Via port, which lets a scanner tell %s exist (keep nat settings the same for all peers)",
+			 names, n == 1 ? "it is" : "they are", n == 1 ? "this user" : "these users");
+}
+
 /* Log, for the admin, what a reload changed that only a restart applies. */
 static void note_restart_only(const struct conf *old, const struct conf *new)
 {
@@ -282,6 +304,7 @@ bool daemon_reload(struct daemon *d)
 		return false;
 	}
 	note_restart_only(d->conf, next);
+	warn_nat_settings(next);
 	char changed[1024];
 	conf_diff(d->conf, next, changed, sizeof(changed));
 	/* Swap first, then let each module adopt what changed: nothing may keep
@@ -418,6 +441,7 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		log_err("out of memory at start");
 		return -1;
 	}
+	warn_nat_settings(d->conf);
 	load_state(d);
 	d->control = control_open(d, conf->control);
 	watch_pbx(d);

@@ -27,6 +27,8 @@ struct session {
 	size_t count;              /* m= lines seen */
 	bool confirmed;            /* a 2xx to the INVITE passed */
 	bool hold;                 /* the last SDP put every stream on hold */
+	bool direct;               /* directmedia peer: signalling only, no relay */
+	bool comedia;              /* learn the remote media source (else trust its SDP) */
 	unsigned invite_cseq;      /* of the INVITE that made it (R21) */
 	uint64_t created_ms;
 	struct session *next;
@@ -69,6 +71,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 				end_session(m, s, "never answered");
 			continue;
 		}
+		if (s->direct)
+			continue; /* no media here to time out; BYE ends it */
 		uint64_t last = s->created_ms;
 		for (size_t i = 0; i < s->count; i++) {
 			struct relay_stream_stats st;
@@ -227,6 +231,12 @@ static void update_legs(struct media *m, struct session *s, const struct sdp_inf
 			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
 			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
 			relay_stream_set_local(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
+		} else if (!s->comedia) {
+			/* nat without comedia: the party's SDP is the truth (Asterisk's
+			 * nat=no); hold stops sending to it */
+			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
+			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
+			relay_stream_set_remote_fixed(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
 		} else if (st->addr.s_addr != 0) {
 			/* hold (c=0.0.0.0) is no new address: the lock stays */
 			struct in_addr sdp_ip = private_addr(st->addr) ? (struct in_addr){ 0 } : st->addr;
@@ -246,7 +256,8 @@ static int replace_body(osip_message_t *msg, char *text, size_t len)
 }
 
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
-				const struct sockaddr_in *signal_src, struct in_addr advertised)
+				const struct sockaddr_in *signal_src, struct in_addr advertised,
+				const struct conf_peer *peer)
 {
 	osip_body_t *body;
 	struct sdp_info info;
@@ -267,7 +278,19 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 		s->created_ms = relay_now_ms();
 		if (MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg) && msg->cseq && msg->cseq->number)
 			s->invite_cseq = (unsigned)strtoul(msg->cseq->number, NULL, 10);
+		/* who the Internet party is decides for the whole call */
+		s->direct = peer && peer->directmedia;
+		s->comedia = !peer || (peer->nat & CONF_NAT_COMEDIA);
 		created = true;
+	}
+	if (s->direct) {
+		/* directmedia: the parties' own SDP goes through untouched */
+		if (created) {
+			s->next = m->sessions;
+			m->sessions = s;
+			m->count++;
+		}
+		return MEDIA_DONE;
 	}
 	/* A stream per m= line with a port, kept for the life of the session:
 	 * a re-offer gets the same ports (R18). */

@@ -31,10 +31,12 @@ struct relay_stream {
 	bool have_local;
 	struct sockaddr_in local_rtp, local_rtcp;
 	bool local_mux;
-	/* the remote leg: learnt */
+	/* the remote leg: learnt, or (fixed) taken from its SDP */
 	bool have_remote;
 	struct latch remote;
 	bool remote_mux;
+	bool remote_fixed;
+	struct sockaddr_in remote_rtp, remote_rtcp;
 	struct relay_leg_stats local_stats, remote_stats;
 	uint64_t last_ms;
 	struct relay_stream *prev, *next;
@@ -104,8 +106,14 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	if (from_local) {
 		if (!s->have_remote)
 			goto drop;
-		bool ok = rtcp && !s->remote_mux ? latch_rtcp_target(&s->remote, dest)
-						 : latch_rtp_target(&s->remote, dest);
+		bool ok;
+		if (s->remote_fixed) {
+			*dest = rtcp && !s->remote_mux ? s->remote_rtcp : s->remote_rtp;
+			ok = addr_set(dest);
+		} else {
+			ok = rtcp && !s->remote_mux ? latch_rtcp_target(&s->remote, dest)
+						    : latch_rtp_target(&s->remote, dest);
+		}
 		if (!ok)
 			goto drop;
 		*out_sock = rtcp && !s->remote_mux ? SOCK_RTCP : SOCK_RTP;
@@ -113,8 +121,12 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 		if (!s->have_remote)
 			goto drop;
 		uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
-		if (!(rtcp ? latch_rtcp(&s->remote, src) : latch_rtp(&s->remote, src, seq, now)))
+		if (s->remote_fixed) {
+			if (src->sin_addr.s_addr != s->remote_rtp.sin_addr.s_addr)
+				goto drop;
+		} else if (!(rtcp ? latch_rtcp(&s->remote, src) : latch_rtp(&s->remote, src, seq, now))) {
 			goto drop;
+		}
 		if (!s->have_local)
 			goto drop;
 		*dest = rtcp && !s->local_mux ? s->local_rtcp : s->local_rtp;
@@ -351,10 +363,21 @@ void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rt
 void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
 			     struct in_addr sdp_ip, bool mux)
 {
-	if (!s->have_remote || s->remote.strict != strict)
+	if (!s->have_remote || s->remote_fixed || s->remote.strict != strict)
 		latch_init(&s->remote, strict, signal_ip, sdp_ip);
 	else
 		latch_reset(&s->remote, signal_ip, sdp_ip);
+	s->remote_fixed = false;
+	s->remote_mux = mux;
+	s->have_remote = true;
+}
+
+void relay_stream_set_remote_fixed(struct relay_stream *s, const struct sockaddr_in *rtp,
+				   const struct sockaddr_in *rtcp, bool mux)
+{
+	s->remote_fixed = true;
+	s->remote_rtp = *rtp;
+	s->remote_rtcp = *rtcp;
 	s->remote_mux = mux;
 	s->have_remote = true;
 }

@@ -47,6 +47,7 @@ struct pending_lookup {
 	enum source_kind kind;
 	uint16_t port;
 	char host[256];
+	char peer[64];  /* by name: a reload may free the conf meanwhile */
 	struct pending_lookup *prev, *next;
 };
 
@@ -136,6 +137,17 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		return false;
 	*contact = b->contact;
 	*nat = b->nat;
+	if (!(peer->nat & CONF_NAT_FORCE_RPORT)) {
+		/* nat without force_rport: the Contact is where it is (when it
+		 * names an address; a name is not looked up here) */
+		osip_uri_t *uri = NULL;
+		struct in_addr ip;
+		uint16_t port = 5060;
+		if (osip_uri_init(&uri) == 0 && osip_uri_parse(uri, b->contact) == 0 &&
+		    netaddr_parse_ipv4(uri->host, &ip) && (!uri->port || netaddr_parse_port(uri->port, &port)))
+			*nat = netaddr_make(ip, port);
+		osip_uri_free(uri);
+	}
 	return true;
 }
 
@@ -162,7 +174,8 @@ static void route_self_of(const struct daemon *d, struct route_self *self)
 
 static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 {
-	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
+	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx),
+				       .peer = ctx->peer };
 	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
 
 	bool to_internet = !classify_is_local(ctx->d->conf, dest->sin_addr);
@@ -210,6 +223,9 @@ static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
 {
 	struct pending_lookup *p = arg;
 	struct sip_ctx ctx = { .d = p->d, .src = p->src, .msg = p->msg, .kind = p->kind };
+
+	if (p->peer[0])
+		ctx.peer = conf_peer_find(p->d->conf, p->peer);
 
 	pending_unlink(p);
 	if (ok) {
@@ -261,6 +277,8 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	p->kind = ctx->kind;
 	p->port = port;
 	snprintf(p->host, sizeof(p->host), "%s", host);
+	if (ctx->peer)
+		snprintf(p->peer, sizeof(p->peer), "%s", ctx->peer->name);
 	p->next = ctx->d->lookups;
 	if (p->next)
 		p->next->prev = p;
@@ -290,6 +308,10 @@ static void handle_request(struct sip_ctx *ctx)
 	counters.requests++;
 	log_debug("%s %s from %s (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
 		  netaddr_format(&ctx->src, addr), classify_source_name(ctx->kind));
+	bool asked_rport = false;
+	osip_via_t *top = osip_list_get(&ctx->msg->vias, 0);
+	if (top)
+		via_param(top, "rport", &asked_rport);
 	if (via_stamp_received(ctx->msg, &ctx->src, force_rport) != 0) {
 		log_limited(&malformed_limit, LOG_INFO, "request from %s has an unusable Via, dropped",
 			    netaddr_format(&ctx->src, addr));
@@ -312,6 +334,10 @@ static void handle_request(struct sip_ctx *ctx)
 			return;
 		}
 	}
+	/* Once the peer is known its own nat setting counts (Asterisk's nat=no):
+	 * the answers go to its Via port unless it asked for rport itself. */
+	if (ctx->peer && !(ctx->peer->nat & CONF_NAT_FORCE_RPORT) && !asked_rport && top)
+		via_param_remove(top, "rport");
 	int max_forwards = forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
 		respond(ctx, 400, "Bad Max-Forwards");
@@ -336,6 +362,8 @@ static void handle_request(struct sip_ctx *ctx)
 		respond(ctx, 500, NULL);
 		return;
 	}
+	if (ctx->kind == SOURCE_PBX)
+		ctx->peer = route.peer; /* the party called: its settings apply */
 	switch (route.action) {
 	case ROUTE_FORWARD:
 		forward_to(ctx, &route.dest);

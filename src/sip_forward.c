@@ -76,7 +76,7 @@ static enum forward_result relay_media(struct daemon *d, osip_message_t *msg,
 {
 	if (src->local == dest_local)
 		return FORWARD_SENT; /* LAN to LAN: no relay (design section 8) */
-	switch (media_rewrite(d->media, msg, src->local, &src->addr, advertised)) {
+	switch (media_rewrite(d->media, msg, src->local, &src->addr, advertised, src->peer)) {
 	case MEDIA_DONE:
 		return FORWARD_SENT;
 	case MEDIA_NO_PORTS:

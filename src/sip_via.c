@@ -96,3 +96,16 @@ bool via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
 	*out = netaddr_make(ip, port);
 	return true;
 }
+
+void via_param_remove(osip_via_t *via, const char *name)
+{
+	osip_generic_param_t *param;
+
+	for (int i = 0; (param = osip_list_get(&via->via_params, i)) != NULL; i++) {
+		if (param->gname && osip_strcasecmp(param->gname, name) == 0) {
+			osip_list_remove(&via->via_params, i);
+			osip_generic_param_free(param);
+			return;
+		}
+	}
+}

@@ -38,7 +38,9 @@ static const char conf_text[] =
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
 	"};\n"
 	"rtp: { rtpstart = 31000; rtpend = 31007; rtptimeout = 3; rtpholdtimeout = 300; };\n"
-	"peers: ( { name = \"phone\"; host = \"" PHONE_IP ":5070\"; } );\n"
+	"peers: ( { name = \"phone\"; host = \"" PHONE_IP ":5070\"; },\n"
+	"  { name = \"direct\"; host = \"127.0.2.7:5070\"; directmedia = true; },\n"
+	"  { name = \"fixed\"; host = \"127.0.2.8:5070\"; nat = \"force_rport\"; } );\n"
 	"logging: { level = \"info\"; };\n";
 
 static void start_daemon(void)
@@ -288,6 +290,84 @@ START_TEST(media_timeout)
 }
 END_TEST
 
+/* An offer from a trunk peer at phone_ip whose SDP names sdp_ip:4100, the
+ * PBX's answer naming 127.0.1.20:20100: what each side saw. */
+static void offer_answer(const char *phone_ip, const char *sdp_ip, int n, char *pbx_got,
+			 char *phone_got, size_t len)
+{
+	char msg[4096], body[512];
+	int phone = harness_udp(phone_ip, PHONE_PORT);
+	int pbx = harness_udp(PBX_IP, PBX_PORT);
+
+	int blen = snprintf(body, sizeof(body),
+			    "v=0\r\no=p 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+			    "m=audio 4100 RTP/AVP 0\r\n", sdp_ip, sdp_ip);
+	int k = snprintf(msg, sizeof(msg),
+			 "INVITE sip:100@" SN_IP ":25060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s:5070;branch=z9hG4bKoa%d;rport\r\nMax-Forwards: 70\r\n"
+			 "From: <sip:p@x>;tag=oa%d\r\nTo: <sip:100@x>\r\nCall-ID: oa-%d\r\n"
+			 "CSeq: 1 INVITE\r\nContact: <sip:p@%s:5070>\r\n"
+			 "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+			 phone_ip, n, n, n, phone_ip, blen, body);
+	harness_udp_send(phone, SN_IP, SN_PORT, msg, (size_t)k);
+	ck_assert(harness_sip_recv(pbx, pbx_got, len, 2000, NULL) > 0);
+	char vias[2048] = "", *p = pbx_got;
+	for (int i = 0; i < 2; i++) {
+		char *h = strstr(p, "\r\nVia: ");
+		ck_assert_ptr_nonnull(h);
+		h += 2;
+		size_t hl = strcspn(h, "\r");
+		strncat(vias, h, hl);
+		strcat(vias, "\r\n");
+		p = h + hl;
+	}
+	blen = snprintf(body, sizeof(body),
+			"v=0\r\no=a 1 1 IN IP4 " PBX_IP "\r\ns=-\r\nc=IN IP4 " PBX_IP "\r\nt=0 0\r\n"
+			"m=audio 20100 RTP/AVP 0\r\n");
+	k = snprintf(msg, sizeof(msg),
+		     "SIP/2.0 200 OK\r\n%sFrom: <sip:p@x>;tag=oa%d\r\nTo: <sip:100@x>;tag=t%d\r\n"
+		     "Call-ID: oa-%d\r\nCSeq: 1 INVITE\r\nContact: <sip:100@" PBX_IP ":25080>\r\n"
+		     "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		     vias, n, n, n, blen, body);
+	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)k);
+	ck_assert(harness_sip_recv(phone, phone_got, len, 2000, NULL) > 0);
+	close(phone);
+	close(pbx);
+}
+
+/* directmedia = true: the peer's calls are not relayed, both SDPs pass. */
+START_TEST(directmedia_peer_not_relayed)
+{
+	char pbx_got[8192], phone_got[8192];
+
+	offer_answer("127.0.2.7", "127.0.2.7", 1, pbx_got, phone_got, sizeof(pbx_got));
+	ck_assert_msg(strstr(pbx_got, "c=IN IP4 127.0.2.7\r\n") && strstr(pbx_got, "m=audio 4100 "),
+		      "PBX got %s", pbx_got);
+	ck_assert_msg(strstr(phone_got, "c=IN IP4 " PBX_IP "\r\n") && strstr(phone_got, "m=audio 20100 "),
+		      "phone got %s", phone_got);
+}
+END_TEST
+
+/* nat without comedia: the relay sends to the SDP address at once, without
+ * waiting to learn where the peer's media comes from. */
+START_TEST(nat_without_comedia_uses_sdp)
+{
+	char pbx_got[8192], phone_got[8192], v[64];
+	int phone_rtp = harness_udp("127.0.2.8", 4100);
+	int pbx_rtp = harness_udp(PBX_IP, 20100);
+
+	offer_answer("127.0.2.8", "127.0.2.8", 2, pbx_got, phone_got, sizeof(pbx_got));
+	ck_assert(sdp_value(phone_got, "m=audio ", v, sizeof(v)));
+	unsigned port = (unsigned)atoi(v);
+	ck_assert_uint_ge(port, 31000);
+	for (int i = 0; i < 5; i++)
+		send_rtp(pbx_rtp, SN_IP, port, (uint16_t)(700 + i), 0x3333);
+	ck_assert_int_eq(count_rtp(phone_rtp, 300), 5);
+	close(phone_rtp);
+	close(pbx_rtp);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("media");
@@ -297,6 +377,8 @@ int main(void)
 	tcase_add_test(tc, audio_flows_both_ways);
 	tcase_add_test(tc, pool_of_four);
 	tcase_add_test(tc, media_timeout);
+	tcase_add_test(tc, directmedia_peer_not_relayed);
+	tcase_add_test(tc, nat_without_comedia_uses_sdp);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -413,7 +413,7 @@ START_TEST(calls_reply)
 
 	ck_assert_int_eq(sipmsg_parse(invite, strlen(invite), &msg, &why), SIPMSG_OK);
 	inet_pton(AF_INET, "203.0.113.7", &ext);
-	ck_assert_int_eq(media_rewrite(d.media, msg, true, &pbx, ext), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(d.media, msg, true, &pbx, ext, NULL), MEDIA_DONE);
 	osip_message_free(msg);
 
 	r = reply_of(CONTROL_CALLS);
