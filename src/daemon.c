@@ -465,6 +465,15 @@ int daemon_run(struct daemon *d)
 
 void daemon_free(struct daemon *d)
 {
+	/* From here on a second SIGTERM (systemd, timeout(1)) must not kill the
+	 * half-freed process with the default action when libevent restores it:
+	 * block the stop signals; the process is leaving anyway. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+
 	control_close(d->control);
 	sip_dispatch_stop(d);
 	if (d->state_save) {
