@@ -36,7 +36,6 @@
 #include "sip_via.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,7 +536,8 @@ static bool garbage_uri_sealed(const osip_uri_t *masqueraded)
 
 /* The way back: a response to the forwarded request must find sipnatd's
  * Via, and a masqueraded Contact must lead back to where it pointed. */
-static void check_return_leg(struct path_ctx *ctx, osip_message_t *fwd, size_t vias_before)
+static void check_return_leg(struct path_ctx *ctx, osip_message_t *fwd, size_t vias_before,
+			     bool masqueraded)
 {
 	osip_contact_t *c;
 
@@ -555,7 +555,8 @@ static void check_return_leg(struct path_ctx *ctx, osip_message_t *fwd, size_t v
 			osip_message_free(resp);
 		}
 	}
-	for (int i = 0; (c = osip_list_get(&fwd->contacts, i)) != NULL; i++) {
+	/* a token that came in from the sender is not sipnatd's to restore */
+	for (int i = 0; masqueraded && (c = osip_list_get(&fwd->contacts, i)) != NULL; i++) {
 		struct contact_target target;
 		osip_message_t *back = NULL;
 		osip_uri_param_t *param = NULL;
@@ -615,7 +616,7 @@ static void forward(struct path_ctx *ctx, const struct sockaddr_in *dest, const 
 	osip_message_t *again = NULL;
 	check_wire(ctx, ctx->res->out, ctx->res->out_len, &again);
 	if (again) {
-		check_return_leg(ctx, again, vias_before);
+		check_return_leg(ctx, again, vias_before, src_local != dest_local);
 		osip_message_free(again);
 	}
 }

@@ -22,6 +22,10 @@ struct dialog {
 struct dialogs {
 	struct dialog *buckets[BUCKETS];
 	size_t count, capacity;
+	/* No entry expires before this (a lower bound; 0: unknown). A full
+	 * table is asked to expire on every new dialog: this spares the scan
+	 * of every bucket when nothing can have expired yet. */
+	time_t next_expiry;
 };
 
 struct dialogs *dialogs_new(size_t capacity)
@@ -129,6 +133,8 @@ bool dialogs_note(struct dialogs *t, const char *call_id, const char *tag, const
 		strncpy(d->peer, peer, sizeof(d->peer) - 1);
 	d->state = state;
 	d->expires = now + lifetime(state);
+	if (d->expires < t->next_expiry)
+		t->next_expiry = d->expires;
 	return true;
 }
 
@@ -143,8 +149,11 @@ bool dialogs_known(struct dialogs *t, const char *call_id, const char *tag, time
 	free(key);
 	if (!d || d->expires <= now)
 		return false;
-	if (d->state != DIALOG_ENDED)
+	if (d->state != DIALOG_ENDED) {
 		d->expires = now + lifetime(d->state);
+		if (d->expires < t->next_expiry)
+			t->next_expiry = d->expires; /* the clock may have gone back */
+	}
 	if (peer)
 		*peer = d->peer;
 	return true;
@@ -153,7 +162,11 @@ bool dialogs_known(struct dialogs *t, const char *call_id, const char *tag, time
 size_t dialogs_expire(struct dialogs *t, time_t now)
 {
 	size_t gone = 0;
+	bool first = true;
+	time_t next = 0;
 
+	if (t->next_expiry > now)
+		return 0;
 	for (size_t i = 0; i < BUCKETS; i++) {
 		for (struct dialog **pp = &t->buckets[i]; *pp;) {
 			if ((*pp)->expires <= now) {
@@ -163,10 +176,15 @@ size_t dialogs_expire(struct dialogs *t, time_t now)
 				t->count--;
 				gone++;
 			} else {
+				if (first || (*pp)->expires < next)
+					next = (*pp)->expires;
+				first = false;
 				pp = &(*pp)->next;
 			}
 		}
 	}
+	/* the exact earliest expiry of what is left; 0 (scan next time) if empty */
+	t->next_expiry = next;
 	return gone;
 }
 

@@ -20,6 +20,9 @@
 #include <time.h>
 
 #define SWEEP_S 2
+/* Call-ID hash buckets: every SIP message looks its session up, so the lookup
+ * must not grow with the number of calls in progress. */
+#define SESSION_BUCKETS 4096
 
 struct session {
 	char call_id[SIPMSG_CALLID_MAX];
@@ -31,7 +34,8 @@ struct session {
 	bool comedia;              /* learn the remote media source (else trust its SDP) */
 	unsigned invite_cseq;      /* of the INVITE that made it (R21) */
 	uint64_t created_ms;
-	struct session *next;
+	struct session *next, *prev;  /* every session, newest first */
+	struct session *bucket_next;  /* same Call-ID hash bucket */
 };
 
 _Static_assert(SDP_MAX_MEDIA_INFO == SDP_MAX_MEDIA, "media_call_info holds every stream");
@@ -43,6 +47,7 @@ struct media {
 	bool strict;
 	int timeout_s, hold_timeout_s;
 	struct session *sessions;
+	struct session *buckets[SESSION_BUCKETS];
 	size_t count;
 };
 
@@ -50,12 +55,53 @@ static struct log_limit pool_limit = LOG_LIMIT_INIT(60, 5);
 
 static void end_session(struct media *m, struct session *s, const char *why);
 
-static struct session *find(const struct media *m, const char *call_id)
+static struct session **bucket_of(struct media *m, const char *call_id)
 {
-	for (struct session *s = m->sessions; s; s = s->next)
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (const char *c = call_id; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	return &m->buckets[h % SESSION_BUCKETS];
+}
+
+static struct session *find(struct media *m, const char *call_id)
+{
+	for (struct session *s = *bucket_of(m, call_id); s; s = s->bucket_next)
 		if (strcmp(s->call_id, call_id) == 0)
 			return s;
 	return NULL;
+}
+
+/* The session joins the table (at the head of the list, as before). */
+static void add_session(struct media *m, struct session *s)
+{
+	struct session **bucket = bucket_of(m, s->call_id);
+
+	s->prev = NULL;
+	s->next = m->sessions;
+	if (m->sessions)
+		m->sessions->prev = s;
+	m->sessions = s;
+	s->bucket_next = *bucket;
+	*bucket = s;
+	m->count++;
+}
+
+static void remove_session(struct media *m, struct session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		m->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	for (struct session **pp = bucket_of(m, s->call_id); *pp; pp = &(*pp)->bucket_next) {
+		if (*pp == s) {
+			*pp = s->bucket_next;
+			break;
+		}
+	}
+	m->count--;
 }
 
 /* Media timeouts and unanswered offers, checked every few seconds. */
@@ -174,13 +220,7 @@ static void end_session(struct media *m, struct session *s, const char *why)
 	log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped",
 		 s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)), in, out,
 		 dropped);
-	for (struct session **pp = &m->sessions; *pp; pp = &(*pp)->next) {
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	}
-	m->count--;
+	remove_session(m, s);
 	free_session(m, s);
 }
 
@@ -197,6 +237,25 @@ void media_free(struct media *m)
 		event_free(m->sweep);
 	relay_free(m->relay);
 	free(m);
+}
+
+/* An SDP inside a multipart body (RFC 5621 and friends) cannot be relayed
+ * here: refusing it is better than letting the private address through (R47). */
+static bool sdp_in_multipart(const osip_message_t *msg)
+{
+	osip_body_t *b;
+
+	if (osip_list_size(&msg->bodies) < 2 &&
+	    !(msg->content_type && msg->content_type->type &&
+	      strcasecmp(msg->content_type->type, "multipart") == 0))
+		return false;
+	for (int i = 0; (b = osip_list_get(&msg->bodies, i)) != NULL; i++) {
+		const osip_content_type_t *ct = b->content_type;
+		if (ct && ct->type && ct->subtype && strcasecmp(ct->type, "application") == 0 &&
+		    strcasecmp(ct->subtype, "sdp") == 0)
+			return true;
+	}
+	return false;
 }
 
 static bool is_sdp_body(const osip_message_t *msg, osip_body_t **body)
@@ -264,6 +323,8 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	char call_id[SIPMSG_CALLID_MAX];
 	bool created = false;
 
+	if (sdp_in_multipart(msg))
+		return MEDIA_BAD_SDP;
 	if (!is_sdp_body(msg, &body))
 		return MEDIA_DONE;
 	if (sdp_inspect(body->body, body->length, &info) != 0)
@@ -285,11 +346,8 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	}
 	if (s->direct) {
 		/* directmedia: the parties' own SDP goes through untouched */
-		if (created) {
-			s->next = m->sessions;
-			m->sessions = s;
-			m->count++;
-		}
+		if (created)
+			add_session(m, s);
 		return MEDIA_DONE;
 	}
 	/* A stream per m= line with a port, kept for the life of the session:
@@ -337,11 +395,8 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 		return MEDIA_FAILED;
 	}
 	free(text);
-	if (created) {
-		s->next = m->sessions;
-		m->sessions = s;
-		m->count++;
-	}
+	if (created)
+		add_session(m, s);
 	s->hold = sdp_is_hold(&info);
 	update_legs(m, s, &info, from_local, signal_src);
 	return MEDIA_DONE;

@@ -201,10 +201,10 @@ bool branch_seen_before(const osip_message_t *req)
 	return false;
 }
 
-static int restore_sealed(osip_message_t *resp, char *sealed)
+/* Parse the sealed Via text into a list first, so that a failure leaves the
+ * response as it was. */
+static int parse_sealed(char *sealed, osip_list_t *out)
 {
-	int pos = 0;
-
 	for (char *line = sealed, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -212,11 +212,10 @@ static int restore_sealed(osip_message_t *resp, char *sealed)
 		osip_via_t *via = NULL;
 		if (osip_via_init(&via) != 0)
 			return -1;
-		if (osip_via_parse(via, line) != 0 || osip_list_add(&resp->vias, via, pos) < 0) {
+		if (osip_via_parse(via, line) != 0 || osip_list_add(out, via, -1) < 0) {
 			osip_via_free(via);
 			return -1;
 		}
-		pos++;
 	}
 	return 0;
 }
@@ -224,18 +223,26 @@ static int restore_sealed(osip_message_t *resp, char *sealed)
 bool branch_pop_ours(osip_message_t *resp)
 {
 	char *sealed = NULL;
-	osip_via_t *top;
+	osip_list_t restored;
+	osip_via_t *via;
 
 	if (!via_is_ours(resp, 0, &sealed))
 		return false;
-	top = osip_list_get(&resp->vias, 0);
-	osip_list_remove(&resp->vias, 0);
-	osip_via_free(top);
+	osip_list_init(&restored);
 	if (sealed) {
-		int rc = restore_sealed(resp, sealed);
+		int rc = parse_sealed(sealed, &restored);
 		osip_free(sealed);
-		if (rc != 0)
+		if (rc != 0) {
+			osip_list_special_free(&restored, (void (*)(void *))osip_via_free);
 			return false;
+		}
+	}
+	via = osip_list_get(&resp->vias, 0);
+	osip_list_remove(&resp->vias, 0);
+	osip_via_free(via);
+	for (int pos = 0; (via = osip_list_get(&restored, 0)) != NULL; pos++) {
+		osip_list_remove(&restored, 0);
+		osip_list_add(&resp->vias, via, pos);
 	}
 	return true;
 }

@@ -182,7 +182,10 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 	switch (forward_request(ctx->d, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
 		counters.forwarded++;
-		if (to_internet || ctx->kind == SOURCE_INTERNET)
+		/* A trunk is an Internet party too: its BYE must end the dialog
+		 * that the responses sent to it confirmed, or the entry lives
+		 * DIALOGS_IDLE_S and a busy trunk fills the table. */
+		if (to_internet || ctx->kind == SOURCE_INTERNET || ctx->kind == SOURCE_TRUNK)
 			sip_authenticate_note_dialog(ctx->d, ctx->msg, to_internet, ctx->peer);
 		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
 			  sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from),
