@@ -96,3 +96,10 @@ soak: build
 	@scripts/install-deps.sh --test
 	python3 tests/soak/soak.py --sipnatd $(BUILD)/sipnatd --sipnatctl $(BUILD)/sipnatctl \
 		--calls $(SOAK_CALLS) --rate $(SOAK_RATE)
+
+# The SIP benchmark of issue 7 (bench/sip/run.sh): sipnatd with relay
+# allocation beside Kamailio (stateless, stateful, with rtpengine) and sipp
+# direct; the highest clean rate and the proxy's CPU per call, one table.
+.PHONY: bench-sip
+bench-sip:
+	bench/sip/run.sh

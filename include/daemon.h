@@ -47,6 +47,7 @@ struct daemon {
 	struct event *housekeeping;   /* expiry of bindings and dialogs */
 	struct event *state_save;     /* coalesces state file writes */
 	bool state_dirty;
+	bool state_retrying;          /* the last write failed; state_save is the retry */
 	struct pending_lookup *lookups;  /* requests waiting for a name (sip_dispatch) */
 	struct in_addr lan_addr;    /* advertised toward local destinations */
 	bool have_lan_addr;

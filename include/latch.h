@@ -13,9 +13,10 @@
  * (latch_reset). Everything else is dropped and counted: no RTP Bleed.
  * Without strict mode the latest source that sends is used (plain comedia).
  *
- * RTCP has its own latch: it is accepted from the locked RTP source's IP on
- * any port and locks on the first such packet (RTCP carries no sequence
- * number and comes every few seconds).
+ * RTCP has its own latch: the first RTCP packet from the locked RTP source's
+ * IP (any port) locks it, and from then on only that source is accepted (RTCP
+ * carries no sequence number and comes every few seconds). A new RTP lock (NAT
+ * rebinding) lets RTCP be learnt again.
  */
 #ifndef SIPNATD_LATCH_H
 #define SIPNATD_LATCH_H

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #define MEDIA_ANSWER_TIMEOUT_S 200  /* Timer C (3 min) and a margin */
+#define MEDIA_NO_RESPONSE_S 32      /* Timer B (64*T1): not even a 100 Trying */
 #define SDP_MAX_MEDIA_INFO 16       /* = SDP_MAX_MEDIA */
 
 struct media;

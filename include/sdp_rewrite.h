@@ -61,6 +61,18 @@ struct sdp_rewrite_params {
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *params, char **out,
 		size_t *out_len);
 
+/* sdp_inspect and sdp_rewrite with one parse, for a caller that decides the
+ * parameters from what it read (the relay allocates ports per stream).
+ * sdp_body_load fills *info as sdp_inspect does and returns the parsed body,
+ * or NULL where sdp_inspect returns -1 (or out of memory); the caller frees
+ * it with sdp_body_free. sdp_body_rewrite then works as sdp_rewrite, once per
+ * load (a second call returns -1). */
+struct sdp_body;
+struct sdp_body *sdp_body_load(const char *body, size_t len, struct sdp_info *info);
+int sdp_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
+		     size_t *out_len);
+void sdp_body_free(struct sdp_body *b);
+
 /* True when every stream is on hold (sendonly, recvonly, inactive, or
  * c=0.0.0.0): the call is held, rtpholdtimeout applies. */
 bool sdp_is_hold(const struct sdp_info *info);

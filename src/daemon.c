@@ -40,6 +40,7 @@
 #define PBX_QUALIFY_S 30
 #define HOUSEKEEPING_S 5
 #define STATE_SAVE_DELAY_MS 1000
+#define STATE_RETRY_S 10
 #define BANS_CAPACITY 8192
 #define DIALOGS_CAPACITY 32768
 
@@ -110,17 +111,31 @@ static void lan_addr_retry_cb(evutil_socket_t fd, short what, void *arg)
 	find_lan_addr(arg);
 }
 
-static void save_state_cb(evutil_socket_t fd, short what, void *arg)
+/* Write the bindings if they changed. False when the write failed (logged;
+ * the bindings stay in memory and the service goes on). */
+static bool save_state_now(struct daemon *d)
 {
-	struct daemon *d = arg;
 	char err[512];
 
 	if (!d->state_dirty)
-		return;
+		return true;
 	d->state_dirty = false;
-	if (statefile_save(d->conf->statefile, d->registrar, err, sizeof(err)) != 0)
-		/* the service goes on; the bindings are still in memory */
-		log_warn("cannot save registrations: %s", err);
+	if (statefile_save(d->conf->statefile, d->registrar, err, sizeof(err)) == 0)
+		return true;
+	log_warn("cannot save registrations: %s; retrying every %d s", err, STATE_RETRY_S);
+	d->state_dirty = true;
+	return false;
+}
+
+static void save_state_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { .tv_sec = STATE_RETRY_S };
+
+	/* a full disk gets freed, a read-only mount remounted: try again */
+	d->state_retrying = !save_state_now(d);
+	if (d->state_retrying)
+		evtimer_add(d->state_save, &tv);
 }
 
 static void watch_peers(struct daemon *d);
@@ -131,6 +146,12 @@ void daemon_registrations_changed(struct daemon *d)
 
 	watch_peers(d);
 	d->state_dirty = true;
+	/* At most one write a second; a pending retry after a failure is
+	 * brought forward, since a change is a good moment to try again. */
+	if (d->state_retrying) {
+		evtimer_del(d->state_save);
+		d->state_retrying = false;
+	}
 	if (!evtimer_pending(d->state_save, NULL))
 		evtimer_add(d->state_save, &tv);
 }
@@ -478,7 +499,7 @@ void daemon_free(struct daemon *d)
 	sip_dispatch_stop(d);
 	if (d->state_save) {
 		/* a pending write is done now, not lost */
-		save_state_cb(-1, 0, d);
+		save_state_now(d);
 		event_free(d->state_save);
 	}
 	if (d->housekeeping)

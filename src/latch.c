@@ -49,6 +49,10 @@ static bool latch_probation(struct latch *l, const struct sockaddr_in *src, uint
 
 static void latch_lock(struct latch *l, const struct sockaddr_in *src, uint64_t now_ms)
 {
+	/* a new RTP source (NAT rebinding) lets RTCP be learnt again too */
+	if (l->state == LATCH_LOCKED &&
+	    (l->locked.sin_addr.s_addr != src->sin_addr.s_addr || l->locked.sin_port != src->sin_port))
+		l->rtcp_locked = false;
 	l->state = LATCH_LOCKED;
 	l->locked = *src;
 	l->locked_seen_ms = now_ms;
@@ -120,8 +124,15 @@ bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
 		l->dropped++;
 		return false;
 	}
-	/* Any port of the locked IP: a NAT maps RTCP on its own, and the
-	 * latest port it used is where the party listens. */
+	/* The first RTCP from the locked IP (any port: a NAT maps RTCP on its
+	 * own) locks it; after that only that source, or another device behind
+	 * the same NAT could inject and steal RTCP (R25). */
+	if (l->strict && l->rtcp_locked &&
+	    (src->sin_addr.s_addr != l->rtcp_source.sin_addr.s_addr ||
+	     src->sin_port != l->rtcp_source.sin_port)) {
+		l->dropped++;
+		return false;
+	}
 	l->rtcp_locked = true;
 	l->rtcp_source = *src;
 	return true;

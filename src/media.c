@@ -29,6 +29,7 @@ struct session {
 	struct relay_stream *streams[SDP_MAX_MEDIA];
 	size_t count;              /* m= lines seen */
 	bool confirmed;            /* a 2xx to the INVITE passed */
+	bool answered;             /* any response to the INVITE passed */
 	bool hold;                 /* the last SDP put every stream on hold */
 	bool direct;               /* directmedia peer: signalling only, no relay */
 	bool comedia;              /* learn the remote media source (else trust its SDP) */
@@ -113,7 +114,11 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	for (struct session *s = m->sessions, *next; s; s = next) {
 		next = s->next;
 		if (!s->confirmed) {
-			if (now - s->created_ms > MEDIA_ANSWER_TIMEOUT_S * 1000u)
+			/* no response at all within Timer B: the far end is not there
+			 * (a dead PBX gives no ICMP we see) and the pair is wanted */
+			if (!s->answered && now - s->created_ms > MEDIA_NO_RESPONSE_S * 1000u)
+				end_session(m, s, "no response (Timer B)");
+			else if (now - s->created_ms > MEDIA_ANSWER_TIMEOUT_S * 1000u)
 				end_session(m, s, "never answered");
 			continue;
 		}
@@ -314,6 +319,23 @@ static int replace_body(osip_message_t *msg, char *text, size_t len)
 	return osip_message_set_body(msg, text, len) == 0 ? 0 : -1;
 }
 
+static struct session *new_session(const osip_message_t *msg, const char *call_id,
+				   const struct conf_peer *peer)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	snprintf(s->call_id, sizeof(s->call_id), "%s", call_id);
+	s->created_ms = relay_now_ms();
+	if (MSG_IS_INVITE(msg) && msg->cseq && msg->cseq->number)
+		s->invite_cseq = (unsigned)strtoul(msg->cseq->number, NULL, 10);
+	/* who the Internet party is decides for the whole call */
+	s->direct = peer && peer->directmedia;
+	s->comedia = !peer || (peer->nat & CONF_NAT_COMEDIA);
+	return s;
+}
+
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
 				const struct sockaddr_in *signal_src, struct in_addr advertised,
 				const struct conf_peer *peer)
@@ -325,29 +347,39 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 
 	if (sdp_in_multipart(msg))
 		return MEDIA_BAD_SDP;
-	if (!is_sdp_body(msg, &body))
-		return MEDIA_DONE;
-	if (sdp_inspect(body->body, body->length, &info) != 0)
-		return MEDIA_BAD_SDP;
 	sipmsg_call_id_full(msg, call_id);
 	struct session *s = find(m, call_id);
+	/* Sessions are made by requests only (an INVITE, even one without SDP
+	 * whose offer will come in the 2xx): a response, or a 2xx retransmitted
+	 * after the BYE, never takes a relay pair of its own. */
+	if (!is_sdp_body(msg, &body)) {
+		if (!s && MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg)) {
+			s = new_session(msg, call_id, peer);
+			if (!s)
+				return MEDIA_FAILED;
+			add_session(m, s);
+		}
+		return MEDIA_DONE;
+	}
+	if (!s && !(MSG_IS_REQUEST(msg) && (MSG_IS_INVITE(msg) || MSG_IS_UPDATE(msg))))
+		return MEDIA_BAD_SDP; /* SDP of a call sipnatd does not carry: never pass it raw */
+	/* read once: the rewrite below works on this parse */
+	struct sdp_body *sdp = sdp_body_load(body->body, body->length, &info);
+	if (!sdp)
+		return MEDIA_BAD_SDP;
 	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
+		s = new_session(msg, call_id, peer);
+		if (!s) {
+			sdp_body_free(sdp);
 			return MEDIA_FAILED;
-		snprintf(s->call_id, sizeof(s->call_id), "%s", call_id);
-		s->created_ms = relay_now_ms();
-		if (MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg) && msg->cseq && msg->cseq->number)
-			s->invite_cseq = (unsigned)strtoul(msg->cseq->number, NULL, 10);
-		/* who the Internet party is decides for the whole call */
-		s->direct = peer && peer->directmedia;
-		s->comedia = !peer || (peer->nat & CONF_NAT_COMEDIA);
+		}
 		created = true;
 	}
 	if (s->direct) {
 		/* directmedia: the parties' own SDP goes through untouched */
 		if (created)
 			add_session(m, s);
+		sdp_body_free(sdp);
 		return MEDIA_DONE;
 	}
 	/* A stream per m= line with a port, kept for the life of the session:
@@ -364,6 +396,7 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 				    call_id);
 			if (created)
 				free_session(m, s);
+			sdp_body_free(sdp);
 			return MEDIA_NO_PORTS;
 		}
 		s->streams[i] = rs;
@@ -383,7 +416,9 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	}
 	char *text = NULL;
 	size_t len = 0;
-	if (sdp_rewrite(body->body, body->length, &params, &text, &len) != 0) {
+	int rewritten = sdp_body_rewrite(sdp, &params, &text, &len);
+	sdp_body_free(sdp);
+	if (rewritten != 0) {
 		if (created)
 			free_session(m, s);
 		return MEDIA_BAD_SDP;
@@ -418,6 +453,7 @@ void media_note(struct media *m, const osip_message_t *msg)
 	}
 	if (!msg->cseq || !msg->cseq->method || strcasecmp(msg->cseq->method, "INVITE") != 0)
 		return;
+	s->answered = true;
 	int code = msg->status_code;
 	if (code >= 200 && code < 300) {
 		if (!s->confirmed) {

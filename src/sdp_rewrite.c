@@ -419,29 +419,33 @@ static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
 	return 0;
 }
 
-int sdp_inspect(const char *body, size_t len, struct sdp_info *info)
-{
+struct sdp_body {
 	sdp_message_t *sdp;
-	int rc;
+	struct sdp_info info;
+};
+
+struct sdp_body *sdp_body_load(const char *body, size_t len, struct sdp_info *info)
+{
+	struct sdp_body *b;
 
 	if (!info)
-		return -1;
+		return NULL;
 	memset(info, 0, sizeof(*info));
-	sdp = sdp_load(body, len);
-	if (!sdp)
-		return -1;
-	rc = sdp_collect(sdp, info);
-	sdp_message_free(sdp);
-	if (rc != 0)
-		memset(info, 0, sizeof(*info));
-	return rc;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->sdp = sdp_load(body, len);
+	if (!b->sdp || sdp_collect(b->sdp, &b->info) != 0) {
+		sdp_body_free(b);
+		return NULL;
+	}
+	*info = b->info;
+	return b;
 }
 
-int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *params, char **out,
-		size_t *out_len)
+int sdp_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
+		     size_t *out_len)
 {
-	struct sdp_info info;
-	sdp_message_t *sdp;
 	char *text = NULL;
 	int rc = -1;
 
@@ -449,14 +453,9 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *p
 		return -1;
 	*out = NULL;
 	*out_len = 0;
-	if (!params)
+	if (!b || !b->sdp || !params)
 		return -1;
-	sdp = sdp_load(body, len);
-	if (!sdp)
-		return -1;
-	/* the same checks as sdp_inspect: what it refuses is never forwarded */
-	if (sdp_collect(sdp, &info) != 0 || sdp_apply(sdp, &info, params) != 0 ||
-	    sdp_message_to_str(sdp, &text) != 0 || !text)
+	if (sdp_apply(b->sdp, &b->info, params) != 0 || sdp_message_to_str(b->sdp, &text) != 0 || !text)
 		goto done;
 	*out_len = strlen(text);
 	*out = malloc(*out_len + 1);
@@ -468,7 +467,50 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *p
 	rc = 0;
 done:
 	osip_free(text);
-	sdp_message_free(sdp);
+	/* the parse now holds the rewritten body: no second rewrite from it */
+	sdp_message_free(b->sdp);
+	b->sdp = NULL;
+	return rc;
+}
+
+void sdp_body_free(struct sdp_body *b)
+{
+	if (!b)
+		return;
+	if (b->sdp)
+		sdp_message_free(b->sdp);
+	free(b);
+}
+
+int sdp_inspect(const char *body, size_t len, struct sdp_info *info)
+{
+	struct sdp_body *b = sdp_body_load(body, len, info);
+
+	if (!b)
+		return -1;
+	sdp_body_free(b);
+	return 0;
+}
+
+int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *params, char **out,
+		size_t *out_len)
+{
+	struct sdp_info info;
+	struct sdp_body *b;
+	int rc;
+
+	if (!out || !out_len)
+		return -1;
+	*out = NULL;
+	*out_len = 0;
+	if (!params)
+		return -1;
+	/* the same checks as sdp_inspect: what it refuses is never forwarded */
+	b = sdp_body_load(body, len, &info);
+	if (!b)
+		return -1;
+	rc = sdp_body_rewrite(b, params, out, out_len);
+	sdp_body_free(b);
 	return rc;
 }
 
