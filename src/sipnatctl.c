@@ -42,16 +42,25 @@ static const char usage_text[] =
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* One line on stderr, the usage text after it for a usage error, then exit. */
+static void die(int code, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0), noreturn));
+
+static void die(int code, const char *fmt, va_list ap)
+{
+	fputs("sipnatctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (code == EXIT_USAGE)
+		fputs(usage_text, stderr);
+	exit(code);
+}
+
 static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("sipnatctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_ERROR);
+	die(EXIT_ERROR, fmt, ap);
 }
 
 /* ---- talking to the daemon ---- */
@@ -496,13 +505,8 @@ static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("sipnatctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fputs(usage_text, stderr);
-	exit(EXIT_USAGE);
+	die(EXIT_USAGE, fmt, ap);
 }
 
 int main(int argc, char **argv)
