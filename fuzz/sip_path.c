@@ -476,7 +476,10 @@ static bool input_round_trips(const struct path_ctx *ctx)
 		goto out;
 	if (sipmsg_serialize(msg, &buf, &len) != 0)
 		goto out;
-	ok = sipmsg_parse(buf, len, &again, &why) == SIPMSG_OK;
+	/* and its Vias read back as as many Vias: libosip2 writes some odd ones
+	 * (a quote in the protocol name) so that a comma list merges */
+	ok = sipmsg_parse(buf, len, &again, &why) == SIPMSG_OK &&
+	     osip_list_size(&again->vias) == osip_list_size(&msg->vias);
 out:
 	if (msg)
 		osip_message_free(msg);
@@ -549,7 +552,8 @@ static void check_return_leg(struct path_ctx *ctx, osip_message_t *fwd, size_t v
 			if (!branch_pop_ours(resp)) {
 				if (input_round_trips(ctx))
 					violation(ctx, "a response to a forwarded request is not recognised as ours");
-			} else if ((size_t)osip_list_size(&resp->vias) != vias_before) {
+			} else if ((size_t)osip_list_size(&resp->vias) != vias_before &&
+				   input_round_trips(ctx)) {
 				violation(ctx, "the Vias of a response are not those of the request");
 			}
 			osip_message_free(resp);
