@@ -46,11 +46,13 @@ for name in $targets; do
 	log="$crash_dir/$name.log"
 	start=$(date +%s)
 	# leak checks use LSan inside libFuzzer; lsan.supp says what is
-	# suppressed and why
+	# suppressed and why. A fixed seed (FUZZ_SEED, default 1; 0 = random)
+	# makes a run repeatable: the same inputs, in the same order, as far as
+	# the time allows.
 	ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1" \
 	LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-		"$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=25 \
+		"$bin" -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -print_final_stats=1 -timeout=25 \
 		-rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$crash_dir/$name/" "$@" \
 		"$work" >"$log" 2>&1
 	rc=$?
