@@ -72,6 +72,10 @@ for name in $targets; do
 	fi
 	printf '%-16s %12s %8s %8s %8s %5ss  %s\n' "$name" "${execs:-?}" "${rate:-?}" \
 		"${cov:-?}" "${ft:-?}" "$took" "$result"
+	findings=$(grep -c 'sip_path invariant finding' "$log" || true)
+	if [ "${findings:-0}" -gt 0 ]; then
+		echo "  $findings invariant finding(s), reported, not fatal (FUZZ_INVARIANTS=report); see $log"
+	fi
 	if [ "$rc" -ne 0 ]; then
 		found=$(ls -t "$crash_dir/$name"/* 2>/dev/null | head -n 1)
 		echo "  log:   $log"
