@@ -63,14 +63,20 @@ def start(argv, logfile, cpu=RELAY_CPU):
     return p
 
 
-def stop(p, grace_s=5.0):
+def stop(p, grace_s=10.0):
+    """SIGTERM, then SIGKILL; a relay with thousands of sockets on a busy
+    CPU can take a while to go."""
     if p.poll() is None:
         p.terminate()
         try:
             p.wait(grace_s)
         except subprocess.TimeoutExpired:
             p.kill()
-            p.wait(5)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                log(f"pid {p.pid} still there 30 s after SIGKILL")
+                return
     if p in procs:
         procs.remove(p)
 

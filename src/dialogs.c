@@ -88,6 +88,23 @@ static struct dialog **lookup(struct dialogs *t, const char *key)
 	return pp; /* the NULL link at the end of the chain */
 }
 
+/* Drop one ended dialog (the one found first). False when there is none. */
+static bool evict_ended(struct dialogs *t)
+{
+	for (size_t i = 0; i < BUCKETS; i++) {
+		for (struct dialog **pp = &t->buckets[i]; *pp; pp = &(*pp)->next) {
+			if ((*pp)->state == DIALOG_ENDED) {
+				struct dialog *d = *pp;
+				*pp = d->next;
+				free_dialog(d);
+				t->count--;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 static time_t lifetime(enum dialog_state state)
 {
 	switch (state) {
@@ -114,7 +131,9 @@ bool dialogs_note(struct dialogs *t, const char *call_id, const char *tag, const
 	} else {
 		if (t->count >= t->capacity) {
 			dialogs_expire(t, now);
-			if (t->count >= t->capacity) {
+			/* still full: an ended dialog only lingers for stray
+			 * retransmissions, a new one is worth more */
+			if (t->count >= t->capacity && !evict_ended(t)) {
 				free(key);
 				return false;
 			}

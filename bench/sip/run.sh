@@ -12,9 +12,10 @@
 #
 # For each: the highest rate of the ladder that finishes CALLS calls with 0
 # failed calls and 0 retransmissions on either side (a system leaves the
-# ladder at its first failure; the systems take turns at each rate), and the proxy's CPU per call (utime+stime of every proxy
-# process from /proc, before and after) at CPU_RATE calls/s for CPU_CALLS
-# calls. The proxy runs on CPU 1, both sipps on CPU 0. Loopback only:
+# ladder at its first failure; at each rate the systems take turns), and the
+# proxy's CPU per call (utime+stime of every proxy process from /proc, before
+# and after) at CPU_RATE calls/s for CPU_CALLS calls. The proxy runs on CPU 1,
+# both sipps on CPU 0. Loopback only:
 #
 #   sipnatd 127.0.9.10:29060   Kamailio 127.0.9.40:29160   rtpengine ng 127.0.9.50:22222
 #   PBX (sipp uas) 127.0.9.20:29080       caller (sipp uac, a trunk peer) 127.0.10.5:5070
