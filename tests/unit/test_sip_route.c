@@ -1,0 +1,652 @@
+/*
+ * Unit tests for sip_route.c: where a request goes (design section 5,
+ * "Routing"). Above all the open-relay rule: whatever a request from the LAN,
+ * a trunk or the Internet names, it goes to the PBX and nowhere else.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "conf.h"
+#include "netaddr.h"
+#include "secret.h"
+#include "sip_contact.h"
+#include "sip_route.h"
+#include "sip_samples.h"
+#include "sipmsg.h"
+
+static const uint8_t key_a[SECRET_KEY_LEN] = "sipnatd unit test key, 32 bytes";
+static const uint8_t key_b[SECRET_KEY_LEN] = "another process key, 32 bytes!!";
+
+static const char conf_text[] =
+	"general: {\n"
+	"  localnet = [ \"127.0.10.0/24\" ];\n"
+	"  pbx = \"127.0.10.2:5080\";\n"
+	"  externip = \"203.0.113.7\";\n"
+	"};\n"
+	"peers: (\n"
+	"  { name = \"alice\"; secret = \"Wq8#pLz2\"; },\n"
+	"  { name = \"bob\"; secret = \"Bx7!kR4m\"; },\n"
+	"  { name = \"carol\"; secret = \"Cv3$hT9n\"; },\n"
+	"  { name = \"carrier\"; host = \"198.51.100.20:5070\"; },\n"
+	"  { name = \"itsp\"; host = \"sip.itsp.example\"; }\n"
+	");\n";
+
+#define ALICE_CONTACT "sip:alice@192.168.1.5:5062;line=abc;ob;transport=udp"
+#define ALICE_NAT_IP "198.51.100.7"
+#define ALICE_NAT_PORT 40312
+
+static struct conf *conf;
+static struct route_self self;
+static bool itsp_resolved;
+static int binding_calls;
+
+static struct in_addr ip_of(const char *ip)
+{
+	struct in_addr in;
+
+	ck_assert(netaddr_parse_ipv4(ip, &in));
+	return in;
+}
+
+static bool trunk_addr_cb(void *arg, const struct conf_peer *peer, struct in_addr *out)
+{
+	ck_assert_ptr_eq(arg, &itsp_resolved);
+	if (!itsp_resolved || strcmp(peer->name, "itsp") != 0)
+		return false;
+	*out = ip_of("198.51.100.40");
+	return true;
+}
+
+/* alice and carol are registered, bob is not. */
+static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **contact,
+			  struct sockaddr_in *nat)
+{
+	ck_assert_ptr_eq(arg, &binding_calls);
+	binding_calls++;
+	if (strcmp(peer->name, "alice") == 0) {
+		*contact = ALICE_CONTACT;
+		*nat = netaddr_make(ip_of(ALICE_NAT_IP), ALICE_NAT_PORT);
+		return true;
+	}
+	if (strcmp(peer->name, "carol") == 0) {
+		*contact = "sip:carol@10.0.0.9:5060";
+		*nat = netaddr_make(ip_of("198.51.100.9"), 5060);
+		return true;
+	}
+	return false;
+}
+
+/* carol stopped answering OPTIONS. */
+static bool unreachable_cb(void *arg, const struct conf_peer *peer)
+{
+	ck_assert_ptr_null(arg);
+	return strcmp(peer->name, "carol") == 0;
+}
+
+static void setup(void)
+{
+	char err[CONF_ERR_MAX];
+
+	secret_set_key(key_a);
+	conf = conf_load_string(conf_text, "route.conf", err);
+	ck_assert_msg(conf != NULL, "%s", err);
+	memset(&self, 0, sizeof(self));
+	self.conf = conf;
+	self.lan_addr = ip_of("127.0.10.1");
+	self.have_lan_addr = true;
+	self.ext_addr = ip_of("203.0.113.7");
+	self.have_ext_addr = true;
+	self.port = 5060;
+	self.trunk_addr = trunk_addr_cb;
+	self.trunk_arg = &itsp_resolved;
+	self.binding_of = binding_of_cb;
+	self.binding_arg = &binding_calls;
+	self.unreachable = unreachable_cb;
+	self.unreachable_arg = NULL;
+	itsp_resolved = false;
+	binding_calls = 0;
+}
+
+static void teardown(void)
+{
+	conf_free(conf);
+	conf = NULL;
+}
+
+/* An INVITE to ruri with optional Route lines and To tag. */
+static osip_message_t *invite(const char *ruri, const char *route_lines, const char *to_tag)
+{
+	char text[8192];
+	osip_message_t *msg = NULL;
+	const char *why = NULL;
+	enum sipmsg_status st;
+
+	snprintf(text, sizeof(text),
+		 "INVITE %s SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.10.2:5080;rport;branch=z9hG4bKPj6c1d7b0e-3f62;received=127.0.10.2\r\n"
+		 "%s"
+		 "From: \"Carrier\" <sip:+4930123456@127.0.10.2>;tag=a7f2c81e\r\n"
+		 "To: <sip:alice@127.0.10.2>%s%s\r\n"
+		 "Contact: <sip:asterisk@127.0.10.2:5080>\r\n"
+		 "Call-ID: 1f8e2b84-3c2d-4d5a-9e6f-7a8b9c0d1e2f\r\n"
+		 "CSeq: 12873 INVITE\r\n"
+		 "Max-Forwards: 69\r\n"
+		 "User-Agent: Asterisk PBX 20.5.2\r\n"
+		 "Content-Length: 0\r\n\r\n",
+		 ruri, route_lines ? route_lines : "", to_tag ? ";tag=" : "", to_tag ? to_tag : "");
+	st = text_parse(text, &msg, &why);
+	ck_assert_msg(st == SIPMSG_OK, "%s: %s", sipmsg_status_name(st), why);
+	return msg;
+}
+
+/* The masqueraded URI for ALICE_CONTACT (with or without a NAT address), as
+ * sipnatd would have put it into a Contact: osip_free. */
+static char *token_uri(bool with_nat, const uint8_t *key)
+{
+	osip_message_t *msg = invite("sip:alice@127.0.10.1", NULL, NULL);
+	struct sockaddr_in nat = netaddr_make(ip_of(ALICE_NAT_IP), ALICE_NAT_PORT);
+	osip_contact_t *c;
+	osip_uri_t *uri = NULL;
+	char *s = NULL;
+
+	if (key)
+		secret_set_key(key);
+	ck_assert_int_eq(osip_uri_init(&uri), 0);
+	ck_assert_int_eq(osip_uri_parse(uri, ALICE_CONTACT), 0);
+	ck_assert_int_eq(osip_contact_init(&c), 0);
+	c->url = uri;
+	osip_list_special_free(&msg->contacts, (void (*)(void *))osip_contact_free);
+	osip_list_init(&msg->contacts);
+	ck_assert_int_ge(osip_list_add(&msg->contacts, c, -1), 0);
+	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5060, with_nat ? &nat : NULL), 0);
+	ck_assert_int_eq(osip_uri_to_str(c->url, &s), 0);
+	osip_message_free(msg);
+	secret_set_key(key_a);
+	return s;
+}
+
+static char *ruri_of(const osip_message_t *req)
+{
+	char *s = NULL;
+
+	ck_assert_int_eq(osip_uri_to_str(req->req_uri, &s), 0);
+	return s;
+}
+
+static void assert_forward(const struct route_decision *d, const char *want)
+{
+	char buf[NETADDR_STRLEN];
+
+	ck_assert_msg(d->action == ROUTE_FORWARD, "action %d status %d (%s)", d->action, d->status,
+		      d->why ? d->why : "");
+	ck_assert_str_eq(netaddr_format(&d->dest, buf), want);
+	ck_assert_ptr_nonnull(d->why);
+}
+
+static void assert_respond(const struct route_decision *d, int status)
+{
+	ck_assert_msg(d->action == ROUTE_RESPOND, "action %d (%s)", d->action, d->why ? d->why : "");
+	ck_assert_int_eq(d->status, status);
+	ck_assert_ptr_nonnull(d->why);
+}
+
+static void assert_lookup(const struct route_decision *d, const char *host, uint16_t port)
+{
+	ck_assert_msg(d->action == ROUTE_LOOKUP, "action %d status %d", d->action, d->status);
+	ck_assert_str_eq(d->host, host);
+	ck_assert_uint_eq(d->port, port);
+}
+
+/* ---- the open-relay rule ---- */
+
+static const enum source_kind outsiders[] = { SOURCE_LAN, SOURCE_TRUNK, SOURCE_INTERNET };
+
+/* Request-URI and Route of requests that, from the PBX, would go elsewhere.
+ * "TOKEN" stands for a valid masqueraded URI with a NAT address. */
+static const struct {
+	const char *ruri;
+	const char *routes;
+} elsewhere[] = {
+	{ "sip:alice@127.0.10.1:5060", NULL },                 /* a registered peer */
+	{ "sip:alice@203.0.113.7", NULL },
+	{ "sip:carrier@127.0.10.1", NULL },                    /* a trunk */
+	{ "sip:itsp@127.0.10.1", NULL },
+	{ "sip:nobody@127.0.10.1", NULL },                     /* unknown */
+	{ "sip:+4930123456@198.51.100.99:5090", NULL },        /* an Internet host */
+	{ "sip:victim@192.0.2.66", NULL },
+	{ "sip:1002@sip.victim.example", NULL },               /* a name */
+	{ "sip:1002@127.0.0.1:22", NULL },                     /* loopback service */
+	{ "sip:1002@127.0.10.5:5060", NULL },                  /* another LAN host */
+	{ "sip:1002@127.0.10.1:5060", "Route: <sip:198.51.100.99:5090;lr>\r\n" },
+	{ "sip:1002@127.0.10.1:5060", "Route: <sip:127.0.10.1:5060;lr>, <sip:192.0.2.66;lr>\r\n" },
+	{ "sip:1002@127.0.10.1:5060", "Route: <sip:proxy.victim.example;lr>\r\n" },
+	{ "TOKEN", NULL },
+	{ "TOKEN", "Route: <sip:192.0.2.66;lr>\r\n" },
+};
+
+START_TEST(outsiders_only_reach_pbx)
+{
+	size_t n = sizeof(elsewhere) / sizeof(elsewhere[0]);
+	const enum source_kind kind = outsiders[_i / n];
+	const char *ruri = elsewhere[_i % n].ruri;
+	char *tok = NULL;
+	struct route_decision d;
+
+	if (strcmp(ruri, "TOKEN") == 0)
+		ruri = tok = token_uri(true, NULL);
+	osip_message_t *req = invite(ruri, elsewhere[_i % n].routes, NULL);
+	route_request(&self, kind, req, &d);
+	assert_forward(&d, "127.0.10.2:5080");
+	/* and no callback about peers was even needed */
+	ck_assert_int_eq(binding_calls, 0);
+	osip_message_free(req);
+	osip_free(tok);
+}
+END_TEST
+
+/* The same with the To tag of an in-dialog request. */
+START_TEST(outsiders_in_dialog_reach_pbx)
+{
+	char *tok = token_uri(true, NULL);
+	struct route_decision d;
+
+	for (size_t k = 0; k < sizeof(outsiders) / sizeof(outsiders[0]); k++) {
+		osip_message_t *req = invite(tok, NULL, "as5f2c1e0d");
+		route_request(&self, outsiders[k], req, &d);
+		assert_forward(&d, "127.0.10.2:5080");
+		osip_message_free(req);
+		req = invite("sip:alice@198.51.100.7:40312", "Route: <sip:203.0.113.7;lr>\r\n", "as5f2c1e0d");
+		route_request(&self, outsiders[k], req, &d);
+		assert_forward(&d, "127.0.10.2:5080");
+		osip_message_free(req);
+	}
+	osip_free(tok);
+}
+END_TEST
+
+/* ---- from the PBX ---- */
+
+/* A token with a NAT address: there, with the original Request-URI. */
+START_TEST(pbx_token_to_nat)
+{
+	char *tok = token_uri(true, NULL);
+	osip_message_t *req = invite(tok, NULL, "as5f2c1e0d");
+	struct route_decision d;
+	char *s;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, ALICE_NAT_IP ":40312");
+	s = ruri_of(req);
+	ck_assert_str_eq(s, ALICE_CONTACT);
+	osip_free(s);
+	osip_message_free(req);
+	osip_free(tok);
+}
+END_TEST
+
+/* Our own Route first (record-routed dialog), then the token. */
+START_TEST(pbx_token_after_own_route)
+{
+	char *tok = token_uri(true, NULL);
+	osip_message_t *req = invite(tok, "Route: <sip:127.0.10.1:5060;lr>\r\n", "as5f2c1e0d");
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, ALICE_NAT_IP ":40312");
+	ck_assert_int_eq(osip_list_size(&req->routes), 0);
+	osip_message_free(req);
+	osip_free(tok);
+}
+END_TEST
+
+/* A token without NAT address is one of the PBX's own Contacts. */
+START_TEST(pbx_token_without_nat)
+{
+	char *tok = token_uri(false, NULL);
+	osip_message_t *req = invite(tok, NULL, "as5f2c1e0d");
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_respond(&d, 482);
+	osip_message_free(req);
+	osip_free(tok);
+}
+END_TEST
+
+/* A token we did not make: 404 outside a dialog, 481 inside one. */
+START_TEST(bad_token)
+{
+	char *other = token_uri(true, key_b);
+	char *good = token_uri(true, NULL);
+	char altered[2048];
+	struct route_decision d;
+
+	snprintf(altered, sizeof(altered), "%s", good);
+	char *p = strstr(altered, "snt=") + 4 + 5;
+	*p = *p == 'a' ? 'b' : 'a';
+	const char *const bad[] = { other, altered, "sip:alice@203.0.113.7:5060;snt=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	const enum source_kind kinds[] = { SOURCE_PBX, SOURCE_LAN, SOURCE_TRUNK, SOURCE_INTERNET };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			osip_message_t *req = invite(bad[i], NULL, NULL);
+			route_request(&self, kinds[k], req, &d);
+			assert_respond(&d, 404);
+			osip_message_free(req);
+			req = invite(bad[i], NULL, "as5f2c1e0d");
+			route_request(&self, kinds[k], req, &d);
+			assert_respond(&d, 481);
+			osip_message_free(req);
+		}
+	}
+	osip_free(other);
+	osip_free(good);
+}
+END_TEST
+
+/* sip:alice@us: to the NAT address her REGISTER came from, addressed to the
+ * contact she registered. Either of our addresses, port given or not. */
+START_TEST(pbx_registered_peer)
+{
+	static const char *const ruris[] = {
+		"sip:alice@127.0.10.1:5060", "sip:alice@127.0.10.1", "sip:alice@203.0.113.7",
+		"sip:alice@203.0.113.7:5060;transport=udp",
+	};
+	struct route_decision d;
+
+	for (size_t i = 0; i < sizeof(ruris) / sizeof(ruris[0]); i++) {
+		osip_message_t *req = invite(ruris[i], NULL, NULL);
+		route_request(&self, SOURCE_PBX, req, &d);
+		assert_forward(&d, ALICE_NAT_IP ":40312");
+		ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "alice"));
+		char *s = ruri_of(req);
+		ck_assert_str_eq(s, ALICE_CONTACT);
+		osip_free(s);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
+START_TEST(pbx_not_registered)
+{
+	osip_message_t *req = invite("sip:bob@127.0.10.1:5060", NULL, NULL);
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_respond(&d, 480);
+	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "bob"));
+	ck_assert_int_eq(binding_calls, 1);
+	osip_message_free(req);
+
+	/* with no registrar at all, nobody is registered */
+	self.binding_of = NULL;
+	req = invite("sip:alice@127.0.10.1:5060", NULL, NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_respond(&d, 480);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(pbx_unknown_peer)
+{
+	static const char *const ruris[] = { "sip:nobody@127.0.10.1:5060", "sip:127.0.10.1:5060",
+					     "sip:Alice@127.0.10.1" };
+	struct route_decision d;
+
+	for (size_t i = 0; i < sizeof(ruris) / sizeof(ruris[0]); i++) {
+		osip_message_t *req = invite(ruris[i], NULL, NULL);
+		route_request(&self, SOURCE_PBX, req, &d);
+		assert_respond(&d, 404);
+		ck_assert_ptr_null(d.peer);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
+/* carol is registered but stopped answering: 480 at once. */
+START_TEST(pbx_unreachable_peer)
+{
+	osip_message_t *req = invite("sip:carol@127.0.10.1:5060", NULL, NULL);
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_respond(&d, 480);
+	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "carol"));
+	osip_message_free(req);
+
+	/* without qualify she is reached */
+	self.unreachable = NULL;
+	req = invite("sip:carol@127.0.10.1:5060", NULL, NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, "198.51.100.9:5060");
+	char *s = ruri_of(req);
+	ck_assert_str_eq(s, "sip:carol@10.0.0.9:5060");
+	osip_free(s);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(pbx_trunk_literal)
+{
+	osip_message_t *req = invite("sip:carrier@127.0.10.1:5060", NULL, NULL);
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, "198.51.100.20:5070");
+	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "carrier"));
+	ck_assert_int_eq(binding_calls, 0);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(pbx_trunk_by_name)
+{
+	osip_message_t *req = invite("sip:itsp@127.0.10.1:5060", NULL, NULL);
+	struct route_decision d;
+
+	/* not resolved yet: look it up */
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_lookup(&d, "sip.itsp.example", 5060);
+	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "itsp"));
+	osip_message_free(req);
+
+	/* no resolver callback at all: the same */
+	self.trunk_addr = NULL;
+	req = invite("sip:itsp@127.0.10.1:5060", NULL, NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_lookup(&d, "sip.itsp.example", 5060);
+	osip_message_free(req);
+
+	/* resolved: straight there */
+	self.trunk_addr = trunk_addr_cb;
+	itsp_resolved = true;
+	req = invite("sip:itsp@127.0.10.1:5060", NULL, NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, "198.51.100.40:5060");
+	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "itsp"));
+	osip_message_free(req);
+}
+END_TEST
+
+/* A Request-URI naming another host: there (the PBX dials out itself). */
+START_TEST(pbx_ruri_elsewhere)
+{
+	static const struct {
+		const char *ruri;
+		const char *dest;
+	} cases[] = {
+		{ "sip:+4930123456@198.51.100.99:5090", "198.51.100.99:5090" },
+		{ "sip:+4930123456@198.51.100.99", "198.51.100.99:5060" },
+		{ "sip:alice@127.0.10.1:5070", "127.0.10.1:5070" },  /* our address, not our port */
+		{ "sip:alice@192.168.1.5:5062;transport=udp", "192.168.1.5:5062" },
+	};
+	struct route_decision d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		osip_message_t *req = invite(cases[i].ruri, NULL, NULL);
+		route_request(&self, SOURCE_PBX, req, &d);
+		assert_forward(&d, cases[i].dest);
+		char *s = ruri_of(req);
+		ck_assert_str_eq(s, cases[i].ruri);
+		osip_free(s);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
+START_TEST(pbx_ruri_name)
+{
+	osip_message_t *req = invite("sip:+4930123456@sip.example.net", NULL, NULL);
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_lookup(&d, "sip.example.net", 5060);
+	osip_message_free(req);
+	req = invite("sip:+4930123456@sip.example.net:5080", NULL, NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_lookup(&d, "sip.example.net", 5080);
+	osip_message_free(req);
+}
+END_TEST
+
+/* Loose routing: our own Route is removed, the next one decides the hop and
+ * stays for the next proxy; the Request-URI is kept. */
+START_TEST(pbx_loose_route)
+{
+	osip_message_t *req = invite("sip:alice@192.168.1.5:5062",
+				     "Route: <sip:127.0.10.1:5060;lr>, <sip:198.51.100.30:5062;lr>\r\n", "t1");
+	struct route_decision d;
+
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, "198.51.100.30:5062");
+	ck_assert_int_eq(osip_list_size(&req->routes), 1);
+	osip_route_t *r = osip_list_get(&req->routes, 0);
+	ck_assert_str_eq(r->url->host, "198.51.100.30");
+	char *s = ruri_of(req);
+	ck_assert_str_eq(s, "sip:alice@192.168.1.5:5062");
+	osip_free(s);
+	osip_message_free(req);
+
+	/* both our addresses, on separate Route headers, are popped */
+	req = invite("sip:alice@192.168.1.5:5062",
+		     "Route: <sip:203.0.113.7;lr>\r\nRoute: <sip:127.0.10.1:5060;lr>\r\nRoute: <sip:proxy.example.net;lr>\r\n", "t1");
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_lookup(&d, "proxy.example.net", 5060);
+	ck_assert_int_eq(osip_list_size(&req->routes), 1);
+	osip_message_free(req);
+
+	/* only our Route: popped, the Request-URI decides (a peer of ours) */
+	req = invite("sip:alice@127.0.10.1:5060", "Route: <sip:127.0.10.1:5060;lr>\r\n", NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, ALICE_NAT_IP ":40312");
+	ck_assert_int_eq(osip_list_size(&req->routes), 0);
+	osip_message_free(req);
+
+	/* a Route naming another port of ours is not ours */
+	req = invite("sip:alice@127.0.10.1:5060", "Route: <sip:127.0.10.1:5070;lr>\r\n", NULL);
+	route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, "127.0.10.1:5070");
+	ck_assert_int_eq(osip_list_size(&req->routes), 1);
+	osip_message_free(req);
+}
+END_TEST
+
+/* Outsiders' Route headers naming us are popped too (and they still only
+ * reach the PBX). */
+START_TEST(outsider_own_route_popped)
+{
+	osip_message_t *req = invite("sip:1002@pbx.example.com", "Route: <sip:203.0.113.7:5060;lr>\r\n", NULL);
+	struct route_decision d;
+
+	route_request(&self, SOURCE_INTERNET, req, &d);
+	assert_forward(&d, "127.0.10.2:5080");
+	ck_assert_int_eq(osip_list_size(&req->routes), 0);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(uri_is_self)
+{
+	static const struct {
+		const char *uri;
+		bool self;
+	} cases[] = {
+		{ "sip:127.0.10.1", true },
+		{ "sip:127.0.10.1:5060", true },
+		{ "sip:alice@203.0.113.7:5060;lr", true },
+		{ "sip:127.0.10.1:5070", false },
+		{ "sip:127.0.10.2:5060", false },
+		{ "sip:203.0.113.8", false },
+		{ "sip:sipnatd.example.net", false },
+		{ "sip:127.0.10.1:99999", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		osip_uri_t *uri = NULL;
+		ck_assert_int_eq(osip_uri_init(&uri), 0);
+		ck_assert_int_eq(osip_uri_parse(uri, cases[i].uri), 0);
+		ck_assert_msg(route_uri_is_self(&self, uri) == cases[i].self, "%s", cases[i].uri);
+		osip_uri_free(uri);
+	}
+	ck_assert(!route_uri_is_self(&self, NULL));
+	/* without a known external address, only the LAN one is ours */
+	self.have_ext_addr = false;
+	osip_uri_t *uri = NULL;
+	ck_assert_int_eq(osip_uri_init(&uri), 0);
+	ck_assert_int_eq(osip_uri_parse(uri, "sip:203.0.113.7"), 0);
+	ck_assert(!route_uri_is_self(&self, uri));
+	osip_uri_free(uri);
+}
+END_TEST
+
+static Suite *sip_route_suite(void)
+{
+	Suite *s = suite_create("sip_route");
+	TCase *tc;
+
+	tc = tcase_create("open_relay");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, outsiders_only_reach_pbx, 0,
+			    (int)(sizeof(outsiders) / sizeof(outsiders[0]) * sizeof(elsewhere) / sizeof(elsewhere[0])));
+	tcase_add_test(tc, outsiders_in_dialog_reach_pbx);
+	tcase_add_test(tc, outsider_own_route_popped);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("from_pbx");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, pbx_token_to_nat);
+	tcase_add_test(tc, pbx_token_after_own_route);
+	tcase_add_test(tc, pbx_token_without_nat);
+	tcase_add_test(tc, bad_token);
+	tcase_add_test(tc, pbx_registered_peer);
+	tcase_add_test(tc, pbx_not_registered);
+	tcase_add_test(tc, pbx_unknown_peer);
+	tcase_add_test(tc, pbx_unreachable_peer);
+	tcase_add_test(tc, pbx_trunk_literal);
+	tcase_add_test(tc, pbx_trunk_by_name);
+	tcase_add_test(tc, pbx_ruri_elsewhere);
+	tcase_add_test(tc, pbx_ruri_name);
+	tcase_add_test(tc, pbx_loose_route);
+	tcase_add_test(tc, uri_is_self);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sipmsg_global_init();
+	secret_set_key(key_a);
+	sr = srunner_create(sip_route_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	secret_free();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
