@@ -1,0 +1,565 @@
+/*
+ * Unit tests for auth.c: the authenticate step's verdicts and answers (design
+ * section 6; R30 uniformity, R32 nonces). Credentials are computed here with
+ * auth_digest.h on the nonce of a real challenge, the way a phone does.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "auth_digest.h"
+#include "conf.h"
+#include "nonce.h"
+#include "secret.h"
+#include "sip_samples.h"
+#include "sipmsg.h"
+
+#define T0 ((time_t)1700000000)
+#define REALM "sipnatd"
+#define CNONCE "0a4f113b"
+
+#define CONF_TEXT(reject)                                                                     \
+	"general: {\n"                                                                        \
+	"  localnet = [ \"192.168.0.0/24\" ]; pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n" \
+	"  realm = \"" REALM "\"; alwaysauthreject = " reject ";\n"                           \
+	"};\n"                                                                                \
+	"peers: (\n"                                                                          \
+	"  { name = \"alice\"; secret = \"alice-secret\"; },\n"                               \
+	"  { name = \"bob\"; secret = \"bob-secret\"; },\n"                                   \
+	"  { name = \"trunk\"; secret = \"trunk-secret\"; host = \"198.51.100.20\"; }\n"      \
+	");\n"
+
+static struct conf *conf_reject, *conf_plain;
+static struct auth *a;
+static struct in_addr src, elsewhere;
+
+static void setup(void)
+{
+	char err[CONF_ERR_MAX];
+
+	conf_reject = conf_load_string(CONF_TEXT("true"), "reject.conf", err);
+	ck_assert_msg(conf_reject != NULL, "%s", err);
+	conf_plain = conf_load_string(CONF_TEXT("false"), "plain.conf", err);
+	ck_assert_msg(conf_plain != NULL, "%s", err);
+	ck_assert_str_eq(conf_reject->realm, REALM);
+	a = auth_new();
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.5", &src), 1);
+	ck_assert_int_eq(inet_pton(AF_INET, "198.51.100.77", &elsewhere), 1);
+}
+
+static void teardown(void)
+{
+	auth_free(a);
+	conf_free(conf_reject);
+	conf_free(conf_plain);
+}
+
+/* A request; auth_line is a whole header line ("Authorization: ...") or NULL. */
+static osip_message_t *request(const char *method, const char *to_user, const char *call_id,
+			       unsigned cseq, const char *auth_line, const char *extra)
+{
+	char text[4096];
+	osip_message_t *msg = NULL;
+	const char *why = NULL;
+	bool reg = strcmp(method, "REGISTER") == 0;
+
+	snprintf(text, sizeof(text),
+		 "%s sip:%s%ssipnatd.example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.168.1.5:5062;branch=z9hG4bK-%s-%u;rport\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:alice@sipnatd.example.com>;tag=fromtag1\r\n"
+		 "To: <sip:%s@sipnatd.example.com>\r\n"
+		 "Call-ID: %s\r\n"
+		 "CSeq: %u %s\r\n"
+		 "Contact: <sip:alice@192.168.1.5:5062>\r\n"
+		 "%s%s%s"
+		 "Content-Length: 0\r\n\r\n",
+		 method, reg ? "" : to_user, reg ? "" : "@", call_id, cseq, to_user, call_id, cseq,
+		 method, auth_line ? auth_line : "", auth_line ? "\r\n" : "", extra ? extra : "");
+	enum sipmsg_status st = text_parse(text, &msg, &why);
+	ck_assert_msg(st == SIPMSG_OK, "%s: %s", sipmsg_status_name(st), why);
+	return msg;
+}
+
+/* The header line a phone would send for user/secret on nonce. */
+static void credentials(char *out, size_t len, const char *method, enum digest_alg alg,
+			const char *user, const char *secret, const char *nonce, const char *nc)
+{
+	struct digest_credentials c;
+	char ha1[DIGEST_HEX_MAX], response[DIGEST_HEX_MAX];
+	bool reg = strcmp(method, "REGISTER") == 0;
+
+	memset(&c, 0, sizeof(c));
+	c.alg = alg;
+	snprintf(c.username, sizeof(c.username), "%s", user);
+	snprintf(c.realm, sizeof(c.realm), "%s", REALM);
+	snprintf(c.nonce, sizeof(c.nonce), "%s", nonce);
+	snprintf(c.uri, sizeof(c.uri), "%s", reg ? "sip:sipnatd.example.com" : "sip:100@sipnatd.example.com");
+	c.has_qop = true;
+	snprintf(c.cnonce, sizeof(c.cnonce), "%s", CNONCE);
+	snprintf(c.nc, sizeof(c.nc), "%s", nc);
+	digest_ha1(alg, user, REALM, secret, ha1);
+	digest_expected(&c, method, ha1, response);
+	snprintf(out, len,
+		 "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+		 "response=\"%s\", algorithm=%s, qop=auth, cnonce=\"%s\", nc=%s",
+		 reg ? "Authorization" : "Proxy-Authorization", user, REALM, nonce, c.uri, response,
+		 digest_alg_name(alg), CNONCE, nc);
+}
+
+static char *serialize(osip_message_t *msg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(sipmsg_serialize(msg, &buf, &len), 0);
+	char *copy = strdup(buf);
+	osip_free(buf);
+	ck_assert_ptr_nonnull(copy);
+	return copy;
+}
+
+/* The nonce of the first challenge in text (out holds NONCE_LEN + 1). */
+static void nonce_of(const char *text, char *out, size_t len)
+{
+	const char *p = strstr(text, "nonce=\"");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("nonce=\"");
+	const char *q = strchr(p, '"');
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_lt((size_t)(q - p), len);
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
+}
+
+/* Challenge req (no credentials) and return the nonce it was given. */
+static void challenge(const struct conf *conf, const char *method, char *nonce, size_t len)
+{
+	osip_message_t *req = request(method, strcmp(method, "REGISTER") == 0 ? "alice" : "100",
+				      "challenge-call", 1, NULL, NULL);
+	struct auth_result r;
+
+	auth_check(a, conf, req, src, T0, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	osip_message_t *resp = auth_answer(conf, req, r.verdict, src, T0);
+	ck_assert_ptr_nonnull(resp);
+	char *text = serialize(resp);
+	nonce_of(text, nonce, len);
+	free(text);
+	osip_message_free(resp);
+	osip_message_free(req);
+}
+
+static enum auth_verdict check(const struct conf *conf, osip_message_t *req, time_t now,
+			       const struct conf_peer **peer)
+{
+	struct auth_result r;
+
+	auth_check(a, conf, req, src, now, &r);
+	if (peer)
+		*peer = r.peer;
+	if (r.verdict != AUTH_OK)
+		ck_assert_ptr_null(r.peer);
+	return r.verdict;
+}
+
+/* How many header lines of text start with prefix. */
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = text; p; p = strstr(p, "\r\n")) {
+		if (p != text)
+			p += 2;
+		if (strncasecmp(p, prefix, strlen(prefix)) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Remove what follows each occurrence of key up to a delimiter. */
+static void blank(char *s, const char *key)
+{
+	char *p = s;
+
+	while ((p = strstr(p, key)) != NULL) {
+		p += strlen(key);
+		char *e = p + strcspn(p, ";,\"\r\n> ");
+		memmove(p, e, strlen(e) + 1);
+	}
+}
+
+START_TEST(no_credentials_register)
+{
+	osip_message_t *req = request("REGISTER", "alice", "c1", 1, NULL, NULL);
+	struct auth_result r;
+	char n1[NONCE_LEN + 8], n2[NONCE_LEN + 8];
+
+	auth_check(a, conf_reject, req, src, T0, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	ck_assert_ptr_null(r.peer);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	ck_assert_ptr_nonnull(resp);
+	ck_assert_int_eq(osip_message_get_status_code(resp), 401);
+	char *text = serialize(resp);
+	ck_assert_int_eq(count_lines(text, "WWW-Authenticate: Digest "), 2);
+	ck_assert_int_eq(count_lines(text, "Proxy-Authenticate: "), 0);
+	assert_prefix(text, "SIP/2.0 401 ");
+	const char *md5 = strstr(text, "algorithm=MD5");
+	const char *sha = strstr(text, "algorithm=SHA-256");
+	ck_assert_ptr_nonnull(md5);
+	ck_assert_ptr_nonnull(sha);
+	ck_assert(md5 < sha);
+	ck_assert_ptr_null(strstr(text, "stale"));
+	ck_assert_ptr_null(strstr(text, "Proxy-Authenticate"));
+	/* both carry the same nonce, valid for src only */
+	nonce_of(text, n1, sizeof(n1));
+	nonce_of(strstr(text, "nonce=\"") + 1, n2, sizeof(n2));
+	ck_assert_str_eq(n1, n2);
+	ck_assert_uint_eq(strlen(n1), NONCE_LEN);
+	ck_assert_int_eq(nonce_check(n1, src, REALM, T0), NONCE_VALID);
+	ck_assert_int_eq(nonce_check(n1, elsewhere, REALM, T0), NONCE_INVALID);
+	free(text);
+	osip_message_free(resp);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(no_credentials_invite)
+{
+	osip_message_t *req = request("INVITE", "100", "c1", 1, NULL, NULL);
+	struct auth_result r;
+
+	auth_check(a, conf_reject, req, src, T0, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	ck_assert_ptr_nonnull(resp);
+	ck_assert_int_eq(osip_message_get_status_code(resp), 407);
+	char *text = serialize(resp);
+	ck_assert_int_eq(count_lines(text, "Proxy-Authenticate: Digest "), 2);
+	ck_assert_int_eq(count_lines(text, "WWW-Authenticate: "), 0);
+	assert_prefix(text, "SIP/2.0 407 ");
+	ck_assert_ptr_nonnull(strstr(text, "algorithm=SHA-256"));
+	ck_assert(strstr(text, "algorithm=MD5") && strstr(text, "algorithm=MD5") < strstr(text, "algorithm=SHA-256"));
+	ck_assert_ptr_nonnull(strstr(text, "realm=\"" REALM "\""));
+	free(text);
+	osip_message_free(resp);
+	/* AUTH_OK has no answer */
+	ck_assert_ptr_null(auth_answer(conf_reject, req, AUTH_OK, src, T0));
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(right_credentials)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+	const struct conf_peer *peer = NULL;
+
+	for (int alg = DIGEST_MD5; alg <= DIGEST_SHA256; alg++) {
+		challenge(conf_reject, "REGISTER", nonce, sizeof(nonce));
+		credentials(line, sizeof(line), "REGISTER", (enum digest_alg)alg, "alice",
+			    "alice-secret", nonce, "00000001");
+		osip_message_t *req = request("REGISTER", "alice", alg ? "r-sha" : "r-md5", 2, line, NULL);
+		ck_assert_int_eq(check(conf_reject, req, T0 + 1, &peer), AUTH_OK);
+		ck_assert_ptr_nonnull(peer);
+		ck_assert_str_eq(peer->name, "alice");
+		osip_message_free(req);
+	}
+	/* an INVITE with Proxy-Authorization */
+	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request("INVITE", "100", "i1", 1, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, &peer), AUTH_OK);
+	ck_assert_str_eq(peer->name, "alice");
+	osip_message_free(req);
+	/* a trunk may place calls with its credentials */
+	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "trunk", "trunk-secret", nonce, "00000001");
+	req = request("INVITE", "100", "i2", 1, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, &peer), AUTH_OK);
+	ck_assert_str_eq(peer->name, "trunk");
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(wrong_password_and_unknown_user)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+	osip_message_t *req;
+
+	challenge(conf_reject, "REGISTER", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
+	req = request("REGISTER", "alice", "w1", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	ck_assert_int_eq(check(conf_plain, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	osip_message_t *resp = auth_answer(conf_reject, req, AUTH_FORBIDDEN, src, T0 + 1);
+	ck_assert_int_eq(osip_message_get_status_code(resp), 403);
+	osip_message_free(resp);
+	osip_message_free(req);
+
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "mallory", "whatever", nonce, "00000001");
+	req = request("REGISTER", "mallory", "w2", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	ck_assert_int_eq(check(conf_plain, req, T0 + 1, NULL), AUTH_NOT_FOUND);
+	resp = auth_answer(conf_plain, req, AUTH_NOT_FOUND, src, T0 + 1);
+	ck_assert_int_eq(osip_message_get_status_code(resp), 404);
+	osip_message_free(resp);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(uniform_answers)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+	char *texts[2];
+	struct auth_result r;
+
+	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
+		else
+			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "mallory", "x", nonce, "00000001");
+		osip_message_t *req = request("INVITE", "100", "same-call", 1, line, NULL);
+		unsigned long before = auth_digest_computations(a);
+		auth_check(a, conf_reject, req, src, T0 + 1, &r);
+		/* the same hashing work for a known and an unknown user */
+		ck_assert_uint_eq(auth_digest_computations(a), before + 1);
+		ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
+		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + 1);
+		ck_assert_ptr_nonnull(resp);
+		texts[i] = serialize(resp);
+		blank(texts[i], "tag=");
+		blank(texts[i], "nonce=\"");
+		osip_message_free(resp);
+		osip_message_free(req);
+	}
+	ck_assert_str_eq(texts[0], texts[1]);
+	free(texts[0]);
+	free(texts[1]);
+
+	/* and the challenges on an expired nonce with a wrong digest */
+	nonce_make(src, REALM, T0 - 100, nonce);
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
+		else
+			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "mallory", "x", nonce, "00000001");
+		osip_message_t *req = request("INVITE", "100", "same-call-2", 1, line, NULL);
+		unsigned long before = auth_digest_computations(a);
+		auth_check(a, conf_reject, req, src, T0, &r);
+		ck_assert_uint_eq(auth_digest_computations(a), before + 1);
+		ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + i);
+		texts[i] = serialize(resp);
+		blank(texts[i], "tag=");
+		blank(texts[i], "nonce=\"");
+		osip_message_free(resp);
+		osip_message_free(req);
+	}
+	ck_assert_str_eq(texts[0], texts[1]);
+	free(texts[0]);
+	free(texts[1]);
+}
+END_TEST
+
+START_TEST(nonce_of_another_address)
+{
+	char nonce[NONCE_LEN + 1], line[1024];
+
+	nonce_make(elsewhere, REALM, T0, nonce);
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request("REGISTER", "alice", "x1", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_CHALLENGE);
+	/* a nonce that is not ours at all */
+	osip_message_free(req);
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret",
+		    "bm90LWEtbm9uY2Utb2Ytb3Vycw", "00000001");
+	req = request("REGISTER", "alice", "x2", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_CHALLENGE);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(expired_nonce)
+{
+	char nonce[NONCE_LEN + 1], line[1024];
+	struct auth_result r;
+
+	nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
+	ck_assert_int_eq(nonce_check(nonce, src, REALM, T0), NONCE_STALE);
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request("REGISTER", "alice", "s1", 2, line, NULL);
+	auth_check(a, conf_reject, req, src, T0, &r);
+	ck_assert_int_eq(r.verdict, AUTH_STALE);
+	ck_assert_ptr_null(r.peer);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	ck_assert_int_eq(osip_message_get_status_code(resp), 401);
+	char *text = serialize(resp);
+	ck_assert_ptr_nonnull(strstr(text, "stale=true"));
+	ck_assert_ptr_nonnull(strstr(strstr(text, "stale=true") + 1, "stale=true")); /* both */
+	char fresh[NONCE_LEN + 8];
+	nonce_of(text, fresh, sizeof(fresh));
+	ck_assert_str_ne(fresh, nonce);
+	ck_assert_int_eq(nonce_check(fresh, src, REALM, T0), NONCE_VALID);
+	free(text);
+	osip_message_free(resp);
+	osip_message_free(req);
+
+	/* a wrong digest on an expired nonce: a plain challenge */
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
+	req = request("REGISTER", "alice", "s2", 2, line, NULL);
+	auth_check(a, conf_reject, req, src, T0, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	text = serialize(resp);
+	ck_assert_ptr_null(strstr(text, "stale"));
+	free(text);
+	osip_message_free(resp);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(replay_and_retransmission)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+	const struct conf_peer *peer = NULL;
+
+	challenge(conf_reject, "REGISTER", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request("REGISTER", "alice", "orig-call", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, &peer), AUTH_OK);
+
+	/* the same credentials in a new request: challenged */
+	osip_message_t *replay = request("REGISTER", "alice", "other-call", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, replay, T0 + 2, NULL), AUTH_CHALLENGE);
+	osip_message_free(replay);
+	replay = request("REGISTER", "alice", "orig-call", 3, line, NULL);
+	ck_assert_int_eq(check(conf_reject, replay, T0 + 2, NULL), AUTH_CHALLENGE);
+	osip_message_free(replay);
+
+	/* the accepted request retransmitted: accepted again */
+	peer = NULL;
+	ck_assert_int_eq(check(conf_reject, req, T0 + 3, &peer), AUTH_OK);
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_str_eq(peer->name, "alice");
+	osip_message_free(req);
+
+	/* the next request on the same nonce with a higher nc is fine */
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000002");
+	req = request("REGISTER", "alice", "orig-call", 3, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 4, &peer), AUTH_OK);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(register_other_aor)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+
+	challenge(conf_reject, "REGISTER", nonce, sizeof(nonce));
+	/* alice's right credentials, registering bob's AOR */
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request("REGISTER", "bob", "aor1", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	osip_message_free(req);
+	/* a trunk (host set) does not register, even its own AOR */
+	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "trunk", "trunk-secret", nonce, "00000001");
+	req = request("REGISTER", "trunk", "aor2", 2, line, NULL);
+	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(assert_identity)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+	osip_header_t *h = NULL;
+	struct in_addr host;
+
+	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request(
+		"INVITE", "100", "pai1", 1, line,
+		"Authorization: Digest username=\"alice\", realm=\"other\", nonce=\"n\", uri=\"sip:x\", response=\"00\"\r\n"
+		"P-Asserted-Identity: <sip:boss@pbx.example.com>\r\n"
+		"P-Asserted-Identity: \"CEO\" <sip:ceo@pbx.example.com>\r\n"
+		"P-Preferred-Identity: <sip:boss@pbx.example.com>\r\n"
+		"Remote-Party-ID: <sip:boss@pbx.example.com>;party=calling\r\n");
+	ck_assert_int_eq(osip_list_size(&req->authorizations), 1);
+	ck_assert_int_eq(osip_list_size(&req->proxy_authorizations), 1);
+	const struct conf_peer *peer = conf_peer_find(conf_reject, "alice");
+	ck_assert_ptr_nonnull(peer);
+	ck_assert_int_eq(inet_pton(AF_INET, "192.168.0.10", &host), 1);
+	ck_assert_int_eq(auth_assert_identity(req, peer, host, 5060), 0);
+
+	ck_assert_int_eq(osip_list_size(&req->authorizations), 0);
+	ck_assert_int_eq(osip_list_size(&req->proxy_authorizations), 0);
+	ck_assert_int_lt(osip_message_header_get_byname(req, "p-preferred-identity", 0, &h), 0);
+	ck_assert_int_lt(osip_message_header_get_byname(req, "remote-party-id", 0, &h), 0);
+	int pos = osip_message_header_get_byname(req, "p-asserted-identity", 0, &h);
+	ck_assert_int_ge(pos, 0);
+	ck_assert_str_eq(h->hvalue, "<sip:alice@192.168.0.10:5060>");
+	ck_assert_int_lt(osip_message_header_get_byname(req, "p-asserted-identity", pos + 1, &h), 0);
+
+	char *text = serialize(req);
+	ck_assert_ptr_null(strstr(text, "Authorization"));
+	ck_assert_ptr_null(strstr(text, "boss"));
+	ck_assert_ptr_null(strstr(text, "ceo"));
+	ck_assert_ptr_nonnull(strstr(text, "<sip:alice@192.168.0.10:5060>"));
+	free(text);
+	osip_message_free(req);
+}
+END_TEST
+
+START_TEST(verdict_names)
+{
+	ck_assert_str_eq(auth_verdict_name(AUTH_OK), "ok");
+	ck_assert_str_eq(auth_verdict_name(AUTH_CHALLENGE), "challenge");
+	ck_assert_str_eq(auth_verdict_name(AUTH_STALE), "stale");
+	ck_assert_str_eq(auth_verdict_name(AUTH_FORBIDDEN), "forbidden");
+	ck_assert_str_eq(auth_verdict_name(AUTH_NOT_FOUND), "not found");
+}
+END_TEST
+
+static Suite *auth_suite(void)
+{
+	Suite *s = suite_create("auth");
+	TCase *tc = tcase_create("auth");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, no_credentials_register);
+	tcase_add_test(tc, no_credentials_invite);
+	tcase_add_test(tc, right_credentials);
+	tcase_add_test(tc, wrong_password_and_unknown_user);
+	tcase_add_test(tc, uniform_answers);
+	tcase_add_test(tc, nonce_of_another_address);
+	tcase_add_test(tc, expired_nonce);
+	tcase_add_test(tc, replay_and_retransmission);
+	tcase_add_test(tc, register_other_aor);
+	tcase_add_test(tc, assert_identity);
+	tcase_add_test(tc, verdict_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	static const uint8_t key[SECRET_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+						     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	SRunner *sr;
+	int failed;
+
+	sipmsg_global_init();
+	secret_set_key(key);
+	sr = srunner_create(auth_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,233 @@
+/*
+ * Unit tests for bans.c: banafter failures within BANS_FAILURE_WINDOW_S ban
+ * an address for bantime; the challenge budget per address and window; the
+ * bounded table under a flood from many addresses. Time is injected.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bans.h"
+
+#define T0 ((time_t)1700000000)
+
+static struct in_addr ip(const char *text)
+{
+	struct in_addr a;
+
+	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	return a;
+}
+
+/* 10.x.y.z for i, never 0.0.0.0 */
+static struct in_addr nth(unsigned i)
+{
+	struct in_addr a;
+
+	a.s_addr = htonl(0x0a000000u + i + 1);
+	return a;
+}
+
+START_TEST(ban_after_failures)
+{
+	struct bans *b = bans_new(64);
+	struct in_addr a = ip("203.0.113.5"), other = ip("203.0.113.6");
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert(!bans_failure(b, a, T0, 3, 600));
+	ck_assert(!bans_failure(b, a, T0 + 20, 3, 600));
+	ck_assert(!bans_is_banned(b, a, T0 + 20));
+	/* the third within a minute starts the ban, and says so once */
+	ck_assert(bans_failure(b, a, T0 + 59, 3, 600));
+	ck_assert(bans_is_banned(b, a, T0 + 59));
+	ck_assert(!bans_failure(b, a, T0 + 60, 3, 600));
+	ck_assert(!bans_is_banned(b, other, T0 + 60));
+	ck_assert_uint_eq(bans_active(b, T0 + 60), 1);
+	/* bantime counts from the failure that started it */
+	ck_assert(bans_is_banned(b, a, T0 + 59 + 599));
+	ck_assert(!bans_is_banned(b, a, T0 + 59 + 600));
+	ck_assert_uint_eq(bans_active(b, T0 + 59 + 600), 0);
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(failures_spread_out)
+{
+	struct bans *b = bans_new(64);
+	struct in_addr a = ip("203.0.113.5");
+
+	/* one failure every 31 s: never three within 60 s */
+	for (int i = 0; i < 20; i++)
+		ck_assert(!bans_failure(b, a, T0 + 31 * i, 3, 600));
+	ck_assert(!bans_is_banned(b, a, T0 + 31 * 20));
+	/* two, then a third more than 60 s after the first */
+	ck_assert(!bans_failure(b, a, T0 + 1000, 3, 600));
+	ck_assert(!bans_failure(b, a, T0 + 1001, 3, 600));
+	ck_assert(!bans_failure(b, a, T0 + 1061, 3, 600));
+	ck_assert(!bans_is_banned(b, a, T0 + 1061));
+	ck_assert_uint_eq(bans_active(b, T0 + 1061), 0);
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(banning_off)
+{
+	struct bans *b = bans_new(64);
+	struct in_addr a = ip("203.0.113.5");
+
+	for (int i = 0; i < 100; i++) {
+		ck_assert(!bans_failure(b, a, T0 + i / 10, 0, 600));
+		ck_assert(!bans_failure(b, a, T0 + i / 10, 3, 0));
+	}
+	ck_assert(!bans_is_banned(b, a, T0 + 10));
+	ck_assert_uint_eq(bans_active(b, T0 + 10), 0);
+	/* banafter 1: the first failure bans */
+	ck_assert(bans_failure(b, a, T0 + 20, 1, 5));
+	ck_assert(bans_is_banned(b, a, T0 + 24));
+	ck_assert(!bans_is_banned(b, a, T0 + 25));
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(challenge_budget)
+{
+	struct bans *b = bans_new(64);
+	struct in_addr a = ip("203.0.113.5"), other = ip("198.51.100.7");
+
+	for (int i = 0; i < BANS_CHALLENGE_BUDGET; i++)
+		ck_assert_msg(bans_challenge_allowed(b, a, T0 + (i * (BANS_WINDOW_S - 1)) / BANS_CHALLENGE_BUDGET),
+			      "challenge %d refused", i);
+	ck_assert(!bans_challenge_allowed(b, a, T0 + BANS_WINDOW_S - 1));
+	ck_assert(!bans_challenge_allowed(b, a, T0 + BANS_WINDOW_S - 1));
+	/* another address has its own budget */
+	ck_assert(bans_challenge_allowed(b, other, T0 + BANS_WINDOW_S - 1));
+	/* running out of budget is not a ban */
+	ck_assert(!bans_is_banned(b, a, T0 + BANS_WINDOW_S - 1));
+	/* the window passes: a fresh budget */
+	for (int i = 0; i < BANS_CHALLENGE_BUDGET; i++)
+		ck_assert(bans_challenge_allowed(b, a, T0 + BANS_WINDOW_S));
+	ck_assert(!bans_challenge_allowed(b, a, T0 + BANS_WINDOW_S));
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(list_and_clear)
+{
+	struct bans *b = bans_new(64);
+	struct ban_entry out[8];
+	bool seen[3] = { false, false, false };
+
+	ck_assert(bans_failure(b, nth(0), T0, 1, 100));
+	ck_assert(!bans_failure(b, nth(1), T0, 2, 100));
+	ck_assert(bans_failure(b, nth(1), T0 + 1, 2, 100));
+	ck_assert(bans_failure(b, nth(2), T0 + 2, 1, 10));
+	ck_assert(!bans_failure(b, nth(3), T0 + 2, 5, 100)); /* not banned */
+	ck_assert_uint_eq(bans_active(b, T0 + 2), 3);
+	size_t n = bans_list(b, T0 + 2, out, 8);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned k = 0; k < 3; k++) {
+			if (out[i].addr.s_addr == nth(k).s_addr) {
+				ck_assert(!seen[k]);
+				seen[k] = true;
+				if (k == 0)
+					ck_assert_int_eq(out[i].until, T0 + 100);
+				if (k == 1) {
+					ck_assert_int_eq(out[i].until, T0 + 101);
+					ck_assert_uint_eq(out[i].failures, 2);
+				}
+				if (k == 2)
+					ck_assert_int_eq(out[i].until, T0 + 12);
+			}
+		}
+	}
+	ck_assert(seen[0] && seen[1] && seen[2]);
+	/* max is honoured */
+	ck_assert_uint_eq(bans_list(b, T0 + 2, out, 2), 2);
+	ck_assert_uint_eq(bans_list(b, T0 + 2, out, 0), 0);
+	/* an ended ban is not listed */
+	ck_assert_uint_eq(bans_list(b, T0 + 12, out, 8), 2);
+
+	bans_clear(b);
+	ck_assert_uint_eq(bans_active(b, T0 + 2), 0);
+	ck_assert_uint_eq(bans_list(b, T0 + 2, out, 8), 0);
+	for (unsigned k = 0; k < 3; k++)
+		ck_assert(!bans_is_banned(b, nth(k), T0 + 2));
+	/* failure counts are forgotten too */
+	ck_assert(!bans_failure(b, nth(1), T0 + 3, 2, 100));
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(flood_keeps_live_bans)
+{
+	struct bans *b = bans_new(64);
+	struct in_addr banned[8];
+
+	for (unsigned i = 0; i < 8; i++) {
+		banned[i] = nth(100000 + i * 7919);
+		ck_assert(!bans_failure(b, banned[i], T0, 2, 3600));
+		ck_assert(bans_failure(b, banned[i], T0, 2, 3600));
+	}
+	ck_assert_uint_eq(bans_active(b, T0), 8);
+	/* thousands of other addresses fail and ask for challenges */
+	for (unsigned i = 0; i < 20000; i++) {
+		time_t now = T0 + 1 + i / 100;
+		(void)bans_failure(b, nth(i), now, 5, 3600);
+		(void)bans_challenge_allowed(b, nth(i), now);
+	}
+	time_t end = T0 + 1 + 20000 / 100;
+	for (unsigned i = 0; i < 8; i++)
+		ck_assert_msg(bans_is_banned(b, banned[i], end), "ban %u evicted", i);
+	ck_assert_uint_ge(bans_active(b, end), 8);
+	/* an address never seen is not banned */
+	ck_assert(!bans_is_banned(b, ip("192.0.2.1"), end));
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(table_is_bounded)
+{
+	/* a tiny table: 16 slots; every address flooding in still gets answered
+	 * (no room to count is "allowed"), and nothing crashes */
+	struct bans *b = bans_new(1);
+
+	for (unsigned i = 0; i < 5000; i++)
+		ck_assert(bans_challenge_allowed(b, nth(i), T0));
+	for (unsigned i = 0; i < 5000; i++)
+		(void)bans_failure(b, nth(i), T0, 1, 60);
+	ck_assert_uint_le(bans_active(b, T0), 16);
+	ck_assert_uint_ge(bans_active(b, T0), 1);
+	ck_assert_uint_eq(bans_active(b, T0 + 60), 0);
+	bans_free(b);
+}
+END_TEST
+
+static Suite *bans_suite(void)
+{
+	Suite *s = suite_create("bans");
+	TCase *tc = tcase_create("bans");
+
+	tcase_add_test(tc, ban_after_failures);
+	tcase_add_test(tc, failures_spread_out);
+	tcase_add_test(tc, banning_off);
+	tcase_add_test(tc, challenge_budget);
+	tcase_add_test(tc, list_and_clear);
+	tcase_add_test(tc, flood_keeps_live_bans);
+	tcase_add_test(tc, table_is_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(bans_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
