@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -80,6 +81,9 @@ void harness_start(struct daemon_proc *p, const char *const args[], bool wait_re
 	p->pid = fork();
 	ck_assert_int_ge(p->pid, 0);
 	if (p->pid == 0) {
+		/* a test that fails exits at once: its daemon must not outlive it
+		 * and hold the addresses the next test needs */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
@@ -89,9 +93,21 @@ void harness_start(struct daemon_proc *p, const char *const args[], bool wait_re
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	if (wait_ready)
-		ck_assert_msg(harness_wait_log(p, "listening on", 10000),
-			      "sipnatd did not start; log %s", p->log_path);
+	if (!wait_ready)
+		return;
+	/* A daemon of an earlier test (one that failed and left its child
+	 * behind, or one still shutting down) may hold the address for a while:
+	 * wait for it rather than fail this test too. */
+	for (int attempt = 0; attempt < 30; attempt++) {
+		if (harness_wait_log(p, "listening on", 10000))
+			return;
+		if (!harness_log_contains(p, "Address already in use"))
+			break;
+		harness_stop(p, SIGKILL, 2000);
+		usleep(1000 * 1000);
+		harness_start(p, args, false);
+	}
+	ck_abort_msg("sipnatd did not start; log %s", p->log_path);
 }
 
 static char *read_log(const struct daemon_proc *p, size_t *len)
