@@ -297,8 +297,9 @@ static void warn_nat_settings(const struct conf *conf)
 		n++;
 	}
 	if (n)
-		log_warn("peers.nat: %s without force_rport: once authenticated %s answered on the Via port, which lets a scanner tell %s exist (keep nat settings the same for all peers)",
-			 names, n == 1 ? "it is" : "they are", n == 1 ? "this user" : "these users");
+		log_warn("peers.nat: %s without force_rport: once authenticated %s answered on the Via port, which tells a scanner that %s (keep nat settings the same for all peers)",
+			 names, n == 1 ? "it is" : "they are",
+			 n == 1 ? "this user exists" : "these users exist");
 }
 
 /* Log, for the admin, what a reload changed that only a restart applies. */
