@@ -261,7 +261,7 @@ EOF
 			echo "noload = chan_sip.so"
 		else
 			echo "noload = chan_pjsip.so"
-			for m in /opt/asterisk/lib/asterisk/modules/res_pjsip*.so /opt/asterisk/lib/asterisk/modules/res_pjproject.so; do
+			for m in /opt/asterisk/lib/asterisk/modules/res_pjsip*.so; do
 				echo "noload = ${m##*/}"
 			done
 		fi
