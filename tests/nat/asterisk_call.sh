@@ -116,8 +116,8 @@ netns_cleanup_hook() {
 	fi
 }
 
-# bg NS CMD... &: like nsx_bg, and the pjsua pipe's descriptor (8) stays here.
-bg() {
+# ns_bg NS CMD... &: like nsx_bg, and the pjsua pipe's descriptor (8) stays here.
+ns_bg() {
 	local ns=$1
 	shift
 	exec ip netns exec "$ns" "$@" 8>&- 9>&-
@@ -126,15 +126,16 @@ bg() {
 now() { date +%s.%N; }
 
 # ---------------------------------------------------------------- media file
-# A 440 Hz tone, 8 kHz mono 16-bit, long enough for the longest call (pjsua
-# loops it; Asterisk plays it once).
-python3 - "$work/tone.wav" <<'EOF'
+# A 440 Hz tone, 8 kHz mono 16-bit: tone.wav long enough for the longest call
+# (pjsua loops it; Asterisk plays it once), tone5.wav 5 s.
+python3 - "$work" <<'EOF'
 import math, struct, sys, wave
-w = wave.open(sys.argv[1], "wb")
-w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
-w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
-                       for i in range(8000 * 120)))
-w.close()
+for name, secs in (("tone", 120), ("tone5", 5)):
+    w = wave.open("%s/%s.wav" % (sys.argv[1], name), "wb")
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                           for i in range(8000 * secs)))
+    w.close()
 EOF
 
 # ---------------------------------------------------------------- sipnatd
@@ -163,7 +164,7 @@ sipnatd_start() {
 		fail "sipnatd rejects the test configuration: $(cat "$rdir/conftest.out")"
 		return 1
 	fi
-	bg "$P-lan" "$sipnatd" -f -c "$rdir/sipnatd.conf" >"$rdir/sipnatd.log" 2>&1 &
+	ns_bg "$P-lan" "$sipnatd" -f -c "$rdir/sipnatd.conf" >"$rdir/sipnatd.log" 2>&1 &
 	sipnatd_pid=$!
 	pids+=("$sipnatd_pid")
 	if ! wait_for "$rdir/sipnatd.log" "listening on" 10 "$sipnatd_pid"; then
@@ -292,6 +293,15 @@ exten => 200,1,Ringing()
 [internal]
 exten => 201,1,Dial($(ast_dial_string))
 exten => 202,1,Dial($(ast_dial_string),4)
+
+; what Asterisk's leg to the phone runs once the phone answers (sc_out):
+; 5 s of tone, then (chan_pjsip) a re-INVITE from Asterisk, then more tone
+[phone-answered]
+exten => s,1,Playback($work/tone5)
+$(if [[ $kind == pjsip ]]; then
+		echo " same => n,Set(PJSIP_SEND_SESSION_REFRESH()=invite)"
+	fi)
+ same => n,Playback($work/tone)
 EOF
 	if [[ $kind == pjsip ]]; then
 		cat >"$d/etc/pjsip.conf" <<EOF
@@ -361,7 +371,7 @@ ast_dial_string() {
 ast() { nsx "$P-pbx" "$ASTERISK" -C "$adir/etc/asterisk.conf" -rx "$1" 2>&1; }
 
 ast_start() {
-	bg "$P-pbx" "$ASTERISK" -f -n -C "$adir/etc/asterisk.conf" >"$adir/console.log" 2>&1 &
+	ns_bg "$P-pbx" "$ASTERISK" -f -n -C "$adir/etc/asterisk.conf" >"$adir/console.log" 2>&1 &
 	ast_pid=$!
 	pids+=("$ast_pid")
 	local n
@@ -424,7 +434,7 @@ pjsua_start() {
 	mkfifo "$rdir/pjsua.in"
 	# its log goes to stdout: line-buffered (stdbuf), so that every line is
 	# in the file when pjsua has written it
-	bg "$P-phone" stdbuf -oL -eL "$PJSUA" --null-audio --no-tcp --no-color --no-vad \
+	ns_bg "$P-phone" stdbuf -oL -eL "$PJSUA" --null-audio --no-tcp --no-color --no-vad \
 		--local-port 5060 --bound-addr "$PHONE" --ip-addr "$PHONE" --rtp-port 4000 \
 		--id "sip:alice@$PUBLIC" --registrar "sip:$PUBLIC" \
 		--realm '*' --username alice --password "$SECRET" \
@@ -547,9 +557,13 @@ check_windows() {
 		results+=("$round|$name|$fig")
 		case $name in
 		*held*)
-			# on hold only the counts are shown: which side keeps sending is
-			# the endpoints' choice
-			say "audio $name: $fig (on hold: not checked)"
+			# on hold (the phone's re-INVITE made it sendonly) the phone keeps
+			# sending; whether Asterisk sends is its choice: only shown
+			if ((from >= expect && lan_in >= expect)); then
+				say "audio $name: $fig (on hold: the phone's direction checked)"
+			else
+				fail "audio $name: too few RTP packets from the phone while on hold: $fig"
+			fi
 			continue
 			;;
 		esac
@@ -683,7 +697,7 @@ wait_no_channels() {
 sc_out() {
 	say "out: Asterisk -> phone (originate through sipnatd, Playback)"
 	mark
-	ast "channel originate Local/201@internal application Playback ${work}/tone" >/dev/null
+	ast "channel originate $(ast_dial_string) extension s@phone-answered" >/dev/null
 	if ! pj_wait "$PJ_NEW_CALL" 10; then
 		fail "out: Asterisk's call did not reach the phone within 10 s"
 		return 1
@@ -694,6 +708,19 @@ sc_out() {
 		return 1
 	fi
 	window out-answered 4
+
+	if [[ $kind == pjsip ]]; then
+		# a re-INVITE from Asterisk (PJSIP_SEND_SESSION_REFRESH in the dialplan
+		# once the first 5 s of tone are over)
+		mark
+		if pj_wait "RX [0-9]+ bytes Request msg INVITE/" 5 &&
+			pj_wait "TX [0-9]+ bytes Response msg 200/INVITE" 3; then
+			say "out: Asterisk's re-INVITE reached the phone, answered 200"
+		else
+			fail "out: Asterisk's re-INVITE did not reach the phone or was not answered"
+		fi
+		window out-after-reinvite 3
+	fi
 
 	# Asterisk's session refresh (it is the caller, the refresher)
 	mark
@@ -901,13 +928,16 @@ run_round() {
 	pjsua_stop
 	ast_stop
 	kill -TERM "$sipnatd_pid" 2>/dev/null || true
-	wait "$sipnatd_pid" 2>/dev/null || true
+	local rc=0
+	wait "$sipnatd_pid" 2>/dev/null || rc=$?
 	forget_pid "$sipnatd_pid"
+	((rc == 0)) || fail "sipnatd exited with status $rc on SIGTERM"
 	stop_pids # the captures
 	check_windows
 	check_wire
-	if grep -qE "(ERROR|AddressSanitizer|runtime error)" "$rdir/sipnatd.log"; then
-		fail "sipnatd logged errors: $(grep -m3 -E '(ERROR|AddressSanitizer|runtime error)' "$rdir/sipnatd.log")"
+	local errs='^[0-9-]+ [0-9:.]+ error:|AddressSanitizer|LeakSanitizer|runtime error'
+	if grep -qE "$errs" "$rdir/sipnatd.log"; then
+		fail "sipnatd logged errors: $(grep -m3 -E "$errs" "$rdir/sipnatd.log")"
 	fi
 	say "---- round with chan_$kind: $( ((round_failed)) && echo FAILED || echo passed) in $((SECONDS - t_start)) s"
 	round=""
