@@ -195,37 +195,29 @@ sipnatd_reload() {
 	return 1
 }
 
-# pool_figures: "in_use free" of the relay pool (sipnatctl stats --json).
+# pool_figures: "in_use free pairs active_calls" (sipnatctl --json stats).
 pool_figures() {
 	ctl --json stats | python3 -c 'import json, sys
 d = json.load(sys.stdin)
-def find(o, path=""):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            yield from find(v, path + "." + k)
-    else:
-        yield path, o
-vals = dict(find(d))
-use = [v for k, v in vals.items() if "pool" in k and ("use" in k)]
-free = [v for k, v in vals.items() if "pool" in k and "free" in k]
-print(use[0] if use else "?", free[0] if free else "?")'
+p = d["pool"]
+print(p["in_use"], p["free"], p["pairs"], d["calls"]["active"])'
 }
 
-# pool_full WHAT: the relay pool has nothing in use and no call is active
-# (bounded wait: sipnatd frees a call's pair on the final response or BYE).
+# pool_full WHAT: no relay pair in use, all free, no call active (a bounded
+# wait: sipnatd frees a call's pair on the final response, BYE or CANCEL).
 pool_full() {
-	local what=$1 n use free
+	local what=$1 n use free pairs active
 	for ((n = 0; n < 30; n++)); do
-		read -r use free <<<"$(pool_figures)"
-		[[ $use == 0 ]] && break
+		read -r use free pairs active <<<"$(pool_figures)"
+		[[ $use == 0 && $active == 0 && $free == "$pairs" ]] && break
 		sleep 0.1
 	done
-	if [[ $use != 0 ]]; then
-		fail "$what: relay pairs leaked: sipnatctl stats says $use in use, $free free"
+	if [[ $use != 0 || $active != 0 || $free != "$pairs" ]]; then
+		fail "$what: relay pairs leaked: sipnatctl stats: pool $use in use, $free of $pairs free; $active calls active"
 		ctl calls >&2 || true
 		return 1
 	fi
-	say "$what: relay pool full again ($free pairs free, 0 in use)"
+	say "$what: relay pool full again ($free of $pairs pairs free, no call active)"
 	pool_free=$free
 }
 
@@ -826,9 +818,10 @@ sc_pool() {
 			return 1
 		fi
 	done
-	local use free
-	read -r use free <<<"$(pool_figures)"
-	((use == 2 && free == 0)) || fail "pool: two calls up, but sipnatctl stats says $use in use, $free free"
+	local use free pairs active
+	read -r use free pairs active <<<"$(pool_figures)"
+	((use == 2 && free == 0 && active == 2)) ||
+		fail "pool: two calls up, but sipnatctl stats says: pool $use in use, $free of $pairs free; $active calls active"
 	# a third call from the phone: 503 from sipnatd, Asterisk sees nothing
 	local ast_inv
 	ast_inv=$(ast_received INVITE)
@@ -891,6 +884,20 @@ check_wire() {
 	python3 "$script_dir/wire_check.py" "$PUBLIC" "$PHONE_NAT" "192.0.2." "$RTPSTART" "$RTPEND" \
 		<"$rdir/wire-raw.txt" >"$rdir/wire-check.txt" || rc=$?
 	grep -vE '^(FLOW |    RTP )' "$rdir/wire-check.txt" | sed "s/^/    /" || true
+	# every SDP sipnatd sent toward the phone names the public address
+	local sdps bad
+	tshark -r "$rdir/wan.pcapng" -Y "sdp && ip.src == $PUBLIC" -T fields -E separator=' ' \
+		-E occurrence=a -E aggregator=' ' -e sdp.connection_info.address -e sdp.owner.address \
+		>"$rdir/wire-sdp.txt" 2>/dev/null || true
+	sdps=$(grep -c . "$rdir/wire-sdp.txt" || true)
+	bad=$(tr ' ' '\n' <"$rdir/wire-sdp.txt" | grep -v -x -F -e "$PUBLIC" -e '' | sort -u | tr '\n' ' ' || true)
+	if ((sdps == 0)); then
+		fail "no SDP from sipnatd toward the phone in the WAN capture"
+	elif [[ -n $bad ]]; then
+		fail "sipnatd's SDP toward the phone names $bad, not only $PUBLIC"
+	else
+		say "wire: all $sdps SDP bodies toward the phone name only $PUBLIC (c=, o=)"
+	fi
 	if ((rc != 0)); then
 		fail "LAN addresses or strange datagrams on the home router's WAN (above)"
 	else
