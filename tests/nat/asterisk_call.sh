@@ -14,22 +14,24 @@
 # (sip.conf: a friend for sipnatd with host, nat=force_rport, qualify=yes,
 # directmedia=no, session timers originated at 90 s).
 #
-#   register   alice registers (digest) through her NAT; Asterisk qualifies
-#              sipnatd (OPTIONS answered: contact/peer reachable)
+#   register   alice registers (digest) through her NAT
 #   in         phone -> Asterisk 100 (Answer + Echo): the echo comes back; the
 #              phone holds and resumes (re-INVITEs), sipnatd reloads (SIGHUP)
-#              in the call, the session timer's refresh goes through; the
-#              phone hangs up (BYE from the phone)
-#   out        Asterisk -> phone (originate to alice through sipnatd, Playback
-#              of a long WAV), the phone answers; Asterisk's session refresh
-#              reaches the phone and its answer reaches Asterisk; Asterisk
-#              hangs up (BYE from Asterisk)
+#              in the call, the session timer's refresh goes through (whoever
+#              sends it); the phone hangs up (BYE from the phone)
+#   out        Asterisk -> phone (originate to alice through sipnatd, Playback),
+#              the phone answers; chan_pjsip sends a re-INVITE (dialplan
+#              PJSIP_SEND_SESSION_REFRESH); Asterisk's session refresh reaches
+#              the phone and its answer reaches Asterisk; the phone holds and
+#              resumes; Asterisk hangs up (BYE from Asterisk)
 #   cancel     the phone calls 200 (Ringing, no answer) and gives up (CANCEL);
-#              Asterisk calls the phone, which does not answer, and gives up
-#              after 4 s (Dial timeout: CANCEL from Asterisk)
-#   pool       sipnatd reloaded with one relay pair: a call holds it, a second
-#              call from the phone and one from Asterisk get 503 and nothing
-#              is forwarded; after the call the pool is full again
+#              Asterisk calls the phone (Dial through sipnatd as the README
+#              writes it), which only rings, and gives up after 4 s (CANCEL)
+#   pool       sipnatd reloaded with two relay pairs: two calls hold them; a
+#              third call from the phone and one from Asterisk get 503 and are
+#              not forwarded; after the calls the pool is full again
+#   qualify    Asterisk's OPTIONS to sipnatd were answered (contact Avail, peer
+#              OK) and sipnatd's to Asterisk too
 #
 # Audio is counted on the wire: tshark on the home router's WAN (RTP between
 # the relay and the phone's NAT, per direction, in measured windows while a
@@ -55,6 +57,12 @@ source "$script_dir/netns.sh"
 sipnatd=${1:?usage: asterisk_call.sh SIPNATD SIPNATCTL [ROUNDS]}
 sipnatctl=${2:?usage: asterisk_call.sh SIPNATD SIPNATCTL [ROUNDS]}
 read -r -a rounds <<<"${3:-pjsip sip}"
+for r in "${rounds[@]}"; do
+	if [[ $r != pjsip && $r != sip ]]; then
+		echo "FAIL: unknown round '$r' (pjsip | sip)" >&2
+		exit 1
+	fi
+done
 
 readonly P=s19
 readonly ASTERISK=/opt/asterisk/sbin/asterisk PJSUA=/opt/pjsua/bin/pjsua
@@ -83,7 +91,7 @@ for b in "$sipnatd" "$sipnatctl"; do
 	fi
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/sipnatd-asterisk.XXXXXX")
+work=""
 failed=0
 round_failed=0
 round=""
@@ -115,7 +123,9 @@ netns_cleanup_hook() {
 	local rc=$1
 	ast_stop
 	((rc == 0 || rc == 77)) || show_logs
-	if [[ ${NAT_TEST_KEEP:-0} == 1 ]]; then
+	if [[ -z $work ]]; then
+		return 0
+	elif [[ ${NAT_TEST_KEEP:-0} == 1 ]]; then
 		echo "logs kept in $work"
 	else
 		rm -rf -- "$work"
@@ -132,9 +142,10 @@ ns_bg() {
 now() { date +%s.%N; }
 
 # ---------------------------------------------------------------- media file
-# A 440 Hz tone, 8 kHz mono 16-bit: tone.wav long enough for the longest call
-# (pjsua loops it; Asterisk plays it once), tone5.wav 5 s.
-python3 - "$work" <<'EOF'
+# make_tones: a 440 Hz tone, 8 kHz mono 16-bit: tone.wav long enough for the
+# longest call (pjsua loops it; Asterisk plays it once), tone5.wav 5 s.
+make_tones() {
+	python3 - "$work" <<'EOF'
 import math, struct, sys, wave
 for name, secs in (("tone", 120), ("tone5", 5)):
     w = wave.open("%s/%s.wav" % (sys.argv[1], name), "wb")
@@ -143,6 +154,7 @@ for name, secs in (("tone", 120), ("tone5", 5)):
                            for i in range(8000 * secs)))
     w.close()
 EOF
+}
 
 # ---------------------------------------------------------------- sipnatd
 # sipnatd_conf FILE RTPEND: alice, the PBX, the relay pool up to RTPEND.
@@ -184,15 +196,15 @@ ctl() { "$sipnatctl" -s "$rdir/control" "$@"; }
 # sipnatd_reload RTPEND: rewrite the file with another pool, SIGHUP, wait for
 # the log line.
 sipnatd_reload() {
-	local before
-	before=$(grep -c "configuration reloaded" "$rdir/sipnatd.log" || true)
+	local done_before failed_before n
+	done_before=$(grep -c "configuration reloaded" "$rdir/sipnatd.log" || true)
+	failed_before=$(grep -c "reload failed" "$rdir/sipnatd.log" || true)
 	sipnatd_conf "$rdir/sipnatd.conf" "$1"
 	kill -HUP "$sipnatd_pid"
-	local n
 	for ((n = 0; n < 50; n++)); do
-		(($(grep -c "configuration reloaded" "$rdir/sipnatd.log" || true) > before)) && return 0
-		if grep -q "reload failed" "$rdir/sipnatd.log"; then
-			fail "sipnatd refused the reloaded file: $(grep -m1 "reload failed" "$rdir/sipnatd.log")"
+		(($(grep -c "configuration reloaded" "$rdir/sipnatd.log" || true) > done_before)) && return 0
+		if (($(grep -c "reload failed" "$rdir/sipnatd.log" || true) > failed_before)); then
+			fail "sipnatd refused the reloaded file: $(grep "reload failed" "$rdir/sipnatd.log" | tail -n 1)"
 			return 1
 		fi
 		sleep 0.1
@@ -961,14 +973,10 @@ run_round() {
 }
 
 netns_setup "$P" symmetric
+work=$(mktemp -d "${TMPDIR:-/tmp}/sipnatd-asterisk.XXXXXX")
+make_tones
 for r in "${rounds[@]}"; do
-	case $r in
-	pjsip | sip) run_round "$r" ;;
-	*)
-		echo "unknown round $r (pjsip | sip)" >&2
-		exit 1
-		;;
-	esac
+	run_round "$r"
 done
 
 echo "summary:"
