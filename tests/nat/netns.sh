@@ -1,0 +1,263 @@
+# netns.sh - the network of the namespace tests, to be sourced by bash scripts
+# in tests/nat (nat_call.sh, asterisk_call.sh, softphones.sh).
+#
+#   P-phone            P-phone-nat               P-inet        P-home                  P-lan / P-pbx
+#   phone               phone's NAT              "Internet"     home router             sipnatd / PBX
+#   198.51.100.5 ---- 198.51.100.1 | 203.0.113.50 --- br0 --- 203.0.113.1 | 192.0.2.1 ---- 192.0.2.10
+#                     MASQUERADE [--random]                    DNAT 5060, 10000-11000  `-- 192.0.2.20
+#                                                              to 192.0.2.10; MASQUERADE
+#   P-pub: a phone with a public address of its own, 203.0.113.80, on the bridge
+#
+# P is the caller's prefix (netns_setup PREFIX KIND): each script has its own,
+# so that two of them never share a namespace. Only TEST-NET addresses, only
+# veth pairs between the test's own namespaces, created from inside them:
+# nothing is ever added to the host's namespace.
+#
+# KIND is the phone's NAT:
+#   symmetric   MASQUERADE --random: a new random public port for every flow
+#               (what the port-randomising routers of carriers do)
+#   preserving  MASQUERADE: the phone's own port where it is free, and
+#               replies only (a port-restricted cone as most home routers are)
+#
+# What a script gets: the addresses below, nsx/nsx_bg to run inside a
+# namespace, wait_for/wait_udp, pids+=() with stop_pids, and netns_cleanup
+# (stops the PIDs, deletes the namespaces), which netns_setup arms on EXIT.
+
+readonly NETNS_PHONE=198.51.100.5 NETNS_PHONE_NAT=203.0.113.50 NETNS_PUBLIC=203.0.113.1
+readonly NETNS_PUB_PHONE=203.0.113.80
+readonly NETNS_SIPNATD=192.0.2.10 NETNS_PBX=192.0.2.20 NETNS_LAN_NET=192.0.2.0/24
+readonly NETNS_RTPSTART=10000 NETNS_RTPEND=11000
+
+netns_prefix=""
+netns_names=()
+pids=()
+
+netns_say() { printf '[%3ds] %s\n' "$SECONDS" "$*"; }
+
+# nsx NS CMD...: run a command inside one of the test's namespaces.
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# nsx_bg NS CMD... &: the same for a background job; the job's subshell becomes
+# the command, so that $! is the command's PID, to stop it by. The lock's
+# descriptor (9) is not passed on.
+nsx_bg() {
+	local ns=$1
+	shift
+	exec ip netns exec "$ns" "$@" 9>&-
+}
+
+netns_exists() {
+	local ns=$1 name
+	while read -r name _; do
+		[[ $name == "$ns" ]] && return 0
+	done < <(ip netns list)
+	return 1
+}
+
+# wait_for FILE TEXT SECONDS [PID]: until FILE holds TEXT; false if PID died
+# or the time ran out.
+wait_for() {
+	local file=$1 text=$2 tenths=$(($3 * 10)) pid=${4:-} n
+	for ((n = 0; n < tenths; n++)); do
+		grep -qF -- "$text" "$file" 2>/dev/null && return 0
+		[[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_udp NS ADDR:PORT SECONDS: until something listens there (UDP).
+wait_udp() {
+	local ns=$1 addr=$2 tenths=$(($3 * 10)) n
+	for ((n = 0; n < tenths; n++)); do
+		[[ -n $(nsx "$ns" ss -Hlun "src $addr") ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+forget_pid() {
+	local pid=$1 i
+	for i in "${!pids[@]}"; do
+		[[ ${pids[$i]} == "$pid" ]] && unset 'pids[i]'
+	done
+	return 0
+}
+
+# stop_pids: stop what this run started, by PID: TERM, then KILL after 3 s.
+stop_pids() {
+	local pid n alive
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for ((n = 0; n < 30; n++)); do
+		alive=0
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		((alive)) || break
+		sleep 0.1
+	done
+	for pid in "${pids[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	pids=()
+}
+
+# Delete the namespaces of this prefix, also those a killed earlier run left:
+# whatever still runs in one was started by this test (now or then), and is
+# killed by PID first so that the namespace can go.
+netns_remove() {
+	local ns pid
+	for ns in "${netns_names[@]}"; do
+		netns_exists "$ns" || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+		ip netns del "$ns" || echo "warning: could not delete namespace $ns" >&2
+	done
+}
+
+# netns_cleanup: the EXIT trap: processes, then namespaces. A script that has
+# more to clean defines netns_cleanup_hook, called first with the exit status.
+netns_cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	if declare -F netns_cleanup_hook >/dev/null; then
+		netns_cleanup_hook "$rc"
+	fi
+	stop_pids
+	netns_remove
+	exit "$rc"
+}
+
+# netns_require TOOL...: exit 77 (skipped, with the reason) unless root with
+# network namespaces and every tool.
+netns_require() {
+	local tool
+	if ((EUID != 0)); then
+		echo "SKIP: this test needs root (network namespaces)"
+		exit 77
+	fi
+	for tool in ip iptables flock "$@"; do
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			echo "SKIP: this test needs $tool"
+			exit 77
+		fi
+	done
+	if ! ip netns add "netns-probe-$$" 2>/dev/null; then
+		echo "SKIP: network namespaces cannot be created here"
+		exit 77
+	fi
+	ip netns del "netns-probe-$$"
+}
+
+# veth NS1 IF1 NS2 IF2: a pair created inside NS1, its peer moved to NS2.
+netns_veth() {
+	nsx "$1" ip link add name "$2" type veth peer name "$4" netns "$3"
+	nsx "$1" ip link set "$2" up
+	nsx "$3" ip link set "$4" up
+}
+
+# netns_setup PREFIX KIND: take the prefix's lock (one run per prefix on the
+# machine), remove what an earlier run left, build the network, arm the
+# cleanup. Namespaces: $PREFIX-inet -home -lan -pbx -phone-nat -phone -pub.
+netns_setup() {
+	local p=$1 kind=$2 lock=/run/lock ns
+	case $kind in
+	symmetric | preserving) ;;
+	*)
+		echo "netns_setup: NAT kind '$kind' is neither symmetric nor preserving" >&2
+		exit 1
+		;;
+	esac
+	netns_prefix=$p
+	netns_names=("$p-inet" "$p-home" "$p-lan" "$p-pbx" "$p-phone-nat" "$p-phone" "$p-pub")
+	[[ -d $lock && -w $lock ]] || lock=/tmp
+	exec 9>"$lock/sipnatd-netns-$p.lock"
+	flock -n 9 || netns_say "waiting for another run with prefix $p to finish"
+	if ! flock -w 300 9; then
+		echo "FAIL: another run held $lock/sipnatd-netns-$p.lock for 300 s" >&2
+		exit 1
+	fi
+	trap netns_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	netns_remove
+	for ns in "${netns_names[@]}"; do
+		ip netns add "$ns"
+		nsx "$ns" ip link set lo up
+	done
+
+	# The Internet: one bridge, no addresses of its own.
+	nsx "$p-inet" ip link add name br0 type bridge forward_delay 0
+	nsx "$p-inet" ip link set br0 up
+	netns_veth "$p-inet" home "$p-home" wan
+	netns_veth "$p-inet" pnat "$p-phone-nat" wan
+	netns_veth "$p-inet" pub "$p-pub" eth0
+	nsx "$p-inet" ip link set home master br0
+	nsx "$p-inet" ip link set pnat master br0
+	nsx "$p-inet" ip link set pub master br0
+
+	# The home router: WAN 203.0.113.1, LAN bridge 192.0.2.1/24.
+	nsx "$p-home" ip addr add "$NETNS_PUBLIC/24" dev wan
+	nsx "$p-home" ip link add name lan type bridge forward_delay 0
+	nsx "$p-home" ip link set lan up
+	nsx "$p-home" ip addr add 192.0.2.1/24 dev lan
+	netns_veth "$p-home" lan-sn "$p-lan" eth0
+	netns_veth "$p-home" lan-pbx "$p-pbx" eth0
+	nsx "$p-home" ip link set lan-sn master lan
+	nsx "$p-home" ip link set lan-pbx master lan
+	nsx "$p-lan" ip addr add "$NETNS_SIPNATD/24" dev eth0
+	nsx "$p-lan" ip route add default via 192.0.2.1
+	nsx "$p-pbx" ip addr add "$NETNS_PBX/24" dev eth0
+	nsx "$p-pbx" ip route add default via 192.0.2.1
+	nsx "$p-home" sysctl -qw net.ipv4.ip_forward=1
+	# Port forwards to sipnatd (SIP and the relay range); the LAN goes out
+	# masqueraded; from the Internet only forwarded ports and replies get in
+	# (the PBX is unreachable).
+	nsx "$p-home" iptables -t nat -A PREROUTING -i wan -p udp --dport 5060 -j DNAT --to-destination "$NETNS_SIPNATD"
+	nsx "$p-home" iptables -t nat -A PREROUTING -i wan -p udp --dport "$NETNS_RTPSTART:$NETNS_RTPEND" \
+		-j DNAT --to-destination "$NETNS_SIPNATD"
+	nsx "$p-home" iptables -t nat -A POSTROUTING -o wan -s "$NETNS_LAN_NET" -j MASQUERADE
+	nsx "$p-home" iptables -P FORWARD DROP
+	nsx "$p-home" iptables -A FORWARD -i lan -o lan -j ACCEPT
+	nsx "$p-home" iptables -A FORWARD -i lan -o wan -j ACCEPT
+	nsx "$p-home" iptables -A FORWARD -i wan -o lan -m conntrack --ctstate ESTABLISHED,RELATED,DNAT -j ACCEPT
+
+	# The phone's NAT: WAN 203.0.113.50, LAN 198.51.100.1/24; nothing gets in
+	# that is not a reply to what the phone sent.
+	nsx "$p-phone-nat" ip addr add "$NETNS_PHONE_NAT/24" dev wan
+	netns_veth "$p-phone-nat" lan "$p-phone" eth0
+	nsx "$p-phone-nat" ip addr add 198.51.100.1/24 dev lan
+	nsx "$p-phone" ip addr add "$NETNS_PHONE/24" dev eth0
+	nsx "$p-phone" ip route add default via 198.51.100.1
+	nsx "$p-phone-nat" sysctl -qw net.ipv4.ip_forward=1
+	if [[ $kind == symmetric ]]; then
+		nsx "$p-phone-nat" iptables -t nat -A POSTROUTING -o wan -s 198.51.100.0/24 -j MASQUERADE --random
+	else
+		nsx "$p-phone-nat" iptables -t nat -A POSTROUTING -o wan -s 198.51.100.0/24 -j MASQUERADE
+	fi
+	nsx "$p-phone-nat" iptables -P FORWARD DROP
+	nsx "$p-phone-nat" iptables -A FORWARD -i lan -o wan -j ACCEPT
+	nsx "$p-phone-nat" iptables -A FORWARD -i wan -o lan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+
+	# A phone with a public address, no NAT in front of it.
+	nsx "$p-pub" ip addr add "$NETNS_PUB_PHONE/24" dev eth0
+}
+
+# netns_capture NS IF FILE SECONDS FILTER: tshark in the background writing
+# FILE; returns once it captures (false when tshark is missing or failed).
+netns_capture() {
+	local ns=$1 ifc=$2 file=$3 secs=$4 filter=$5
+	command -v tshark >/dev/null 2>&1 || return 1
+	nsx_bg "$ns" timeout "$secs" tshark -q -i "$ifc" -f "$filter" -w "$file" >"$file.log" 2>&1 &
+	pids+=("$!")
+	wait_for "$file.log" "Capturing on" 10 "$!"
+}
