@@ -290,30 +290,33 @@ wait_count() {
 
 now() { date +%s.%N; }
 
-# rtp_counts CAPTURE FROM TO: "UP DOWN" RTP packets in the window: UP from the
-# phone's NAT to an even port of the relay range, DOWN from there back (odd
-# ports are RTCP).
+# rtp_counts CAPTURE FROM TO ADDR: "UP DOWN" RTP packets in the window: UP from
+# ADDR (the phone's NAT on its WAN, the phone itself on its LAN) to an even
+# port of the relay range, DOWN from there to ADDR (odd ports are RTCP).
 rtp_counts() {
 	tshark -r "$1" -T fields -e frame.time_epoch -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
 		-Y udp 2>/dev/null |
-		awk -v from="$2" -v to="$3" -v nat="$NETNS_PHONE_NAT" -v pub="$NETNS_PUBLIC" \
+		awk -v from="$2" -v to="$3" -v addr="$4" -v pub="$NETNS_PUBLIC" \
 			-v lo="$NETNS_RTPSTART" -v hi="$NETNS_RTPEND" '
 			$1 < from || $1 > to { next }
-			$2 == nat && $4 == pub && $5 >= lo && $5 <= hi && $5 % 2 == 0 { up++ }
-			$2 == pub && $4 == nat && $3 >= lo && $3 <= hi && $3 % 2 == 0 { down++ }
+			$2 == addr && $4 == pub && $5 >= lo && $5 <= hi && $5 % 2 == 0 { up++ }
+			$2 == pub && $4 == addr && $3 >= lo && $3 <= hi && $3 % 2 == 0 { down++ }
 			END { print up + 0, down + 0 }'
 }
 
-# call_check KIND PHONE WHAT CAPTURE FROM TO ENDED_LINE: the verdict on one call.
+# call_check KIND PHONE WHAT DIR FROM TO ENDED_LINE: the verdict on one call,
+# from the captures on both sides of the phone's NAT and sipnatd's count.
 call_check() {
-	local kind=$1 phone=$2 what=$3 cap=$4 from=$5 to=$6 line=$7 up down sn_in sn_out
-	read -r up down <<<"$(rtp_counts "$cap" "$from" "$to")"
+	local kind=$1 phone=$2 what=$3 dir=$4 from=$5 to=$6 line=$7
+	local up down sent got sn_in sn_out
+	read -r up down <<<"$(rtp_counts "$dir/phone-nat-wan.pcapng" "$from" "$to" "$NETNS_PHONE_NAT")"
+	read -r sent got <<<"$(rtp_counts "$dir/phone-nat-lan.pcapng" "$from" "$to" "$NETNS_PHONE")"
 	sn_in=$(sed -nE 's/.*packets ([0-9]+) in \/ ([0-9]+) out.*/\1/p' <<<"$line")
 	sn_out=$(sed -nE 's/.*packets ([0-9]+) in \/ ([0-9]+) out.*/\2/p' <<<"$line")
-	row[$kind-$phone-$what]="$up/$down (relay $sn_in/$sn_out)"
-	say "$phone, $kind NAT, $what: on the phone NAT's WAN $up RTP packets phone -> relay, $down relay -> phone; sipnatd: ${sn_in:-?} in from the phone, ${sn_out:-?} out from the PBX"
-	if ((up < MIN_RTP || down < MIN_RTP)); then
-		fail "$phone, $kind NAT, $what: fewer than $MIN_RTP RTP packets one way on the wire ($up up, $down down)"
+	row[$kind-$phone-$what]="$up/$down, $got in (relay $sn_in/$sn_out)"
+	say "$phone, $kind NAT, $what: RTP on the phone NAT's WAN: $up phone -> relay, $down relay -> phone, of which $got reached the phone (its LAN: $sent sent); sipnatd: ${sn_in:-?} in from the phone, ${sn_out:-?} out from the PBX"
+	if ((up < MIN_RTP || down < MIN_RTP || got < MIN_RTP)); then
+		fail "$phone, $kind NAT, $what: fewer than $MIN_RTP RTP packets one way ($up up and $down down on the NAT's WAN, $got delivered to the phone)"
 		return 1
 	fi
 	if ((${sn_in:-0} < MIN_RTP || ${sn_out:-0} < MIN_RTP)); then
@@ -326,19 +329,19 @@ call_check() {
 # run_phone KIND PHONE: one phone through one NAT kind; sets verdict[].
 run_phone() {
 	local kind=$1 phone=$2
-	local dir=$work/$kind-$phone cap ok=1 nat_port alg
+	local dir=$work/$kind-$phone ok=1 nat_port alg
 	local ended='notice: call .* ended \('
 	mkdir -p "$dir"
 	verdict[$kind-$phone]=FAIL
 	row[$kind-$phone-reg]="-"
 	row[$kind-$phone-out]="-"
 	row[$kind-$phone-in]="-"
-	cap=$dir/phone-nat-wan.pcapng
-	if ! netns_capture "$PREFIX-phone-nat" wan "$cap" 80 udp; then
-		fail "$phone, $kind NAT: tshark did not start on the phone NAT's WAN"
+	# both sides of the phone's NAT: what crossed the Internet, what the phone got
+	if ! netns_capture "$PREFIX-phone-nat" wan "$dir/phone-nat-wan.pcapng" 80 udp ||
+		! netns_capture "$PREFIX-phone-nat" lan "$dir/phone-nat-lan.pcapng" 80 udp; then
+		fail "$phone, $kind NAT: tshark did not start on the phone NAT's WAN and LAN"
 		return 0
 	fi
-	local capture_pid=${pids[-1]}
 	if ! pbx_start "$dir"; then
 		fail "$phone, $kind NAT: the PBX's pjsua did not start"
 		return 0
@@ -402,19 +405,12 @@ run_phone() {
 	done
 	echo q >&7 2>/dev/null || true
 	exec 7>&-
-	# the capture stops last, so that it holds everything
-	local p
-	for p in "${pids[@]}"; do
-		[[ $p == "$capture_pid" ]] || kill -TERM "$p" 2>/dev/null || true
-	done
-	sleep 0.5
-	kill -TERM "$capture_pid" 2>/dev/null || true
 	stop_pids
 	if [[ -n $out_line ]]; then
-		call_check "$kind" "$phone" out "$cap" "$out_from" "$out_to" "$out_line" || ok=0
+		call_check "$kind" "$phone" out "$dir" "$out_from" "$out_to" "$out_line" || ok=0
 	fi
 	if [[ -n $in_line ]]; then
-		call_check "$kind" "$phone" in "$cap" "$in_from" "$in_to" "$in_line" || ok=0
+		call_check "$kind" "$phone" in "$dir" "$in_from" "$in_to" "$in_line" || ok=0
 	fi
 	if ((ok)); then
 		verdict[$kind-$phone]=PASS
@@ -442,7 +438,9 @@ for kind in "${nat_kinds[@]}"; do
 done
 
 echo
-echo "digestalgs: ${digestalgs:-unset, the default of sipnatd}; RTP on the phone NAT's WAN as up/down (phone -> relay / relay -> phone), sipnatd's relay count in/out"
+echo "digestalgs: ${digestalgs:-unset, the default of sipnatd}. Per call: RTP packets on the phone"
+echo "NAT's WAN up/down (phone -> relay / relay -> phone), how many of those reached the phone"
+echo "behind its NAT, and sipnatd's own count (in from the phone / out from the PBX)"
 printf '%-10s %-11s %-6s %-30s %-28s %-28s\n' phone nat result register "call out (to PBX)" "call in (from PBX)"
 for kind in "${nat_kinds[@]}"; do
 	for c in "${clients[@]}"; do
