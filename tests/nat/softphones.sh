@@ -314,7 +314,7 @@ call_check() {
 	sn_in=$(sed -nE 's/.*packets ([0-9]+) in \/ ([0-9]+) out.*/\1/p' <<<"$line")
 	sn_out=$(sed -nE 's/.*packets ([0-9]+) in \/ ([0-9]+) out.*/\2/p' <<<"$line")
 	row[$kind-$phone-$what]="$up/$down, $got in (relay $sn_in/$sn_out)"
-	say "$phone, $kind NAT, $what: RTP on the phone NAT's WAN: $up phone -> relay, $down relay -> phone, of which $got reached the phone (its LAN: $sent sent); sipnatd: ${sn_in:-?} in from the phone, ${sn_out:-?} out from the PBX"
+	say "$phone, $kind NAT, $what: RTP on the phone NAT's WAN: $up phone -> relay, $down relay -> phone, of which $got reached the phone (its LAN: $sent sent); sipnatd: ${sn_in:-?} in from the phone, ${sn_out:-?} out from the PBX (RTP and RTCP)"
 	if ((up < MIN_RTP || down < MIN_RTP || got < MIN_RTP)); then
 		fail "$phone, $kind NAT, $what: fewer than $MIN_RTP RTP packets one way ($up up and $down down on the NAT's WAN, $got delivered to the phone)"
 		return 1
@@ -440,15 +440,15 @@ done
 echo
 echo "digestalgs: ${digestalgs:-unset, the default of sipnatd}. Per call: RTP packets on the phone"
 echo "NAT's WAN up/down (phone -> relay / relay -> phone), how many of those reached the phone"
-echo "behind its NAT, and sipnatd's own count (in from the phone / out from the PBX)"
-printf '%-10s %-11s %-6s %-30s %-28s %-28s\n' phone nat result register "call out (to PBX)" "call in (from PBX)"
+echo "behind its NAT, and sipnatd's own count (in from the phone / out from the PBX, RTCP included)"
+printf '%-10s %-11s %-6s %-33s %-33s %s\n' phone nat result register "call out (to PBX)" "call in (from PBX)"
 for kind in "${nat_kinds[@]}"; do
 	for c in "${clients[@]}"; do
 		if [[ -n ${skip_reason[$c]:-} ]]; then
 			printf '%-10s %-11s %-6s %s\n' "$c" "$kind" SKIP "${skip_reason[$c]}"
 			continue
 		fi
-		printf '%-10s %-11s %-6s %-30s %-28s %-28s\n' "$c" "$kind" "${verdict[$kind-$c]}" \
+		printf '%-10s %-11s %-6s %-33s %-33s %s\n' "$c" "$kind" "${verdict[$kind-$c]}" \
 			"${row[$kind-$c-reg]}" "${row[$kind-$c-out]}" "${row[$kind-$c-in]}"
 	done
 done
