@@ -10,9 +10,10 @@ libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file libclang-rt-14-dev"
 # Real peers the integration tests drive: sipp as phones and PBX, sipvicious as
 # the scanner, dnsmasq as a DNS server, tshark to see the wire, iproute2 and
 # iptables for the NAT test, valgrind for leak checks, systemd-analyze for the
-# unit's exposure figure.
+# unit's exposure figure; baresip and linphonec as real softphones behind the
+# NAT (tests/nat/softphones.sh; baresip-core holds the modules it loads).
 TEST_PKGS="sip-tester sipvicious dnsmasq-base tshark iproute2 iptables valgrind systemd \
-python3"
+python3 baresip-core linphone-cli"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then
