@@ -11,6 +11,7 @@
 #include "netaddr.h"
 #include "externaddr.h"
 #include "sip_branch.h"
+#include "sip_hide.h"
 #include "sip_forward.h"
 #include "sip_reply.h"
 #include "sip_route.h"
@@ -460,6 +461,9 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 	}
 
 	ctx.kind = classify_source(ctx.d->conf, src->sin_addr, trunks_match_cb, ctx.d->trunks, &ctx.peer);
+	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
+	if (!source_is_local(&ctx))
+		hide_restore_call_id(ctx.msg);
 	if (MSG_IS_REQUEST(ctx.msg))
 		handle_request(&ctx);
 	else

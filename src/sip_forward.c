@@ -12,6 +12,7 @@
 #include "media.h"
 #include "netaddr.h"
 #include "sip_branch.h"
+#include "sip_hide.h"
 #include "sip_contact.h"
 #include "sip_socket.h"
 #include "sip_via.h"
@@ -27,8 +28,24 @@ void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_i
 {
 	char *buf = NULL;
 	size_t len = 0;
+	struct hide_undo undo;
+	struct in_addr external;
+	bool hidden = false;
 
-	if (sipmsg_serialize(msg, &buf, &len) != 0) {
+	/* Toward the Internet, the LAN's hosts in From/To/Call-ID are hidden on
+	 * the wire only: whatever runs after this sees the message unchanged. */
+	if (!classify_is_local(d->conf, dest->sin_addr) &&
+	    daemon_advertised_addr(d, dest->sin_addr, &external)) {
+		if (hide_for_internet(msg, d->conf, external, d->conf->bindport, &undo) != 0) {
+			log_err("out of memory hiding the LAN in %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
+			return;
+		}
+		hidden = true;
+	}
+	int rc = sipmsg_serialize(msg, &buf, &len);
+	if (hidden)
+		hide_undo(msg, &undo);
+	if (rc != 0) {
 		log_err("cannot serialise %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
 		return;
 	}

@@ -1,0 +1,163 @@
+/*
+ * sip_hide: the last rewrite before a message leaves for the Internet, and
+ * the first after one arrives from there (see the header).
+ */
+#include "sip_hide.h"
+
+#include "base32.h"
+#include "classify.h"
+#include "netaddr.h"
+#include "secret.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Longer Call-IDs are not sealed (and crossed as they are): a sealed one is
+ * 1.6 times as long plus the SIV, and other stacks keep Call-IDs in buffers
+ * of their own. chan_sip's are about 60 characters. */
+#define CALL_ID_SEAL_MAX 200
+#define CALL_ID_TOKEN_MAX (sizeof(HIDE_CALL_ID_PREFIX) + BASE32_LEN(SECRET_SEAL_OVERHEAD + CALL_ID_SEAL_MAX))
+
+/* A host that is an IPv4 literal of the LAN. */
+static bool host_is_local(const struct conf *conf, const char *host)
+{
+	struct in_addr ip;
+	return host && netaddr_parse_ipv4(host, &ip) && classify_is_local(conf, ip);
+}
+
+static int hide_uri(struct hide_uri *h, osip_uri_t *uri, const struct conf *conf, const char *external,
+		    const char *port)
+{
+	char *host, *new_port = NULL;
+
+	h->uri = NULL;
+	if (!uri || !host_is_local(conf, uri->host))
+		return 0;
+	host = osip_strdup(external);
+	if (uri->port)
+		new_port = osip_strdup(port);
+	if (!host || (uri->port && !new_port)) {
+		osip_free(host);
+		osip_free(new_port);
+		return -1;
+	}
+	h->uri = uri;
+	h->host = uri->host;
+	h->port = uri->port;
+	uri->host = host;
+	uri->port = new_port;
+	return 0;
+}
+
+static void undo_uri(struct hide_uri *h)
+{
+	if (!h->uri)
+		return;
+	osip_free(h->uri->host);
+	osip_free(h->uri->port);
+	h->uri->host = h->host;
+	h->uri->port = h->port;
+	h->uri = NULL;
+}
+
+/* "number@host" as one text; 0 when it does not fit. */
+static size_t call_id_text(const osip_call_id_t *cid, char *out, size_t cap)
+{
+	int n = cid->host ? snprintf(out, cap, "%s@%s", cid->number, cid->host)
+			  : snprintf(out, cap, "%s", cid->number);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct hide_undo *undo)
+{
+	osip_call_id_t *cid = msg->call_id;
+	char text[CALL_ID_SEAL_MAX + 1], host[256];
+	uint8_t sealed[SECRET_SEAL_OVERHEAD + CALL_ID_SEAL_MAX];
+	size_t len;
+
+	if (!cid || !cid->number || !cid->host)
+		return 0;
+	/* chan_sip writes "id@ip:port", pjsip a bare UUID */
+	snprintf(host, sizeof(host), "%s", cid->host);
+	char *colon = strchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	if (!host_is_local(conf, host) || !(len = call_id_text(cid, text, sizeof(text))))
+		return 0;
+	char *token = osip_malloc(CALL_ID_TOKEN_MAX);
+	if (!token || secret_seal((const uint8_t *)text, len, sealed) != 0) {
+		osip_free(token);
+		return -1;
+	}
+	strcpy(token, HIDE_CALL_ID_PREFIX);
+	base32_encode(sealed, SECRET_SEAL_OVERHEAD + len, token + strlen(HIDE_CALL_ID_PREFIX));
+	undo->call_id_number = cid->number;
+	undo->call_id_host = cid->host;
+	cid->number = token;
+	cid->host = NULL;
+	return 0;
+}
+
+int hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
+		      uint16_t port, struct hide_undo *undo)
+{
+	char ext[INET_ADDRSTRLEN], port_text[8];
+
+	memset(undo, 0, sizeof(*undo));
+	if (!inet_ntop(AF_INET, &external, ext, sizeof(ext)))
+		return -1;
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	if (hide_uri(&undo->from, msg->from ? msg->from->url : NULL, conf, ext, port_text) != 0 ||
+	    hide_uri(&undo->to, msg->to ? msg->to->url : NULL, conf, ext, port_text) != 0 ||
+	    hide_call_id(msg, conf, undo) != 0) {
+		hide_undo(msg, undo);
+		return -1;
+	}
+	return 0;
+}
+
+void hide_undo(osip_message_t *msg, struct hide_undo *undo)
+{
+	undo_uri(&undo->from);
+	undo_uri(&undo->to);
+	if (undo->call_id_number) {
+		osip_free(msg->call_id->number);
+		msg->call_id->number = undo->call_id_number;
+		msg->call_id->host = undo->call_id_host;
+		undo->call_id_number = undo->call_id_host = NULL;
+	}
+}
+
+bool hide_restore_call_id(osip_message_t *msg)
+{
+	osip_call_id_t *cid = msg->call_id;
+	const size_t plen = strlen(HIDE_CALL_ID_PREFIX);
+	uint8_t raw[SECRET_SEAL_OVERHEAD + CALL_ID_SEAL_MAX];
+	char plain[CALL_ID_SEAL_MAX + 1];
+
+	if (!cid || !cid->number || cid->host || strncmp(cid->number, HIDE_CALL_ID_PREFIX, plen) != 0)
+		return false;
+	const char *enc = cid->number + plen;
+	long n = base32_decode(enc, strlen(enc), raw, sizeof(raw));
+	if (n <= SECRET_SEAL_OVERHEAD)
+		return false;
+	long len = secret_open(raw, (size_t)n, (uint8_t *)plain);
+	if (len <= 0)
+		return false;
+	plain[len] = '\0';
+	char *at = strchr(plain, '@');
+	char *number = osip_strdup(plain);
+	char *host = at ? osip_strdup(at + 1) : NULL;
+	if (!number || (at && !host)) {
+		osip_free(number);
+		osip_free(host);
+		return false;
+	}
+	if (at)
+		number[at - plain] = '\0';
+	osip_free(cid->number);
+	cid->number = number;
+	cid->host = host;
+	return true;
+}
