@@ -65,11 +65,13 @@ const struct sip_counters *sip_dispatch_counters(void)
 int sip_dispatch_start(struct daemon *d)
 {
 	memset(&counters, 0, sizeof(counters));
+	sip_reply_set_server(d->conf->useragent);
 	return 0;
 }
 
 void sip_dispatch_reconfigure(struct daemon *d)
 {
+	sip_reply_set_server(d->conf->useragent);
 }
 
 void sip_dispatch_stop(struct daemon *d)

@@ -1,7 +1,6 @@
 /*
  * sip_uri: URI comparison for the authenticate step (see sip_uri.h). Works on
- * libosip2's parsed URIs; %-escapes are decoded here because libosip2 keeps
- * them as sent.
+ * libosip2's parsed URIs, whose parser has decoded the %-escapes.
  */
 #include "sip_uri.h"
 
@@ -9,51 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
-/* A URI component is never longer than a datagram; these are for values
- * compared once, on the stack. */
-#define COMPONENT_MAX 512
-
-static int hex_value(char c)
+/* libosip2 has decoded the %-escapes of the user, password, parameters and
+ * headers already (not the host, where none belong): compare what it gives,
+ * never decode twice ("%2561" is "%61", not "a"). NULL is "". */
+static bool same_text(const char *a, const char *b, bool ignore_case)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* s with its %XX escapes decoded into out; false when it does not fit or an
- * escape is broken (then nothing can be said to match). NULL is "". */
-static bool unescape(const char *s, char out[COMPONENT_MAX])
-{
-	size_t o = 0;
-
-	for (; s && *s; s++) {
-		char c = *s;
-		if (c == '%') {
-			int hi = hex_value(s[1]), lo = hi < 0 ? -1 : hex_value(s[2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			c = (char)(hi << 4 | lo);
-			s += 2;
-		}
-		if (c == '\0' || o + 1 >= COMPONENT_MAX)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return true;
-}
-
-static bool same_escaped(const char *a, const char *b, bool ignore_case)
-{
-	char ua[COMPONENT_MAX], ub[COMPONENT_MAX];
-
-	if (!unescape(a, ua) || !unescape(b, ub))
-		return false;
-	return ignore_case ? strcasecmp(ua, ub) == 0 : strcmp(ua, ub) == 0;
+	a = a ? a : "";
+	b = b ? b : "";
+	return ignore_case ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
 }
 
 static bool is_sips(const osip_uri_t *u)
@@ -69,9 +31,11 @@ static long port_number(const char *s)
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 65535)
+		if (*s < '0' || *s > '9')
 			return -1;
 		v = v * 10 + (*s - '0');
+		if (v > 65535)
+			return -1;
 	}
 	return v;
 }
@@ -90,7 +54,7 @@ static const osip_uri_param_t *param_of(const osip_list_t *list, const char *nam
 	osip_uri_param_t *p;
 
 	for (int i = 0; (p = osip_list_get(list, i)) != NULL; i++)
-		if (p->gname && same_escaped(p->gname, name, true))
+		if (p->gname && same_text(p->gname, name, true))
 			return p;
 	return NULL;
 }
@@ -117,7 +81,7 @@ static const char *const strict_params[] = { "user", "ttl", "method", "maddr", "
 static bool is_strict(const char *name)
 {
 	for (size_t i = 0; i < sizeof(strict_params) / sizeof(strict_params[0]); i++)
-		if (same_escaped(name, strict_params[i], true))
+		if (same_text(name, strict_params[i], true))
 			return true;
 	return false;
 }
@@ -128,7 +92,7 @@ static bool same_params(const osip_uri_t *a, const osip_uri_t *b)
 		bool in_a, in_b;
 		const char *va = param_value(a, strict_params[i], &in_a);
 		const char *vb = param_value(b, strict_params[i], &in_b);
-		if (in_a != in_b || (in_a && !same_escaped(va, vb, true)))
+		if (in_a != in_b || (in_a && !same_text(va, vb, true)))
 			return false;
 	}
 	/* others: only where both have them */
@@ -137,7 +101,7 @@ static bool same_params(const osip_uri_t *a, const osip_uri_t *b)
 		if (!p->gname || is_strict(p->gname))
 			continue;
 		const osip_uri_param_t *q = param_of(&b->url_params, p->gname);
-		if (q && !same_escaped(p->gvalue ? p->gvalue : "", q->gvalue ? q->gvalue : "", true))
+		if (q && !same_text(p->gvalue ? p->gvalue : "", q->gvalue ? q->gvalue : "", true))
 			return false;
 	}
 	return true;
@@ -152,8 +116,8 @@ static bool headers_within(const osip_uri_t *a, const osip_uri_t *b)
 		osip_uri_header_t *k;
 		bool found = false;
 		for (int j = 0; !found && (k = osip_list_get(&b->url_headers, j)) != NULL; j++)
-			found = h->gname && k->gname && same_escaped(h->gname, k->gname, true) &&
-				same_escaped(h->gvalue, k->gvalue, false);
+			found = h->gname && k->gname && same_text(h->gname, k->gname, true) &&
+				same_text(h->gvalue, k->gvalue, false);
 		if (!found)
 			return false;
 	}
@@ -173,9 +137,9 @@ bool sip_uri_same(const osip_uri_t *a, const osip_uri_t *b)
 		return a->string && b->string && strcmp(a->string, b->string) == 0;
 	if (!a->host || !b->host)
 		return false;
-	return same_escaped(a->username, b->username, false) &&
-	       same_escaped(a->password, b->password, false) &&
-	       same_escaped(a->host, b->host, true) && same_port(a, b) && same_params(a, b) &&
+	return same_text(a->username, b->username, false) &&
+	       same_text(a->password, b->password, false) &&
+	       same_text(a->host, b->host, true) && same_port(a, b) && same_params(a, b) &&
 	       headers_within(a, b) && headers_within(b, a);
 }
 
