@@ -6,6 +6,8 @@
  */
 #include "bans.h"
 
+#include <arpa/inet.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +59,21 @@ void bans_free(struct bans *b)
 	}
 }
 
+/* Every bit of the address reaches the low bits the table index takes, so
+ * that the addresses of one subnet spread out. (A plain multiplicative hash
+ * of the network-order word left the last octet, the high byte on a
+ * little-endian host, out of the index: a whole /24 shared one probe window,
+ * evicted its own entries and escaped its bans; issue 11.) */
 static size_t hash(uint32_t addr)
 {
-	/* Knuth's multiplicative hash; addresses from one subnet spread out */
-	return (size_t)(addr * 2654435761u);
+	uint32_t x = ntohl(addr);
+
+	x ^= x >> 16;
+	x *= 0x45d9f3bu;
+	x ^= x >> 16;
+	x *= 0x45d9f3bu;
+	x ^= x >> 16;
+	return x;
 }
 
 static struct slot *find(const struct bans *b, struct in_addr addr)

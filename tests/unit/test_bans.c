@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,30 @@ START_TEST(paced_guessing_is_bounded)
 			      "one guess every %d s: %d guesses in an hour", paces[k], counted);
 		bans_free(b);
 	}
+}
+END_TEST
+
+/* Issue 11: every address of one /24 failing banafter times is banned. The
+ * table's hash once left the last octet out of the index: the /24 shared
+ * eight slots, pushed its own entries out and was never banned. */
+START_TEST(one_subnet_all_banned)
+{
+	struct bans *b = bans_new(8192);
+	char text[32];
+
+	for (int i = 1; i <= 254; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		struct in_addr a = ip(text);
+		ck_assert(!bans_failure(b, a, T0, 3, 600));
+		ck_assert(!bans_failure(b, a, T0, 3, 600));
+		ck_assert_msg(bans_failure(b, a, T0, 3, 600), "%s not banned", text);
+	}
+	for (int i = 1; i <= 254; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		ck_assert_msg(bans_is_banned(b, ip(text), T0 + 1), "%s's ban was lost", text);
+	}
+	ck_assert_uint_eq(bans_active(b, T0 + 1), 254);
+	bans_free(b);
 }
 END_TEST
 
@@ -241,6 +266,7 @@ static Suite *bans_suite(void)
 	tcase_add_test(tc, ban_after_failures);
 	tcase_add_test(tc, failures_spread_out);
 	tcase_add_test(tc, paced_guessing_is_bounded);
+	tcase_add_test(tc, one_subnet_all_banned);
 	tcase_add_test(tc, banning_off);
 	tcase_add_test(tc, challenge_budget);
 	tcase_add_test(tc, list_and_clear);
