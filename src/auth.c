@@ -18,7 +18,9 @@
  * and port within the transaction window (Timer B/F, 64 * T1 = 32 s): RFC 3261
  * 17.1.1.2 retransmits the same request, and every stack resends its buffer.
  * Anything else that carries credentials already accepted is a new request
- * and gets a fresh challenge; that is not counted, because a phone that
+ * and gets a fresh challenge (also a phone's own retransmission after its
+ * NAT mapping moved to another port: it answers the challenge, a new
+ * transaction); that is not counted, because a phone that
  * resends cached credentials on its next request (RFC 2617 3.3) does just
  * that and must not be banned for it. The digest uri= must name the
  * Request-URI (RFC 7616 3.4.6), compared by value (sip_uri.h); when it does

@@ -462,6 +462,15 @@ START_TEST(guessing_per_hour_is_bounded)
 	harness_udp_send(ok.fd, SN_IP, SN_PORT, msg, n);
 	ck_assert(harness_sip_recv(ok.fd, got, sizeof(got), 2000, NULL) > 0);
 	ck_assert_msg(status_of(got) == 200, "alice's password refused: %s", got);
+	/* qualify pings the new binding at once, as general.useragent */
+	bool pinged = false;
+	for (long until = now_ms() + 3000; !pinged && now_ms() < until;)
+		pinged = harness_udp_recv(ok.fd, got, sizeof(got), 200, NULL) > 0 &&
+			 strncmp(got, "OPTIONS ", 8) == 0;
+	ck_assert_msg(pinged, "no qualify OPTIONS");
+	char agent[128];
+	ck_assert(harness_sip_header(got, "User-Agent", agent, sizeof(agent)));
+	ck_assert_str_eq(agent, USERAGENT);
 
 	for (size_t i = 0; i < 2; i++) {
 		close(fresh[i].fd);
