@@ -347,7 +347,7 @@ static enum admission_verdict authenticate(struct path_ctx *ctx)
 	}
 	if (p->conf->allowguest && !MSG_IS_REGISTER(req))
 		return PATH_ADMIT;
-	auth_check(p->auth, p->conf, req, ctx->src.sin_addr, SIP_PATH_NOW, &res);
+	auth_check(p->auth, p->conf, req, &ctx->src, ctx->in, ctx->in_len, SIP_PATH_NOW, &res);
 	if (res.verdict != AUTH_OK) {
 		send_answer(ctx, auth_answer(p->conf, req, res.verdict, ctx->src.sin_addr, SIP_PATH_NOW),
 			    auth_verdict_name(res.verdict));

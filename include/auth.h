@@ -21,11 +21,13 @@ enum auth_verdict {
 	AUTH_STALE,       /* the same with stale=true: right digest, expired nonce */
 	AUTH_FORBIDDEN,   /* 403 Forbidden: bad credentials on a nonce of ours */
 	AUTH_NOT_FOUND,   /* 404: unknown user, only when alwaysauthreject = false */
+	AUTH_BAD_URI,     /* 400: the digest uri= does not name the Request-URI */
 };
 
 struct auth_result {
 	enum auth_verdict verdict;
 	const struct conf_peer *peer;
+	bool failed;      /* an authentication failure: counts toward the ban */
 };
 
 struct auth;
@@ -33,9 +35,14 @@ struct auth;
 struct auth *auth_new(void);
 void auth_free(struct auth *a);
 
-/* Judge the credentials of req (an out-of-dialog request from src). */
+/* Judge the credentials of req, an out-of-dialog request from src that
+ * arrived as the len bytes at datagram (before any rewriting: only the very
+ * same datagram from the same src is taken as a retransmission). Every
+ * verdict that came from comparing a digest with a password and found it
+ * wrong sets out->failed, known user or not, fresh nonce or expired. */
 void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *req,
-		struct in_addr src, time_t now, struct auth_result *out);
+		const struct sockaddr_in *src, const void *datagram, size_t len, time_t now,
+		struct auth_result *out);
 
 /* The answer for a verdict other than AUTH_OK (caller frees it). The header
  * set and order depend only on the verdict and the method. */

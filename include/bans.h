@@ -1,7 +1,9 @@
 /*
  * bans: per-address memory of authentication failures and unauthenticated
  * traffic (design section 6, R34). banafter failures within a minute ban an
- * address for bantime seconds; a banned address is ignored before its
+ * address for bantime seconds, and so does a sustained rate above banafter
+ * per bantime (a leaky bucket), so that no pacing gets an address more than
+ * about banafter failures per bantime; a banned address is ignored before its
  * datagrams are even parsed. Independently, an address that asks for more
  * than BANS_CHALLENGE_BUDGET challenges in BANS_WINDOW_S is not answered until
  * the window passes, so one flooding address cannot eat the CPU that everybody

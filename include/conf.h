@@ -92,6 +92,8 @@ struct conf {
 	char *control;
 	char *resolvconf;      /* general.resolvconf: name servers for evdns
 				* (default /etc/resolv.conf; "nameserver IP:port" allowed) */
+	char *useragent;       /* general.useragent: Server/User-Agent of what sipnatd
+				* sends itself (default "sipnatd", no version) */
 
 	/* rtp */
 	int rtpstart;

@@ -22,17 +22,20 @@ enum admission {
 	DROPPED,      /* say nothing (an ACK to absorb, a flood over budget) */
 };
 
+/* Admit req, which arrived from src as the len bytes at datagram (the
+ * authenticate step tells a retransmission from a replay by those bytes). */
 enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
-				const struct sockaddr_in *src, const struct conf_peer **peer,
-				osip_message_t **answer);
+				const struct sockaddr_in *src, const void *datagram, size_t len,
+				const struct conf_peer **peer, osip_message_t **answer);
 
 /* Tell the dialog table about a message on its way between the PBX and an
  * Internet party (after routing): to_internet says which way it goes. */
 void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, bool to_internet,
 				  const struct conf_peer *peer);
 
-/* Counters for stats (monotonic since start): failed logins (403, or 404
- * without alwaysauthreject) and bans they started. */
+/* Counters for stats (monotonic since start): failed logins (every wrong
+ * digest, whatever the answer, and digest uris that are not the
+ * Request-URI) and bans they started. */
 struct sip_auth_counters {
 	unsigned long failures, bans;
 };

@@ -9,7 +9,13 @@
 
 #include <osipparser2/osip_parser.h>
 
+/* The product name, without a version: a version tells a scanner which
+ * exploits to try (general.useragent's default). */
 #define SIP_SERVER_NAME "sipnatd"
+
+/* The Server value of every response built here from now on (general.useragent;
+ * copied; NULL or too long = SIP_SERVER_NAME). */
+void sip_reply_set_server(const char *name);
 
 /* A new response to req (caller frees with osip_message_free), or NULL when
  * out of memory. Via (all, as stamped), From, To (a To tag is added to any

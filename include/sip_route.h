@@ -5,7 +5,9 @@
  *
  * The one rule that makes sipnatd safe on the Internet is here: a request
  * from anyone but the PBX only ever goes to the PBX, whatever its
- * Request-URI, Route or token says (no open relay, no reflection).
+ * Request-URI, Route or token says (no open relay, no reflection); and it
+ * reaches the PBX without Route and with a Request-URI that names the PBX,
+ * so that a PBX which honours either cannot be made to relay.
  */
 #ifndef SIPNATD_SIP_ROUTE_H
 #define SIPNATD_SIP_ROUTE_H
@@ -56,8 +58,10 @@ struct route_decision {
 };
 
 /* Decide for a request from a source of kind. May rewrite the Request-URI (a
- * token restored, or a registered peer's contact put in) and drop Route entries that name sipnatd (loose routing,
- * RFC 3261 16.4). */
+ * token restored, or a registered peer's contact put in) and drop Route
+ * entries that name sipnatd (loose routing, RFC 3261 16.4). For a source
+ * other than the PBX, every Route is dropped and the Request-URI's host and
+ * port become the PBX's (user part and parameters but maddr kept). */
 void route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
 		   struct route_decision *out);
 

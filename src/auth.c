@@ -2,15 +2,39 @@
  * auth: digest authentication of Internet requests. Step 4 of the SIP path
  * (receive -> parse -> classify -> authenticate -> route -> rewrite -> send).
  * Nonces are stateless (nonce.c); what is remembered is bounded: the highest
- * nonce-count per nonce, and the last accepted requests, so that a
+ * nonce-count per nonce, and the last accepted and refused requests, so that a
  * retransmission of an accepted request is accepted again while a replay of
  * its credentials in a new request is not.
+ *
+ * Guessing (issue 11). Every request whose digest was computed against a
+ * password tells its sender whether the password was right, so every such
+ * request with a wrong digest is a failure that counts toward the ban
+ * (auth_result.failed), whatever the nonce's age and whether or not the user
+ * exists. The paths that do not count compute nothing that depends on the
+ * password: no credentials, a nonce that is not ours or another address's,
+ * a byte-identical retransmission (the same guess again, answered the same).
+ *
+ * Replay. A retransmission is the very datagram again from the same address
+ * and port within the transaction window (Timer B/F, 64 * T1 = 32 s): RFC 3261
+ * 17.1.1.2 retransmits the same request, and every stack resends its buffer.
+ * Anything else that carries credentials already accepted is a new request
+ * and gets a fresh challenge (also a phone's own retransmission after its
+ * NAT mapping moved to another port: it answers the challenge, a new
+ * transaction); that is not counted, because a phone that
+ * resends cached credentials on its next request (RFC 2617 3.3) does just
+ * that and must not be banned for it. The digest uri= must name the
+ * Request-URI (RFC 7616 3.4.6), compared by value (sip_uri.h); when it does
+ * not, the credentials were not made for this request: 400, counted (a
+ * conforming phone never sends it; no digest is computed for it).
  */
 #include "auth.h"
 
 #include "auth_digest.h"
 #include "nonce.h"
 #include "sip_reply.h"
+#include "sip_uri.h"
+
+#include <openssl/evp.h>
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -19,22 +43,35 @@
 #include <strings.h>
 
 #define ACCEPTED_RING 512
-#define ACCEPTED_KEEP_S 32
+#define REFUSED_RING 256
+/* Timer B/F: how long a client transaction retransmits (RFC 3261 17.1.1.2). */
+#define RETRANSMIT_WINDOW_S 32
 #define NONCE_TABLE 4096
+#define DATAGRAM_KEY_LEN 32
 /* Unknown users are checked against this, so that they cost the same hashing
  * as known ones and can never match (the HA1 of a secret nobody knows). */
 #define DUMMY_SECRET "\x01sipnatd-no-such-peer\x01"
 
-struct accepted {
-	uint32_t hash;
+/* A request judged moments ago, by its datagram and source. */
+struct judged {
+	uint8_t key[DATAGRAM_KEY_LEN];
 	time_t at;
+	enum auth_verdict verdict;
 	char peer[64];
+};
+
+/* Accepted and refused requests are kept apart, so that a guesser's refused
+ * requests never push a phone's accepted ones out. */
+struct judged_ring {
+	struct judged *entries;
+	size_t size, next;
 };
 
 struct auth {
 	struct nonce_counts *counts;
-	struct accepted ring[ACCEPTED_RING];
-	size_t ring_next;
+	struct judged accepted_entries[ACCEPTED_RING];
+	struct judged refused_entries[REFUSED_RING];
+	struct judged_ring accepted, refused;
 	unsigned long computations;
 };
 
@@ -49,6 +86,8 @@ struct auth *auth_new(void)
 		free(a);
 		return NULL;
 	}
+	a->accepted = (struct judged_ring){ .entries = a->accepted_entries, .size = ACCEPTED_RING };
+	a->refused = (struct judged_ring){ .entries = a->refused_entries, .size = REFUSED_RING };
 	return a;
 }
 
@@ -73,6 +112,7 @@ const char *auth_verdict_name(enum auth_verdict verdict)
 	case AUTH_STALE: return "stale";
 	case AUTH_FORBIDDEN: return "forbidden";
 	case AUTH_NOT_FOUND: return "not found";
+	case AUTH_BAD_URI: return "digest uri is not the request-uri";
 	}
 	return "?";
 }
@@ -126,37 +166,45 @@ static const osip_authorization_t *credentials_for(const osip_message_t *req, co
 	return NULL;
 }
 
-static uint32_t request_hash(const struct digest_credentials *cred, const osip_message_t *req)
+/* SHA-256 over the source address, port and every byte of the datagram: two
+ * requests share a key only when they are the same datagram from the same
+ * place. A collision-resistant hash, because the sender chooses the bytes. */
+static bool datagram_key(const struct sockaddr_in *src, const void *datagram, size_t len,
+			 uint8_t key[DATAGRAM_KEY_LEN])
 {
-	const char *parts[] = { cred->nonce, cred->nc, cred->cnonce, cred->response,
-				req->call_id ? req->call_id->number : "",
-				req->cseq ? req->cseq->number : "", req->sip_method };
-	uint32_t h = 2166136261u;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned key_len = 0;
+	bool ok = ctx && datagram && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		  EVP_DigestUpdate(ctx, &src->sin_addr.s_addr, sizeof(src->sin_addr.s_addr)) &&
+		  EVP_DigestUpdate(ctx, &src->sin_port, sizeof(src->sin_port)) &&
+		  EVP_DigestUpdate(ctx, datagram, len) && EVP_DigestFinal_ex(ctx, key, &key_len) &&
+		  key_len == DATAGRAM_KEY_LEN;
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
-			h = (h ^ (uint8_t)*p) * 16777619u;
-		h = (h ^ 0xff) * 16777619u;
-	}
-	return h;
+	EVP_MD_CTX_free(ctx);
+	return ok;
 }
 
-/* A retransmission of a request accepted moments ago? */
-static const struct accepted *recently_accepted(const struct auth *a, uint32_t h, time_t now)
+/* The same datagram judged within the retransmission window? */
+static const struct judged *judged_find(const struct judged_ring *r, const uint8_t *key, time_t now)
 {
-	for (size_t i = 0; i < ACCEPTED_RING; i++)
-		if (a->ring[i].hash == h && a->ring[i].at && now - a->ring[i].at <= ACCEPTED_KEEP_S)
-			return &a->ring[i];
+	for (size_t i = 0; i < r->size; i++) {
+		const struct judged *e = &r->entries[i];
+		if (e->at && now - e->at <= RETRANSMIT_WINDOW_S && now >= e->at &&
+		    memcmp(e->key, key, DATAGRAM_KEY_LEN) == 0)
+			return e;
+	}
 	return NULL;
 }
 
-static void remember_accepted(struct auth *a, uint32_t h, const char *peer, time_t now)
+static void judged_remember(struct judged_ring *r, const uint8_t *key, enum auth_verdict verdict,
+			    const char *peer, time_t now)
 {
-	struct accepted *e = &a->ring[a->ring_next++ % ACCEPTED_RING];
+	struct judged *e = &r->entries[r->next++ % r->size];
 
-	e->hash = h;
+	memcpy(e->key, key, DATAGRAM_KEY_LEN);
 	e->at = now;
-	snprintf(e->peer, sizeof(e->peer), "%s", peer);
+	e->verdict = verdict;
+	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
 }
 
 /* The peer this username may authenticate as, for this request; NULL when
@@ -177,28 +225,52 @@ static const struct conf_peer *peer_for(const struct conf *conf, const osip_mess
 	return peer;
 }
 
+/* A refusal that counts toward the ban; its retransmissions get the same
+ * verdict without counting again. */
+static void refuse(struct auth *a, const uint8_t *key, bool have_key, enum auth_verdict verdict,
+		   time_t now, struct auth_result *out)
+{
+	out->verdict = verdict;
+	out->failed = true;
+	if (have_key)
+		judged_remember(&a->refused, key, verdict, NULL, now);
+}
+
 void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *req,
-		struct in_addr src, time_t now, struct auth_result *out)
+		const struct sockaddr_in *src, const void *datagram, size_t len, time_t now,
+		struct auth_result *out)
 {
 	struct digest_credentials cred;
+	uint8_t key[DATAGRAM_KEY_LEN];
 	char ha1[DIGEST_HEX_MAX];
 
 	out->peer = NULL;
 	out->verdict = AUTH_CHALLENGE;
+	out->failed = false;
 	if (!credentials_for(req, conf->realm, &cred))
 		return;
 
-	uint32_t h = request_hash(&cred, req);
-	const struct accepted *again = recently_accepted(a, h, now);
+	/* Without a key every request is judged anew: safe, only stricter. */
+	bool have_key = datagram_key(src, datagram, len, key);
+	const struct judged *again = have_key ? judged_find(&a->accepted, key, now) : NULL;
 	if (again) {
 		out->peer = conf_peer_find(conf, again->peer);
 		out->verdict = out->peer ? AUTH_OK : AUTH_CHALLENGE;
 		return;
 	}
+	again = have_key ? judged_find(&a->refused, key, now) : NULL;
+	if (again) {
+		out->verdict = again->verdict; /* the same guess: already counted */
+		return;
+	}
 
-	enum nonce_state ns = nonce_check(cred.nonce, src, conf->realm, now);
+	enum nonce_state ns = nonce_check(cred.nonce, src->sin_addr, conf->realm, now);
 	if (ns == NONCE_INVALID)
 		return; /* not a nonce of ours: a fresh challenge, as for no credentials */
+	if (!sip_uri_text_same(cred.uri, req->req_uri)) {
+		refuse(a, key, have_key, AUTH_BAD_URI, now, out);
+		return;
+	}
 
 	/* The same work whether or not the user exists (R30). */
 	const struct conf_peer *peer = peer_for(conf, req, cred.username);
@@ -207,22 +279,29 @@ void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *r
 	good = good && peer != NULL && alg_allowed(conf, peer, cred.alg);
 	a->computations++;
 
-	if (ns == NONCE_STALE) {
-		/* stale=true only for a right digest (R32): a wrong one on an old
-		 * nonce gets the plain challenge an unknown user gets */
-		out->verdict = good ? AUTH_STALE : AUTH_CHALLENGE;
+	if (!good) {
+		/* A wrong digest on an expired nonce gets the plain challenge an
+		 * unknown user gets (R32), and counts like any other (issue 11:
+		 * it told the sender the password was wrong). */
+		if (ns == NONCE_STALE)
+			refuse(a, key, have_key, AUTH_CHALLENGE, now, out);
+		else
+			refuse(a, key, have_key,
+			       (!peer && !conf->alwaysauthreject) ? AUTH_NOT_FOUND : AUTH_FORBIDDEN, now, out);
 		return;
 	}
-	if (!good) {
-		out->verdict = (!peer && !conf->alwaysauthreject) ? AUTH_NOT_FOUND : AUTH_FORBIDDEN;
+	if (ns == NONCE_STALE) {
+		/* stale=true only for a right digest (R32) */
+		out->verdict = AUTH_STALE;
 		return;
 	}
 	if (!nonce_counts_fresh(a->counts, cred.nonce, cred.has_qop ? cred.nc : NULL)) {
-		/* credentials replayed in a new request */
+		/* credentials already used, in another request */
 		return;
 	}
 	nonce_counts_accept(a->counts, cred.nonce, cred.has_qop ? cred.nc : NULL, now);
-	remember_accepted(a, h, peer->name, now);
+	if (have_key)
+		judged_remember(&a->accepted, key, AUTH_OK, peer->name, now);
 	out->peer = peer;
 	out->verdict = AUTH_OK;
 }
@@ -239,6 +318,8 @@ osip_message_t *auth_answer(const struct conf *conf, const osip_message_t *req,
 		return sip_reply_build(req, 403, NULL);
 	case AUTH_NOT_FOUND:
 		return sip_reply_build(req, 404, NULL);
+	case AUTH_BAD_URI:
+		return sip_reply_build(req, 400, NULL);
 	case AUTH_OK:
 		return NULL;
 	case AUTH_CHALLENGE:

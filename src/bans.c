@@ -6,6 +6,8 @@
  */
 #include "bans.h"
 
+#include <arpa/inet.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,10 @@ struct slot {
 	time_t seen;
 	time_t fail_window;
 	unsigned failures;
+	/* failures as a leaky bucket: +1000 each, draining banafter * 1000
+	 * per bantime (see bans_failure) */
+	int64_t level_milli;
+	time_t level_at;
 	time_t banned_until;
 	time_t challenge_window;
 	unsigned challenges;
@@ -53,10 +59,21 @@ void bans_free(struct bans *b)
 	}
 }
 
+/* Every bit of the address reaches the low bits the table index takes, so
+ * that the addresses of one subnet spread out. (A plain multiplicative hash
+ * of the network-order word left the last octet, the high byte on a
+ * little-endian host, out of the index: a whole /24 shared one probe window,
+ * evicted its own entries and escaped its bans; issue 11.) */
 static size_t hash(uint32_t addr)
 {
-	/* Knuth's multiplicative hash; addresses from one subnet spread out */
-	return (size_t)(addr * 2654435761u);
+	uint32_t x = ntohl(addr);
+
+	x ^= x >> 16;
+	x *= 0x45d9f3bu;
+	x ^= x >> 16;
+	x *= 0x45d9f3bu;
+	x ^= x >> 16;
+	return x;
 }
 
 static struct slot *find(const struct bans *b, struct in_addr addr)
@@ -98,6 +115,30 @@ bool bans_is_banned(const struct bans *b, struct in_addr addr, time_t now)
 	return s && s->banned_until > now;
 }
 
+/*
+ * The bucket drains at banafter per bantime, so that whatever the pacing an
+ * address gets at most banafter failures per bantime on average: a guesser
+ * who stays under banafter per minute (the window rule alone) would
+ * otherwise go on for ever at banafter - 1 guesses a minute (issue 11).
+ * Elapsed time is clamped to bantime: by then the bucket is empty, and the
+ * product stays far from overflow.
+ */
+static bool bucket_overflows(struct slot *s, time_t now, int banafter, int bantime_s)
+{
+	int64_t elapsed = now - s->level_at;
+
+	if (elapsed < 0)
+		elapsed = 0; /* the clock stepped back: drain nothing */
+	if (elapsed > bantime_s)
+		elapsed = bantime_s;
+	s->level_milli -= elapsed * banafter * 1000 / bantime_s;
+	if (s->level_milli < 0)
+		s->level_milli = 0;
+	s->level_at = now;
+	s->level_milli += 1000;
+	return s->level_milli >= (int64_t)banafter * 1000;
+}
+
 bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter, int bantime_s)
 {
 	if (banafter <= 0 || bantime_s <= 0)
@@ -111,7 +152,8 @@ bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter,
 		s->failures = 0;
 	}
 	s->failures++;
-	if (s->failures >= (unsigned)banafter && s->banned_until <= now) {
+	bool over = bucket_overflows(s, now, banafter, bantime_s);
+	if ((s->failures >= (unsigned)banafter || over) && s->banned_until <= now) {
 		s->banned_until = now + bantime_s;
 		return true;
 	}

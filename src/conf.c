@@ -228,6 +228,24 @@ static const char *check_peer_name(const char *text)
 	return NULL;
 }
 
+/* Server and User-Agent values (RFC 3261 20.35, 20.41): one line of
+ * printable text; a version in it is the admin's choice, not ours. */
+static const char *check_useragent(const char *text)
+{
+	const unsigned char *p;
+
+	if (!*text)
+		return "must not be empty";
+	if (strlen(text) > 100)
+		return "must be at most 100 characters";
+	for (p = (const unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return "must hold only printable ASCII characters";
+	if (text[0] == ' ' || text[strlen(text) - 1] == ' ')
+		return "must not start or end with a space";
+	return NULL;
+}
+
 static const char *check_secret(const char *text)
 {
 	return *text ? NULL : "must not be empty";
@@ -440,6 +458,7 @@ static const struct key general_keys[] = {
 	STRING_KEY("statefile", C(statefile), "/var/lib/sipnatd/registrations", check_abs_path),
 	STRING_KEY("control", C(control), "/run/sipnatd/control", check_abs_path),
 	STRING_KEY("resolvconf", C(resolvconf), "/etc/resolv.conf", check_abs_path),
+	STRING_KEY("useragent", C(useragent), "sipnatd", check_useragent),
 	{ .name = NULL },
 };
 
@@ -852,6 +871,7 @@ void conf_free(struct conf *conf)
 	free(conf->statefile);
 	free(conf->control);
 	free(conf->resolvconf);
+	free(conf->useragent);
 	free(conf);
 }
 

@@ -92,6 +92,8 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 		add(&o, "general.control");
 	if (str_differs(old->resolvconf, new->resolvconf))
 		add(&o, "general.resolvconf");
+	if (str_differs(old->useragent, new->useragent))
+		add(&o, "general.useragent");
 	CHANGED(rtpstart, "rtp.rtpstart");
 	CHANGED(rtpend, "rtp.rtpend");
 	CHANGED(rtptimeout_s, "rtp.rtptimeout");

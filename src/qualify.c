@@ -11,8 +11,8 @@
 #include "netaddr.h"
 #include "secret.h"
 #include "sip_branch.h"
+#include "sip_reply.h"
 #include "sip_socket.h"
-#include "version.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -85,10 +85,10 @@ static void send_ping(struct target *t)
 			 "To: <%s>\r\n"
 			 "Call-ID: %s\r\n"
 			 "CSeq: %u OPTIONS\r\n"
-			 "User-Agent: sipnatd/" SIPNATD_VERSION "\r\n"
+			 "User-Agent: %s\r\n"
 			 "Content-Length: 0\r\n\r\n",
 			 target, ip, d->conf->bindport, branch, ip, d->conf->bindport, t->from_tag, target,
-			 t->call_id, t->cseq);
+			 t->call_id, t->cseq, d->conf->useragent ? d->conf->useragent : SIP_SERVER_NAME);
 	if (n > 0 && (size_t)n < sizeof(msg))
 		sip_socket_send(d->sip, msg, (size_t)n, &t->addr);
 }

@@ -52,8 +52,8 @@ static enum admission in_dialog(struct daemon *d, osip_message_t *req, osip_mess
 }
 
 enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
-				const struct sockaddr_in *src, const struct conf_peer **peer,
-				osip_message_t **answer)
+				const struct sockaddr_in *src, const void *datagram, size_t len,
+				const struct conf_peer **peer, osip_message_t **answer)
 {
 	const struct conf *conf = d->conf;
 	time_t now = time(NULL);
@@ -81,9 +81,9 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 	if (conf->allowguest && !MSG_IS_REGISTER(req))
 		return ADMIT;
 
-	auth_check(d->auth, conf, req, src->sin_addr, now, &res);
+	auth_check(d->auth, conf, req, src, datagram, len, now, &res);
 	if (res.verdict != AUTH_OK) {
-		if (res.verdict == AUTH_FORBIDDEN || res.verdict == AUTH_NOT_FOUND) {
+		if (res.failed) {
 			counters.failures++;
 			log_limited(&auth_log_limit, LOG_NOTICE,
 				    "authentication failed: %s for \"%s\" from %s", sipmsg_method(req),

@@ -35,6 +35,8 @@
 struct sip_ctx {
 	struct daemon *d;
 	struct sockaddr_in src;
+	const char *datagram; /* the bytes as received, for the authenticate step */
+	size_t len;
 	osip_message_t *msg;
 	enum source_kind kind;
 	const struct conf_peer *peer;
@@ -64,11 +66,13 @@ const struct sip_counters *sip_dispatch_counters(void)
 int sip_dispatch_start(struct daemon *d)
 {
 	memset(&counters, 0, sizeof(counters));
+	sip_reply_set_server(d->conf->useragent);
 	return 0;
 }
 
 void sip_dispatch_reconfigure(struct daemon *d)
 {
+	sip_reply_set_server(d->conf->useragent);
 }
 
 void sip_dispatch_stop(struct daemon *d)
@@ -327,7 +331,8 @@ static void handle_request(struct sip_ctx *ctx)
 	}
 	if (ctx->kind == SOURCE_INTERNET) {
 		osip_message_t *answer = NULL;
-		switch (sip_authenticate(ctx->d, ctx->msg, &ctx->src, &ctx->peer, &answer)) {
+		switch (sip_authenticate(ctx->d, ctx->msg, &ctx->src, ctx->datagram, ctx->len, &ctx->peer,
+					 &answer)) {
 		case ADMIT:
 			break;
 		case ANSWERED:
@@ -418,7 +423,7 @@ static void handle_response(struct sip_ctx *ctx)
 
 void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
 {
-	struct sip_ctx ctx = { .d = arg, .src = *src };
+	struct sip_ctx ctx = { .d = arg, .src = *src, .datagram = buf, .len = len };
 	char addr[NETADDR_STRLEN];
 	const char *why;
 

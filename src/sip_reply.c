@@ -12,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A copy, not a pointer into a configuration that a reload frees. */
+static char server_name[128] = SIP_SERVER_NAME;
+
+void sip_reply_set_server(const char *name)
+{
+	if (!name || strlen(name) >= sizeof(server_name))
+		name = SIP_SERVER_NAME;
+	memcpy(server_name, name, strlen(name) + 1);
+}
+
 const char *sip_reply_reason(int status)
 {
 	switch (status) {
@@ -109,7 +119,7 @@ osip_message_t *sip_reply_build(const osip_message_t *req, int status, const cha
 		goto fail;
 	if (req->cseq && osip_cseq_clone(req->cseq, &resp->cseq) != 0)
 		goto fail;
-	if (sip_reply_add_header(resp, "Server", SIP_SERVER_NAME) != 0)
+	if (sip_reply_add_header(resp, "Server", server_name) != 0)
 		goto fail;
 	return resp;
 fail:

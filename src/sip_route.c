@@ -40,6 +40,62 @@ static void pop_own_routes(const struct route_self *self, osip_message_t *req)
 	}
 }
 
+static void drop_routes(osip_message_t *req)
+{
+	osip_route_t *route;
+
+	while ((route = osip_list_get(&req->routes, 0)) != NULL) {
+		osip_list_remove(&req->routes, 0);
+		osip_route_free(route);
+	}
+}
+
+static void drop_uri_params(osip_list_t *params, const char *name)
+{
+	osip_uri_param_t *p;
+
+	for (int i = 0; (p = osip_list_get(params, i)) != NULL;) {
+		if (p->gname && strcasecmp(p->gname, name) == 0) {
+			osip_list_remove(params, i);
+			osip_uri_param_free(p);
+		} else {
+			i++;
+		}
+	}
+}
+
+/*
+ * A request from anyone but the PBX goes to the PBX, and says so (issue 11):
+ * no Route is left (sipnatd is its only hop, and a PBX that honours Route
+ * would relay to wherever the sender named), and the Request-URI names the
+ * PBX's address, the user part and ordinary parameters kept (the PBX routes
+ * by the user; a third party's host, a maddr or URI headers mean nothing to
+ * it but somewhere else to send). A dialog's Request-URI restored from a
+ * token already names the PBX's Contact, and the PBX matches in-dialog
+ * requests by Call-ID and tags (RFC 3261 12.2.2), so dialogs are unaffected.
+ * Returns 0, or -1 when out of memory.
+ */
+static int aim_at_pbx(const struct route_self *self, osip_message_t *req)
+{
+	osip_uri_t *uri = req->req_uri;
+	char ip[INET_ADDRSTRLEN], port[8];
+
+	drop_routes(req);
+	if (!uri || !uri->host)
+		return 0; /* tel: and the like name no host */
+	inet_ntop(AF_INET, &self->conf->pbx.sin_addr, ip, sizeof(ip));
+	snprintf(port, sizeof(port), "%u", ntohs(self->conf->pbx.sin_port));
+	osip_free(uri->host);
+	osip_free(uri->port);
+	osip_free(uri->password);
+	uri->password = NULL;
+	uri->host = osip_strdup(ip);
+	uri->port = osip_strdup(port);
+	drop_uri_params(&uri->url_params, "maddr");
+	osip_uri_header_freelist(&uri->url_headers);
+	return uri->host && uri->port ? 0 : -1;
+}
+
 static void respond(struct route_decision *out, int status, const char *why)
 {
 	out->action = ROUTE_RESPOND;
@@ -154,6 +210,10 @@ void route_request(const struct route_self *self, enum source_kind kind, osip_me
 	if (kind != SOURCE_PBX) {
 		/* Everything that is not the PBX talks only to the PBX. A token's
 		 * NAT address is deliberately ignored here. */
+		if (aim_at_pbx(self, req) != 0) {
+			respond(out, 500, "out of memory rewriting the Request-URI");
+			return;
+		}
 		out->action = ROUTE_FORWARD;
 		out->dest = self->conf->pbx;
 		out->why = "to the PBX";

@@ -59,17 +59,21 @@ static void teardown(void)
 	conf_free(conf_plain);
 }
 
-/* A request; auth_line is a whole header line ("Authorization: ...") or NULL. */
-static osip_message_t *request(const char *method, const char *to_user, const char *call_id,
-			       unsigned cseq, const char *auth_line, const char *extra)
+/* A request to ruri (NULL: sip:[to_user@]sipnatd.example.com); auth_line is
+ * a whole header line ("Authorization: ...") or NULL. */
+static osip_message_t *request_to(const char *method, const char *ruri, const char *to_user,
+				  const char *call_id, unsigned cseq, const char *auth_line,
+				  const char *extra)
 {
-	char text[4096];
+	char text[4096], default_ruri[256];
 	osip_message_t *msg = NULL;
 	const char *why = NULL;
 	bool reg = strcmp(method, "REGISTER") == 0;
 
+	snprintf(default_ruri, sizeof(default_ruri), "sip:%s%ssipnatd.example.com", reg ? "" : to_user,
+		 reg ? "" : "@");
 	snprintf(text, sizeof(text),
-		 "%s sip:%s%ssipnatd.example.com SIP/2.0\r\n"
+		 "%s %s SIP/2.0\r\n"
 		 "Via: SIP/2.0/UDP 192.168.1.5:5062;branch=z9hG4bK-%s-%u;rport\r\n"
 		 "Max-Forwards: 70\r\n"
 		 "From: <sip:alice@sipnatd.example.com>;tag=fromtag1\r\n"
@@ -79,16 +83,24 @@ static osip_message_t *request(const char *method, const char *to_user, const ch
 		 "Contact: <sip:alice@192.168.1.5:5062>\r\n"
 		 "%s%s%s"
 		 "Content-Length: 0\r\n\r\n",
-		 method, reg ? "" : to_user, reg ? "" : "@", call_id, cseq, to_user, call_id, cseq,
+		 method, ruri ? ruri : default_ruri, call_id, cseq, to_user, call_id, cseq,
 		 method, auth_line ? auth_line : "", auth_line ? "\r\n" : "", extra ? extra : "");
 	enum sipmsg_status st = text_parse(text, &msg, &why);
 	ck_assert_msg(st == SIPMSG_OK, "%s: %s", sipmsg_status_name(st), why);
 	return msg;
 }
 
-/* The header line a phone would send for user/secret on nonce. */
-static void credentials(char *out, size_t len, const char *method, enum digest_alg alg,
-			const char *user, const char *secret, const char *nonce, const char *nc)
+static osip_message_t *request(const char *method, const char *to_user, const char *call_id,
+			       unsigned cseq, const char *auth_line, const char *extra)
+{
+	return request_to(method, NULL, to_user, call_id, cseq, auth_line, extra);
+}
+
+/* The header line a phone would send for user/secret on nonce, for the
+ * digest uri (NULL: the Request-URI request() writes). */
+static void credentials_for_uri(char *out, size_t len, const char *method, enum digest_alg alg,
+				const char *user, const char *secret, const char *nonce,
+				const char *nc, const char *uri)
 {
 	struct digest_credentials c;
 	char ha1[DIGEST_HEX_MAX], response[DIGEST_HEX_MAX];
@@ -99,7 +111,8 @@ static void credentials(char *out, size_t len, const char *method, enum digest_a
 	snprintf(c.username, sizeof(c.username), "%s", user);
 	snprintf(c.realm, sizeof(c.realm), "%s", REALM);
 	snprintf(c.nonce, sizeof(c.nonce), "%s", nonce);
-	snprintf(c.uri, sizeof(c.uri), "%s", reg ? "sip:sipnatd.example.com" : "sip:100@sipnatd.example.com");
+	snprintf(c.uri, sizeof(c.uri), "%s",
+		 uri ? uri : reg ? "sip:sipnatd.example.com" : "sip:100@sipnatd.example.com");
 	c.has_qop = true;
 	snprintf(c.cnonce, sizeof(c.cnonce), "%s", CNONCE);
 	snprintf(c.nc, sizeof(c.nc), "%s", nc);
@@ -112,6 +125,12 @@ static void credentials(char *out, size_t len, const char *method, enum digest_a
 		 digest_alg_name(alg), CNONCE, nc);
 }
 
+static void credentials(char *out, size_t len, const char *method, enum digest_alg alg,
+			const char *user, const char *secret, const char *nonce, const char *nc)
+{
+	credentials_for_uri(out, len, method, alg, user, secret, nonce, nc, NULL);
+}
+
 static char *serialize(osip_message_t *msg)
 {
 	char *buf = NULL;
@@ -122,6 +141,23 @@ static char *serialize(osip_message_t *msg)
 	osip_free(buf);
 	ck_assert_ptr_nonnull(copy);
 	return copy;
+}
+
+/* auth_check on req as the datagram it serialises to, sent from ip:port. */
+static void judge_from(const struct conf *conf, osip_message_t *req, struct in_addr ip, uint16_t port,
+		       time_t now, struct auth_result *r)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = ip, .sin_port = htons(port) };
+	char *text = serialize(req);
+
+	auth_check(a, conf, req, &from, text, strlen(text), now, r);
+	free(text);
+}
+
+static void judge(const struct conf *conf, osip_message_t *req, struct in_addr ip, time_t now,
+		  struct auth_result *r)
+{
+	judge_from(conf, req, ip, 5062, now, r);
 }
 
 /* The nonce of the first challenge in text (out holds NONCE_LEN + 1). */
@@ -144,7 +180,7 @@ static void challenge(const struct conf *conf, const char *method, char *nonce, 
 				      "challenge-call", 1, NULL, NULL);
 	struct auth_result r;
 
-	auth_check(a, conf, req, src, T0, &r);
+	judge(conf, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
 	osip_message_t *resp = auth_answer(conf, req, r.verdict, src, T0);
 	ck_assert_ptr_nonnull(resp);
@@ -155,16 +191,20 @@ static void challenge(const struct conf *conf, const char *method, char *nonce, 
 	osip_message_free(req);
 }
 
+/* Did the last check() count as an authentication failure? */
+static bool last_failed;
+
 static enum auth_verdict check(const struct conf *conf, osip_message_t *req, time_t now,
 			       const struct conf_peer **peer)
 {
 	struct auth_result r;
 
-	auth_check(a, conf, req, src, now, &r);
+	judge(conf, req, src, now, &r);
 	if (peer)
 		*peer = r.peer;
 	if (r.verdict != AUTH_OK)
 		ck_assert_ptr_null(r.peer);
+	last_failed = r.failed;
 	return r.verdict;
 }
 
@@ -200,7 +240,7 @@ START_TEST(no_credentials_register)
 	struct auth_result r;
 	char n1[NONCE_LEN + 8], n2[NONCE_LEN + 8];
 
-	auth_check(a, conf_reject, req, src, T0, &r);
+	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
 	ck_assert_ptr_null(r.peer);
 	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
@@ -235,7 +275,7 @@ START_TEST(no_credentials_invite)
 	osip_message_t *req = request("INVITE", "100", "c1", 1, NULL, NULL);
 	struct auth_result r;
 
-	auth_check(a, conf_reject, req, src, T0, &r);
+	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
 	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
 	ck_assert_ptr_nonnull(resp);
@@ -296,16 +336,26 @@ START_TEST(wrong_password_and_unknown_user)
 	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
 	req = request("REGISTER", "alice", "w1", 2, line, NULL);
 	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
-	ck_assert_int_eq(check(conf_plain, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	ck_assert(last_failed);
 	osip_message_t *resp = auth_answer(conf_reject, req, AUTH_FORBIDDEN, src, T0 + 1);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 403);
 	osip_message_free(resp);
+	osip_message_free(req);
+	/* (another Call-ID each time: the very same datagram again would be
+	 * taken as a retransmission and answered as before) */
+	req = request("REGISTER", "alice", "w1b", 2, line, NULL);
+	ck_assert_int_eq(check(conf_plain, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	ck_assert(last_failed);
 	osip_message_free(req);
 
 	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "mallory", "whatever", nonce, "00000001");
 	req = request("REGISTER", "mallory", "w2", 2, line, NULL);
 	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
+	ck_assert(last_failed);
+	osip_message_free(req);
+	req = request("REGISTER", "mallory", "w2b", 2, line, NULL);
 	ck_assert_int_eq(check(conf_plain, req, T0 + 1, NULL), AUTH_NOT_FOUND);
+	ck_assert(last_failed);
 	resp = auth_answer(conf_plain, req, AUTH_NOT_FOUND, src, T0 + 1);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 404);
 	osip_message_free(resp);
@@ -327,7 +377,7 @@ START_TEST(uniform_answers)
 			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "mallory", "x", nonce, "00000001");
 		osip_message_t *req = request("INVITE", "100", "same-call", 1, line, NULL);
 		unsigned long before = auth_digest_computations(a);
-		auth_check(a, conf_reject, req, src, T0 + 1, &r);
+		judge(conf_reject, req, src, T0 + 1, &r);
 		/* the same hashing work for a known and an unknown user */
 		ck_assert_uint_eq(auth_digest_computations(a), before + 1);
 		ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
@@ -352,7 +402,7 @@ START_TEST(uniform_answers)
 			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "mallory", "x", nonce, "00000001");
 		osip_message_t *req = request("INVITE", "100", "same-call-2", 1, line, NULL);
 		unsigned long before = auth_digest_computations(a);
-		auth_check(a, conf_reject, req, src, T0, &r);
+		judge(conf_reject, req, src, T0, &r);
 		ck_assert_uint_eq(auth_digest_computations(a), before + 1);
 		ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
 		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + i);
@@ -395,7 +445,7 @@ START_TEST(expired_nonce)
 	ck_assert_int_eq(nonce_check(nonce, src, REALM, T0), NONCE_STALE);
 	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
 	osip_message_t *req = request("REGISTER", "alice", "s1", 2, line, NULL);
-	auth_check(a, conf_reject, req, src, T0, &r);
+	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_STALE);
 	ck_assert_ptr_null(r.peer);
 	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
@@ -414,7 +464,7 @@ START_TEST(expired_nonce)
 	/* a wrong digest on an expired nonce: a plain challenge */
 	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
 	req = request("REGISTER", "alice", "s2", 2, line, NULL);
-	auth_check(a, conf_reject, req, src, T0, &r);
+	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
 	resp = auth_answer(conf_reject, req, r.verdict, src, T0);
 	text = serialize(resp);
@@ -563,7 +613,7 @@ static char *answer_text(const struct conf *conf, osip_message_t *req, time_t no
 {
 	struct auth_result r;
 
-	auth_check(a, conf, req, src, now, &r);
+	judge(conf, req, src, now, &r);
 	*verdict = r.verdict;
 	if (r.verdict == AUTH_OK)
 		return strdup("ok");
@@ -768,6 +818,220 @@ START_TEST(uniform_for_every_setting)
 }
 END_TEST
 
+
+/* Issue 11, gap 1: on an expired nonce a wrong digest got a plain challenge
+ * and a right one stale=true, and neither counted: a password oracle at the
+ * rate of the challenge budget. A wrong digest on an expired nonce now counts,
+ * for a known user and an unknown one alike; the right one still does not. */
+START_TEST(stale_nonce_wrong_digest_counts)
+{
+	char nonce[NONCE_LEN + 1], line[1024];
+	const char *const methods[] = { "REGISTER", "INVITE" };
+
+	nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 5, nonce);
+	for (int m = 0; m < 2; m++) {
+		const char *to = m ? "100" : "alice";
+		char call_id[32];
+		int k = 0;
+		const struct {
+			const char *user, *secret;
+		} wrong[] = { { "alice", "guess-1" }, { "alice", "guess-2" }, { "zz81723", "x" } };
+
+		for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+			credentials(line, sizeof(line), methods[m], DIGEST_MD5, wrong[i].user,
+				    wrong[i].secret, nonce, "00000001");
+			snprintf(call_id, sizeof(call_id), "stale-%d-%d", m, k++);
+			osip_message_t *req = request(methods[m], to, call_id, 2, line, NULL);
+			ck_assert_int_eq(check(conf_reject, req, T0, NULL), AUTH_CHALLENGE);
+			ck_assert_msg(last_failed, "%s: wrong digest for %s on a stale nonce not counted",
+				      methods[m], wrong[i].user);
+			osip_message_free(req);
+		}
+		credentials(line, sizeof(line), methods[m], DIGEST_MD5, "alice", "alice-secret", nonce,
+			    "00000001");
+		snprintf(call_id, sizeof(call_id), "stale-%d-%d", m, k++);
+		osip_message_t *req = request(methods[m], to, call_id, 2, line, NULL);
+		ck_assert_int_eq(check(conf_reject, req, T0, NULL), AUTH_STALE);
+		ck_assert(!last_failed);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
+/* A wrong digest retransmitted (the very datagram, same address and port)
+ * is the same guess: the same answer, counted once. From another port it is
+ * a new request, and counts. */
+START_TEST(refused_retransmission_counted_once)
+{
+	char nonce[NONCE_LEN + 8], line[1024];
+	struct auth_result r;
+
+	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
+	osip_message_t *req = request("INVITE", "100", "rt1", 1, line, NULL);
+	unsigned long before = auth_digest_computations(a);
+	judge_from(conf_reject, req, src, 5062, T0 + 1, &r);
+	ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
+	ck_assert(r.failed);
+	judge_from(conf_reject, req, src, 5062, T0 + 3, &r);
+	ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
+	ck_assert(!r.failed);
+	ck_assert_uint_eq(auth_digest_computations(a), before + 1);
+	judge_from(conf_reject, req, src, 5063, T0 + 3, &r);
+	ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
+	ck_assert(r.failed);
+	/* after the transaction window the same datagram is judged anew */
+	judge_from(conf_reject, req, src, 5062, T0 + 1 + 33, &r);
+	ck_assert(r.failed);
+	osip_message_free(req);
+}
+END_TEST
+
+/* Issue 11, gap 2: a copy of an accepted INVITE is a retransmission only
+ * when it is the very datagram from the very address and port. */
+START_TEST(replay_is_not_a_retransmission)
+{
+	char nonce[NONCE_LEN + 8], line[1024], text[4096];
+	const struct conf_peer *peer = NULL;
+	struct auth_result r;
+
+	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+	credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
+	osip_message_t *req = request("INVITE", "100", "sniffed", 1, line, NULL);
+	judge_from(conf_reject, req, src, 5062, T0 + 1, &r);
+	ck_assert_int_eq(r.verdict, AUTH_OK);
+	char *orig = serialize(req);
+
+	/* the retransmission: accepted again, as alice */
+	judge_from(conf_reject, req, src, 5062, T0 + 2, &r);
+	ck_assert_int_eq(r.verdict, AUTH_OK);
+	ck_assert_str_eq(r.peer->name, "alice");
+	/* the same bytes from another port of the same address, or from
+	 * another address: a new request, challenged, not counted */
+	judge_from(conf_reject, req, src, 40000, T0 + 2, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	ck_assert(!r.failed);
+	judge_from(conf_reject, req, elsewhere, 5062, T0 + 2, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	ck_assert(!r.failed);
+	ck_assert_ptr_null(r.peer);
+
+	/* the same request with another body, or one header more, from the
+	 * same place: not the same datagram */
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = src, .sin_port = htons(5062) };
+	snprintf(text, sizeof(text), "%s", orig);
+	char *body = strstr(text, "\r\n\r\n") + 4;
+	strcpy(body, "v=0\r\n");
+	auth_check(a, conf_reject, req, &from, text, strlen(text), T0 + 2, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	snprintf(text, sizeof(text), "X-Charge-To: 0900123\r\n%s", orig);
+	auth_check(a, conf_reject, req, &from, text, strlen(text), T0 + 2, &r);
+	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
+	osip_message_free(req);
+
+	/* another Request-URI (an expensive number) with alice's credentials,
+	 * from her own address: the digest uri does not name it */
+	req = request_to("INVITE", "sip:0900555123@sipnatd.example.com", "100", "sniffed", 1, line, NULL);
+	judge_from(conf_reject, req, src, 5062, T0 + 2, &r);
+	ck_assert_int_eq(r.verdict, AUTH_BAD_URI);
+	ck_assert(r.failed);
+	ck_assert_ptr_null(r.peer);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + 2);
+	ck_assert_int_eq(osip_message_get_status_code(resp), 400);
+	osip_message_free(resp);
+	osip_message_free(req);
+	(void)peer;
+	free(orig);
+}
+END_TEST
+
+/* RFC 7616 3.4.6: uri= must be the Request-URI; compared as URIs, so the
+ * spellings phones use pass, and another target does not, right password or
+ * not, known user or not, without any digest computed. */
+START_TEST(digest_uri_must_name_the_request_uri)
+{
+	const struct {
+		const char *ruri, *uri;
+		bool same;
+	} cases[] = {
+		/* pjsip / Linphone / baresip style: as sent */
+		{ "sip:100@sipnatd.example.com", "sip:100@sipnatd.example.com", true },
+		{ "sip:100@203.0.113.7:5060;transport=udp", "sip:100@203.0.113.7:5060;transport=udp", true },
+		{ "sip:100@SIPNATD.Example.com", "sip:100@sipnatd.example.com", true },
+		{ "sip:100@sipnatd.example.com:5060", "sip:100@sipnatd.example.com", true },
+		{ "sip:100@sipnatd.example.com;transport=UDP", "sip:100@sipnatd.example.com", true },
+		{ "sip:%31%30%30@sipnatd.example.com", "sip:100@sipnatd.example.com", true },
+		{ "SIP:100@sipnatd.example.com;user=phone;x=1", "sip:100@sipnatd.example.com;user=phone", true },
+		{ "sip:100@sipnatd.example.com;a=1;b=2", "sip:100@sipnatd.example.com;b=2;a=1", true },
+		/* another target */
+		{ "sip:0900555123@sipnatd.example.com", "sip:100@sipnatd.example.com", false },
+		{ "sip:100@victim.example", "sip:100@sipnatd.example.com", false },
+		{ "sip:100@sipnatd.example.com:5070", "sip:100@sipnatd.example.com", false },
+		{ "sip:100@sipnatd.example.com;maddr=192.0.2.66", "sip:100@sipnatd.example.com", false },
+		{ "sip:100@sipnatd.example.com;transport=tcp", "sip:100@sipnatd.example.com", false },
+		{ "sip:100@sipnatd.example.com;user=phone", "sip:100@sipnatd.example.com;user=ip", false },
+		{ "sips:100@sipnatd.example.com", "sip:100@sipnatd.example.com", false },
+		{ "sip:Alice@sipnatd.example.com", "sip:alice@sipnatd.example.com", false },
+		{ "sip:100@sipnatd.example.com", "not a uri", false },
+		{ "sip:100@sipnatd.example.com", "sip:100@sipnatd.example.com?subject=x", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const users[] = { "alice", "alice", "zz81723" };
+		const char *const secrets[] = { "alice-secret", "wrong", "x" };
+		for (int u = 0; u < 3; u++) {
+			char nonce[NONCE_LEN + 8], line[1024], call_id[32];
+			struct auth_result r;
+
+			challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
+			credentials_for_uri(line, sizeof(line), "INVITE", DIGEST_MD5, users[u], secrets[u],
+					    nonce, "00000001", cases[i].uri);
+			snprintf(call_id, sizeof(call_id), "uri-%zu-%d", i, u);
+			osip_message_t *req = request_to("INVITE", cases[i].ruri, "100", call_id, 1, line, NULL);
+			unsigned long before = auth_digest_computations(a);
+			judge(conf_reject, req, src, T0 + 1, &r);
+			if (!cases[i].same) {
+				ck_assert_msg(r.verdict == AUTH_BAD_URI, "%s vs %s: %s", cases[i].ruri,
+					      cases[i].uri, auth_verdict_name(r.verdict));
+				ck_assert(r.failed);
+				ck_assert_uint_eq(auth_digest_computations(a), before);
+			} else if (u == 0) {
+				ck_assert_msg(r.verdict == AUTH_OK, "%s vs %s: %s", cases[i].ruri,
+					      cases[i].uri, auth_verdict_name(r.verdict));
+			} else {
+				ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
+			}
+			osip_message_free(req);
+		}
+	}
+}
+END_TEST
+
+/* Paths that answer with a fresh challenge and count nothing must not have
+ * looked at the password: a nonce of another address or not ours at all. */
+START_TEST(uncounted_paths_compute_nothing)
+{
+	char nonce[NONCE_LEN + 1], line[1024];
+
+	nonce_make(elsewhere, REALM, T0, nonce);
+	const char *const nonces[] = { nonce, "bm90LWEtbm9uY2Utb2Ytb3Vycw" };
+	for (int n = 0; n < 2; n++) {
+		for (int right = 0; right < 2; right++) {
+			char call_id[32];
+			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice",
+				    right ? "alice-secret" : "wrong", nonces[n], "00000001");
+			snprintf(call_id, sizeof(call_id), "free-%d-%d", n, right);
+			osip_message_t *req = request("INVITE", "100", call_id, 1, line, NULL);
+			unsigned long before = auth_digest_computations(a);
+			ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_CHALLENGE);
+			ck_assert(!last_failed);
+			ck_assert_uint_eq(auth_digest_computations(a), before);
+			osip_message_free(req);
+		}
+	}
+}
+END_TEST
+
 START_TEST(verdict_names)
 {
 	ck_assert_str_eq(auth_verdict_name(AUTH_OK), "ok");
@@ -775,6 +1039,7 @@ START_TEST(verdict_names)
 	ck_assert_str_eq(auth_verdict_name(AUTH_STALE), "stale");
 	ck_assert_str_eq(auth_verdict_name(AUTH_FORBIDDEN), "forbidden");
 	ck_assert_str_eq(auth_verdict_name(AUTH_NOT_FOUND), "not found");
+	ck_assert_str_ne(auth_verdict_name(AUTH_BAD_URI), "?");
 }
 END_TEST
 
@@ -797,6 +1062,11 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, challenges_follow_digestalgs);
 	tcase_add_test(tc, responses_follow_digestalgs);
 	tcase_add_test(tc, uniform_for_every_setting);
+	tcase_add_test(tc, stale_nonce_wrong_digest_counts);
+	tcase_add_test(tc, refused_retransmission_counted_once);
+	tcase_add_test(tc, replay_is_not_a_retransmission);
+	tcase_add_test(tc, digest_uri_must_name_the_request_uri);
+	tcase_add_test(tc, uncounted_paths_compute_nothing);
 	tcase_add_test(tc, verdict_names);
 	suite_add_tcase(s, tc);
 	return s;

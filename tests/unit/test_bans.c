@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,16 +58,69 @@ START_TEST(failures_spread_out)
 	struct bans *b = bans_new(64);
 	struct in_addr a = ip("203.0.113.5");
 
-	/* one failure every 31 s: never three within 60 s */
+	/* slower than banafter per bantime (3 per 600 s: one per 200 s): the
+	 * bucket drains faster than it fills, never a ban */
 	for (int i = 0; i < 20; i++)
-		ck_assert(!bans_failure(b, a, T0 + 31 * i, 3, 600));
-	ck_assert(!bans_is_banned(b, a, T0 + 31 * 20));
-	/* two, then a third more than 60 s after the first */
-	ck_assert(!bans_failure(b, a, T0 + 1000, 3, 600));
-	ck_assert(!bans_failure(b, a, T0 + 1001, 3, 600));
-	ck_assert(!bans_failure(b, a, T0 + 1061, 3, 600));
-	ck_assert(!bans_is_banned(b, a, T0 + 1061));
-	ck_assert_uint_eq(bans_active(b, T0 + 1061), 0);
+		ck_assert(!bans_failure(b, a, T0 + 201 * i, 3, 600));
+	ck_assert(!bans_is_banned(b, a, T0 + 201 * 20));
+	/* two, then a third more than 60 s after the first, long after the
+	 * last: neither rule is met */
+	ck_assert(!bans_failure(b, a, T0 + 10000, 3, 600));
+	ck_assert(!bans_failure(b, a, T0 + 10001, 3, 600));
+	ck_assert(!bans_failure(b, a, T0 + 10061, 3, 600));
+	ck_assert(!bans_is_banned(b, a, T0 + 10061));
+	ck_assert_uint_eq(bans_active(b, T0 + 10061), 0);
+	bans_free(b);
+}
+END_TEST
+
+/* Issue 11: a guesser who stays under banafter per minute (one failure
+ * every 31 s with banafter 3) was never banned, and got 116 guesses an hour
+ * instead of banafter per bantime. Whatever the pacing, an hour now holds at
+ * most banafter * 3600 / bantime failures, plus the first bucketful. */
+START_TEST(paced_guessing_is_bounded)
+{
+	const int banafter = 3, bantime = 600;
+	const int paces[] = { 1, 5, 21, 31, 59, 61, 150, 199 };
+
+	for (size_t k = 0; k < sizeof(paces) / sizeof(paces[0]); k++) {
+		struct bans *b = bans_new(64);
+		struct in_addr a = ip("203.0.113.5");
+		int counted = 0;
+
+		for (time_t t = T0; t < T0 + 3600; t += paces[k]) {
+			if (bans_is_banned(b, a, t))
+				continue; /* dropped unparsed: no guess */
+			counted++;
+			(void)bans_failure(b, a, t, banafter, bantime);
+		}
+		ck_assert_msg(counted <= banafter * 3600 / bantime + banafter,
+			      "one guess every %d s: %d guesses in an hour", paces[k], counted);
+		bans_free(b);
+	}
+}
+END_TEST
+
+/* Issue 11: every address of one /24 failing banafter times is banned. The
+ * table's hash once left the last octet out of the index: the /24 shared
+ * eight slots, pushed its own entries out and was never banned. */
+START_TEST(one_subnet_all_banned)
+{
+	struct bans *b = bans_new(8192);
+	char text[32];
+
+	for (int i = 1; i <= 254; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		struct in_addr a = ip(text);
+		ck_assert(!bans_failure(b, a, T0, 3, 600));
+		ck_assert(!bans_failure(b, a, T0, 3, 600));
+		ck_assert_msg(bans_failure(b, a, T0, 3, 600), "%s not banned", text);
+	}
+	for (int i = 1; i <= 254; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d", i);
+		ck_assert_msg(bans_is_banned(b, ip(text), T0 + 1), "%s's ban was lost", text);
+	}
+	ck_assert_uint_eq(bans_active(b, T0 + 1), 254);
 	bans_free(b);
 }
 END_TEST
@@ -211,6 +265,8 @@ static Suite *bans_suite(void)
 
 	tcase_add_test(tc, ban_after_failures);
 	tcase_add_test(tc, failures_spread_out);
+	tcase_add_test(tc, paced_guessing_is_bounded);
+	tcase_add_test(tc, one_subnet_all_banned);
 	tcase_add_test(tc, banning_off);
 	tcase_add_test(tc, challenge_budget);
 	tcase_add_test(tc, list_and_clear);

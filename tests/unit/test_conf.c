@@ -102,6 +102,13 @@ static const struct {
 	{ G("statefile = \"registrations\";"), NAME ":3: general.statefile: must be an absolute path" },
 	{ G("control = \"\";"), NAME ":3: general.control: must be an absolute path" },
 	{ G("resolvconf = \"resolv.conf\";"), NAME ":3: general.resolvconf: must be an absolute path" },
+	{ G("useragent = \"\";"), NAME ":3: general.useragent: must not be empty" },
+	{ G("useragent = \"a\\r\\nX-Injected: 1\";"),
+	  NAME ":3: general.useragent: must hold only printable ASCII characters" },
+	{ G("useragent = \" padded\";"), NAME ":3: general.useragent: must not start or end with a space" },
+	{ G("useragent = \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\";"),
+	  NAME ":3: general.useragent: must be at most 100 characters" },
+	{ G("useragent = 1;"), NAME ":3: general.useragent: must be a string" },
 	{ L("level = \"verbose\";"),
 	  NAME ":5: logging.level: must be error, warning, notice, info or debug" },
 
@@ -284,6 +291,8 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(conf->statefile, "/var/lib/sipnatd/registrations");
 	ck_assert_str_eq(conf->control, "/run/sipnatd/control");
 	ck_assert_str_eq(conf->resolvconf, "/etc/resolv.conf");
+	/* the product, not its version (issue 11) */
+	ck_assert_str_eq(conf->useragent, "sipnatd");
 	ck_assert_int_eq(conf->rtpstart, 10000);
 	ck_assert_int_eq(conf->rtpend, 11000);
 	ck_assert_int_eq(conf->rtptimeout_s, 60);
@@ -329,7 +338,8 @@ static const char every_key[] =
 	"  realm = \"example.net\"; allowguest = true; alwaysauthreject = false;\n"
 	"  banafter = 5; bantime = 3600;\n"
 	"  maxexpiry = 7200; minexpiry = 30; defaultexpiry = 300;\n"
-	"  statefile = \"/tmp/reg\"; control = \"/tmp/ctl\"; resolvconf = \"/tmp/resolv\";\n"
+	"  statefile = \"/tmp/reg\"; control = \"/tmp/ctl\"; resolvconf = \"/tmp/resolv\";"
+	" useragent = \"Home PBX (Acme 2.0)\";\n"
 	"};\n"
 	"rtp: { rtpstart = 20000; rtpend = 20999; rtptimeout = 30; rtpholdtimeout = 600;\n"
 	"       strictrtp = false; };\n"
@@ -377,6 +387,7 @@ START_TEST(test_every_key)
 	ck_assert_str_eq(conf->statefile, "/tmp/reg");
 	ck_assert_str_eq(conf->control, "/tmp/ctl");
 	ck_assert_str_eq(conf->resolvconf, "/tmp/resolv");
+	ck_assert_str_eq(conf->useragent, "Home PBX (Acme 2.0)");
 	ck_assert_int_eq(conf->rtpstart, 20000);
 	ck_assert_int_eq(conf->rtpend, 20999);
 	ck_assert_int_eq(conf->rtptimeout_s, 30);

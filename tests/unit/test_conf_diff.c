@@ -38,12 +38,12 @@ START_TEST(keys_and_peers_named)
 	struct conf *a = load(base);
 	struct conf *b = load(
 		"general: { externip = \"203.0.113.9\"; localnet = [\"192.168.0.0/24\"];\n"
-		"  pbx = \"192.168.0.20\"; };\n"
+		"  pbx = \"192.168.0.20\"; useragent = \"PBX\"; };\n"
 		"rtp: { rtptimeout = 30; };\n"
 		"peers: ( { name = \"alice\"; secret = \"new\"; }, { name = \"bob\"; secret = \"b\"; } );\n");
 	char buf[512];
 	conf_diff(a, b, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "general.externhost, general.externip, rtp.rtptimeout, peer alice changed, "
+	ck_assert_str_eq(buf, "general.externhost, general.externip, general.useragent, rtp.rtptimeout, peer alice changed, "
 			      "peer bob added, peer carol removed");
 	conf_free(a);
 	conf_free(b);

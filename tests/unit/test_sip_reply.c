@@ -102,6 +102,31 @@ START_TEST(header_set_and_order)
 }
 END_TEST
 
+/* general.useragent (issue 11): "sipnatd" without a version by default, the
+ * admin's text when set, back to the default when unset. */
+START_TEST(server_name_configurable)
+{
+	osip_message_t *req = received("register-linphone.sip");
+	char names[256];
+
+	ck_assert_str_eq(SIP_SERVER_NAME, "sipnatd");
+	sip_reply_set_server("Home PBX");
+	osip_message_t *resp = sip_reply_build(req, 403, NULL);
+	char *text = serialize(resp, names, sizeof(names));
+	ck_assert_ptr_nonnull(strstr(text, "\r\nServer: Home PBX\r\n"));
+	ck_assert_ptr_null(strstr(text, "sipnatd"));
+	osip_free(text);
+	osip_message_free(resp);
+	sip_reply_set_server(NULL);
+	resp = sip_reply_build(req, 403, NULL);
+	text = serialize(resp, names, sizeof(names));
+	ck_assert_ptr_nonnull(strstr(text, "\r\nServer: sipnatd\r\n"));
+	osip_free(text);
+	osip_message_free(resp);
+	osip_message_free(req);
+}
+END_TEST
+
 /* Every Via, in order, as stamped (RFC 3261 8.2.6.2). */
 START_TEST(all_vias_copied)
 {
@@ -382,6 +407,7 @@ static Suite *sip_reply_suite(void)
 	tcase_add_test(tc, to_tag_depends_on_key);
 	tcase_add_test(tc, existing_to_tag_kept);
 	tcase_add_test(tc, trying_has_no_tag);
+	tcase_add_test(tc, server_name_configurable);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reason");

@@ -143,9 +143,9 @@ static osip_message_t *invite(const char *ruri, const char *route_lines, const c
 	return msg;
 }
 
-/* The masqueraded URI for ALICE_CONTACT (with or without a NAT address), as
+/* The masqueraded URI for contact (with or without a NAT address), as
  * sipnatd would have put it into a Contact: osip_free. */
-static char *token_uri(bool with_nat, const uint8_t *key)
+static char *token_uri_for(const char *contact, bool with_nat, const uint8_t *key)
 {
 	osip_message_t *msg = invite("sip:alice@127.0.10.1", NULL, NULL);
 	struct sockaddr_in nat = netaddr_make(ip_of(ALICE_NAT_IP), ALICE_NAT_PORT);
@@ -156,7 +156,7 @@ static char *token_uri(bool with_nat, const uint8_t *key)
 	if (key)
 		secret_set_key(key);
 	ck_assert_int_eq(osip_uri_init(&uri), 0);
-	ck_assert_int_eq(osip_uri_parse(uri, ALICE_CONTACT), 0);
+	ck_assert_int_eq(osip_uri_parse(uri, contact), 0);
 	ck_assert_int_eq(osip_contact_init(&c), 0);
 	c->url = uri;
 	osip_list_special_free(&msg->contacts, (void (*)(void *))osip_contact_free);
@@ -167,6 +167,11 @@ static char *token_uri(bool with_nat, const uint8_t *key)
 	osip_message_free(msg);
 	secret_set_key(key_a);
 	return s;
+}
+
+static char *token_uri(bool with_nat, const uint8_t *key)
+{
+	return token_uri_for(ALICE_CONTACT, with_nat, key);
 }
 
 static char *ruri_of(const osip_message_t *req)
@@ -569,6 +574,89 @@ START_TEST(outsider_own_route_popped)
 }
 END_TEST
 
+
+/* Issue 11, gap 4: what an outsider names is not passed on. The PBX gets no
+ * Route, and a Request-URI with the PBX's address, the user kept. */
+START_TEST(outsiders_reach_pbx_as_pbx)
+{
+	size_t n = sizeof(elsewhere) / sizeof(elsewhere[0]);
+	const enum source_kind kind = outsiders[_i / n];
+	const char *ruri = elsewhere[_i % n].ruri;
+	char *tok = NULL, want_user[64] = "";
+	struct route_decision d;
+
+	if (strcmp(ruri, "TOKEN") == 0)
+		ruri = tok = token_uri(true, NULL);
+	osip_uri_t *given = NULL;
+	ck_assert_int_eq(osip_uri_init(&given), 0);
+	ck_assert_int_eq(osip_uri_parse(given, tok ? ALICE_CONTACT : ruri), 0);
+	snprintf(want_user, sizeof(want_user), "%s", given->username ? given->username : "");
+	osip_uri_free(given);
+
+	osip_message_t *req = invite(ruri, elsewhere[_i % n].routes, NULL);
+	route_request(&self, kind, req, &d);
+	assert_forward(&d, "127.0.10.2:5080");
+	ck_assert_int_eq(osip_list_size(&req->routes), 0);
+	ck_assert_str_eq(req->req_uri->host, "127.0.10.2");
+	ck_assert_str_eq(req->req_uri->port, "5080");
+	ck_assert_str_eq(req->req_uri->username, want_user);
+	char *s = ruri_of(req);
+	ck_assert_ptr_null(strstr(s, "snt="));
+	osip_free(s);
+	osip_message_free(req);
+	osip_free(tok);
+}
+END_TEST
+
+/* What the Request-URI keeps and loses on the way to the PBX. */
+START_TEST(outsider_request_uri_forms)
+{
+	static const struct {
+		const char *ruri, *routes, *want;
+	} cases[] = {
+		{ "sip:1002@198.51.100.99:5090;user=phone;maddr=192.0.2.66",
+		  "Route: <sip:198.51.100.99;lr>, <sip:203.0.113.7;lr>\r\n",
+		  "sip:1002@127.0.10.2:5080;user=phone" },
+		{ "sip:+4930123456:pw@sip.victim.example", NULL, "sip:+4930123456@127.0.10.2:5080" },
+		{ "sip:1002@127.0.10.2:5080", NULL, "sip:1002@127.0.10.2:5080" },
+		{ "sip:203.0.113.7", NULL, "sip:127.0.10.2:5080" },
+		{ "tel:+4930123456", "Route: <sip:192.0.2.66;lr>\r\n", "tel:+4930123456" },
+	};
+	struct route_decision d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		osip_message_t *req = invite(cases[i].ruri, cases[i].routes, NULL);
+		route_request(&self, SOURCE_INTERNET, req, &d);
+		assert_forward(&d, "127.0.10.2:5080");
+		ck_assert_int_eq(osip_list_size(&req->routes), 0);
+		char *s = ruri_of(req);
+		ck_assert_str_eq(s, cases[i].want);
+		osip_free(s);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
+/* In-dialog from the Internet: the token of one of the PBX's own Contacts
+ * (a 200 OK's Contact masqueraded toward the phone) comes back restored,
+ * still the PBX's own Contact, and the dialog goes on. */
+START_TEST(outsider_in_dialog_token_of_pbx)
+{
+	char *tok = token_uri_for("sip:asterisk@127.0.10.2:5080;transport=udp", false, NULL);
+	osip_message_t *req = invite(tok, "Route: <sip:203.0.113.7:5060;lr>\r\n", "as5f2c1e0d");
+	struct route_decision d;
+
+	route_request(&self, SOURCE_INTERNET, req, &d);
+	assert_forward(&d, "127.0.10.2:5080");
+	char *s = ruri_of(req);
+	ck_assert_str_eq(s, "sip:asterisk@127.0.10.2:5080;transport=udp");
+	osip_free(s);
+	ck_assert_int_eq(osip_list_size(&req->routes), 0);
+	osip_message_free(req);
+	osip_free(tok);
+}
+END_TEST
+
 START_TEST(uri_is_self)
 {
 	static const struct {
@@ -614,6 +702,10 @@ static Suite *sip_route_suite(void)
 			    (int)(sizeof(outsiders) / sizeof(outsiders[0]) * sizeof(elsewhere) / sizeof(elsewhere[0])));
 	tcase_add_test(tc, outsiders_in_dialog_reach_pbx);
 	tcase_add_test(tc, outsider_own_route_popped);
+	tcase_add_loop_test(tc, outsiders_reach_pbx_as_pbx, 0,
+			    (int)(sizeof(outsiders) / sizeof(outsiders[0]) * sizeof(elsewhere) / sizeof(elsewhere[0])));
+	tcase_add_test(tc, outsider_request_uri_forms);
+	tcase_add_test(tc, outsider_in_dialog_token_of_pbx);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("from_pbx");
