@@ -42,7 +42,8 @@ unsigned natdetect_claim(const struct sockaddr_in *src, const char *host, const 
  * only: a response's top Via is a hop of ours) and its first Contact. */
 unsigned natdetect_signalling(const osip_message_t *msg, const struct sockaddr_in *src);
 
-/* The evidence of one SDP connection address (0.0.0.0 = hold: none). */
+/* The evidence of one SDP connection address: none when it is the source
+ * IP or 0.0.0.0 (hold); else private or merely another address. */
 unsigned natdetect_sdp(struct in_addr sdp_addr, struct in_addr src_ip);
 
 /* "Via, Contact, private SDP address" for log lines; "none" for 0. */

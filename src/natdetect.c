@@ -74,9 +74,11 @@ unsigned natdetect_sdp(struct in_addr sdp_addr, struct in_addr src_ip)
 {
 	if (sdp_addr.s_addr == htonl(INADDR_ANY))
 		return 0; /* hold says nothing about where the party is */
-	if (natdetect_is_private(sdp_addr))
-		return NATDETECT_SDP_PRIVATE;
-	return sdp_addr.s_addr == src_ip.s_addr ? 0 : NATDETECT_SDP_OTHER;
+	/* where it sends from: no NAT between us, whatever the address (a
+	 * private network that reaches sipnatd directly) */
+	if (sdp_addr.s_addr == src_ip.s_addr)
+		return 0;
+	return natdetect_is_private(sdp_addr) ? NATDETECT_SDP_PRIVATE : NATDETECT_SDP_OTHER;
 }
 
 const char *natdetect_describe(unsigned reasons, char *buf, size_t len)

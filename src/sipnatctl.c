@@ -23,7 +23,7 @@
 #define DEFAULT_SOCKET "/run/sipnatd/control"
 #define REPLY_TIMEOUT_S 30             /* a reload reads a file; nothing takes longer */
 #define REPLY_MAX (64u * 1024 * 1024)  /* far above any real reply */
-#define MAX_COLS 10
+#define MAX_COLS 12 /* the widest table: calls, 11 */
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 

@@ -85,6 +85,10 @@ START_TEST(sdp_address)
 	/* public, but not where the signalling came from */
 	ck_assert_uint_eq(natdetect_sdp(ip("198.51.100.5"), src), NATDETECT_SDP_OTHER);
 	ck_assert_uint_eq(natdetect_sdp(ip("203.0.113.50"), src), 0);
+	/* a private address that is the source: reached directly, no NAT */
+	ck_assert_uint_eq(natdetect_sdp(ip("10.1.2.3"), ip("10.1.2.3")), 0);
+	ck_assert_uint_eq(natdetect_sdp(ip("127.0.2.5"), ip("127.0.2.5")), 0);
+	ck_assert_uint_eq(natdetect_sdp(ip("127.0.2.6"), ip("127.0.2.5")), NATDETECT_SDP_PRIVATE);
 	/* hold names no address */
 	ck_assert_uint_eq(natdetect_sdp(ip("0.0.0.0"), src), 0);
 }
