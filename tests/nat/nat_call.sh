@@ -17,7 +17,8 @@
 #                preserving (MASQUERADE: the phone's own port, replies only)
 #   peer alice   written as the "Simple NAT Traversal" recipe writes it
 #                (nat = "force_rport"; qualify = true; directmedia = false;),
-#                with sipnatd's default nat, and with "force_rport,comedia";
+#                with sipnatd's default nat, with "force_rport,comedia" and
+#                with "auto" (Asterisk 13's auto_force_rport);
 #                and, once, a public phone that tells the truth in its SDP
 #                with nat = "no" (sipnatd -t must warn about that setting).
 # A phone behind NAT must get audio both ways in every variant: sipnatd sees
@@ -312,6 +313,7 @@ peer_line() {
     recipe) echo '{ name = "alice"; secret = "s3cret"; nat = "force_rport"; qualify = true; directmedia = false; }' ;;
     default) echo '{ name = "alice"; secret = "s3cret"; qualifyfreq = 5; }' ;;
     both) echo '{ name = "alice"; secret = "s3cret"; nat = "force_rport,comedia"; qualifyfreq = 5; }' ;;
+    auto) echo '{ name = "alice"; secret = "s3cret"; nat = "auto"; qualifyfreq = 5; }' ;;
     no) echo '{ name = "alice"; secret = "s3cret"; nat = "no"; qualifyfreq = 5; }' ;;
     esac
 }
@@ -694,7 +696,7 @@ EOF
 kinds=(symmetric preserving)
 for kind in "${kinds[@]}"; do
     want=()
-    for v in "natted:recipe" "natted:default" "natted:both" "public:no"; do
+    for v in "natted:recipe" "natted:default" "natted:both" "natted:auto" "public:no"; do
         # the public phone has no NAT in front of it: once is enough
         [[ $v != public:* || $kind == symmetric ]] || continue
         if [[ -n ${NAT_TEST_ONLY:-} && " $NAT_TEST_ONLY " != *" $kind:$v "* ]]; then
