@@ -22,6 +22,9 @@
 #include <time.h>
 
 #define SWEEP_S 2
+/* Learning a NATed phone's source drops its first few packets (probation,
+ * early RTCP): normal, not worth a line of its own while the call runs. */
+#define DROPS_WORTH_A_LINE 16
 /* Call-ID hash buckets: every SIP message looks its session up, so the lookup
  * must not grow with the number of calls in progress. */
 #define SESSION_BUCKETS 4096
@@ -138,7 +141,7 @@ static void report_drops(struct session *s, const struct relay_stream_stats *st)
 {
 	char why[96];
 
-	if (s->drops_reported || st->source_dropped == 0)
+	if (s->drops_reported || st->source_dropped < DROPS_WORTH_A_LINE)
 		return;
 	s->drops_reported = true;
 	log_limited(&drop_limit, LOG_NOTICE, "call %s: relay port %u drops packets%s", s->call_id,
