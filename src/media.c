@@ -241,6 +241,7 @@ static void end_session(struct media *m, struct session *s, const char *why)
 {
 	char ports[128], drop[96] = "";
 	unsigned long in = 0, out = 0, dropped = 0;
+	bool have_drop = false, drop_is_source = false;
 
 	for (size_t i = 0; i < s->count; i++) {
 		struct relay_stream_stats st;
@@ -253,8 +254,11 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		/* the first stream with a reason speaks for the call, a source
 		 * reason before any other */
 		if (st.drop_why != RELAY_DROP_NONE &&
-		    (!drop[0] || (relay_drop_is_source(st.drop_why) && !strstr(drop, "from "))))
+		    (!have_drop || (relay_drop_is_source(st.drop_why) && !drop_is_source))) {
 			format_drop(&st, drop, sizeof(drop));
+			have_drop = true;
+			drop_is_source = relay_drop_is_source(st.drop_why);
+		}
 	}
 	for (size_t i = 0; i < s->count; i++) {
 		struct relay_stream_stats st;

@@ -339,6 +339,31 @@ START_TEST(nat_detected_media_latched)
 }
 END_TEST
 
+/* sipnatd -t accepts settings that cannot serve a phone behind NAT, and
+ * says which and why, with file and line; the recipe's gets no warning. */
+START_TEST(check_warns_about_nat_settings)
+{
+	char out[4096];
+	const char *path = harness_write_file("warn.conf",
+		"general: { externip = \"203.0.113.7\"; localnet = [ \"127.0.1.0/24\" ];\n"
+		"  pbx = \"" PBX_IP ":25080\"; };\n"
+		"peers: (\n"
+		"  { name = \"recipe\"; secret = \"r\"; nat = \"force_rport\"; qualify = true; directmedia = false; },\n"
+		"  { name = \"plain\"; secret = \"p\"; nat = \"no\"; },\n"
+		"  { name = \"direct\"; secret = \"d\"; directmedia = true; },\n"
+		"  { name = \"modern\"; secret = \"m\"; nat = \"auto\"; }\n"
+		");\n");
+	const char *argv[] = { SIPNATD_BINARY, "-t", "-c", path, NULL };
+
+	ck_assert_int_eq(harness_run(argv, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "warn.conf:5: peers.plain: warning: nat without force_rport or auto"),
+		      "got %s", out);
+	ck_assert_msg(strstr(out, "warn.conf:6: peers.direct: warning: directmedia = true"), "got %s", out);
+	ck_assert_msg(!strstr(out, "peers.recipe") && !strstr(out, "peers.modern"), "got %s", out);
+	ck_assert_msg(strstr(out, "configuration OK"), "got %s", out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("peer_limits");
@@ -349,6 +374,7 @@ int main(void)
 	tcase_add_test(tc, maxrelays_refuses_with_503);
 	tcase_add_test(tc, calllimit_toward_the_peer);
 	tcase_add_test(tc, nat_detected_media_latched);
+	tcase_add_test(tc, check_warns_about_nat_settings);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
