@@ -15,8 +15,9 @@ enum peerlimit_verdict peerlimit_check(int calllimit, int maxrelays, size_t call
 	return PEERLIMIT_OK;
 }
 
-/* chan_sip answers a peer over its call-limit as busy; the relay cap is a
- * resource running out, as an empty pool is (503 with Retry-After). */
+/* A peer at its call limit is busy (486: callers and the PBX play a busy
+ * tone and do not try elsewhere); the relay cap is a resource running out,
+ * as an empty pool is (503 with Retry-After). */
 int peerlimit_status(enum peerlimit_verdict v)
 {
 	switch (v) {

@@ -185,7 +185,7 @@ static void hang_up_in(struct leg *l, const char *ip)
 	ck_assert_msg(strncmp(got, "BYE ", 4) == 0, "PBX got %s", got);
 }
 
-/* calllimit = 1: the second call of the peer gets 486 (chan_sip's answer)
+/* calllimit = 1: the second call of the peer gets 486 Busy Here
  * and never reaches the PBX; after the first ends, a new one passes. */
 START_TEST(calllimit_refuses_with_486)
 {

@@ -1,7 +1,7 @@
 /*
  * Unit tests for peerlimit.c (issue 10): calllimit counts calls, maxrelays
  * counts relay pairs, 0 means no limit, and each refusal has its SIP answer
- * (486 as chan_sip gives for call-limit, 503 for the relay cap).
+ * (486 Busy Here for the call limit, 503 for the relay cap).
  */
 #include <check.h>
 #include <stdlib.h>
