@@ -80,6 +80,14 @@ void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rt
 void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
 			     struct in_addr sdp_ip, bool mux);
 
+/* Until the remote leg is latched, send to these addresses (what its SDP
+ * says, when signalling vouches for it); NULL = nothing before the latch.
+ * For a party whose nat lacks comedia but which is evidently behind NAT: its
+ * SDP may be right (a public address it learnt), and early media need not
+ * wait for its first packet. */
+void relay_stream_set_remote_fallback(struct relay_stream *s, const struct sockaddr_in *rtp,
+				      const struct sockaddr_in *rtcp);
+
 /* The remote leg without learning (a peer whose nat lacks comedia): its SDP
  * addresses are used as given, and only its SDP IP is accepted. */
 void relay_stream_set_remote_fixed(struct relay_stream *s, const struct sockaddr_in *rtp,

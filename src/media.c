@@ -347,13 +347,24 @@ static void update_legs(struct media *m, struct session *s, const struct sdp_inf
 			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
 			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
 			relay_stream_set_remote_fixed(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
-		} else if (st->addr.s_addr != 0) {
-			/* hold (c=0.0.0.0) is no new address: the lock stays */
+		} else {
 			/* a private SDP address cannot be where a remote party's
 			 * media comes from: only its signalling IP is a candidate */
-			struct in_addr sdp_ip = natdetect_is_private(st->addr) ? (struct in_addr){ 0 } : st->addr;
-			relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr, sdp_ip,
-						st->rtcp_mux);
+			bool reachable = st->addr.s_addr == signal_src->sin_addr.s_addr ||
+					 !natdetect_is_private(st->addr);
+			/* hold (c=0.0.0.0) is no new address: the lock stays */
+			if (st->addr.s_addr != 0)
+				relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr,
+							natdetect_is_private(st->addr) ? (struct in_addr){ 0 } : st->addr,
+							st->rtcp_mux);
+			/* latched because it is evidently behind NAT while its nat
+			 * trusts its SDP: until its first packets, its SDP, when that
+			 * can be reached (early media need not wait) */
+			bool fallback = !s->comedia && st->addr.s_addr != 0 && reachable;
+			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
+			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
+			relay_stream_set_remote_fallback(s->streams[i], fallback ? &rtp : NULL,
+							 fallback ? &rtcp : NULL);
 		}
 	}
 }

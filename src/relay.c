@@ -36,7 +36,9 @@ struct relay_stream {
 	struct latch remote;
 	bool remote_mux;
 	bool remote_fixed;
-	struct sockaddr_in remote_rtp, remote_rtcp;
+	struct sockaddr_in remote_rtp, remote_rtcp;   /* fixed: where to send */
+	bool have_fallback;                            /* learning: where to send meanwhile */
+	struct sockaddr_in fallback_rtp, fallback_rtcp;
 	struct relay_leg_stats local_stats, remote_stats;
 	uint64_t last_ms;
 	enum relay_drop drop_why;
@@ -177,6 +179,10 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 		} else {
 			ok = rtcp && !s->remote_mux ? latch_rtcp_target(&s->remote, dest)
 						    : latch_rtp_target(&s->remote, dest);
+			if (!ok && s->have_fallback) {
+				*dest = rtcp && !s->remote_mux ? s->fallback_rtcp : s->fallback_rtp;
+				ok = addr_set(dest);
+			}
 		}
 		if (!ok)
 			goto drop;
@@ -439,9 +445,20 @@ void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr
 	s->have_remote = true;
 }
 
+void relay_stream_set_remote_fallback(struct relay_stream *s, const struct sockaddr_in *rtp,
+				      const struct sockaddr_in *rtcp)
+{
+	s->have_fallback = rtp && rtcp;
+	if (s->have_fallback) {
+		s->fallback_rtp = *rtp;
+		s->fallback_rtcp = *rtcp;
+	}
+}
+
 void relay_stream_set_remote_fixed(struct relay_stream *s, const struct sockaddr_in *rtp,
 				   const struct sockaddr_in *rtcp, bool mux)
 {
+	s->have_fallback = false;
 	s->remote_fixed = true;
 	s->remote_rtp = *rtp;
 	s->remote_rtcp = *rtcp;

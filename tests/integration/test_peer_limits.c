@@ -134,10 +134,11 @@ struct leg {
 };
 
 /* An INVITE from the trunk peer at ip (SDP naming sdp_ip:port, streams m=
- * lines; Via and Contact as given) toward the PBX. Returns the final status
- * the caller got: the PBX answers 200 when the INVITE reaches it. */
-static int call_in(struct leg *l, const char *ip, const char *sdp_ip, unsigned port, int streams,
-		   const char *call_id)
+ * lines; Via and Contact naming `claimed`, NULL = ip) toward the PBX.
+ * Returns the final status the caller got: the PBX answers 200 when the
+ * INVITE reaches it. */
+static int call_as(struct leg *l, const char *ip, const char *claimed, const char *sdp_ip,
+		   unsigned port, int streams, const char *call_id)
 {
 	char body[1024], msg[4096], got[8192], vias[2048];
 
@@ -149,7 +150,8 @@ static int call_in(struct leg *l, const char *ip, const char *sdp_ip, unsigned p
 			 "From: <sip:p@%s>;tag=f-%s\r\nTo: <sip:100@" SN_IP ">\r\nCall-ID: %s\r\n"
 			 "CSeq: 1 INVITE\r\nContact: <sip:p@%s:5070>\r\n"
 			 "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
-			 ip, call_id, ip, call_id, call_id, ip, blen, body);
+			 claimed ? claimed : ip, call_id, ip, call_id, call_id, claimed ? claimed : ip, blen,
+			 body);
 	harness_udp_send(l->sip, SN_IP, SN_PORT, msg, (size_t)k);
 	if (harness_sip_recv(l->pbx, got, sizeof(got), 1000, NULL) <= 0) {
 		/* refused before forwarding: the caller has its answer */
@@ -169,6 +171,12 @@ static int call_in(struct leg *l, const char *ip, const char *sdp_ip, unsigned p
 	const char *m = strstr(got, "\r\nm=audio ");
 	l->relay_port = m ? (unsigned)atoi(m + 10) : 0;
 	return atoi(got + 8);
+}
+
+static int call_in(struct leg *l, const char *ip, const char *sdp_ip, unsigned port, int streams,
+		   const char *call_id)
+{
+	return call_as(l, ip, NULL, sdp_ip, port, streams, call_id);
 }
 
 static void hang_up_in(struct leg *l, const char *ip)
@@ -277,7 +285,7 @@ static int count_rtp(int fd, int ms)
 }
 
 /* nat = "force_rport" alone used to send the media where the SDP said; a
- * peer whose SDP names another address than it sends from is evidently
+ * peer whose SDP names a private address (not where it sends from) is evidently
  * behind NAT and is latched: its packets pass, and the PBX's reach it at
  * the address they came from. Packets from elsewhere are dropped, and the
  * log and `sipnatctl calls` say from where and why. */
@@ -289,11 +297,14 @@ START_TEST(nat_detected_media_latched)
 	int stranger = harness_udp("127.0.2.66", 0);
 	uint8_t p[172];
 
-	/* the SDP says 198.51.100.77 (the phone's LAN), the RTP comes from
+	/* the SDP says 192.168.1.77 (the phone's LAN), the RTP comes from
 	 * 127.0.2.11:4300 (its NAT) */
-	ck_assert_int_eq(call_in(&a, NATTED_IP, "198.51.100.77", 4300, 1, "nat-a"), 200);
+	ck_assert_int_eq(call_in(&a, NATTED_IP, "192.168.1.77", 4300, 1, "nat-a"), 200);
 	ck_assert_uint_ge(a.relay_port, 32000);
-	ck_assert(harness_wait_log(&daemon_p, "call nat-a: natted is behind NAT (SDP address is not the source IP)", 1000));
+	ck_assert(harness_wait_log(&daemon_p, "call nat-a: natted is behind NAT (SDP address is private)", 1000));
+	/* nothing goes to the private address meanwhile */
+	rtp_packet(p, 899);
+	harness_udp_send(pbx_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	for (int i = 0; i < 10; i++) {
 		rtp_packet(p, (uint16_t)(300 + i));
 		harness_udp_send(phone_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
@@ -339,6 +350,37 @@ START_TEST(nat_detected_media_latched)
 }
 END_TEST
 
+/* Evidently behind NAT (its Via and Contact name 10.0.0.5) but its SDP names
+ * the address it sends from (learnt by STUN, a port-preserving NAT): its nat
+ * lacks comedia, so until its first packet the PBX's media goes where its SDP
+ * says (early media), then it is latched as any NATed phone. */
+START_TEST(nat_detected_sdp_used_until_latched)
+{
+	struct leg a = { .sip = harness_udp(NATTED_IP, PHONE_PORT), .pbx = harness_udp(PBX_IP, PBX_PORT) };
+	int phone_rtp = harness_udp(NATTED_IP, 4400);
+	int pbx_rtp = harness_udp(PBX_IP, 21000);
+	uint8_t p[172];
+
+	ck_assert_int_eq(call_as(&a, NATTED_IP, "10.0.0.5", NATTED_IP, 4400, 1, "nat-b"), 200);
+	ck_assert(harness_wait_log(&daemon_p, "call nat-b: natted is behind NAT (Via sent-by is not the source, Contact is not the source)", 1000));
+	for (int i = 0; i < 5; i++) {
+		rtp_packet(p, (uint16_t)(800 + i));
+		harness_udp_send(pbx_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
+	}
+	ck_assert_int_eq(count_rtp(phone_rtp, 300), 5);
+	for (int i = 0; i < 10; i++) {
+		rtp_packet(p, (uint16_t)(400 + i));
+		harness_udp_send(phone_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
+	}
+	ck_assert_int_ge(count_rtp(pbx_rtp, 300), 6);
+	hang_up_in(&a, NATTED_IP);
+	close(a.sip);
+	close(a.pbx);
+	close(phone_rtp);
+	close(pbx_rtp);
+}
+END_TEST
+
 /* sipnatd -t accepts settings that cannot serve a phone behind NAT, and
  * says which and why, with file and line; the recipe's gets no warning. */
 START_TEST(check_warns_about_nat_settings)
@@ -374,6 +416,7 @@ int main(void)
 	tcase_add_test(tc, maxrelays_refuses_with_503);
 	tcase_add_test(tc, calllimit_toward_the_peer);
 	tcase_add_test(tc, nat_detected_media_latched);
+	tcase_add_test(tc, nat_detected_sdp_used_until_latched);
 	tcase_add_test(tc, check_warns_about_nat_settings);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
