@@ -57,6 +57,7 @@ static const char path_conf_text[] =
 	"  realm = \"sipnatd\";\n"
 	"  allowguest = false;\n"
 	"  alwaysauthreject = true;\n"
+	"  digestalgs = \"sha256,md5\";\n" /* both digest paths reachable */
 	"};\n"
 	"rtp: {\n"
 	"  rtpstart = 10000;\n"
@@ -64,7 +65,7 @@ static const char path_conf_text[] =
 	"};\n"
 	"peers: (\n"
 	"  { name = \"alice\"; secret = \"alice-secret\"; },\n"
-	"  { name = \"bob\"; secret = \"bob-secret\"; },\n"
+	"  { name = \"bob\"; secret = \"bob-secret\"; digestalgs = \"md5\"; },\n"
 	"  { name = \"trunk\"; host = \"198.51.100.20\"; },\n"
 	"  { name = \"provider\"; host = \"sip.provider.example:5080\"; }\n"
 	");\n"

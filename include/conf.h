@@ -41,6 +41,20 @@ struct conf_net {
  * differs from its Contact. Media latching follows natdetect for every value. */
 #define CONF_NAT_AUTO 0x4
 
+/* digestalgs: the digest algorithms of the challenges, in the order they are
+ * sent (RFC 8760 section 2.4: the most preferred first). */
+enum conf_digest_alg {
+	CONF_DIGEST_MD5,
+	CONF_DIGEST_SHA256,
+};
+
+#define CONF_DIGESTALGS_MAX 2
+
+struct conf_digestalgs {
+	enum conf_digest_alg alg[CONF_DIGESTALGS_MAX];
+	size_t count;          /* 0 only for a peer that leaves it to general */
+};
+
 struct conf_peer {
 	char *name;
 	char *secret;          /* NULL when the peer has none */
@@ -52,6 +66,7 @@ struct conf_peer {
 	bool directmedia;
 	int calllimit;         /* concurrent calls, 0 = no limit (Asterisk's call-limit) */
 	int maxrelays;         /* relay port pairs held at once, 0 = no limit */
+	struct conf_digestalgs digestalgs; /* count 0: general.digestalgs applies */
 	int line;              /* line of the peer's group in the file, for later messages */
 };
 
@@ -73,6 +88,7 @@ struct conf {
 	char *realm;
 	bool allowguest;
 	bool alwaysauthreject;
+	struct conf_digestalgs digestalgs; /* the challenges sent, to everyone */
 	int banafter;
 	int bantime_s;
 	int maxexpiry_s;
@@ -112,6 +128,20 @@ void conf_free(struct conf *conf);
 
 /* The peer called name, or NULL. The pointer lives as long as conf. */
 const struct conf_peer *conf_peer_find(const struct conf *conf, const char *name);
+
+/* The algorithms whose responses peer may log in with: its own digestalgs,
+ * else general's. Only what is accepted after the digest is checked; the
+ * challenges always follow general.digestalgs (a per-peer one would tell
+ * who exists). */
+const struct conf_digestalgs *conf_peer_digestalgs(const struct conf *conf,
+						   const struct conf_peer *peer);
+
+/* Does algs hold alg? */
+bool conf_digestalgs_has(const struct conf_digestalgs *algs, enum conf_digest_alg alg);
+
+/* Parse a digestalgs value ("md5", "sha256", "sha256,md5", "md5,sha256") into
+ * algs; false for anything else. */
+bool conf_digestalgs_parse(const char *text, struct conf_digestalgs *algs);
 
 /* Parse "a.b.c.d/n" or "a.b.c.d/m.m.m.m" into net. Returns false on anything else
  * (including a mask that is not contiguous). */

@@ -7,6 +7,17 @@
  * checked to be ours without any table. When a request leaves the LAN for the
  * Internet the LAN Vias are sealed inside the branch instead of being shown
  * (design section 5), and put back on the responses.
+ *
+ * The HMAC covers the values of that Via, never its spelling (RFC 3261 7.3.1,
+ * 20.42; issue 19: chan_pjsip writes every Via back in its own parameter
+ * order): protocol version and transport, sent-by host (case-insensitive; IP
+ * literals by value) and port (absent = the transport's default), the branch
+ * as written, and the received and rport values that route the response. So a
+ * response is accepted however an element re-ordered, re-cased, re-spaced,
+ * compacted or comma-joined its Vias, and refused when any of those values was
+ * changed, or when our Via was forged or moved onto another stack: nobody
+ * without the key can make a response that sipnatd sends to an address of the
+ * sender's choosing.
  */
 #ifndef SIPNATD_SIP_BRANCH_H
 #define SIPNATD_SIP_BRANCH_H

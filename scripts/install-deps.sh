@@ -10,9 +10,10 @@ libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file libclang-rt-14-dev"
 # Real peers the integration tests drive: sipp as phones and PBX, sipvicious as
 # the scanner, dnsmasq as a DNS server, tshark to see the wire, iproute2 and
 # iptables for the NAT test, valgrind for leak checks, systemd-analyze for the
-# unit's exposure figure.
+# unit's exposure figure; baresip and linphonec as real softphones behind the
+# NAT (tests/nat/softphones.sh; baresip-core holds the modules it loads).
 TEST_PKGS="sip-tester sipvicious dnsmasq-base tshark iproute2 iptables valgrind systemd \
-python3"
+python3 baresip-core linphone-cli"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then
@@ -25,17 +26,35 @@ for p in $want; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+# The real PBX and softphone the namespace tests run (tests/nat): Asterisk 20
+# and pjsua are not packaged for Debian 12; the workplace's shared folder
+# beside the repository carries them with their own installers (idempotent).
+install_shared() {
+	[ "${1:-}" = "--test" ] || return 0
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	for tool in asterisk pjsua; do
+		inst="$top/../shared/$tool/install.sh"
+		if [ -x "$inst" ]; then
+			$SUDO "$inst" >/dev/null || { echo "install-deps: $inst failed" >&2; exit 1; }
+		fi
+	done
+}
 
-if [ "$(id -u)" -eq 0 ]; then
-	SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-	SUDO="sudo"
-else
-	echo "install-deps: missing packages:$missing; run as root or install sudo" >&2
-	exit 1
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	elif [ -n "$missing" ]; then
+		echo "install-deps: missing packages:$missing; run as root or install sudo" >&2
+		exit 1
+	else
+		exit 0   # nothing missing, and no way to run the installers below
+	fi
 fi
-echo "install-deps: installing$missing"
-$SUDO apt-get update -qq
-# tshark asks whether non-root users may capture; the default answer (no) is fine.
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$missing" ]; then
+	echo "install-deps: installing$missing"
+	$SUDO apt-get update -qq
+	# tshark asks whether non-root users may capture; the default answer (no) is fine.
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+install_shared "${1:-}"

@@ -77,6 +77,30 @@ const char *auth_verdict_name(enum auth_verdict verdict)
 	return "?";
 }
 
+static enum digest_alg alg_of(enum conf_digest_alg alg)
+{
+	switch (alg) {
+	case CONF_DIGEST_MD5:
+		return DIGEST_MD5;
+	case CONF_DIGEST_SHA256:
+		return DIGEST_SHA256;
+	}
+	abort(); /* an enum value nobody defined */
+}
+
+/* May peer log in with a response in alg? Its own digestalgs, else general's.
+ * Asked only after the digest has been computed, and folded into the same
+ * verdict as a wrong password, so it changes neither the work nor the answer. */
+static bool alg_allowed(const struct conf *conf, const struct conf_peer *peer, enum digest_alg alg)
+{
+	const struct conf_digestalgs *algs = conf_peer_digestalgs(conf, peer);
+
+	for (size_t i = 0; i < algs->count; i++)
+		if (alg_of(algs->alg[i]) == alg)
+			return true;
+	return false;
+}
+
 static bool is_register(const osip_message_t *req)
 {
 	return MSG_IS_REGISTER(req);
@@ -179,7 +203,8 @@ void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *r
 	/* The same work whether or not the user exists (R30). */
 	const struct conf_peer *peer = peer_for(conf, req, cred.username);
 	digest_ha1(cred.alg, cred.username, conf->realm, peer ? peer->secret : DUMMY_SECRET, ha1);
-	bool good = digest_response_ok(&cred, req->sip_method, ha1) && peer != NULL;
+	bool good = digest_response_ok(&cred, req->sip_method, ha1);
+	good = good && peer != NULL && alg_allowed(conf, peer, cred.alg);
 	a->computations++;
 
 	if (ns == NONCE_STALE) {
@@ -224,14 +249,13 @@ osip_message_t *auth_answer(const struct conf *conf, const osip_message_t *req,
 	if (!resp)
 		return NULL;
 	nonce_make(src, conf->realm, now, nonce);
-	/* RFC 8760: one challenge per algorithm. MD5 comes first: many phones
-	 * (and sipp) answer the first challenge only and give up on an
-	 * algorithm they do not know; a phone that can choose may still take
-	 * SHA-256. */
-	static const enum digest_alg algs[] = { DIGEST_MD5, DIGEST_SHA256 };
-	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		if (!digest_challenge(algs[i], conf->realm, nonce, verdict == AUTH_STALE, value,
-				      sizeof(value)) ||
+	/* RFC 8760 section 2.4 / RFC 7616 3.7: one challenge per algorithm,
+	 * the most preferred first. Only general.digestalgs shapes them: they
+	 * go out before anyone is known, so a per-peer choice here would tell
+	 * a scanner which users exist (R28-R30). */
+	for (size_t i = 0; i < conf->digestalgs.count; i++) {
+		if (!digest_challenge(alg_of(conf->digestalgs.alg[i]), conf->realm, nonce,
+				      verdict == AUTH_STALE, value, sizeof(value)) ||
 		    sip_reply_add_header(resp, reg ? "WWW-Authenticate" : "Proxy-Authenticate", value) != 0) {
 			osip_message_free(resp);
 			return NULL;

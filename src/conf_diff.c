@@ -30,12 +30,23 @@ static bool str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+static bool digestalgs_same(const struct conf_digestalgs *a, const struct conf_digestalgs *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->alg[i] != b->alg[i])
+			return false;
+	return true;
+}
+
 static bool peer_differs(const struct conf_peer *a, const struct conf_peer *b)
 {
 	return str_differs(a->secret, b->secret) || str_differs(a->host, b->host) ||
 	       a->port != b->port || a->nat != b->nat || a->qualify != b->qualify ||
 	       a->qualifyfreq_s != b->qualifyfreq_s || a->directmedia != b->directmedia ||
-	       a->calllimit != b->calllimit || a->maxrelays != b->maxrelays;
+	       a->calllimit != b->calllimit || a->maxrelays != b->maxrelays ||
+	       !digestalgs_same(&a->digestalgs, &b->digestalgs);
 }
 
 #define CHANGED(field, name)                                                                       \
@@ -69,6 +80,8 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 		add(&o, "general.realm");
 	CHANGED(allowguest, "general.allowguest");
 	CHANGED(alwaysauthreject, "general.alwaysauthreject");
+	if (!digestalgs_same(&old->digestalgs, &new->digestalgs))
+		add(&o, "general.digestalgs");
 	CHANGED(banafter, "general.banafter");
 	CHANGED(bantime_s, "general.bantime");
 	CHANGED(maxexpiry_s, "general.maxexpiry");

@@ -6,7 +6,10 @@
 
 #include "base32.h"
 #include "secret.h"
+#include "sip_via.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 #define HIDDEN_TAG MAGIC "snh"
 #define OWN_TAG MAGIC "sno"
 #define MAC_LEN 10
+/* room for the values of one Via (via_values) */
+#define VALUES_MAX 1024
 /* Sealed Via text larger than this stays visible: a branch is a parameter that
  * other stacks copy into every response, keep it reasonable. */
 #define SEAL_MAX ((BRANCH_MAX - sizeof(HIDDEN_TAG)) * 5 / 8 - SECRET_SEAL_OVERHEAD - 8)
@@ -44,11 +49,92 @@ static char *via_text(const osip_via_t *via)
 
 static const char *branch_of(const osip_via_t *via)
 {
-	osip_generic_param_t *b = NULL;
+	return via_param(via, "branch", NULL);
+}
 
-	if (osip_via_param_get_byname((osip_via_t *)via, (char *)"branch", &b) != 0 || !b)
-		return NULL;
-	return b->gvalue;
+/* An address as its value: an IPv4 or IPv6 literal (with or without the
+ * brackets of RFC 5118) printed the one way inet_ntop prints it, a name in
+ * lower case (RFC 3261 19.1.4: hosts compare case-insensitively). */
+static void address_value(const char *text, char *out, size_t cap)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+	char bare[INET6_ADDRSTRLEN + 2];
+	size_t len = strlen(text);
+
+	if (len >= 2 && len < sizeof(bare) + 2 && text[0] == '[' && text[len - 1] == ']') {
+		memcpy(bare, text + 1, len - 2);
+		bare[len - 2] = '\0';
+		text = bare;
+	}
+	if (inet_pton(AF_INET, text, &v4) == 1 && inet_ntop(AF_INET, &v4, out, (socklen_t)cap))
+		return;
+	if (inet_pton(AF_INET6, text, &v6) == 1 && inet_ntop(AF_INET6, &v6, out, (socklen_t)cap))
+		return;
+	size_t i = 0;
+	for (; text[i] && i + 1 < cap; i++)
+		out[i] = (char)tolower((unsigned char)text[i]);
+	out[i] = '\0';
+}
+
+/* A port as its value: a decimal number without leading zeros; absent means
+ * the transport's default (RFC 3261 18.2.2, 19.1.2). Anything else is kept as
+ * written, so that it can match nothing but itself. */
+static void port_value(const char *text, const char *transport, char *out, size_t cap)
+{
+	char *end = NULL;
+	unsigned long port;
+
+	if (!text || !*text) {
+		bool tls = transport && osip_strcasecmp(transport, "TLS") == 0;
+		snprintf(out, cap, "%u", tls ? 5061u : 5060u);
+		return;
+	}
+	port = strtoul(text, &end, 10);
+	if (isdigit((unsigned char)text[0]) && *end == '\0' && port <= 65535)
+		snprintf(out, cap, "%lu", port);
+	else
+		snprintf(out, cap, "?%s", text);
+}
+
+static void upper_value(const char *text, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; text && text[i] && i + 1 < cap; i++)
+		out[i] = (char)toupper((unsigned char)text[i]);
+	out[i] = '\0';
+}
+
+/*
+ * The values of a Via that response routing depends on, in one form however
+ * the header was spelled (RFC 3261 7.3.1, 20.42; design section 13, "values,
+ * not spelling"): protocol version and transport (case-insensitive), sent-by
+ * host and port, the branch (compared as written, RFC 3261 17.2.3), and the
+ * received and rport that say where the response goes next (RFC 3581). An
+ * element may re-order, re-case and re-space all of these, use the compact
+ * form or fold several Vias into one header field; it may not change a value.
+ * Returns the length, or 0 when a value does not fit.
+ */
+static size_t via_values(const osip_via_t *via, char out[VALUES_MAX])
+{
+	char version[16], transport[16], host[256], port[16], received[256], rport[16];
+	bool rport_present = false;
+	const char *branch = via_param(via, "branch", NULL);
+	const char *recv = via_param(via, "received", NULL);
+	const char *rp = via_param(via, "rport", &rport_present);
+
+	upper_value(via->version, version, sizeof(version));
+	upper_value(via->protocol, transport, sizeof(transport));
+	address_value(via->host ? via->host : "", host, sizeof(host));
+	port_value(via->port, via->protocol, port, sizeof(port));
+	address_value(recv ? recv : "", received, sizeof(received));
+	if (rp)
+		port_value(rp, NULL, rport, sizeof(rport));
+	else
+		snprintf(rport, sizeof(rport), "%s", rport_present ? "flag" : "");
+	int n = snprintf(out, VALUES_MAX, "SIP/%s/%s\n%s\n%s\n%s\n%s\n%s", version, transport, host,
+			 port, branch ? branch : "", received, rport);
+	return n > 0 && n < VALUES_MAX ? (size_t)n : 0;
 }
 
 /* The Vias of msg from index `from` on, joined by '\n'; NULL if longer than
@@ -83,14 +169,12 @@ static char *join_vias(const osip_message_t *msg, int from, size_t *len)
 static int make_visible(const osip_via_t *top, char *out, size_t out_cap)
 {
 	uint8_t mac[MAC_LEN];
-	char *t = via_text(top);
+	char values[VALUES_MAX];
+	size_t len = via_values(top, values);
 
-	if (!t || out_cap < sizeof(VISIBLE_TAG) + BASE32_LEN(MAC_LEN)) {
-		osip_free(t);
+	if (!len || out_cap < sizeof(VISIBLE_TAG) + BASE32_LEN(MAC_LEN))
 		return -1;
-	}
-	mac_of('v', t, strlen(t), mac);
-	osip_free(t);
+	mac_of('v', values, len, mac);
 	strcpy(out, VISIBLE_TAG);
 	base32_encode(mac, MAC_LEN, out + strlen(VISIBLE_TAG));
 	return 0;
@@ -151,16 +235,14 @@ static bool via_is_ours(const osip_message_t *msg, int i, char **sealed)
 		return false;
 	if (strncmp(b, VISIBLE_TAG, strlen(VISIBLE_TAG)) == 0) {
 		const osip_via_t *below = osip_list_get(&msg->vias, i + 1);
-		char *t = below ? via_text(below) : NULL;
 		const char *enc = b + strlen(VISIBLE_TAG);
+		char values[VALUES_MAX];
+		size_t len = below ? via_values(below, values) : 0;
 		uint8_t got[MAC_LEN];
-		bool ok = false;
-		if (t && base32_decode(enc, strlen(enc), got, sizeof(got)) == MAC_LEN) {
-			mac_of('v', t, strlen(t), mac);
-			ok = CRYPTO_memcmp(mac, got, MAC_LEN) == 0;
-		}
-		osip_free(t);
-		return ok;
+		if (!len || base32_decode(enc, strlen(enc), got, sizeof(got)) != MAC_LEN)
+			return false;
+		mac_of('v', values, len, mac);
+		return CRYPTO_memcmp(mac, got, MAC_LEN) == 0;
 	}
 	if (strncmp(b, OWN_TAG, strlen(OWN_TAG)) == 0) {
 		const char *enc = b + strlen(OWN_TAG);

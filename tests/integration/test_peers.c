@@ -34,21 +34,25 @@ static const char conf_text[] =
 	"  externip = \"203.0.113.7\";\n"
 	"  localnet = [ \"127.0.1.0/24\" ];\n"
 	"  pbx = \"" PBX_IP ":25080\";\n"
-	"  banafter = %d; bantime = %d;\n"
+	"  banafter = %d; bantime = %d;%s\n"
 	"  minexpiry = 60; maxexpiry = 3600; defaultexpiry = 120;\n"
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
 	"};\n"
 	"peers: (\n"
-	"  { name = \"alice\"; secret = \"s3cret\"; },\n"
+	"  { name = \"alice\"; secret = \"s3cret\";%s },\n"
 	"  { name = \"101\"; secret = \"one-oh-one\"; }\n"
 	");\n"
 	"logging: { level = \"info\"; };\n";
+
+/* Extra general keys and keys of alice's, for the digestalgs cases. */
+static const char *general_extra = "", *alice_extra = "";
 
 static void start_with_bans(int banafter, int bantime)
 {
 	char text[2048];
 
-	snprintf(text, sizeof(text), conf_text, banafter, bantime, harness_tmpdir(), harness_tmpdir());
+	snprintf(text, sizeof(text), conf_text, banafter, bantime, general_extra, harness_tmpdir(),
+		 harness_tmpdir(), alice_extra);
 	snprintf(conf_path, sizeof(conf_path), "%s", harness_write_file("peers.conf", text));
 	const char *args[] = { "-f", "-c", conf_path, NULL };
 	harness_start(&daemon_p, args, true);
@@ -236,6 +240,81 @@ START_TEST(unknown_user_and_wrong_password_look_alike)
 }
 END_TEST
 
+/* digestalgs: general "sha256,md5" challenges with SHA-256 first, then MD5;
+ * alice may only log in with SHA-256. Her right password in MD5 is refused
+ * exactly like a wrong password and like an unknown user, after a first
+ * challenge that is the same for all (R28-R30); 101, who has no digestalgs
+ * of his own, logs in with MD5. (The test client answers in MD5.) */
+static void start_digestalgs(void)
+{
+	general_extra = " digestalgs = \"sha256,md5\";";
+	alice_extra = " digestalgs = \"sha256\";";
+	start_daemon();
+}
+
+static void stop_digestalgs(void)
+{
+	stop_daemon();
+	general_extra = "";
+	alice_extra = "";
+}
+
+/* Replace every from (7 characters) in msg by to (5). */
+static void rename_user(char *msg, const char *from, const char *to)
+{
+	for (char *p = strstr(msg, from); p; p = strstr(p, from))
+		memcpy(p, to, 5), memmove(p + 5, p + 7, strlen(p + 7) + 1);
+}
+
+START_TEST(digestalgs_per_peer_looks_alike)
+{
+	static const struct {
+		const char *src, *user, *password;
+	} tries[] = {
+		{ "127.0.2.7", "alice", "s3cret" },      /* right, but MD5 */
+		{ "127.0.2.7", "alice", "wrong-pass" },  /* wrong */
+		{ "127.0.2.7", "zz81723", "anything" },  /* nobody */
+	};
+	char first[3][8192], second[3][8192], line[1024];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct client c;
+		client_open(&c, tries[i].src, "algs", SN_IP, SN_PORT);
+		client_send(&c, "REGISTER", tries[i].user, NULL, NULL);
+		ck_assert(client_recv(&c, first[i], sizeof(first[i]), 2000));
+		client_answer_challenge(&c, first[i], "REGISTER", tries[i].user, tries[i].password, line,
+					sizeof(line));
+		client_send(&c, "REGISTER", tries[i].user, line, NULL);
+		ck_assert(client_recv(&c, second[i], sizeof(second[i]), 2000));
+		close(c.fd);
+		ck_assert_msg(strncmp(second[i], "SIP/2.0 403 Forbidden\r\n", 23) == 0, "%s/%s got %s",
+			      tries[i].user, tries[i].password, second[i]);
+		if (strcmp(tries[i].user, "zz81723") == 0) {
+			rename_user(first[i], "zz81723", "alice");
+			rename_user(second[i], "zz81723", "alice");
+		}
+		normalize(first[i]);
+		normalize(second[i]);
+	}
+	/* two challenges, SHA-256 first (RFC 8760), the same for everyone */
+	const char *sha = strstr(first[0], "algorithm=SHA-256");
+	const char *md5 = strstr(first[0], "algorithm=MD5");
+	ck_assert_msg(sha && md5 && sha < md5, "challenges: %s", first[0]);
+	for (size_t i = 1; i < 3; i++) {
+		ck_assert_str_eq(first[0], first[i]);
+		ck_assert_str_eq(second[0], second[i]);
+	}
+
+	/* 101 follows general, which takes MD5 */
+	struct client ok;
+	char out[8192];
+	client_open(&ok, "127.0.2.9", "algs-ok", SN_IP, SN_PORT);
+	client_auth_request(&ok, "REGISTER", "101", "one-oh-one", "60", out, sizeof(out));
+	ck_assert_msg(strncmp(out, "SIP/2.0 200 ", 12) == 0, "got %s", out);
+	close(ok.fd);
+}
+END_TEST
+
 /* OPTIONS from the Internet gets one fixed answer, whoever it names (R31). */
 START_TEST(options_reveal_nothing)
 {
@@ -380,6 +459,11 @@ int main(void)
 	tcase_add_test(tc, binding_survives_kill_9);
 	tcase_add_test(tc, svwar_finds_nothing);
 	suite_add_tcase(s, tc);
+	TCase *algs = tcase_create("digestalgs");
+	tcase_set_timeout(algs, 60);
+	tcase_add_checked_fixture(algs, start_digestalgs, stop_digestalgs);
+	tcase_add_test(algs, digestalgs_per_peer_looks_alike);
+	suite_add_tcase(s, algs);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

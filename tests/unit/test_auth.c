@@ -25,7 +25,7 @@
 #define CONF_TEXT(reject)                                                                     \
 	"general: {\n"                                                                        \
 	"  localnet = [ \"192.168.0.0/24\" ]; pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n" \
-	"  realm = \"" REALM "\"; alwaysauthreject = " reject ";\n"                           \
+	"  realm = \"" REALM "\"; alwaysauthreject = " reject "; digestalgs = \"md5,sha256\";\n" \
 	"};\n"                                                                                \
 	"peers: (\n"                                                                          \
 	"  { name = \"alice\"; secret = \"alice-secret\"; },\n"                               \
@@ -517,6 +517,257 @@ START_TEST(assert_identity)
 }
 END_TEST
 
+
+/* A configuration with general.digestalgs = general_algs (NULL: the default)
+ * and alice's own digestalgs = alice_algs (NULL: none). */
+static struct conf *conf_algs(const char *general_algs, const char *alice_algs)
+{
+	char text[1024], err[CONF_ERR_MAX], g[64] = "", p[64] = "";
+
+	if (general_algs)
+		snprintf(g, sizeof(g), " digestalgs = \"%s\";", general_algs);
+	if (alice_algs)
+		snprintf(p, sizeof(p), " digestalgs = \"%s\";", alice_algs);
+	snprintf(text, sizeof(text),
+		 "general: {\n"
+		 "  localnet = [ \"192.168.0.0/24\" ]; pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
+		 "  realm = \"" REALM "\";%s\n"
+		 "};\n"
+		 "peers: (\n"
+		 "  { name = \"alice\"; secret = \"alice-secret\";%s },\n"
+		 "  { name = \"bob\"; secret = \"bob-secret\"; }\n"
+		 ");\n",
+		 g, p);
+	struct conf *conf = conf_load_string(text, "algs.conf", err);
+	ck_assert_msg(conf != NULL, "%s", err);
+	return conf;
+}
+
+/* The algorithms of the challenges in text, in order, as "MD5,SHA-256". */
+static void challenge_algs(const char *text, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (const char *p = text; (p = strstr(p, "Authenticate: Digest ")) != NULL; p++) {
+		const char *alg = strstr(p, "algorithm=");
+		ck_assert_ptr_nonnull(alg);
+		alg += strlen("algorithm=");
+		size_t n = strcspn(alg, ",\r\n");
+		snprintf(out + strlen(out), len - strlen(out), "%s%.*s", out[0] ? "," : "", (int)n, alg);
+	}
+}
+
+/* The answer to req under conf, as text with its tags, nonces and To user
+ * blanked. */
+static char *answer_text(const struct conf *conf, osip_message_t *req, time_t now,
+			 enum auth_verdict *verdict)
+{
+	struct auth_result r;
+
+	auth_check(a, conf, req, src, now, &r);
+	*verdict = r.verdict;
+	if (r.verdict == AUTH_OK)
+		return strdup("ok");
+	osip_message_t *resp = auth_answer(conf, req, r.verdict, src, now);
+	ck_assert_ptr_nonnull(resp);
+	char *text = serialize(resp);
+	blank(text, "tag=");
+	blank(text, "nonce=\"");
+	blank(text, "To: <sip:"); /* the AOR asked for, echoed as it came */
+	osip_message_free(resp);
+	return text;
+}
+
+static const struct {
+	const char *setting;   /* NULL: the default */
+	const char *sent;      /* the challenges, in order */
+} alg_settings[] = {
+	{ NULL, "MD5" },
+	{ "md5", "MD5" },
+	{ "sha256", "SHA-256" },
+	{ "sha256,md5", "SHA-256,MD5" },
+	{ "md5,sha256", "MD5,SHA-256" },
+};
+#define ALG_SETTINGS (sizeof(alg_settings) / sizeof(alg_settings[0]))
+
+/* general.digestalgs decides the challenges and their order (RFC 8760: the
+ * most preferred first), for REGISTER and INVITE, fresh and stale. */
+START_TEST(challenges_follow_digestalgs)
+{
+	char algs[64], nonce[NONCE_LEN + 1], line[1024];
+
+	for (size_t i = 0; i < ALG_SETTINGS; i++) {
+		struct conf *conf = conf_algs(alg_settings[i].setting, NULL);
+		for (int m = 0; m < 2; m++) {
+			const char *method = m ? "INVITE" : "REGISTER";
+			osip_message_t *req = request(method, m ? "100" : "alice", "order", 1, NULL, NULL);
+			osip_message_t *resp = auth_answer(conf, req, AUTH_CHALLENGE, src, T0);
+			char *text = serialize(resp);
+			challenge_algs(text, algs, sizeof(algs));
+			ck_assert_msg(strcmp(algs, alg_settings[i].sent) == 0, "%s %s: sent %s",
+				      alg_settings[i].setting ? alg_settings[i].setting : "default", method, algs);
+			ck_assert_int_eq(count_lines(text, m ? "Proxy-Authenticate: " : "WWW-Authenticate: "),
+					 (int)conf->digestalgs.count);
+			free(text);
+			osip_message_free(resp);
+			osip_message_free(req);
+		}
+		/* a stale answer has the same challenges, each stale=true */
+		const char *first = strstr(alg_settings[i].sent, "SHA") == alg_settings[i].sent ? "SHA-256" : "MD5";
+		nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
+		credentials(line, sizeof(line), "REGISTER", strcmp(first, "MD5") ? DIGEST_SHA256 : DIGEST_MD5,
+			    "alice", "alice-secret", nonce, "00000001");
+		osip_message_t *req = request("REGISTER", "alice", "stale", 2, line, NULL);
+		enum auth_verdict v;
+		char *text = answer_text(conf, req, T0, &v);
+		ck_assert_int_eq(v, AUTH_STALE);
+		challenge_algs(text, algs, sizeof(algs));
+		ck_assert_str_eq(algs, alg_settings[i].sent);
+		ck_assert_int_eq(count_lines(text, "WWW-Authenticate: "), (int)conf->digestalgs.count);
+		const char *p = text;
+		for (size_t k = 0; k < conf->digestalgs.count; k++, p++)
+			ck_assert_ptr_nonnull(p = strstr(p, "stale=true"));
+		free(text);
+		osip_message_free(req);
+		conf_free(conf);
+	}
+}
+END_TEST
+
+/* A response is taken only in an algorithm the peer may use: its own
+ * digestalgs, else general's (which also covers an algorithm answered
+ * without being challenged). */
+START_TEST(responses_follow_digestalgs)
+{
+	static const struct {
+		const char *general, *alice;
+		bool md5_ok, sha_ok;       /* alice's right password in each */
+		bool bob_md5_ok, bob_sha_ok;
+	} cases[] = {
+		{ NULL, NULL, true, false, true, false },
+		{ "md5", NULL, true, false, true, false },
+		{ "sha256", NULL, false, true, false, true },
+		{ "sha256,md5", NULL, true, true, true, true },
+		{ "md5,sha256", NULL, true, true, true, true },
+		{ "sha256,md5", "sha256", false, true, true, true },
+		{ "sha256,md5", "md5", true, false, true, true },
+		{ "md5,sha256", "sha256,md5", true, true, true, true },
+		{ "md5", "md5,sha256", true, true, true, false },
+		{ "sha256", "md5,sha256", true, true, false, true },
+	};
+	char nonce[NONCE_LEN + 8], line[1024], call[32];
+	unsigned serial = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *conf = conf_algs(cases[i].general, cases[i].alice);
+		for (int who = 0; who < 2; who++) {
+			for (int alg = DIGEST_MD5; alg <= DIGEST_SHA256; alg++) {
+				const char *user = who ? "bob" : "alice";
+				bool want = who ? (alg ? cases[i].bob_sha_ok : cases[i].bob_md5_ok)
+						: (alg ? cases[i].sha_ok : cases[i].md5_ok);
+				challenge(conf, "REGISTER", nonce, sizeof(nonce));
+				credentials(line, sizeof(line), "REGISTER", (enum digest_alg)alg, user,
+					    who ? "bob-secret" : "alice-secret", nonce, "00000001");
+				snprintf(call, sizeof(call), "resp-%u", serial++);
+				osip_message_t *req = request("REGISTER", user, call, 2, line, NULL);
+				enum auth_verdict v = check(conf, req, T0 + 1, NULL);
+				ck_assert_msg(v == (want ? AUTH_OK : AUTH_FORBIDDEN),
+					      "case %zu: %s with %s: %s", i, user,
+					      digest_alg_name((enum digest_alg)alg), auth_verdict_name(v));
+				osip_message_free(req);
+			}
+		}
+		conf_free(conf);
+	}
+}
+END_TEST
+
+/*
+ * R28-R30 for every digestalgs setting, general and per peer: at each step
+ * (first challenge, answer to credentials, answer on an expired nonce) a
+ * known user with a wrong password, an unknown user, and a known user whose
+ * right password comes in an algorithm his own digestalgs refuses all get
+ * byte for byte the same answer, after the same hashing work.
+ */
+START_TEST(uniform_for_every_setting)
+{
+	static const char *const generals[] = { NULL, "md5", "sha256", "sha256,md5", "md5,sha256" };
+	static const char *const alices[] = { NULL, "md5", "sha256", "sha256,md5", "md5,sha256" };
+	char nonce[NONCE_LEN + 8], line[1024];
+	unsigned tried = 0;
+
+	for (size_t g = 0; g < sizeof(generals) / sizeof(generals[0]); g++) {
+		for (size_t p = 0; p < sizeof(alices) / sizeof(alices[0]); p++) {
+			struct conf_digestalgs ga = { { CONF_DIGEST_MD5 }, 1 }, pa = { { 0 }, 0 };
+			if (generals[g])
+				ck_assert(conf_digestalgs_parse(generals[g], &ga));
+			if (alices[p])
+				ck_assert(conf_digestalgs_parse(alices[p], &pa));
+			bool overlap = !alices[p];
+			for (size_t k = 0; k < pa.count; k++)
+				overlap = overlap || conf_digestalgs_has(&ga, pa.alg[k]);
+			if (!overlap)
+				continue; /* refused by conf (test_conf.c) */
+			struct conf *conf = conf_algs(generals[g], alices[p]);
+			const struct conf_digestalgs *alice_may =
+				conf_peer_digestalgs(conf, conf_peer_find(conf, "alice"));
+			tried++;
+
+			/* step 1: the first challenge, REGISTER for alice and for a stranger */
+			char *first[2];
+			for (int who = 0; who < 2; who++) {
+				const char *user = who ? "mallory" : "alice";
+				osip_message_t *req = request("REGISTER", user, "uni-first", 1, NULL, NULL);
+				enum auth_verdict v;
+				first[who] = answer_text(conf, req, T0, &v);
+				ck_assert_int_eq(v, AUTH_CHALLENGE);
+				osip_message_free(req);
+			}
+			ck_assert_str_eq(first[0], first[1]);
+			free(first[0]);
+			free(first[1]);
+
+			/* steps 2 and 3, in every algorithm a phone might answer in */
+			for (int step = 0; step < 2; step++) {
+				for (int alg = DIGEST_MD5; alg <= DIGEST_SHA256; alg++) {
+					char *texts[3] = { NULL, NULL, NULL };
+					int n = 0;
+					if (step == 0)
+						challenge(conf, "REGISTER", nonce, sizeof(nonce));
+					else
+						nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
+					time_t now = step == 0 ? T0 + 1 : T0;
+					for (int who = 0; who < 3; who++) {
+						const char *user = who == 1 ? "mallory" : "alice";
+						const char *secret = who == 0 ? "wrong" : who == 1 ? "x" : "alice-secret";
+						if (who == 2 && conf_digestalgs_has(alice_may, alg == DIGEST_MD5
+							? CONF_DIGEST_MD5 : CONF_DIGEST_SHA256))
+							continue; /* her right password would be accepted */
+						credentials(line, sizeof(line), "REGISTER", (enum digest_alg)alg, user,
+							    secret, nonce, "00000001");
+						osip_message_t *req = request("REGISTER", user, "uni", 2, line, NULL);
+						unsigned long before = auth_digest_computations(a);
+						enum auth_verdict v;
+						texts[n++] = answer_text(conf, req, now, &v);
+						ck_assert_uint_eq(auth_digest_computations(a), before + 1);
+						ck_assert_int_eq(v, step == 0 ? AUTH_FORBIDDEN : AUTH_CHALLENGE);
+						osip_message_free(req);
+					}
+					for (int k = 1; k < n; k++)
+						ck_assert_msg(strcmp(texts[0], texts[k]) == 0,
+							      "general %s alice %s step %d alg %d: answer %d differs",
+							      generals[g] ? generals[g] : "default",
+							      alices[p] ? alices[p] : "-", step, alg, k);
+					for (int k = 0; k < n; k++)
+						free(texts[k]);
+				}
+			}
+			conf_free(conf);
+		}
+	}
+	ck_assert_uint_ge(tried, 15);
+}
+END_TEST
+
 START_TEST(verdict_names)
 {
 	ck_assert_str_eq(auth_verdict_name(AUTH_OK), "ok");
@@ -543,6 +794,9 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, replay_and_retransmission);
 	tcase_add_test(tc, register_other_aor);
 	tcase_add_test(tc, assert_identity);
+	tcase_add_test(tc, challenges_follow_digestalgs);
+	tcase_add_test(tc, responses_follow_digestalgs);
+	tcase_add_test(tc, uniform_for_every_setting);
 	tcase_add_test(tc, verdict_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,24 @@ static const struct {
 	  NAME ":5: peers.a.maxrelays: must be an integer" },
 	{ P("{ name = \"a\"; secret = \"s\"; call_limit = 2; }"),
 	  NAME ":5: peers.a.call_limit: unknown key" },
+
+	/* digestalgs, general and per peer */
+	{ G("digestalgs = \"sha-256\";"),
+	  NAME ":3: general.digestalgs: must be \"md5\", \"sha256\", \"sha256,md5\" or \"md5,sha256\"" },
+	{ G("digestalgs = \"md5, sha256\";"),
+	  NAME ":3: general.digestalgs: must be \"md5\", \"sha256\", \"sha256,md5\" or \"md5,sha256\"" },
+	{ G("digestalgs = \"\";"),
+	  NAME ":3: general.digestalgs: must be \"md5\", \"sha256\", \"sha256,md5\" or \"md5,sha256\"" },
+	{ G("digestalgs = [ \"md5\" ];"), NAME ":3: general.digestalgs: must be a string" },
+	{ P("{ name = \"a\"; secret = \"s\"; digestalgs = \"MD5\"; }"),
+	  NAME ":5: peers.a.digestalgs: must be \"md5\", \"sha256\", \"sha256,md5\" or \"md5,sha256\"" },
+	{ P("{ name = \"a\"; secret = \"s\"; digestalgs = \"sha256\"; }"),
+	  NAME ":5: peers.a.digestalgs: shares no algorithm with general.digestalgs, which alone is "
+	  "challenged (the peer could never log in)" },
+	{ "general: {\n" REQ EXTIP " digestalgs = \"sha256\";\n};\npeers: (\n"
+	  "  { name = \"a\"; secret = \"s\";\n    digestalgs = \"md5\"; }\n);\n",
+	  NAME ":6: peers.a.digestalgs: shares no algorithm with general.digestalgs, which alone is "
+	  "challenged (the peer could never log in)" },
 
 	/* syntax, including what libconfig itself refuses */
 	{ G("bindport = ;"), NAME ":3: syntax error: syntax error" },
@@ -419,6 +438,67 @@ START_TEST(test_every_key)
 }
 END_TEST
 
+/* digestalgs: each value, its order, the default, and a peer inheriting it. */
+START_TEST(test_digestalgs)
+{
+	static const struct {
+		const char *text;
+		size_t count;
+		enum conf_digest_alg first, second;
+	} values[] = {
+		{ "md5", 1, CONF_DIGEST_MD5, CONF_DIGEST_MD5 },
+		{ "sha256", 1, CONF_DIGEST_SHA256, CONF_DIGEST_SHA256 },
+		{ "sha256,md5", 2, CONF_DIGEST_SHA256, CONF_DIGEST_MD5 },
+		{ "md5,sha256", 2, CONF_DIGEST_MD5, CONF_DIGEST_SHA256 },
+	};
+	char err[CONF_ERR_MAX], text[512];
+	struct conf_digestalgs algs;
+	struct conf *conf;
+
+	/* the default: MD5 alone, the one form every phone of tests/nat/softphones.sh answers */
+	conf = load(P("{ name = \"alice\"; secret = \"pw\"; }"), err);
+	ck_assert_msg(conf != NULL, "%s", err);
+	ck_assert_uint_eq(conf->digestalgs.count, 1);
+	ck_assert_int_eq(conf->digestalgs.alg[0], CONF_DIGEST_MD5);
+	ck_assert_uint_eq(conf->peers[0].digestalgs.count, 0);
+	ck_assert_ptr_eq(conf_peer_digestalgs(conf, &conf->peers[0]), &conf->digestalgs);
+	ck_assert_ptr_eq(conf_peer_digestalgs(conf, NULL), &conf->digestalgs);
+	conf_free(conf);
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		ck_assert(conf_digestalgs_parse(values[i].text, &algs));
+		ck_assert_uint_eq(algs.count, values[i].count);
+		ck_assert_int_eq(algs.alg[0], values[i].first);
+		ck_assert(conf_digestalgs_has(&algs, values[i].second));
+		if (algs.count == 2)
+			ck_assert_int_eq(algs.alg[1], values[i].second);
+		else
+			ck_assert(!conf_digestalgs_has(&algs, values[i].first == CONF_DIGEST_MD5
+								 ? CONF_DIGEST_SHA256 : CONF_DIGEST_MD5));
+
+		/* general, and a peer of its own next to one that inherits */
+		snprintf(text, sizeof(text),
+			 "general: {\n" REQ EXTIP " digestalgs = \"%s\";\n};\n"
+			 "peers: (\n  { name = \"own\"; secret = \"s\"; digestalgs = \"%s\"; },\n"
+			 "  { name = \"inherits\"; secret = \"s\"; }\n);\n",
+			 values[i].text, values[i].count == 2 ? (i % 2 ? "sha256" : "md5") : values[i].text);
+		conf = load(text, err);
+		ck_assert_msg(conf != NULL, "%s: %s", values[i].text, err);
+		ck_assert_uint_eq(conf->digestalgs.count, values[i].count);
+		ck_assert_int_eq(conf->digestalgs.alg[0], values[i].first);
+		const struct conf_peer *own = conf_peer_find(conf, "own");
+		const struct conf_peer *inherits = conf_peer_find(conf, "inherits");
+		ck_assert_ptr_eq(conf_peer_digestalgs(conf, own), &own->digestalgs);
+		ck_assert_uint_eq(own->digestalgs.count, 1);
+		ck_assert_ptr_eq(conf_peer_digestalgs(conf, inherits), &conf->digestalgs);
+		conf_free(conf);
+	}
+	ck_assert(!conf_digestalgs_parse("md5,md5", &algs));
+	ck_assert(!conf_digestalgs_parse("sha256,", &algs));
+	ck_assert(!conf_digestalgs_parse("SHA256", &algs));
+}
+END_TEST
+
 START_TEST(test_shipped_example)
 {
 	const char *path = SIPNATD_TEST_DATA "/../../conf/sipnatd.conf";
@@ -569,6 +649,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_peer_defaults);
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_digestalgs);
 	tcase_add_test(tc, test_shipped_example);
 	tcase_add_test(tc, test_file_messages);
 	tcase_add_loop_test(tc, test_net_parse, 0, sizeof(nets) / sizeof(nets[0]));

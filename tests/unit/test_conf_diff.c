@@ -50,6 +50,34 @@ START_TEST(keys_and_peers_named)
 }
 END_TEST
 
+/* digestalgs: general's change is one key; a peer's own is that peer's
+ * change, and a peer that inherits is not named when general's changes. */
+START_TEST(digestalgs_named)
+{
+	struct conf *a = load(base);
+	struct conf *b = load(
+		"general: { externhost = \"home.example.net\"; localnet = [\"192.168.0.0/24\"];\n"
+		"  pbx = \"192.168.0.20\"; digestalgs = \"sha256,md5\"; };\n"
+		"rtp: { rtptimeout = 60; };\n"
+		"peers: ( { name = \"alice\"; secret = \"a\"; digestalgs = \"sha256\"; },\n"
+		"  { name = \"carol\"; secret = \"c\"; } );\n");
+	struct conf *c = load(
+		"general: { externhost = \"home.example.net\"; localnet = [\"192.168.0.0/24\"];\n"
+		"  pbx = \"192.168.0.20\"; digestalgs = \"md5,sha256\"; };\n"
+		"rtp: { rtptimeout = 60; };\n"
+		"peers: ( { name = \"alice\"; secret = \"a\"; digestalgs = \"sha256\"; },\n"
+		"  { name = \"carol\"; secret = \"c\"; } );\n");
+	char buf[512];
+	conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "general.digestalgs, peer alice changed");
+	conf_diff(b, c, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "general.digestalgs");
+	conf_free(a);
+	conf_free(b);
+	conf_free(c);
+}
+END_TEST
+
 /* A new limit or nat value is a change a reload must report (issue 10). */
 START_TEST(peer_limits_are_changes)
 {
@@ -99,6 +127,7 @@ int main(void)
 	TCase *tc = tcase_create("diff");
 	tcase_add_test(tc, nothing_changed);
 	tcase_add_test(tc, keys_and_peers_named);
+	tcase_add_test(tc, digestalgs_named);
 	tcase_add_test(tc, peer_limits_are_changes);
 	tcase_add_test(tc, truncates_safely);
 	suite_add_tcase(s, tc);

@@ -11,6 +11,8 @@
 #include "secret.h"
 #include "sip_branch.h"
 #include "sip_samples.h"
+#include "netaddr.h"
+#include "sip_via.h"
 #include "sipmsg.h"
 
 static const uint8_t key_a[SECRET_KEY_LEN] = "sipnatd unit test key, 32 bytes";
@@ -345,6 +347,124 @@ START_TEST(forged_one_character)
 }
 END_TEST
 
+/*
+ * Issue 19: Asterisk's chan_pjsip (and any RFC 3261 element) may write the
+ * Vias of a response back in another spelling: parameter order, case of the
+ * protocol and of parameter names, spacing around ';' '=' '/', the compact
+ * form, one Via per header field or several comma-joined. The branch check
+ * must look at values only. The phone's Via as sipnatd stamped it, and the
+ * same values in every legal spelling:
+ */
+#define VIA_PHONE_STAMPED "SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport=36468;received=203.0.113.2"
+#define VIA_OURS_LAN "SIP/2.0/UDP 192.0.2.10:5060"
+
+static const struct via_form {
+	const char *head, *mid, *tail; /* head OURS mid BRANCH tail */
+} respelled[] = {
+	/* pjsip's order (the field report) */
+	{ "Via: ", ";rport=5060;received=192.0.2.10;branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;rport=36468;received=203.0.113.2;branch=z9hG4bK-25681-1-23\r\n" },
+	/* every other order of the three parameters */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;received=203.0.113.2;rport=36468;branch=z9hG4bK-25681-1-23\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;received=203.0.113.2;rport=36468\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;rport=36468;branch=z9hG4bK-25681-1-23;received=203.0.113.2\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;received=203.0.113.2;branch=z9hG4bK-25681-1-23;rport=36468\r\n" },
+	/* case of the protocol, the transport and the parameter names */
+	{ "Via: ", ";BRANCH=", "\r\nVia: sip/2.0/udp 198.51.100.50:5060;Branch=z9hG4bK-25681-1-23;RPORT=36468;Received=203.0.113.2\r\n" },
+	/* spacing around '/', ';' and '=' (RFC 3261 25.1: SLASH, SEMI, EQUAL) */
+	{ "Via: ", " ; branch = ", "\r\nVia: SIP / 2.0 / UDP 198.51.100.50:5060 ; branch=z9hG4bK-25681-1-23 ;rport= 36468; received =203.0.113.2\r\n" },
+	/* compact form */
+	{ "v: ", ";branch=", "\r\nv: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport=36468;received=203.0.113.2\r\n" },
+	/* both values in one header field, comma-joined, with and without space */
+	{ "Via: ", ";branch=", ", SIP/2.0/UDP 198.51.100.50:5060;rport=36468;received=203.0.113.2;branch=z9hG4bK-25681-1-23\r\n" },
+	{ "Via: ", ";branch=", ",SIP/2.0/UDP 198.51.100.50:5060;received=203.0.113.2;branch=z9hG4bK-25681-1-23;rport=36468\r\n" },
+	/* our Via in one header field, the phone's joined to a third one in another */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;rport=36468;received=203.0.113.2;branch=z9hG4bK-25681-1-23, SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bKbelow\r\n" },
+};
+
+/* The same values with one of them altered: never ours. */
+static const struct via_form altered[] = {
+	/* sent-by host */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.51:5060;branch=z9hG4bK-25681-1-23;rport=36468;received=203.0.113.2\r\n" },
+	/* sent-by port, and the port left out (it means 5060, not 5062) */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5062;branch=z9hG4bK-25681-1-23;rport=36468;received=203.0.113.2\r\n" },
+	/* the branch, also in its case */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-24;rport=36468;received=203.0.113.2\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23X;rport=36468;received=203.0.113.2\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=Z9HG4BK-25681-1-23;rport=36468;received=203.0.113.2\r\n" },
+	/* received: where the response would go */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport=36468;received=198.51.100.99\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport=36468\r\n" },
+	/* rport: the port it would go to */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport=36469;received=203.0.113.2\r\n" },
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/UDP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport;received=203.0.113.2\r\n" },
+	/* the transport */
+	{ "Via: ", ";branch=", "\r\nVia: SIP/2.0/TCP 198.51.100.50:5060;branch=z9hG4bK-25681-1-23;rport=36468;received=203.0.113.2\r\n" },
+	/* the Via below ours taken away */
+	{ "Via: ", ";branch=", "\r\n" },
+};
+
+static void respelled_case(const struct via_form *form, bool want_ours)
+{
+	osip_message_t *req = invite("Via: " VIA_PHONE_STAMPED "\r\n");
+	char b[BRANCH_MAX], lines[8192];
+
+	make(req, false, b, false);
+	snprintf(lines, sizeof(lines), "%s%s%s%s%s", form->head, VIA_OURS_LAN, form->mid, b, form->tail);
+	osip_message_t *resp = invite_response(lines);
+	int before = osip_list_size(&resp->vias);
+	ck_assert_msg(branch_pop_ours(resp) == want_ours, "%s: %s", want_ours ? "refused" : "accepted", lines);
+	ck_assert_int_eq(osip_list_size(&resp->vias), want_ours ? before - 1 : before);
+	if (want_ours) {
+		/* and the response still goes where the phone's NAT is */
+		struct sockaddr_in to;
+		char where[NETADDR_STRLEN];
+		ck_assert(via_response_target(resp, &to));
+		ck_assert_str_eq(netaddr_format(&to, where), "203.0.113.2:36468");
+	}
+	osip_message_free(resp);
+	osip_message_free(req);
+}
+
+START_TEST(respelled_vias_are_ours)
+{
+	respelled_case(&respelled[_i], true);
+}
+END_TEST
+
+START_TEST(altered_values_are_not)
+{
+	respelled_case(&altered[_i], false);
+}
+END_TEST
+
+/* Hosts compare without regard to case, IPv6 literals by value, and a
+ * missing port is the transport's default. */
+START_TEST(sent_by_values)
+{
+	static const struct {
+		const char *sent, *back;
+	} pairs[] = {
+		{ "SIP/2.0/UDP Phone.Example.COM:5060;branch=z9hG4bKa1;rport=4000;received=203.0.113.9",
+		  "SIP/2.0/UDP phone.example.com;received=203.0.113.9;rport=4000;branch=z9hG4bKa1" },
+		{ "SIP/2.0/UDP [2001:db8::0:1]:5060;branch=z9hG4bKa2;received=2001:db8:0:0::9;rport=4000",
+		  "SIP/2.0/UDP [2001:DB8::1];rport=4000;branch=z9hG4bKa2;received=2001:db8::9" },
+		{ "SIP/2.0/TLS 198.51.100.8;branch=z9hG4bKa3;rport=4000;received=203.0.113.9",
+		  "SIP/2.0/tls 198.51.100.8:5061;branch=z9hG4bKa3;rport=04000;received=203.0.113.9" },
+	};
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		char via[512], b[BRANCH_MAX], lines[4096];
+		snprintf(via, sizeof(via), "Via: %s\r\n", pairs[k].sent);
+		osip_message_t *req = invite(via);
+		make(req, false, b, false);
+		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_LAN ";branch=%s\r\nVia: %s\r\n", b, pairs[k].back);
+		osip_message_t *resp = invite_response(lines);
+		ck_assert_msg(branch_pop_ours(resp), "refused: %s", lines);
+		osip_message_free(resp);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
 /* A branch made by another process (another key) is not ours either; with
  * the right key back it is. */
 START_TEST(forged_other_key)
@@ -558,6 +678,9 @@ static Suite *sip_branch_suite(void)
 	tcase_add_test(tc, seen_before);
 	tcase_add_test(tc, own_branch);
 	tcase_add_test(tc, small_buffer);
+	tcase_add_loop_test(tc, respelled_vias_are_ours, 0, sizeof(respelled) / sizeof(respelled[0]));
+	tcase_add_loop_test(tc, altered_values_are_not, 0, sizeof(altered) / sizeof(altered[0]));
+	tcase_add_test(tc, sent_by_values);
 	suite_add_tcase(s, tc);
 	return s;
 }
