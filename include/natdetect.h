@@ -55,7 +55,8 @@ bool natdetect_force_rport(unsigned nat, const struct sockaddr_in *src, const ch
 			   const char *via_port);
 
 /* What cannot work for a phone behind NAT with this peer's settings, as one
- * sentence into buf (the first problem found); false when nothing. */
+ * sentence into buf (the first problem found); false when nothing. Only
+ * peers that register (phones) are judged: a trunk is where its host says. */
 bool natdetect_peer_warning(const struct conf_peer *peer, char *buf, size_t len);
 
 #endif

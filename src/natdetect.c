@@ -128,6 +128,10 @@ bool natdetect_force_rport(unsigned nat, const struct sockaddr_in *src, const ch
 
 bool natdetect_peer_warning(const struct conf_peer *peer, char *buf, size_t len)
 {
+	/* a trunk (known by its host) is where it says: a provider on its own
+	 * public address, often anchoring its media itself */
+	if (peer->host)
+		return false;
 	if (peer->directmedia) {
 		snprintf(buf, len, "directmedia = true sends media straight between the PBX and the "
 			 "phone, which a phone behind NAT cannot reach (no audio); directmedia = false relays it");

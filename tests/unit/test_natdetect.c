@@ -240,6 +240,10 @@ START_TEST(peer_warnings)
 	peer.directmedia = true;
 	ck_assert(natdetect_peer_warning(&peer, why, sizeof(why)));
 	ck_assert_msg(strstr(why, "directmedia = true"), "%s", why);
+	/* a trunk with nat = "no" and its own media anchor is a normal setup */
+	peer.host = (char *)"sip.provider.example";
+	peer.nat = 0;
+	ck_assert(!natdetect_peer_warning(&peer, why, sizeof(why)));
 }
 END_TEST
 
