@@ -64,7 +64,7 @@ script_dir=$(cd -- "${script_src%/*}" && pwd)
 sipnatd=${1:?usage: nat_call.sh SIPNATD_BINARY [SCENARIO_DIR]}
 scen_src=${2:-$script_dir}
 
-# shellcheck source=netns.sh
+# shellcheck source=SCRIPTDIR/netns.sh
 . "$script_dir/netns.sh"
 netns_require sipp timeout python3 tshark ss
 if [[ ! -x $sipnatd ]]; then
