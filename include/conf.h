@@ -36,6 +36,10 @@ struct conf_net {
 /* Per-peer nat= flags (Asterisk's nat= values). */
 #define CONF_NAT_FORCE_RPORT 0x1
 #define CONF_NAT_COMEDIA 0x2
+/* nat = "auto" (Asterisk 13's auto_force_rport): rport only when the source
+ * differs from the Via sent-by, the NAT address only when a binding's source
+ * differs from its Contact. Media latching follows natdetect for every value. */
+#define CONF_NAT_AUTO 0x4
 
 /* digestalgs: the digest algorithms of the challenges, in the order they are
  * sent (RFC 8760 section 2.4: the most preferred first). */
@@ -60,6 +64,8 @@ struct conf_peer {
 	bool qualify;
 	int qualifyfreq_s;
 	bool directmedia;
+	int calllimit;         /* concurrent calls, 0 = no limit (Asterisk's call-limit) */
+	int maxrelays;         /* relay port pairs held at once, 0 = no limit */
 	struct conf_digestalgs digestalgs; /* count 0: general.digestalgs applies */
 	int line;              /* line of the peer's group in the file, for later messages */
 };

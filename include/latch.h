@@ -28,6 +28,17 @@
 #define LATCH_PROBATION 4
 #define LATCH_SILENCE_MS 2000
 
+/* Why the latest packet was refused, for the admin (issue 10). */
+enum latch_drop {
+	LATCH_DROP_NONE,
+	LATCH_DROP_NOT_SIGNALLED,  /* learning: not from the signalled or SDP IP */
+	LATCH_DROP_PROBATION,      /* learning: a candidate still on probation */
+	LATCH_DROP_OTHER_PORT,     /* locked: the locked IP, another port, lock still talking */
+	LATCH_DROP_OTHER_IP,       /* locked: another IP */
+	LATCH_DROP_RTCP_EARLY,     /* RTCP before the RTP source is locked */
+	LATCH_DROP_RTCP_OTHER,     /* RTCP from another source than the learnt one */
+};
+
 enum latch_state {
 	LATCH_LEARNING,
 	LATCH_LOCKED,
@@ -47,6 +58,7 @@ struct latch {
 	bool rtcp_locked;
 	struct sockaddr_in rtcp_source;
 	unsigned long dropped;         /* packets refused */
+	enum latch_drop last_drop;     /* why the latest refused packet was */
 };
 
 /* Start learning for a party that signalled from signal_ip with SDP address

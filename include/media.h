@@ -30,6 +30,8 @@ enum media_result {
 	MEDIA_NO_PORTS,  /* the pool is empty: answer 503, forward nothing */
 	MEDIA_BAD_SDP,   /* unusable SDP: answer 488 (requests) or drop */
 	MEDIA_FAILED,    /* out of memory */
+	MEDIA_CALL_LIMIT,  /* the peer is at its calllimit: answer 486 */
+	MEDIA_RELAY_LIMIT, /* the peer would exceed its maxrelays: answer 503 */
 };
 
 struct media *media_new(struct event_base *base, const struct conf *conf);
@@ -42,8 +44,11 @@ void media_reconfigure(struct media *m, const struct conf *conf);
  * from the Internet, sent by signal_src, toward a party that must see
  * advertised as sipnatd's address. Creates or updates the session of the
  * message's Call-ID. peer, when known, is the Internet party's configured
- * peer: directmedia = true leaves its calls unrelayed, and a nat without
- * comedia sends its media where its SDP says instead of latching. */
+ * peer: directmedia = true leaves its calls unrelayed, a nat without
+ * comedia sends its media where its SDP says instead of latching unless the
+ * party is evidently behind NAT (natdetect: then it is latched), and its
+ * calllimit and maxrelays refuse a call before anything is allocated. A new
+ * INVITE refused here counts as a failed call. */
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
 				const struct sockaddr_in *signal_src, struct in_addr advertised,
 				const struct conf_peer *peer);
@@ -71,6 +76,10 @@ struct media_totals {
 	unsigned long calls_set_up, calls_failed, calls_ended;
 };
 void media_totals(const struct media *m, struct media_totals *out);
+
+/* A new call refused before the media step saw it (no external address, a
+ * next hop that does not resolve): counted under calls failed. */
+void media_count_refused(struct media *m);
 
 /* Sessions and what they carry, for stats and the control socket. */
 size_t media_sessions(const struct media *m);

@@ -18,6 +18,21 @@
 struct relay;
 struct relay_stream;
 
+/* Why a stream dropped a packet (the latest one is kept with its source). */
+enum relay_drop {
+	RELAY_DROP_NONE,
+	RELAY_DROP_MALFORMED,       /* not RTP/RTCP, or truncated */
+	RELAY_DROP_NO_TARGET,       /* nowhere to send it yet (other side unknown or on hold) */
+	RELAY_DROP_NOT_SIGNALLED,   /* not from the IP the party signalled from (or its SDP) */
+	RELAY_DROP_BEFORE_LATCH,    /* during learning, before the source was latched */
+	RELAY_DROP_OTHER_PORT,      /* the latched IP, another port, after the lock */
+	RELAY_DROP_OTHER_IP,        /* another IP after the lock */
+	RELAY_DROP_RTCP_EARLY,      /* RTCP before the RTP source was latched */
+	RELAY_DROP_RTCP_OTHER,      /* RTCP from another source than the learnt one */
+	RELAY_DROP_NOT_SDP,         /* not from its SDP address (media not latched) */
+	RELAY_DROP_SEND_FAILED,     /* the kernel refused to send it on */
+};
+
 struct relay_leg_stats {
 	unsigned long packets, bytes;   /* received from this leg and forwarded */
 	unsigned long dropped;          /* refused (latching, malformed, no target yet) */
@@ -27,7 +42,16 @@ struct relay_stream_stats {
 	uint16_t port;
 	struct relay_leg_stats local, remote;
 	uint64_t last_packet_ms;        /* monotonic ms of the last forwarded packet, 0 = none */
+	enum relay_drop drop_why;       /* the latest drop, RELAY_DROP_NONE if none */
+	struct sockaddr_in drop_from;   /* ...and where that packet came from */
+	unsigned long source_dropped;   /* drops because of their source (latching) */
 };
+
+/* "not from the signalled IP", "before latch", ... for log lines. */
+const char *relay_drop_name(enum relay_drop why);
+
+/* Whether why is about the packet's source (as opposed to its content). */
+bool relay_drop_is_source(enum relay_drop why);
 
 /* The relay binds its sockets on bind_ip and takes ports from rtpstart..rtpend. */
 struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend);
@@ -55,6 +79,14 @@ void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rt
  * only if an address changed. */
 void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
 			     struct in_addr sdp_ip, bool mux);
+
+/* Until the remote leg is latched, send to these addresses (what its SDP
+ * says, when signalling vouches for it); NULL = nothing before the latch.
+ * For a party whose nat lacks comedia but which is evidently behind NAT: its
+ * SDP may be right (a public address it learnt), and early media need not
+ * wait for its first packet. */
+void relay_stream_set_remote_fallback(struct relay_stream *s, const struct sockaddr_in *rtp,
+				      const struct sockaddr_in *rtcp);
 
 /* The remote leg without learning (a peer whose nat lacks comedia): its SDP
  * addresses are used as given, and only its SDP IP is accepted. */

@@ -30,6 +30,8 @@ enum forward_result {
 	FORWARD_FAILED,     /* out of memory or serialising failed (logged) */
 	FORWARD_NO_PORTS,   /* the relay's port pool is empty: 503 */
 	FORWARD_BAD_SDP,    /* an SDP body that cannot be relayed: 488 */
+	FORWARD_CALL_LIMIT, /* the peer is at its calllimit: 486 */
+	FORWARD_RELAY_LIMIT,/* the peer would exceed its maxrelays: 503 */
 };
 
 /* Forward a request to dest. The top Via must already be stamped. Decrements

@@ -321,6 +321,13 @@ static const struct {
 	{ "comedia,force_rport", CONF_NAT_FORCE_RPORT | CONF_NAT_COMEDIA },
 	{ "force_rport", CONF_NAT_FORCE_RPORT },
 	{ "comedia", CONF_NAT_COMEDIA },
+	{ "auto", CONF_NAT_AUTO },
+	/* Asterisk 13+ spellings, so that a sip.conf line carries over as it is;
+	 * auto_comedia is what every value does here (natdetect) */
+	{ "auto_force_rport", CONF_NAT_AUTO },
+	{ "auto_force_rport,auto_comedia", CONF_NAT_AUTO },
+	{ "auto_comedia,auto_force_rport", CONF_NAT_AUTO },
+	{ "auto_comedia", 0 },
 	{ "no", 0 },
 };
 
@@ -335,7 +342,7 @@ static const char *parse_peer_nat(const char *text, void *obj)
 			return NULL;
 		}
 	}
-	return "must be \"force_rport,comedia\", \"force_rport\", \"comedia\" or \"no\"";
+	return "must be \"force_rport,comedia\", \"force_rport\", \"comedia\", \"auto\" or \"no\"";
 }
 
 static const struct {
@@ -481,6 +488,8 @@ static const struct key peer_keys[] = {
 	BOOL_KEY("qualify", P(qualify), true),
 	INT_KEY("qualifyfreq", P(qualifyfreq_s), 25, 1, 3600),
 	BOOL_KEY("directmedia", P(directmedia), false),
+	INT_KEY("calllimit", P(calllimit), 0, 0, 100000),
+	INT_KEY("maxrelays", P(maxrelays), 0, 0, 100000),
 	PARSED_KEY("digestalgs", NULL, parse_peer_digestalgs),
 	{ .name = NULL },
 };

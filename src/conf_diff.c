@@ -45,6 +45,7 @@ static bool peer_differs(const struct conf_peer *a, const struct conf_peer *b)
 	return str_differs(a->secret, b->secret) || str_differs(a->host, b->host) ||
 	       a->port != b->port || a->nat != b->nat || a->qualify != b->qualify ||
 	       a->qualifyfreq_s != b->qualifyfreq_s || a->directmedia != b->directmedia ||
+	       a->calllimit != b->calllimit || a->maxrelays != b->maxrelays ||
 	       !digestalgs_same(&a->digestalgs, &b->digestalgs);
 }
 

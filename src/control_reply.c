@@ -207,8 +207,16 @@ static void add_call(void *arg, const struct media_call_info *info)
 		json_t *idle = st->last_packet_ms && w->now_ms >= st->last_packet_ms
 				       ? json_integer((json_int_t)((w->now_ms - st->last_packet_ms) / 1000))
 				       : json_null();
-		json_t *o = json_pack("{s:i, s:o, s:o, s:o}", "port", (int)st->port, "from_local",
-				      leg_json(&st->local), "from_remote", leg_json(&st->remote), "idle_s", idle);
+		/* the latest refused packet: from where and why (issue 10) */
+		json_t *drop = st->drop_why == RELAY_DROP_NONE
+				       ? json_null()
+				       : json_pack("{s:o, s:s, s:o}", "from",
+						   st->drop_from.sin_addr.s_addr ? address(&st->drop_from) : json_null(),
+						   "why", relay_drop_name(st->drop_why), "source_dropped",
+						   count(st->source_dropped));
+		json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o}", "port", (int)st->port, "from_local",
+				      leg_json(&st->local), "from_remote", leg_json(&st->remote), "idle_s", idle,
+				      "last_drop", drop);
 		if (json_array_append_new(streams, o) != 0)
 			w->failed = true;
 	}

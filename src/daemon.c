@@ -17,6 +17,7 @@
 #include "registrar.h"
 #include "statefile.h"
 #include "media.h"
+#include "natdetect.h"
 #include "externaddr.h"
 #include "log.h"
 #include "netaddr.h"
@@ -288,7 +289,9 @@ static void warn_nat_settings(const struct conf *conf)
 	size_t n = 0, used = 0;
 
 	for (size_t i = 0; i < conf->peer_count; i++) {
-		if (conf->peers[i].nat & CONF_NAT_FORCE_RPORT)
+		/* auto answers on the Via port only when it is the source port:
+		 * the same port either way, nothing told */
+		if (conf->peers[i].nat & (CONF_NAT_FORCE_RPORT | CONF_NAT_AUTO))
 			continue;
 		int k = snprintf(names + used, sizeof(names) - used, "%s%s", n ? ", " : "",
 				 conf->peers[i].name);
@@ -300,6 +303,18 @@ static void warn_nat_settings(const struct conf *conf)
 		log_warn("peers.nat: %s without force_rport: once authenticated %s answered on the Via port, which tells a scanner that %s (keep nat settings the same for all peers)",
 			 names, n == 1 ? "it is" : "they are",
 			 n == 1 ? "this user exists" : "these users exist");
+}
+
+/* What cannot give audio or calls to a phone behind NAT (issue 10), a line
+ * per peer; sipnatd -t prints the same. */
+static void warn_peer_nat(const struct conf *conf)
+{
+	char why[320];
+
+	for (size_t i = 0; i < conf->peer_count; i++)
+		if (natdetect_peer_warning(&conf->peers[i], why, sizeof(why)))
+			log_warn("%s:%d: peers.%s: %s", conf->path, conf->peers[i].line,
+				 conf->peers[i].name, why);
 }
 
 /* Log, for the admin, what a reload changed that only a restart applies. */
@@ -327,6 +342,7 @@ bool daemon_reload(struct daemon *d)
 	}
 	note_restart_only(d->conf, next);
 	warn_nat_settings(next);
+	warn_peer_nat(next);
 	char changed[1024];
 	conf_diff(d->conf, next, changed, sizeof(changed));
 	/* Swap first, then let each module adopt what changed: nothing may keep
@@ -464,6 +480,7 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		return -1;
 	}
 	warn_nat_settings(d->conf);
+	warn_peer_nat(d->conf);
 	load_state(d);
 	d->control = control_open(d, conf->control);
 	watch_pbx(d);

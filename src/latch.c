@@ -78,32 +78,33 @@ void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_i
 	l->dropped = dropped; /* the stream's counter, not the lock's */
 }
 
-static bool latch_rtp_strict(struct latch *l, const struct sockaddr_in *src, uint16_t seq,
-			     uint64_t now_ms)
+/* LATCH_DROP_NONE = accept. */
+static enum latch_drop latch_rtp_strict(struct latch *l, const struct sockaddr_in *src,
+					uint16_t seq, uint64_t now_ms)
 {
 	if (l->state == LATCH_LEARNING) {
 		if (!latch_is_candidate_ip(l, src->sin_addr))
-			return false;
+			return LATCH_DROP_NOT_SIGNALLED;
 		if (!latch_probation(l, src, seq))
-			return false;
+			return LATCH_DROP_PROBATION;
 		latch_lock(l, src, now_ms);
-		return true;
+		return LATCH_DROP_NONE;
 	}
 	if (netaddr_equal(src, &l->locked)) {
 		l->locked_seen_ms = now_ms;
 		l->candidate_count = 0; /* the current source resets any rival */
-		return true;
+		return LATCH_DROP_NONE;
 	}
 	if (!same_ip(src, &l->locked))
-		return false;
+		return LATCH_DROP_OTHER_IP;
 	if (now_ms < l->locked_seen_ms + LATCH_SILENCE_MS) {
 		l->candidate_count = 0;
-		return false;
+		return LATCH_DROP_OTHER_PORT;
 	}
 	if (!latch_probation(l, src, seq))
-		return false;
+		return LATCH_DROP_PROBATION;
 	latch_lock(l, src, now_ms);
-	return true;
+	return LATCH_DROP_NONE;
 }
 
 bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint64_t now_ms)
@@ -112,8 +113,10 @@ bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uin
 		latch_lock(l, src, now_ms); /* plain comedia: the latest sender */
 		return true;
 	}
-	if (latch_rtp_strict(l, src, seq, now_ms))
+	enum latch_drop why = latch_rtp_strict(l, src, seq, now_ms);
+	if (why == LATCH_DROP_NONE)
 		return true;
+	l->last_drop = why;
 	l->dropped++;
 	return false;
 }
@@ -121,6 +124,7 @@ bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uin
 bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
 {
 	if (l->strict && (l->state != LATCH_LOCKED || !same_ip(src, &l->locked))) {
+		l->last_drop = l->state != LATCH_LOCKED ? LATCH_DROP_RTCP_EARLY : LATCH_DROP_RTCP_OTHER;
 		l->dropped++;
 		return false;
 	}
@@ -130,6 +134,7 @@ bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
 	if (l->strict && l->rtcp_locked &&
 	    (src->sin_addr.s_addr != l->rtcp_source.sin_addr.s_addr ||
 	     src->sin_port != l->rtcp_source.sin_port)) {
+		l->last_drop = LATCH_DROP_RTCP_OTHER;
 		l->dropped++;
 		return false;
 	}

@@ -5,6 +5,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "natdetect.h"
 #include "sipmsg.h"
 #include "version.h"
 
@@ -117,6 +118,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cmd.action == CMDLINE_CHECK) {
+		/* valid, but some settings cannot work for a phone behind NAT */
+		char why[320];
+		for (size_t i = 0; i < conf->peer_count; i++)
+			if (natdetect_peer_warning(&conf->peers[i], why, sizeof(why)))
+				fprintf(stderr, "%s:%d: peers.%s: warning: %s\n", cmd.conf_path,
+					conf->peers[i].line, conf->peers[i].name, why);
 		printf("%s: configuration OK\n", cmd.conf_path);
 		conf_free(conf);
 		return 0;

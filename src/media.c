@@ -7,7 +7,9 @@
 #include "media.h"
 
 #include "log.h"
+#include "natdetect.h"
 #include "netaddr.h"
+#include "peerlimit.h"
 #include "relay.h"
 #include "sdp_rewrite.h"
 #include "sipmsg.h"
@@ -20,6 +22,9 @@
 #include <time.h>
 
 #define SWEEP_S 2
+/* Learning a NATed phone's source drops its first few packets (probation,
+ * early RTCP): normal, not worth a line of its own while the call runs. */
+#define DROPS_WORTH_A_LINE 16
 /* Call-ID hash buckets: every SIP message looks its session up, so the lookup
  * must not grow with the number of calls in progress. */
 #define SESSION_BUCKETS 4096
@@ -32,7 +37,11 @@ struct session {
 	bool answered;             /* any response to the INVITE passed */
 	bool hold;                 /* the last SDP put every stream on hold */
 	bool direct;               /* directmedia peer: signalling only, no relay */
-	bool comedia;              /* learn the remote media source (else trust its SDP) */
+	bool comedia;              /* the peer's nat asks to learn the remote media source */
+	unsigned nat_evidence;     /* natdetect bits seen in the remote party's messages */
+	bool drops_reported;       /* the live drop line was logged for this call */
+	char *peer;                /* the Internet party's peer name, NULL when none */
+	int maxrelays;             /* its relay cap when the session was made (0 = none) */
 	unsigned invite_cseq;      /* of the INVITE that made it (R21) */
 	uint64_t created_ms;
 	struct session *next, *prev;  /* every session, newest first */
@@ -53,6 +62,9 @@ struct media {
 };
 
 static struct log_limit pool_limit = LOG_LIMIT_INIT(60, 5);
+static struct log_limit limit_limit = LOG_LIMIT_INIT(60, 5);
+static struct log_limit drop_limit = LOG_LIMIT_INIT(60, 10);
+static struct log_limit natdetect_limit = LOG_LIMIT_INIT(60, 10);
 
 static void end_session(struct media *m, struct session *s, const char *why);
 
@@ -105,6 +117,37 @@ static void remove_session(struct media *m, struct session *s)
 	m->count--;
 }
 
+/* " (last from 203.0.113.50:40312: not from the signalled IP)", or "". */
+static const char *format_drop(const struct relay_stream_stats *st, char *buf, size_t len)
+{
+	char from[NETADDR_STRLEN];
+
+	if (st->drop_why == RELAY_DROP_NONE) {
+		buf[0] = '\0';
+		return buf;
+	}
+	if (st->drop_from.sin_addr.s_addr)
+		snprintf(buf, len, " (last from %s: %s)", netaddr_format(&st->drop_from, from),
+			 relay_drop_name(st->drop_why));
+	else
+		snprintf(buf, len, " (last: %s)", relay_drop_name(st->drop_why));
+	return buf;
+}
+
+/* While a call runs, the first time one of its streams drops packets
+ * because of their source, say so (rate-limited): an admin listening to
+ * dead air should not have to wait for the hang-up to learn why. */
+static void report_drops(struct session *s, const struct relay_stream_stats *st)
+{
+	char why[96];
+
+	if (s->drops_reported || st->source_dropped < DROPS_WORTH_A_LINE)
+		return;
+	s->drops_reported = true;
+	log_limited(&drop_limit, LOG_NOTICE, "call %s: relay port %u drops packets%s", s->call_id,
+		    st->port, format_drop(st, why, sizeof(why)));
+}
+
 /* Media timeouts and unanswered offers, checked every few seconds. */
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -132,6 +175,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 			relay_stream_get_stats(s->streams[i], &st);
 			if (st.last_packet_ms > last)
 				last = st.last_packet_ms;
+			report_drops(s, &st);
 		}
 		uint64_t limit = (uint64_t)(s->hold ? m->hold_timeout_s : m->timeout_s) * 1000u;
 		if (now - last > limit)
@@ -176,6 +220,7 @@ static void free_session(struct media *m, struct session *s)
 {
 	for (size_t i = 0; i < s->count; i++)
 		relay_stream_close(m->relay, s->streams[i]);
+	free(s->peer);
 	free(s);
 }
 
@@ -194,8 +239,9 @@ static const char *format_ports(const struct session *s, char *buf, size_t len)
 
 static void end_session(struct media *m, struct session *s, const char *why)
 {
-	char ports[128];
+	char ports[128], drop[96] = "";
 	unsigned long in = 0, out = 0, dropped = 0;
+	bool have_drop = false, drop_is_source = false;
 
 	for (size_t i = 0; i < s->count; i++) {
 		struct relay_stream_stats st;
@@ -205,6 +251,14 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		in += st.remote.packets;
 		out += st.local.packets;
 		dropped += st.local.dropped + st.remote.dropped;
+		/* the first stream with a reason speaks for the call, a source
+		 * reason before any other */
+		if (st.drop_why != RELAY_DROP_NONE &&
+		    (!have_drop || (relay_drop_is_source(st.drop_why) && !drop_is_source))) {
+			format_drop(&st, drop, sizeof(drop));
+			have_drop = true;
+			drop_is_source = relay_drop_is_source(st.drop_why);
+		}
 	}
 	for (size_t i = 0; i < s->count; i++) {
 		struct relay_stream_stats st;
@@ -222,9 +276,9 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		m->ended.calls_ended++;
 	else
 		m->ended.calls_failed++;
-	log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped",
+	log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped%s",
 		 s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)), in, out,
-		 dropped);
+		 dropped, drop);
 	remove_session(m, s);
 	free_session(m, s);
 }
@@ -274,16 +328,6 @@ static bool is_sdp_body(const osip_message_t *msg, osip_body_t **body)
 	return *body && (*body)->body && (*body)->length > 0;
 }
 
-/* RFC 1918, RFC 6598 shared space, loopback and link-local: an SDP address
- * there cannot be where a remote party's media comes from, so only its
- * signalling address is a latching candidate (R24). */
-static bool private_addr(struct in_addr a)
-{
-	uint32_t h = ntohl(a.s_addr);
-	return (h >> 24) == 10 || (h >> 20) == (172u << 4 | 1) || (h >> 16) == (192u << 8 | 168) ||
-	       (h >> 22) == (100u << 2 | 1) || (h >> 16) == (169u << 8 | 254);
-}
-
 static void update_legs(struct media *m, struct session *s, const struct sdp_info *info,
 			bool from_local, const struct sockaddr_in *signal_src)
 {
@@ -295,17 +339,32 @@ static void update_legs(struct media *m, struct session *s, const struct sdp_inf
 			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
 			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
 			relay_stream_set_local(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
-		} else if (!s->comedia) {
-			/* nat without comedia: the party's SDP is the truth (Asterisk's
-			 * nat=no); hold stops sending to it */
+		} else if (!s->comedia && !s->nat_evidence) {
+			/* nat without comedia, and a party that shows no sign of NAT:
+			 * its SDP is the truth (Asterisk's nat=no); hold stops sending
+			 * to it. One that does show NAT is latched whatever its nat
+			 * says (auto_comedia): its SDP cannot be reached. */
 			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
 			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
 			relay_stream_set_remote_fixed(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
-		} else if (st->addr.s_addr != 0) {
+		} else {
+			/* a private SDP address cannot be where a remote party's
+			 * media comes from: only its signalling IP is a candidate */
+			bool reachable = st->addr.s_addr == signal_src->sin_addr.s_addr ||
+					 !natdetect_is_private(st->addr);
 			/* hold (c=0.0.0.0) is no new address: the lock stays */
-			struct in_addr sdp_ip = private_addr(st->addr) ? (struct in_addr){ 0 } : st->addr;
-			relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr, sdp_ip,
-						st->rtcp_mux);
+			if (st->addr.s_addr != 0)
+				relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr,
+							natdetect_is_private(st->addr) ? (struct in_addr){ 0 } : st->addr,
+							st->rtcp_mux);
+			/* latched because it is evidently behind NAT while its nat
+			 * trusts its SDP: until its first packets, its SDP, when that
+			 * can be reached (early media need not wait) */
+			bool fallback = !s->comedia && st->addr.s_addr != 0 && reachable;
+			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
+			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
+			relay_stream_set_remote_fallback(s->streams[i], fallback ? &rtp : NULL,
+							 fallback ? &rtcp : NULL);
 		}
 	}
 }
@@ -326,6 +385,11 @@ static struct session *new_session(const osip_message_t *msg, const char *call_i
 
 	if (!s)
 		return NULL;
+	if (peer && !(s->peer = strdup(peer->name))) {
+		free(s);
+		return NULL;
+	}
+	s->maxrelays = peer ? peer->maxrelays : 0;
 	snprintf(s->call_id, sizeof(s->call_id), "%s", call_id);
 	s->created_ms = relay_now_ms();
 	if (MSG_IS_INVITE(msg) && msg->cseq && msg->cseq->number)
@@ -336,6 +400,82 @@ static struct session *new_session(const osip_message_t *msg, const char *call_i
 	return s;
 }
 
+/* What the peer of a session holds now: calls and relay pairs. Only asked
+ * for a peer with a limit, so a scan of the sessions is fine here. */
+static void peer_usage(const struct media *m, const char *peer, size_t *calls, size_t *relays)
+{
+	*calls = *relays = 0;
+	for (const struct session *s = m->sessions; s; s = s->next) {
+		if (!s->peer || strcmp(s->peer, peer) != 0)
+			continue;
+		(*calls)++;
+		for (size_t i = 0; i < s->count; i++)
+			if (s->streams[i])
+				(*relays)++;
+	}
+}
+
+/* The per-peer limits, before anything is allocated or forwarded. */
+static enum media_result check_limits(const struct media *m, const char *call_id,
+				      const char *peer, int calllimit, int maxrelays, bool new_call,
+				      size_t wanted)
+{
+	size_t calls, relays;
+
+	if (!peer || (calllimit <= 0 && maxrelays <= 0))
+		return MEDIA_DONE;
+	peer_usage(m, peer, &calls, &relays);
+	switch (peerlimit_check(calllimit, maxrelays, calls, relays, new_call, wanted)) {
+	case PEERLIMIT_OK:
+		return MEDIA_DONE;
+	case PEERLIMIT_CALLS:
+		log_limited(&limit_limit, LOG_NOTICE, "peer %s has %zu call(s), its calllimit: refusing call %s (486)",
+			    peer, calls, call_id);
+		return MEDIA_CALL_LIMIT;
+	case PEERLIMIT_RELAYS:
+		log_limited(&limit_limit, LOG_NOTICE,
+			    "peer %s holds %zu relay pair(s) and wants %zu more, over its maxrelays %d: refusing %s (503)",
+			    peer, relays, wanted, maxrelays, call_id);
+		break;
+	}
+	return MEDIA_RELAY_LIMIT;
+}
+
+/* Evidence that the Internet party is behind NAT, from each of its messages
+ * (auto_comedia). Said once per call when it changes what nat asked for. */
+static void note_evidence(struct session *s, unsigned reasons)
+{
+	char why[160];
+
+	if (!reasons || (s->nat_evidence & reasons) == reasons)
+		return;
+	bool first = s->nat_evidence == 0;
+	s->nat_evidence |= reasons;
+	if (first && !s->comedia && !s->direct)
+		log_limited(&natdetect_limit, LOG_INFO,
+			    "call %s: %s is behind NAT (%s): its media is latched whatever its nat says",
+			    s->call_id, s->peer ? s->peer : "the remote party",
+			    natdetect_describe(reasons, why, sizeof(why)));
+}
+
+static unsigned sdp_evidence(const struct sdp_info *info, struct in_addr src_ip)
+{
+	unsigned reasons = 0;
+
+	for (size_t i = 0; i < info->count; i++)
+		if (info->streams[i].port != 0)
+			reasons |= natdetect_sdp(info->streams[i].addr, src_ip);
+	return reasons;
+}
+
+/* A new INVITE that the media step refuses is a call that failed. */
+static enum media_result refuse_new(struct media *m, bool new_call, enum media_result why)
+{
+	if (new_call)
+		m->ended.calls_failed++;
+	return why;
+}
+
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
 				const struct sockaddr_in *signal_src, struct in_addr advertised,
 				const struct conf_peer *peer)
@@ -344,21 +484,32 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	struct sdp_info info;
 	char call_id[SIPMSG_CALLID_MAX];
 	bool created = false;
+	enum media_result limit;
 
-	if (sdp_in_multipart(msg))
-		return MEDIA_BAD_SDP;
 	sipmsg_call_id_full(msg, call_id);
 	struct session *s = find(m, call_id);
+	bool new_call = !s && MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg);
+	if (sdp_in_multipart(msg))
+		return refuse_new(m, new_call, MEDIA_BAD_SDP);
 	/* Sessions are made by requests only (an INVITE, even one without SDP
 	 * whose offer will come in the 2xx): a response, or a 2xx retransmitted
 	 * after the BYE, never takes a relay pair of its own. */
 	if (!is_sdp_body(msg, &body)) {
-		if (!s && MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg)) {
+		if (new_call) {
+			/* a late offer will want a pair for its audio at least */
+			bool direct = peer && peer->directmedia;
+			limit = check_limits(m, call_id, peer ? peer->name : NULL,
+					     peer ? peer->calllimit : 0, peer ? peer->maxrelays : 0,
+					     true, direct ? 0 : 1);
+			if (limit != MEDIA_DONE)
+				return refuse_new(m, true, limit);
 			s = new_session(msg, call_id, peer);
 			if (!s)
 				return MEDIA_FAILED;
 			add_session(m, s);
 		}
+		if (s && !from_local)
+			note_evidence(s, natdetect_signalling(msg, signal_src));
 		return MEDIA_DONE;
 	}
 	if (!s && !(MSG_IS_REQUEST(msg) && (MSG_IS_INVITE(msg) || MSG_IS_UPDATE(msg))))
@@ -366,14 +517,30 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	/* read once: the rewrite below works on this parse */
 	struct sdp_body *sdp = sdp_body_load(body->body, body->length, &info);
 	if (!sdp)
-		return MEDIA_BAD_SDP;
+		return refuse_new(m, new_call, MEDIA_BAD_SDP);
+	/* the relay pairs this SDP adds to the session */
+	size_t wanted = 0;
+	for (size_t i = 0; i < info.count; i++)
+		if (info.streams[i].port != 0 && !(s && i < s->count && s->streams[i]))
+			wanted++;
 	if (!s) {
+		bool direct = peer && peer->directmedia;
+		limit = check_limits(m, call_id, peer ? peer->name : NULL, peer ? peer->calllimit : 0,
+				     peer ? peer->maxrelays : 0, true, direct ? 0 : wanted);
+		if (limit != MEDIA_DONE) {
+			sdp_body_free(sdp);
+			return refuse_new(m, new_call, limit);
+		}
 		s = new_session(msg, call_id, peer);
 		if (!s) {
 			sdp_body_free(sdp);
 			return MEDIA_FAILED;
 		}
 		created = true;
+	} else if (!s->direct &&
+		   (limit = check_limits(m, call_id, s->peer, 0, s->maxrelays, false, wanted)) != MEDIA_DONE) {
+		sdp_body_free(sdp);
+		return limit;
 	}
 	if (s->direct) {
 		/* directmedia: the parties' own SDP goes through untouched */
@@ -397,7 +564,7 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 			if (created)
 				free_session(m, s);
 			sdp_body_free(sdp);
-			return MEDIA_NO_PORTS;
+			return refuse_new(m, new_call, MEDIA_NO_PORTS);
 		}
 		s->streams[i] = rs;
 		if (i >= s->count)
@@ -421,7 +588,7 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	if (rewritten != 0) {
 		if (created)
 			free_session(m, s);
-		return MEDIA_BAD_SDP;
+		return refuse_new(m, new_call, MEDIA_BAD_SDP);
 	}
 	if (replace_body(msg, text, len) != 0) {
 		free(text);
@@ -433,6 +600,9 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	if (created)
 		add_session(m, s);
 	s->hold = sdp_is_hold(&info);
+	if (!from_local)
+		note_evidence(s, natdetect_signalling(msg, signal_src) |
+				 sdp_evidence(&info, signal_src->sin_addr));
 	update_legs(m, s, &info, from_local, signal_src);
 	return MEDIA_DONE;
 }
@@ -502,6 +672,11 @@ void media_foreach(const struct media *m, void (*fn)(void *arg, const struct med
 				relay_stream_get_stats(s->streams[i], &info.stats[info.streams++]);
 		fn(arg, &info);
 	}
+}
+
+void media_count_refused(struct media *m)
+{
+	m->ended.calls_failed++;
 }
 
 void media_totals(const struct media *m, struct media_totals *out)

@@ -36,9 +36,14 @@ struct relay_stream {
 	struct latch remote;
 	bool remote_mux;
 	bool remote_fixed;
-	struct sockaddr_in remote_rtp, remote_rtcp;
+	struct sockaddr_in remote_rtp, remote_rtcp;   /* fixed: where to send */
+	bool have_fallback;                            /* learning: where to send meanwhile */
+	struct sockaddr_in fallback_rtp, fallback_rtcp;
 	struct relay_leg_stats local_stats, remote_stats;
 	uint64_t last_ms;
+	enum relay_drop drop_why;
+	struct sockaddr_in drop_from;
+	unsigned long source_dropped;
 	struct relay_stream *prev, *next;
 };
 
@@ -87,12 +92,70 @@ static bool looks_like_rtcp(const uint8_t *p, size_t len)
 	return len >= 2 && p[1] >= 192 && p[1] <= 223;
 }
 
+const char *relay_drop_name(enum relay_drop why)
+{
+	switch (why) {
+	case RELAY_DROP_NONE: return "none";
+	case RELAY_DROP_MALFORMED: return "not RTP/RTCP";
+	case RELAY_DROP_NO_TARGET: return "no destination yet";
+	case RELAY_DROP_NOT_SIGNALLED: return "not from the signalled IP";
+	case RELAY_DROP_BEFORE_LATCH: return "before latch";
+	case RELAY_DROP_OTHER_PORT: return "other port after lock";
+	case RELAY_DROP_OTHER_IP: return "other IP after lock";
+	case RELAY_DROP_RTCP_EARLY: return "RTCP before latch";
+	case RELAY_DROP_RTCP_OTHER: return "RTCP from another source after lock";
+	case RELAY_DROP_NOT_SDP: return "not from the SDP address (media not latched)";
+	case RELAY_DROP_SEND_FAILED: return "send failed";
+	}
+	return "unknown";
+}
+
+bool relay_drop_is_source(enum relay_drop why)
+{
+	return why >= RELAY_DROP_NOT_SIGNALLED && why <= RELAY_DROP_NOT_SDP;
+}
+
+static enum relay_drop from_latch(enum latch_drop why)
+{
+	switch (why) {
+	case LATCH_DROP_NOT_SIGNALLED: return RELAY_DROP_NOT_SIGNALLED;
+	case LATCH_DROP_PROBATION: return RELAY_DROP_BEFORE_LATCH;
+	case LATCH_DROP_OTHER_PORT: return RELAY_DROP_OTHER_PORT;
+	case LATCH_DROP_OTHER_IP: return RELAY_DROP_OTHER_IP;
+	case LATCH_DROP_RTCP_EARLY: return RELAY_DROP_RTCP_EARLY;
+	case LATCH_DROP_RTCP_OTHER: return RELAY_DROP_RTCP_OTHER;
+	case LATCH_DROP_NONE: break;
+	}
+	return RELAY_DROP_NONE;
+}
+
+/* The drop path (never the forwarding one): count, and keep why and from
+ * where for the call-end line; no log here (design section 8). A drop
+ * because of the source is what the admin needs to see, so another kind
+ * never hides it. */
+static void note_drop(struct relay_stream *s, struct relay_leg_stats *st, enum relay_drop why,
+		      const struct sockaddr_in *src)
+{
+	bool source = relay_drop_is_source(why);
+
+	st->dropped++;
+	if (source)
+		s->source_dropped++;
+	if (!source && relay_drop_is_source(s->drop_why))
+		return;
+	s->drop_why = why;
+	if (src)
+		s->drop_from = *src;
+	else
+		memset(&s->drop_from, 0, sizeof(s->drop_from));
+}
+
 static bool addr_set(const struct sockaddr_in *a)
 {
 	return a->sin_addr.s_addr != 0 && a->sin_port != 0;
 }
 
-/* Decide where packet i goes; false = drop (counted). */
+/* Decide where packet i goes; false = drop (counted, with why). */
 static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, size_t len,
 			 const struct sockaddr_in *src, uint64_t now, struct sockaddr_in *dest,
 			 int *out_sock)
@@ -100,9 +163,12 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	bool from_local = s->have_local && src->sin_addr.s_addr == s->local_rtp.sin_addr.s_addr;
 	bool rtcp = which == SOCK_RTCP || looks_like_rtcp(p, len);
 	struct relay_leg_stats *st = from_local ? &s->local_stats : &s->remote_stats;
+	enum relay_drop why = RELAY_DROP_NO_TARGET;
 
-	if (rtcp ? !rtcp_valid(p, len) : !rtp_valid(p, len))
+	if (rtcp ? !rtcp_valid(p, len) : !rtp_valid(p, len)) {
+		why = RELAY_DROP_MALFORMED;
 		goto drop;
+	}
 	if (from_local) {
 		if (!s->have_remote)
 			goto drop;
@@ -113,6 +179,10 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 		} else {
 			ok = rtcp && !s->remote_mux ? latch_rtcp_target(&s->remote, dest)
 						    : latch_rtp_target(&s->remote, dest);
+			if (!ok && s->have_fallback) {
+				*dest = rtcp && !s->remote_mux ? s->fallback_rtcp : s->fallback_rtp;
+				ok = addr_set(dest);
+			}
 		}
 		if (!ok)
 			goto drop;
@@ -122,9 +192,12 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 			goto drop;
 		uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
 		if (s->remote_fixed) {
-			if (src->sin_addr.s_addr != s->remote_rtp.sin_addr.s_addr)
+			if (src->sin_addr.s_addr != s->remote_rtp.sin_addr.s_addr) {
+				why = RELAY_DROP_NOT_SDP;
 				goto drop;
+			}
 		} else if (!(rtcp ? latch_rtcp(&s->remote, src) : latch_rtp(&s->remote, src, seq, now))) {
+			why = from_latch(s->remote.last_drop);
 			goto drop;
 		}
 		if (!s->have_local)
@@ -138,7 +211,7 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	st->bytes += len;
 	return true;
 drop:
-	st->dropped++;
+	note_drop(s, st, why, src);
 	return false;
 }
 
@@ -157,7 +230,7 @@ static void flush(struct relay *r, int fd, unsigned n, struct relay_stream *s)
 		if (k < 0 && errno == EINTR)
 			continue;
 		/* skip the one that failed and go on with the rest */
-		s->remote_stats.dropped++;
+		note_drop(s, &s->remote_stats, RELAY_DROP_SEND_FAILED, NULL);
 		sent++;
 	}
 }
@@ -189,7 +262,7 @@ static void read_socket(struct relay_stream *s, int which)
 			struct sockaddr_in dest;
 			int out_sock = which;
 			if (r->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				s->remote_stats.dropped++;
+				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &r->from[i]);
 				continue;
 			}
 			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock))
@@ -372,9 +445,20 @@ void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr
 	s->have_remote = true;
 }
 
+void relay_stream_set_remote_fallback(struct relay_stream *s, const struct sockaddr_in *rtp,
+				      const struct sockaddr_in *rtcp)
+{
+	s->have_fallback = rtp && rtcp;
+	if (s->have_fallback) {
+		s->fallback_rtp = *rtp;
+		s->fallback_rtcp = *rtcp;
+	}
+}
+
 void relay_stream_set_remote_fixed(struct relay_stream *s, const struct sockaddr_in *rtp,
 				   const struct sockaddr_in *rtcp, bool mux)
 {
+	s->have_fallback = false;
 	s->remote_fixed = true;
 	s->remote_rtp = *rtp;
 	s->remote_rtcp = *rtcp;
@@ -388,6 +472,9 @@ void relay_stream_get_stats(const struct relay_stream *s, struct relay_stream_st
 	out->local = s->local_stats;
 	out->remote = s->remote_stats;
 	out->last_packet_ms = s->last_ms;
+	out->drop_why = s->drop_why;
+	out->drop_from = s->drop_from;
+	out->source_dropped = s->source_dropped;
 }
 
 size_t relay_streams_open(const struct relay *r)

@@ -19,6 +19,8 @@
 #include "trunks.h"
 #include "qualify.h"
 #include "media.h"
+#include "natdetect.h"
+#include "peerlimit.h"
 #include "auth.h"
 #include "bans.h"
 #include "registrar.h"
@@ -128,6 +130,15 @@ static bool is_options_to_self(const osip_message_t *msg)
 	       (!msg->req_uri->username || !*msg->req_uri->username);
 }
 
+/* An INVITE outside any dialog (no To tag): a new call. */
+static bool is_new_call(const osip_message_t *msg)
+{
+	osip_generic_param_t *tag = NULL;
+
+	return MSG_IS_INVITE(msg) && msg->to &&
+	       (osip_from_get_tag(msg->to, &tag) != 0 || !tag);
+}
+
 static bool source_is_local(const struct sip_ctx *ctx)
 {
 	return ctx->kind == SOURCE_PBX || ctx->kind == SOURCE_LAN;
@@ -144,12 +155,16 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 	*nat = b->nat;
 	if (!(peer->nat & CONF_NAT_FORCE_RPORT)) {
 		/* nat without force_rport: the Contact is where it is (when it
-		 * names an address; a name is not looked up here) */
+		 * names an address; a name is not looked up here). With auto,
+		 * only when the registration came from there: a Contact that is
+		 * not the source is behind NAT (auto_force_rport). */
 		osip_uri_t *uri = NULL;
 		struct in_addr ip;
 		uint16_t port = 5060;
 		if (osip_uri_init(&uri) == 0 && osip_uri_parse(uri, b->contact) == 0 &&
-		    netaddr_parse_ipv4(uri->host, &ip) && (!uri->port || netaddr_parse_port(uri->port, &port)))
+		    netaddr_parse_ipv4(uri->host, &ip) && (!uri->port || netaddr_parse_port(uri->port, &port)) &&
+		    !((peer->nat & CONF_NAT_AUTO) &&
+		      natdetect_claim(&b->nat, uri->host, uri->port, NATDETECT_CONTACT)))
 			*nat = netaddr_make(ip, port);
 		osip_uri_free(uri);
 	}
@@ -200,7 +215,15 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		log_limited(&noaddr_limit, LOG_WARNING,
 			    "%s from %s needs the external address, which is not known yet; answered 503",
 			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, from));
+		if (is_new_call(ctx->msg))
+			media_count_refused(ctx->d->media);
 		respond(ctx, 503, NULL);
+		break;
+	case FORWARD_CALL_LIMIT:
+		respond(ctx, peerlimit_status(PEERLIMIT_CALLS), peerlimit_reason(PEERLIMIT_CALLS));
+		break;
+	case FORWARD_RELAY_LIMIT:
+		respond(ctx, peerlimit_status(PEERLIMIT_RELAYS), peerlimit_reason(PEERLIMIT_RELAYS));
 		break;
 	case FORWARD_NO_PORTS:
 		respond(ctx, 503, NULL);
@@ -243,6 +266,8 @@ static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
 		counters.lookups_failed++;
 		log_limited(&noaddr_limit, LOG_WARNING, "cannot resolve %s for %s %s; answered 503",
 			    p->host, sipmsg_method(p->msg), sipmsg_call_id(p->msg));
+		if (is_new_call(p->msg))
+			media_count_refused(p->d->media);
 		respond(&ctx, 503, NULL);
 	}
 	osip_message_free(p->msg);
@@ -273,6 +298,8 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 		counters.lookups_failed++;
 		log_limited(&noaddr_limit, LOG_WARNING, "cannot resolve %s for %s %s; answered 503", host,
 			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg));
+		if (is_new_call(ctx->msg))
+			media_count_refused(ctx->d->media);
 		respond(ctx, 503, NULL);
 		return;
 	case DNSCACHE_PENDING:
@@ -344,8 +371,10 @@ static void handle_request(struct sip_ctx *ctx)
 		}
 	}
 	/* Once the peer is known its own nat setting counts (Asterisk's nat=no):
-	 * the answers go to its Via port unless it asked for rport itself. */
-	if (ctx->peer && !(ctx->peer->nat & CONF_NAT_FORCE_RPORT) && !asked_rport && top)
+	 * the answers go to its Via port unless it asked for rport itself, or
+	 * (nat = "auto") came from elsewhere than its sent-by. */
+	if (ctx->peer && !asked_rport && top &&
+	    !natdetect_force_rport(ctx->peer->nat, &ctx->src, top->host, top->port))
 		via_param_remove(top, "rport");
 	int max_forwards = forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {

@@ -100,6 +100,10 @@ static enum forward_result relay_media(struct daemon *d, osip_message_t *msg,
 		return FORWARD_NO_PORTS;
 	case MEDIA_BAD_SDP:
 		return FORWARD_BAD_SDP;
+	case MEDIA_CALL_LIMIT:
+		return FORWARD_CALL_LIMIT;
+	case MEDIA_RELAY_LIMIT:
+		return FORWARD_RELAY_LIMIT;
 	case MEDIA_FAILED:
 		break;
 	}

@@ -23,7 +23,7 @@
 #define DEFAULT_SOCKET "/run/sipnatd/control"
 #define REPLY_TIMEOUT_S 30             /* a reload reads a file; nothing takes longer */
 #define REPLY_MAX (64u * 1024 * 1024)  /* far above any real reply */
-#define MAX_COLS 10
+#define MAX_COLS 12 /* the widest table: calls, 11 */
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -339,11 +339,14 @@ static void print_calls(const json_t *reply)
 		/* received from each side and forwarded to the other */
 		{ "LAN pkts", true }, { "LAN bytes", true }, { "Net pkts", true },
 		{ "Net bytes", true }, { "Dropped", true }, { "Idle", true },
+		/* why the latest packet was refused, and who sent it */
+		{ "Last drop", false },
 	};
 	struct table t = TABLE(cols);
 	const json_t *calls = array_of(reply, "calls"), *call, *st;
 	size_t i, j, up = 0, held = 0, streams = 0;
 	char state[32], age[32], port[16], lp[32], lb[32], rp[32], rb[32], drop[32], idle[32];
+	char last[128];
 
 	json_array_foreach(calls, i, call) {
 		bool hold = json_is_true(json_object_get(call, "hold"));
@@ -353,10 +356,17 @@ static void print_calls(const json_t *reply)
 		duration(age, sizeof(age), int_of(call, "age_s"));
 		const json_t *list = json_object_get(call, "streams");
 		if (json_array_size(list) == 0)
-			table_row(&t, str_of(call, "call_id"), state, age, "-", "-", "-", "-", "-", "-", "-");
+			table_row(&t, str_of(call, "call_id"), state, age, "-", "-", "-", "-", "-", "-", "-", "-");
 		json_array_foreach(list, j, st) {
 			long long dropped = int_of(st, "from_local.dropped") + int_of(st, "from_remote.dropped");
 			snprintf(drop, sizeof(drop), "%lld", dropped);
+			if (json_is_object(member(st, "last_drop"))) {
+				bool from = json_is_string(member(st, "last_drop.from"));
+				snprintf(last, sizeof(last), "%s%s%s", from ? str_of(st, "last_drop.from") : "",
+					 from ? " " : "", str_of(st, "last_drop.why"));
+			}
+			else
+				snprintf(last, sizeof(last), "-");
 			/* the call's own columns only on its first stream */
 			table_row(&t, j ? "" : str_of(call, "call_id"), j ? "" : state, j ? "" : age,
 				  num(port, sizeof(port), st, "port", ""),
@@ -364,7 +374,7 @@ static void print_calls(const json_t *reply)
 				  num(lb, sizeof(lb), st, "from_local.bytes", ""),
 				  num(rp, sizeof(rp), st, "from_remote.packets", ""),
 				  num(rb, sizeof(rb), st, "from_remote.bytes", ""), drop,
-				  num(idle, sizeof(idle), st, "idle_s", " s"));
+				  num(idle, sizeof(idle), st, "idle_s", " s"), last);
 			streams++;
 		}
 	}

@@ -191,8 +191,21 @@ static const struct {
 	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; secret = \"s\"; nat = \"yes\"; }"),
-	  NAME ":5: peers.a.nat: must be \"force_rport,comedia\", \"force_rport\", \"comedia\" "
-	  "or \"no\"" },
+	  NAME ":5: peers.a.nat: must be \"force_rport,comedia\", \"force_rport\", \"comedia\", "
+	  "\"auto\" or \"no\"" },
+	{ P("{ name = \"a\"; secret = \"s\"; nat = \"AUTO\"; }"),
+	  NAME ":5: peers.a.nat: must be \"force_rport,comedia\", \"force_rport\", \"comedia\", "
+	  "\"auto\" or \"no\"" },
+	{ P("{ name = \"a\"; secret = \"s\"; calllimit = -1; }"),
+	  NAME ":5: peers.a.calllimit: must be between 0 and 100000" },
+	{ P("{ name = \"a\"; secret = \"s\"; calllimit = \"2\"; }"),
+	  NAME ":5: peers.a.calllimit: must be an integer" },
+	{ P("{ name = \"a\"; secret = \"s\";\n    maxrelays = 100001; }"),
+	  NAME ":6: peers.a.maxrelays: must be between 0 and 100000" },
+	{ P("{ name = \"a\"; secret = \"s\"; maxrelays = true; }"),
+	  NAME ":5: peers.a.maxrelays: must be an integer" },
+	{ P("{ name = \"a\"; secret = \"s\"; call_limit = 2; }"),
+	  NAME ":5: peers.a.call_limit: unknown key" },
 
 	/* digestalgs, general and per peer */
 	{ G("digestalgs = \"sha-256\";"),
@@ -323,6 +336,8 @@ START_TEST(test_peer_defaults)
 	ck_assert(peer->qualify);
 	ck_assert_int_eq(peer->qualifyfreq_s, 25);
 	ck_assert(!peer->directmedia);
+	ck_assert_int_eq(peer->calllimit, 0);
+	ck_assert_int_eq(peer->maxrelays, 0);
 	ck_assert_int_eq(peer->line, 5);
 	conf_free(conf);
 }
@@ -348,7 +363,10 @@ static const char every_key[] =
 	"    qualify = false; qualifyfreq = 60; directmedia = true; },\n"
 	"  { name = \"bob\"; host = \"192.0.2.1:5070\"; nat = \"comedia\"; },\n"
 	"  { name = \"trunk\"; host = \"sip.provider.example\"; nat = \"no\"; },\n"
-	"  { name = \"carol\"; secret = \"c\"; nat = \"comedia,force_rport\"; }\n"
+	"  { name = \"carol\"; secret = \"c\"; nat = \"comedia,force_rport\"; },\n"
+	"  { name = \"erin\"; secret = \"e\"; nat = \"auto\"; calllimit = 2; maxrelays = 3; },\n"
+	"  { name = \"frank\"; secret = \"f\"; nat = \"auto_force_rport,auto_comedia\"; },\n"
+	"  { name = \"gina\"; secret = \"g\"; nat = \"auto_comedia\"; }\n"
 	");\n"
 	"logging: { level = \"debug\"; siptrace = true; };\n";
 
@@ -396,7 +414,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(conf->log_level, CONF_LOG_DEBUG);
 	ck_assert(conf->siptrace);
 
-	ck_assert_uint_eq(conf->peer_count, 4);
+	ck_assert_uint_eq(conf->peer_count, 7);
 	p = conf_peer_find(conf, "alice");
 	ck_assert_ptr_eq(p, &conf->peers[0]);
 	ck_assert_str_eq(p->secret, "a");
@@ -417,6 +435,14 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(p->nat, 0);
 	p = conf_peer_find(conf, "carol");
 	ck_assert_uint_eq(p->nat, CONF_NAT_FORCE_RPORT | CONF_NAT_COMEDIA);
+	ck_assert_int_eq(p->calllimit, 0);
+	p = conf_peer_find(conf, "erin");
+	ck_assert_uint_eq(p->nat, CONF_NAT_AUTO);
+	ck_assert_int_eq(p->calllimit, 2);
+	ck_assert_int_eq(p->maxrelays, 3);
+	/* Asterisk 13's spellings carry over */
+	ck_assert_uint_eq(conf_peer_find(conf, "frank")->nat, CONF_NAT_AUTO);
+	ck_assert_uint_eq(conf_peer_find(conf, "gina")->nat, 0);
 	ck_assert_ptr_null(conf_peer_find(conf, "dave"));
 	ck_assert_ptr_null(conf_peer_find(conf, "Alice"));
 	conf_free(conf);

@@ -78,6 +78,33 @@ START_TEST(digestalgs_named)
 }
 END_TEST
 
+/* A new limit or nat value is a change a reload must report (issue 10). */
+START_TEST(peer_limits_are_changes)
+{
+	struct conf *a = load(base);
+	struct conf *b = load(
+		"general: { externhost = \"home.example.net\"; localnet = [\"192.168.0.0/24\"];\n"
+		"  pbx = \"192.168.0.20\"; };\n"
+		"rtp: { rtptimeout = 60; };\n"
+		"peers: ( { name = \"alice\"; secret = \"a\"; calllimit = 2; },\n"
+		"  { name = \"carol\"; secret = \"c\"; maxrelays = 4; } );\n");
+	struct conf *c = load(
+		"general: { externhost = \"home.example.net\"; localnet = [\"192.168.0.0/24\"];\n"
+		"  pbx = \"192.168.0.20\"; };\n"
+		"rtp: { rtptimeout = 60; };\n"
+		"peers: ( { name = \"alice\"; secret = \"a\"; nat = \"auto\"; },\n"
+		"  { name = \"carol\"; secret = \"c\"; } );\n");
+	char buf[512];
+	conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "peer alice changed, peer carol changed");
+	conf_diff(a, c, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "peer alice changed");
+	conf_free(a);
+	conf_free(b);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(truncates_safely)
 {
 	struct conf *a = load(base);
@@ -101,6 +128,7 @@ int main(void)
 	tcase_add_test(tc, nothing_changed);
 	tcase_add_test(tc, keys_and_peers_named);
 	tcase_add_test(tc, digestalgs_named);
+	tcase_add_test(tc, peer_limits_are_changes);
 	tcase_add_test(tc, truncates_safely);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -483,6 +483,33 @@ END_TEST
 
 /* ---- without strictrtp ---- */
 
+/* Every refusal says why, for the admin's log line (issue 10). */
+START_TEST(drop_reasons_named)
+{
+	struct latch l;
+	uint64_t now = 1000;
+
+	init_phone(&l);
+	ck_assert(!rtp(&l, ATTACKER_IP, 4000, 1, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_NOT_SIGNALLED);
+	ck_assert(!rtp(&l, PHONE_IP, 4000, 1, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_PROBATION);
+	ck_assert(!rtcp(&l, PHONE_IP, 4001));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_RTCP_EARLY);
+	learn(&l, 4000, 100, &now); /* a gap: probation starts over */
+	ck_assert(!rtp(&l, PHONE_IP, 4002, 50, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_OTHER_PORT);
+	ck_assert(!rtp(&l, ATTACKER_IP, 4000, 7, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_OTHER_IP);
+	ck_assert(rtcp(&l, PHONE_IP, 4001));
+	ck_assert(!rtcp(&l, PHONE_IP, 4003));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_RTCP_OTHER);
+	ck_assert(!rtcp(&l, ATTACKER_IP, 4001));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_RTCP_OTHER);
+	ck_assert_uint_eq(l.dropped, 10); /* 3 more during learn() */
+}
+END_TEST
+
 START_TEST(non_strict_follows_latest)
 {
 	struct latch l;
@@ -531,6 +558,7 @@ static Suite *latch_suite(void)
 	tcase_add_test(other, rtcp_only_from_locked_ip);
 	tcase_add_test(other, rtcp_target_without_port_above);
 	tcase_add_test(other, non_strict_follows_latest);
+	tcase_add_test(other, drop_reasons_named);
 	suite_add_tcase(s, other);
 	return s;
 }
