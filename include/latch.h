@@ -5,8 +5,20 @@
  *
  * Strict mode (strictrtp): a source is a candidate only when its IP is the one
  * the party signalled from or the one its SDP names. A candidate is locked after
- * LATCH_PROBATION packets in a row with consecutive RTP sequence numbers from
- * the same IP:port; until then nothing is forwarded from it or sent to it.
+ * LATCH_PROBATION packets in a row with consecutive RTP sequence numbers and
+ * one SSRC from the same IP:port; until then nothing is forwarded from it or
+ * sent to it.
+ *
+ * The expected source (issue 11, gap 3): the port the SDP names, on a
+ * candidate IP. Another device behind the same public IP (a shared or
+ * carrier-grade NAT) that sends consistent RTP to the relay port before the
+ * phone would otherwise keep the lock; the expected source, once it passes
+ * its own probation, takes the lock over from any other port even while that
+ * one still talks. That closes the theft for public phones and for phones
+ * behind port-preserving NATs. A phone behind a port-randomising NAT on a
+ * shared IP has no expected port: there the first consistent RTP stream from
+ * its IP to the (random, unannounced to others) relay port wins, and the
+ * phone's own packets show as drops "other port after lock" on the call.
  * Once locked, only the locked source is accepted; another port of the same IP
  * may take over after the locked one has been silent LATCH_SILENCE_MS and it
  * passes probation itself (a NAT rebinding). A new IP needs new signalling
@@ -52,7 +64,9 @@ struct latch {
 	struct sockaddr_in locked;     /* valid when LOCKED */
 	uint64_t locked_seen_ms;       /* last packet from the locked source */
 	struct sockaddr_in candidate;  /* a source on probation */
+	uint16_t sdp_port;             /* network order; 0 = none */
 	uint16_t candidate_seq;
+	uint32_t candidate_ssrc;
 	int candidate_count;
 	/* RTCP */
 	bool rtcp_locked;
@@ -62,16 +76,19 @@ struct latch {
 };
 
 /* Start learning for a party that signalled from signal_ip with SDP address
- * sdp_ip (0.0.0.0 when unknown or on hold). */
-void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip);
+ * sdp_ip (0.0.0.0 when unknown, private or on hold) and RTP port sdp_port
+ * (network order, 0 when unknown). */
+void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip,
+		uint16_t sdp_port);
 
-/* New signalling for the stream (re-INVITE/UPDATE): if either address
- * changed, learning starts again; otherwise the lock stays. */
-void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip);
+/* New signalling for the stream (re-INVITE/UPDATE): if an address or the
+ * port changed, learning starts again; otherwise the lock stays. */
+void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip, uint16_t sdp_port);
 
-/* An RTP packet from src with sequence number seq at now_ms: true = accept
- * (forward it), false = drop (counted in dropped). */
-bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint64_t now_ms);
+/* An RTP packet from src with sequence number seq and SSRC ssrc at now_ms:
+ * true = accept (forward it), false = drop (counted in dropped). */
+bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint32_t ssrc,
+	       uint64_t now_ms);
 
 /* An RTCP packet from src: true = accept. */
 bool latch_rtcp(struct latch *l, const struct sockaddr_in *src);

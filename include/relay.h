@@ -74,11 +74,12 @@ uint16_t relay_stream_port(const struct relay_stream *s);
 void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rtp,
 			    const struct sockaddr_in *rtcp, bool mux);
 
-/* The remote leg: it signalled from signal_ip and its SDP says sdp_ip; strict
- * = strictrtp. Called again on new signalling (re-INVITE): learning restarts
- * only if an address changed. */
+/* The remote leg: it signalled from signal_ip and its SDP says sdp_ip (0 when
+ * private) and RTP port sdp_port (network order); strict = strictrtp. Called
+ * again on new signalling (re-INVITE): learning restarts only if one of them
+ * changed. */
 void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
-			     struct in_addr sdp_ip, bool mux);
+			     struct in_addr sdp_ip, uint16_t sdp_port, bool mux);
 
 /* Until the remote leg is latched, send to these addresses (what its SDP
  * says, when signalling vouches for it); NULL = nothing before the latch.

@@ -33,18 +33,26 @@ static bool latch_is_candidate_ip(const struct latch *l, struct in_addr ip)
 
 /* One more packet from a would-be source: true once it has sent
  * LATCH_PROBATION in a row with consecutive sequence numbers (65535 -> 0
- * included). Another source, or a gap, starts the count over. */
-static bool latch_probation(struct latch *l, const struct sockaddr_in *src, uint16_t seq)
+ * included) and one SSRC. Another source, a gap or another SSRC starts the
+ * count over: a sprayer must look like one RTP stream to be believed. */
+static bool latch_probation(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint32_t ssrc)
 {
 	if (l->candidate_count > 0 && netaddr_equal(src, &l->candidate) &&
-	    seq == (uint16_t)(l->candidate_seq + 1)) {
+	    seq == (uint16_t)(l->candidate_seq + 1) && ssrc == l->candidate_ssrc) {
 		l->candidate_count++;
 	} else {
 		l->candidate = *src;
 		l->candidate_count = 1;
+		l->candidate_ssrc = ssrc;
 	}
 	l->candidate_seq = seq;
 	return l->candidate_count >= LATCH_PROBATION;
+}
+
+/* The port the SDP names, on an IP that signalling vouches for. */
+static bool latch_is_expected(const struct latch *l, const struct sockaddr_in *src)
+{
+	return l->sdp_port != 0 && src->sin_port == l->sdp_port && latch_is_candidate_ip(l, src->sin_addr);
 }
 
 static void latch_lock(struct latch *l, const struct sockaddr_in *src, uint64_t now_ms)
@@ -59,61 +67,70 @@ static void latch_lock(struct latch *l, const struct sockaddr_in *src, uint64_t 
 	l->candidate_count = 0;
 }
 
-void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip)
+void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip,
+		uint16_t sdp_port)
 {
 	memset(l, 0, sizeof(*l));
 	l->strict = strict;
 	l->signal_ip = signal_ip;
 	l->sdp_ip = sdp_ip;
+	l->sdp_port = sdp_port;
 	l->state = LATCH_LEARNING;
 }
 
-void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip)
+void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip, uint16_t sdp_port)
 {
 	unsigned long dropped = l->dropped;
 
-	if (signal_ip.s_addr == l->signal_ip.s_addr && sdp_ip.s_addr == l->sdp_ip.s_addr)
+	if (signal_ip.s_addr == l->signal_ip.s_addr && sdp_ip.s_addr == l->sdp_ip.s_addr &&
+	    sdp_port == l->sdp_port)
 		return;
-	latch_init(l, l->strict, signal_ip, sdp_ip);
+	latch_init(l, l->strict, signal_ip, sdp_ip, sdp_port);
 	l->dropped = dropped; /* the stream's counter, not the lock's */
 }
 
 /* LATCH_DROP_NONE = accept. */
 static enum latch_drop latch_rtp_strict(struct latch *l, const struct sockaddr_in *src,
-					uint16_t seq, uint64_t now_ms)
+					uint16_t seq, uint32_t ssrc, uint64_t now_ms)
 {
 	if (l->state == LATCH_LEARNING) {
 		if (!latch_is_candidate_ip(l, src->sin_addr))
 			return LATCH_DROP_NOT_SIGNALLED;
-		if (!latch_probation(l, src, seq))
+		if (!latch_probation(l, src, seq, ssrc))
 			return LATCH_DROP_PROBATION;
 		latch_lock(l, src, now_ms);
 		return LATCH_DROP_NONE;
 	}
 	if (netaddr_equal(src, &l->locked)) {
 		l->locked_seen_ms = now_ms;
-		l->candidate_count = 0; /* the current source resets any rival */
+		/* the current source resets any rival, unless the rival is the
+		 * expected one and the lock is not: that rival is on its way in */
+		if (!latch_is_expected(l, &l->candidate) || latch_is_expected(l, &l->locked))
+			l->candidate_count = 0;
 		return LATCH_DROP_NONE;
 	}
 	if (!same_ip(src, &l->locked))
 		return LATCH_DROP_OTHER_IP;
-	if (now_ms < l->locked_seen_ms + LATCH_SILENCE_MS) {
+	/* the SDP's own port takes the lock from any other port of its IP */
+	bool takes_over = latch_is_expected(l, src) && !latch_is_expected(l, &l->locked);
+	if (!takes_over && now_ms < l->locked_seen_ms + LATCH_SILENCE_MS) {
 		l->candidate_count = 0;
 		return LATCH_DROP_OTHER_PORT;
 	}
-	if (!latch_probation(l, src, seq))
+	if (!latch_probation(l, src, seq, ssrc))
 		return LATCH_DROP_PROBATION;
 	latch_lock(l, src, now_ms);
 	return LATCH_DROP_NONE;
 }
 
-bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint64_t now_ms)
+bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint32_t ssrc,
+	       uint64_t now_ms)
 {
 	if (!l->strict) {
 		latch_lock(l, src, now_ms); /* plain comedia: the latest sender */
 		return true;
 	}
-	enum latch_drop why = latch_rtp_strict(l, src, seq, now_ms);
+	enum latch_drop why = latch_rtp_strict(l, src, seq, ssrc, now_ms);
 	if (why == LATCH_DROP_NONE)
 		return true;
 	l->last_drop = why;

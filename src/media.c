@@ -356,7 +356,7 @@ static void update_legs(struct media *m, struct session *s, const struct sdp_inf
 			if (st->addr.s_addr != 0)
 				relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr,
 							natdetect_is_private(st->addr) ? (struct in_addr){ 0 } : st->addr,
-							st->rtcp_mux);
+							htons(st->port), st->rtcp_mux);
 			/* latched because it is evidently behind NAT while its nat
 			 * trusts its SDP: until its first packets, its SDP, when that
 			 * can be reached (early media need not wait) */

@@ -190,13 +190,15 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	} else {
 		if (!s->have_remote)
 			goto drop;
-		uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+		/* RTP only: rtp_valid made sure of its 12-byte header */
+		uint16_t seq = rtcp ? 0 : (uint16_t)(p[2] << 8 | p[3]);
+		uint32_t ssrc = rtcp ? 0 : (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 		if (s->remote_fixed) {
 			if (src->sin_addr.s_addr != s->remote_rtp.sin_addr.s_addr) {
 				why = RELAY_DROP_NOT_SDP;
 				goto drop;
 			}
-		} else if (!(rtcp ? latch_rtcp(&s->remote, src) : latch_rtp(&s->remote, src, seq, now))) {
+		} else if (!(rtcp ? latch_rtcp(&s->remote, src) : latch_rtp(&s->remote, src, seq, ssrc, now))) {
 			why = from_latch(s->remote.last_drop);
 			goto drop;
 		}
@@ -434,12 +436,12 @@ void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rt
 }
 
 void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
-			     struct in_addr sdp_ip, bool mux)
+			     struct in_addr sdp_ip, uint16_t sdp_port, bool mux)
 {
 	if (!s->have_remote || s->remote_fixed || s->remote.strict != strict)
-		latch_init(&s->remote, strict, signal_ip, sdp_ip);
+		latch_init(&s->remote, strict, signal_ip, sdp_ip, sdp_port);
 	else
-		latch_reset(&s->remote, signal_ip, sdp_ip);
+		latch_reset(&s->remote, signal_ip, sdp_ip, sdp_port);
 	s->remote_fixed = false;
 	s->remote_mux = mux;
 	s->have_remote = true;

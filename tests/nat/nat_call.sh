@@ -559,7 +559,7 @@ EOF
         for p in "${pb[@]}"; do
             [[ $p == "${pb[0]}" ]] || fail "$c: the relay port the PBX was told changed within the call (${ports_pbx})"
         done
-        cid=$(call_id_of "$work/$c-phone.msg")
+        cid=$(call_id_of "$work/$c-pbx.msg")   # the PBX's own: the phone may see it sealed (sip_hide)
         read -r port in out dropped <<<"$(relay_log "$cid")"
         if [[ -z ${port:-} ]]; then
             fail "$c: no 'call $cid ended' line in sipnatd's log"
@@ -652,8 +652,8 @@ EOF
                     "(snt= in Contact/Request-URI, sealed branch in Via); decoded:"
                 sort -u "$work/token-leaks.txt" | sed 's/^/    /'
             fi
-            # Every datagram, raw: the LAN prefix anywhere in SIP (but From, To,
-            # Call-ID) or in media fails; RTP counted per flow.
+            # Every datagram, raw: the LAN prefix anywhere in SIP or in media
+            # fails; RTP counted per flow.
             say "raw datagrams on the home router's WAN:"
             tshark -r "$capture" -T fields -E separator='|' \
                 -e ip.src -e udp.srcport -e ip.dst -e udp.dstport -e udp.payload \

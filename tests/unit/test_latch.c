@@ -32,11 +32,19 @@ static struct sockaddr_in sa(const char *text, uint16_t port)
 	return a;
 }
 
-static bool rtp(struct latch *l, const char *from, uint16_t port, uint16_t seq, uint64_t now)
+#define PHONE_SSRC 0x5eedcafeu
+
+static bool rtp_ssrc(struct latch *l, const char *from, uint16_t port, uint16_t seq, uint32_t ssrc,
+		     uint64_t now)
 {
 	struct sockaddr_in src = sa(from, port);
 
-	return latch_rtp(l, &src, seq, now);
+	return latch_rtp(l, &src, seq, ssrc, now);
+}
+
+static bool rtp(struct latch *l, const char *from, uint16_t port, uint16_t seq, uint64_t now)
+{
+	return rtp_ssrc(l, from, port, seq, PHONE_SSRC, now);
 }
 
 static bool rtcp(struct latch *l, const char *from, uint16_t port)
@@ -75,7 +83,7 @@ static void assert_no_target(const struct latch *l)
 /* A phone behind NAT: signals from PHONE_IP, SDP names its LAN address. */
 static void init_phone(struct latch *l)
 {
-	latch_init(l, true, ip(PHONE_IP), ip(PHONE_LAN_IP));
+	latch_init(l, true, ip(PHONE_IP), ip(PHONE_LAN_IP), 0);
 	ck_assert_int_eq(l->state, LATCH_LEARNING);
 	assert_no_target(l);
 }
@@ -177,7 +185,7 @@ START_TEST(learning_from_public_sdp_ip)
 	struct latch l;
 	uint64_t now = 0;
 
-	latch_init(&l, true, ip(PHONE_IP), ip("198.51.100.7"));
+	latch_init(&l, true, ip(PHONE_IP), ip("198.51.100.7"), 0);
 	for (uint16_t seq = 1; seq < LATCH_PROBATION; seq++)
 		ck_assert(!rtp(&l, "198.51.100.7", 5000, seq, now += PTIME_MS));
 	ck_assert(rtp(&l, "198.51.100.7", 5000, LATCH_PROBATION, now += PTIME_MS));
@@ -188,7 +196,7 @@ START_TEST(learning_from_public_sdp_ip)
 	assert_target(&l, "198.51.100.7", 5000);
 
 	/* the signalling IP still works while learning */
-	latch_init(&l, true, ip(PHONE_IP), ip("198.51.100.7"));
+	latch_init(&l, true, ip(PHONE_IP), ip("198.51.100.7"), 0);
 	learn(&l, 4000, 1, &now);
 }
 END_TEST
@@ -199,7 +207,7 @@ START_TEST(learning_sdp_any_is_none)
 	struct latch l;
 	uint64_t now = 0;
 
-	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"));
+	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), 0);
 	for (uint16_t seq = 1; seq <= 10; seq++)
 		ck_assert(!rtp(&l, "0.0.0.0", 4000, seq, now += PTIME_MS));
 	assert_no_target(&l);
@@ -373,7 +381,7 @@ START_TEST(new_ip_needs_reset)
 		ck_assert(!rtp(&l, "203.0.113.99", 4000, seq++, now += PTIME_MS));
 	assert_target(&l, PHONE_IP, 4000);
 
-	latch_reset(&l, ip("203.0.113.99"), ip(PHONE_LAN_IP));
+	latch_reset(&l, ip("203.0.113.99"), ip(PHONE_LAN_IP), 0);
 	ck_assert_int_eq(l.state, LATCH_LEARNING);
 	assert_no_target(&l);
 	for (int i = 0; i < LATCH_PROBATION - 1; i++)
@@ -397,7 +405,7 @@ START_TEST(reset_same_addresses_keeps_lock)
 	init_phone(&l);
 	learn(&l, 4000, 1, &now);
 	ck_assert(rtcp(&l, PHONE_IP, 4001));
-	latch_reset(&l, ip(PHONE_IP), ip(PHONE_LAN_IP));
+	latch_reset(&l, ip(PHONE_IP), ip(PHONE_LAN_IP), 0);
 	ck_assert_int_eq(l.state, LATCH_LOCKED);
 	assert_target(&l, PHONE_IP, 4000);
 	assert_rtcp_target(&l, PHONE_IP, 4001);
@@ -416,7 +424,7 @@ START_TEST(reset_new_address_restarts_learning)
 	ck_assert(rtcp(&l, PHONE_IP, 4001));
 	dropped = l.dropped;
 	/* a re-INVITE with a new SDP address, same signalling source */
-	latch_reset(&l, ip(PHONE_IP), ip("192.168.1.77"));
+	latch_reset(&l, ip(PHONE_IP), ip("192.168.1.77"), 0);
 	ck_assert_int_eq(l.state, LATCH_LEARNING);
 	ck_assert(!l.rtcp_locked);
 	assert_no_target(&l);
@@ -427,7 +435,7 @@ START_TEST(reset_new_address_restarts_learning)
 	ck_assert_uint_eq(l.dropped, dropped + LATCH_PROBATION - 1);
 
 	/* the SDP going to 0.0.0.0 (hold) is a change too */
-	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"));
+	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), 0);
 	ck_assert_int_eq(l.state, LATCH_LEARNING);
 	learn(&l, 4000, 60, &now);
 }
@@ -514,7 +522,7 @@ START_TEST(non_strict_follows_latest)
 {
 	struct latch l;
 
-	latch_init(&l, false, ip(PHONE_IP), ip(PHONE_LAN_IP));
+	latch_init(&l, false, ip(PHONE_IP), ip(PHONE_LAN_IP), 0);
 	assert_no_target(&l);
 	ck_assert(rtp(&l, PHONE_IP, 4000, 1, 0));
 	assert_target(&l, PHONE_IP, 4000);
@@ -527,6 +535,88 @@ START_TEST(non_strict_follows_latest)
 	ck_assert(rtcp(&l, ATTACKER_IP, 9));
 	assert_rtcp_target(&l, ATTACKER_IP, 9);
 	ck_assert_uint_eq(l.dropped, 0);
+}
+END_TEST
+
+/* ---- issue 11, gap 3: another device on the phone's own public IP ---- */
+
+/* Probation wants one RTP stream: a sprayer that changes SSRC on every
+ * packet, however well it guesses the sequence, never locks. */
+START_TEST(probation_needs_one_ssrc)
+{
+	struct latch l;
+	uint64_t now = 1000;
+
+	init_phone(&l);
+	for (int i = 0; i < 40; i++, now += PTIME_MS)
+		ck_assert(!rtp_ssrc(&l, PHONE_IP, 40000, (uint16_t)(100 + i), 0x1000u + (uint32_t)i, now));
+	ck_assert_int_eq(l.state, LATCH_LEARNING);
+	assert_no_target(&l);
+	/* the same stream with one SSRC locks as usual */
+	learn(&l, 40002, 7, &now);
+}
+END_TEST
+
+/* A device behind the phone's public IP (shared or CGNAT) sends consistent
+ * RTP to the relay port first and gets the lock; the phone, from the port
+ * its SDP names, takes it over after its own probation although the thief
+ * keeps talking, and the thief cannot take it back. */
+START_TEST(expected_port_takes_over_from_thief)
+{
+	struct latch l;
+	uint64_t now = 1000;
+
+	latch_init(&l, true, ip(PHONE_IP), ip(PHONE_IP), htons(4000));
+	for (int i = 0; i < LATCH_PROBATION; i++, now += PTIME_MS)
+		rtp_ssrc(&l, PHONE_IP, 61000, (uint16_t)(900 + i), 0xbad, now);
+	assert_target(&l, PHONE_IP, 61000); /* the thief, for now */
+	uint16_t thief_seq = 900 + LATCH_PROBATION;
+	for (int i = 0; i < LATCH_PROBATION; i++, now += PTIME_MS) {
+		/* interleaved: the thief goes on all the time */
+		ck_assert(rtp_ssrc(&l, PHONE_IP, 61000, thief_seq++, 0xbad, now));
+		bool ok = rtp(&l, PHONE_IP, 4000, (uint16_t)(50 + i), now);
+		ck_assert_int_eq(ok, i == LATCH_PROBATION - 1);
+	}
+	assert_target(&l, PHONE_IP, 4000);
+	for (int i = 0; i < 3 * LATCH_PROBATION; i++, now += PTIME_MS) {
+		ck_assert(!rtp_ssrc(&l, PHONE_IP, 61000, thief_seq++, 0xbad, now));
+		ck_assert(rtp(&l, PHONE_IP, 4000, (uint16_t)(50 + LATCH_PROBATION + i), now));
+	}
+	assert_target(&l, PHONE_IP, 4000);
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_OTHER_PORT);
+}
+END_TEST
+
+/* Once the expected source holds the lock, nobody on its IP displaces it
+ * while it talks, whatever port they use. */
+START_TEST(expected_lock_holds)
+{
+	struct latch l;
+	uint64_t now = 1000;
+
+	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), htons(4000));
+	learn(&l, 4000, 1, &now);
+	for (uint16_t i = 0; i < 20; i++, now += PTIME_MS) {
+		ck_assert(rtp(&l, PHONE_IP, 4000, (uint16_t)(1 + LATCH_PROBATION + i), now));
+		ck_assert(!rtp_ssrc(&l, PHONE_IP, (uint16_t)(5000 + i % 2), (uint16_t)(300 + i), 0xbad, now));
+	}
+	assert_target(&l, PHONE_IP, 4000);
+}
+END_TEST
+
+/* A new SDP port is new signalling: learning starts over. */
+START_TEST(reset_new_sdp_port_restarts)
+{
+	struct latch l;
+	uint64_t now = 1000;
+
+	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), htons(4000));
+	learn(&l, 4000, 1, &now);
+	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), htons(4000));
+	assert_target(&l, PHONE_IP, 4000);
+	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), htons(4002));
+	ck_assert_int_eq(l.state, LATCH_LEARNING);
+	assert_no_target(&l);
 }
 END_TEST
 
@@ -559,6 +649,10 @@ static Suite *latch_suite(void)
 	tcase_add_test(other, rtcp_target_without_port_above);
 	tcase_add_test(other, non_strict_follows_latest);
 	tcase_add_test(other, drop_reasons_named);
+	tcase_add_test(other, probation_needs_one_ssrc);
+	tcase_add_test(other, expected_port_takes_over_from_thief);
+	tcase_add_test(other, expected_lock_holds);
+	tcase_add_test(other, reset_new_sdp_port_restarts);
 	suite_add_tcase(s, other);
 	return s;
 }
