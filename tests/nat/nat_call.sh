@@ -472,8 +472,10 @@ EOF
     sipp_run "$PREFIX-pbx" "$PBX_IP" call1-pbx call1_pbx_uas.xml -key media "$work/call1-pbx.target"
     uas=$sipp_pid
     if wait_udp "$PREFIX-pbx" "$PBX_IP:5060" 5; then
+        # sipp's digest uri= is remote_ip:remote_port unless told; sipnatd
+        # wants the Request-URI there (RFC 7616 3.4.6), as real phones send
         sipp_run "$PHONE_NS" "$PHONE" call1-phone call1_phone_uac.xml -m 1 -au alice -ap s3cret \
-            -key media "$work/call1-phone.target" "$PUBLIC:5060"
+            -auth_uri "100@$PUBLIC:5060" -key media "$work/call1-phone.target" "$PUBLIC:5060"
         uac=$sipp_pid
         wait_pair "$uas" call1-pbx "$uac" call1-phone
         ((pair_rc[1] == 0)) || fail "call1: the phone's side failed (sipp exit ${pair_rc[1]}; see call1-phone.err)"
