@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Longer Call-IDs are not sealed (and crossed as they are): a sealed one is
