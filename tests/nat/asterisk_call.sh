@@ -4,9 +4,9 @@
 # sipnatd in front of Asterisk"), and a real softphone (pjsua) on the Internet
 # behind a port-randomising NAT, registered at sipnatd's public address.
 #
-#   s19-phone (pjsua) -- s19-phone-nat (MASQUERADE --random) -- s19-inet --
-#   s19-home (203.0.113.1, forwards 5060 and 10000-11000) -- s19-lan (sipnatd
-#   192.0.2.10) / s19-pbx (Asterisk 192.0.2.20)
+#   sast-phone (pjsua) -- sast-phone-nat (MASQUERADE --random) -- sast-inet --
+#   sast-home (203.0.113.1, forwards 5060 and 10000-11000) -- sast-lan (sipnatd
+#   192.0.2.10) / sast-pbx (Asterisk 192.0.2.20)
 #
 # Two rounds, the same scenarios in each: Asterisk with chan_pjsip (pjsip.conf:
 # one endpoint identified by sipnatd's address, direct_media = no, qualify on
@@ -64,7 +64,7 @@ for r in "${rounds[@]}"; do
 	fi
 done
 
-readonly P=s19
+readonly P=sast
 readonly ASTERISK=/opt/asterisk/sbin/asterisk PJSUA=/opt/pjsua/bin/pjsua
 readonly PHONE=$NETNS_PHONE PHONE_NAT=$NETNS_PHONE_NAT PUBLIC=$NETNS_PUBLIC
 readonly SIPNATD_IP=$NETNS_SIPNATD PBX_IP=$NETNS_PBX

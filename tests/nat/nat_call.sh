@@ -4,12 +4,12 @@
 # with digest, calls the PBX, and the PBX calls it back through the
 # registration, with RTP both ways through sipnatd's relay and both NATs.
 #
-# The network is tests/nat/netns.sh's, under the prefix s10:
-#   s10-phone           s10-phone-nat              s10-inet       s10-home                s10-lan / s10-pbx
+# The network is tests/nat/netns.sh's, under the prefix snat:
+#   snat-phone           snat-phone-nat              snat-inet       snat-home                snat-lan / snat-pbx
 #   phone               phone's NAT                "Internet"     home router             sipnatd / PBX
 #   198.51.100.5 ---- 198.51.100.1 | 203.0.113.50 --- br0 --- 203.0.113.1 | 192.0.2.1 ---- 192.0.2.10
 #                     MASQUERADE [--random]                   DNAT 5060, 10000-11000  `-- 192.0.2.20
-#   s10-pub: a public phone, 203.0.113.80, on br0 (no NAT)    to 192.0.2.10; MASQUERADE
+#   snat-pub: a public phone, 203.0.113.80, on br0 (no NAT)    to 192.0.2.10; MASQUERADE
 #
 # The whole run is a matrix of variants, each with a fresh sipnatd, the same
 # registration and the same two calls, and the same checks:
@@ -72,7 +72,7 @@ if [[ ! -x $sipnatd ]]; then
     exit 1
 fi
 
-readonly PREFIX=s10
+readonly PREFIX=snat
 readonly PUBLIC=$NETNS_PUBLIC SIPNATD_IP=$NETNS_SIPNATD PBX_IP=$NETNS_PBX
 readonly RTPSTART=$NETNS_RTPSTART RTPEND=$NETNS_RTPEND RTP_COUNT=100
 top=$(mktemp -d "${TMPDIR:-/tmp}/sipnatd-nat.XXXXXX")

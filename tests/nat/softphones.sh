@@ -65,7 +65,7 @@ PJSUA=${PJSUA:-/opt/pjsua/bin/pjsua}
 read -r -a clients <<<"${SOFTPHONES_CLIENTS:-baresip linphonec pjsua}"
 read -r -a nat_kinds <<<"${SOFTPHONES_NATS:-symmetric preserving}"
 digestalgs=${SOFTPHONES_DIGESTALGS:-}
-readonly PREFIX=s16
+readonly PREFIX=ssph
 readonly CALL_S=4         # the PBX hangs up each call after this long
 readonly MIN_RTP=100      # RTP packets each way per call (50/s over CALL_S s: ~200)
 readonly TONE_S=30        # the tone files: longer than any call
