@@ -237,19 +237,12 @@ static void teardown(void)
 int main(void)
 {
 	Suite *s = suite_create("lifecycle");
-	TCase *tc = tcase_create("daemon");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	TCase *tc = harness_tcase(s, "daemon", 60, NULL, teardown);
 	tcase_add_test(tc, check_mode);
 	tcase_add_test(tc, version_help_usage);
 	tcase_add_test(tc, foreground_life);
 	tcase_add_test(tc, sigint_stops_cleanly);
 	tcase_add_test(tc, bind_failure_exits_1);
 	tcase_add_test(tc, background_mode);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return harness_run_suite(s);
 }

@@ -65,9 +65,7 @@ static void start_daemon(void)
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
+	harness_stop_daemon(&daemon_p);
 }
 
 /* The fields a scanner may see differ per request (R28 "normalize"): blank
@@ -446,9 +444,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("peers");
-	TCase *tc = tcase_create("peers");
-	tcase_set_timeout(tc, 120);
-	tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
+	TCase *tc = harness_tcase(s, "peers", 120, start_daemon, stop_daemon);
 	tcase_add_test(tc, register_then_calls_both_ways);
 	tcase_add_test(tc, sipp_phone_registers);
 	tcase_add_test(tc, guests_never_reach_pbx);
@@ -458,15 +454,7 @@ int main(void)
 	tcase_add_test(tc, binding_survives_restart);
 	tcase_add_test(tc, binding_survives_kill_9);
 	tcase_add_test(tc, svwar_finds_nothing);
-	suite_add_tcase(s, tc);
-	TCase *algs = tcase_create("digestalgs");
-	tcase_set_timeout(algs, 60);
-	tcase_add_checked_fixture(algs, start_digestalgs, stop_digestalgs);
+	TCase *algs = harness_tcase(s, "digestalgs", 60, start_digestalgs, stop_digestalgs);
 	tcase_add_test(algs, digestalgs_per_peer_looks_alike);
-	suite_add_tcase(s, algs);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return harness_run_suite(s);
 }

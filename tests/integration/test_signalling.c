@@ -43,20 +43,12 @@ static const char conf_text[] =
 
 static void start_daemon(void)
 {
-	char text[2048];
-	static char path[512];
-
-	snprintf(text, sizeof(text), conf_text, harness_tmpdir(), harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("signalling.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "signalling.conf", conf_text, harness_tmpdir(), harness_tmpdir());
 }
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
+	harness_stop_daemon(&daemon_p);
 }
 
 /* Run a sipp UAS and a sipp UAC against each other; both must pass. */
@@ -376,16 +368,11 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("signalling");
-	TCase *calls = tcase_create("calls");
-	tcase_set_timeout(calls, 60);
-	tcase_add_checked_fixture(calls, start_daemon, stop_daemon);
+	TCase *calls = harness_tcase(s, "calls", 60, start_daemon, stop_daemon);
 	tcase_add_test(calls, call_phone_to_pbx);
 	tcase_add_test(calls, call_pbx_to_phone);
-	suite_add_tcase(s, calls);
 
-	TCase *hostile = tcase_create("hostile");
-	tcase_set_timeout(hostile, 60);
-	tcase_add_checked_fixture(hostile, start_daemon, stop_daemon);
+	TCase *hostile = harness_tcase(s, "hostile", 60, start_daemon, stop_daemon);
 	tcase_add_test(hostile, no_open_relay);
 	tcase_add_test(hostile, token_replay_goes_to_pbx);
 	tcase_add_test(hostile, foreign_response_dropped);
@@ -393,11 +380,5 @@ int main(void)
 	tcase_add_test(hostile, via_names_and_maddr_ignored);
 	tcase_add_test(hostile, pbx_requests_without_route);
 	tcase_add_test(hostile, pbx_ping_answered);
-	suite_add_tcase(s, hostile);
-
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return harness_run_suite(s);
 }

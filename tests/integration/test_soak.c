@@ -41,13 +41,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("soak");
-	TCase *tc = tcase_create("soak");
-	tcase_set_timeout(tc, 180);
+	TCase *tc = harness_tcase(s, "soak", 180, NULL, NULL);
 	tcase_add_test(tc, soak_3000_calls);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return harness_run_suite(s);
 }
