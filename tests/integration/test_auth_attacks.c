@@ -470,13 +470,13 @@ int main(void)
 {
 	Suite *s = suite_create("auth_attacks");
 	TCase *tc = harness_tcase(s, "stale", 120, start_stale, stop_daemon);
-	tcase_add_test(tc, stale_nonce_guessing_bans);
+	harness_add_tests(tc, (const TTest *[]){ stale_nonce_guessing_bans, NULL });
 
 	tc = harness_tcase(s, "replay_and_route", 60, start_replay, stop_daemon);
-	tcase_add_test(tc, replayed_invite_not_forwarded);
-	tcase_add_test(tc, route_and_third_party_never_reach_pbx);
+	harness_add_tests(tc, (const TTest *[]){
+		replayed_invite_not_forwarded, route_and_third_party_never_reach_pbx, NULL });
 
 	tc = harness_tcase(s, "measure", 240, start_measure, stop_daemon);
-	tcase_add_test(tc, guessing_per_hour_is_bounded);
+	harness_add_tests(tc, (const TTest *[]){ guessing_per_hour_is_bounded, NULL });
 	return harness_run_suite(s);
 }

@@ -21,6 +21,7 @@
  * normal path the teardown stops it by its PID.
  */
 #include "harness.h"
+#include "lan1.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -41,10 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define LAN_HOST_IP "127.0.1.30"
 #define PHONE2_IP "127.0.2.6"
 #define PHONE2_PORT 5070
@@ -62,10 +59,10 @@ static struct daemon_proc dns_p; /* dnsmasq: pid and log, as the harness keeps t
 static char hosts_path[512];
 static unsigned seq; /* makes Call-IDs and branches unique within a test */
 
+/* One measurement line: "externhost: what: ms ms". */
 static void report(const char *what, long ms)
 {
-	printf("externhost: %s: %ld ms\n", what, ms);
-	fflush(stdout);
+	harness_report("externhost", "%s: %ld ms", what, ms);
 }
 
 /* ---- a minimal DNS client, to see what dnsmasq answers ---- */
@@ -315,17 +312,13 @@ static const char conf_text[] =
 
 static void start_daemon(int refresh_s)
 {
-	char text[2048], resolv[600];
-	static char path[512];
+	char resolv[600];
 
 	snprintf(resolv, sizeof(resolv), "%s",
 		 harness_write_file("resolv.conf", "nameserver " DNS_IP ":15353\n"
 						   "options timeout:1 attempts:1\n"));
-	snprintf(text, sizeof(text), conf_text, refresh_s, resolv, harness_tmpdir(),
-		 harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("externhost.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "externhost.conf", conf_text, refresh_s, resolv,
+			   harness_tmpdir(), harness_tmpdir());
 }
 
 static void print_log_tail(const char *path)
@@ -794,12 +787,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("externhost");
-	TCase *tc = harness_tcase(s, "dns", 60, setup, teardown);
-	tcase_add_test(tc, address_change);
-	tcase_add_test(tc, dns_gone_last_good_kept);
-	tcase_add_test(tc, never_resolved);
-	tcase_add_test(tc, names_in_messages_not_looked_up);
-	tcase_add_test(tc, sighup_reresolves);
-	return harness_run_suite(s);
+	const TTest *tests[] = {
+		address_change, dns_gone_last_good_kept, never_resolved,
+		names_in_messages_not_looked_up, sighup_reresolves, NULL };
+	return harness_main("externhost", "dns", 60, setup, teardown, tests);
 }

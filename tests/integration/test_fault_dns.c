@@ -1,9 +1,9 @@
 /*
- * A fault through the real daemon: the DNS server gone, broken, and back (externhost). Prints what it measured
- * ("faults: ..."). The loopback network: tests/support/faultnet.h.
+ * A fault through the real daemon: the DNS server gone, broken, and back (externhost).
+ * Prints what it measured ("faults: ..."); the loopback network and the PBX and trunk it
+ * plays: tests/support/faultnet.h.
  */
 #include "faultnet.h"
-
 #include "harness.h"
 #include "sipclient.h"
 
@@ -178,12 +178,8 @@ START_TEST(dns_gone_then_back)
 }
 END_TEST
 
-static void add_tests(TCase *tc)
-{
-	tcase_add_test(tc, dns_gone_then_back);
-}
-
 int main(void)
 {
-	return faultnet_run("fault_dns", add_tests);
+	const TTest *tests[] = { dns_gone_then_back, NULL };
+	return faultnet_run("fault_dns", tests);
 }

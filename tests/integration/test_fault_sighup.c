@@ -1,9 +1,9 @@
 /*
- * A fault through the real daemon: SIGHUP every 100 ms under a steady call load. Prints what it measured
- * ("faults: ..."). The loopback network: tests/support/faultnet.h.
+ * A fault through the real daemon: SIGHUP every 100 ms under a steady call load. Prints
+ * what it measured ("faults: ..."); the loopback network and the PBX and trunk it plays:
+ * tests/support/faultnet.h.
  */
 #include "faultnet.h"
-
 #include "harness.h"
 #include "sipclient.h"
 
@@ -165,12 +165,8 @@ START_TEST(sighup_every_100ms_under_load)
 }
 END_TEST
 
-static void add_tests(TCase *tc)
-{
-	tcase_add_test(tc, sighup_every_100ms_under_load);
-}
-
 int main(void)
 {
-	return faultnet_run("fault_sighup", add_tests);
+	const TTest *tests[] = { sighup_every_100ms_under_load, NULL };
+	return faultnet_run("fault_sighup", tests);
 }

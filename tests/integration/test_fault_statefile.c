@@ -1,9 +1,9 @@
 /*
- * A fault through the real daemon: the state file's disk full or read-only. Prints what it measured
- * ("faults: ..."). The loopback network: tests/support/faultnet.h.
+ * A fault through the real daemon: the state file's disk full or read-only. Prints what
+ * it measured ("faults: ..."); the loopback network and the PBX and trunk it plays:
+ * tests/support/faultnet.h.
  */
 #include "faultnet.h"
-
 #include "harness.h"
 #include "sipclient.h"
 
@@ -164,13 +164,8 @@ START_TEST(state_file_read_only)
 }
 END_TEST
 
-static void add_tests(TCase *tc)
-{
-	tcase_add_test(tc, state_file_disk_full);
-	tcase_add_test(tc, state_file_read_only);
-}
-
 int main(void)
 {
-	return faultnet_run("fault_statefile", add_tests);
+	const TTest *tests[] = { state_file_disk_full, state_file_read_only, NULL };
+	return faultnet_run("fault_statefile", tests);
 }

@@ -17,6 +17,7 @@
  *        locked
  *   Relay pool 32000-32015: 8 pairs, 4 in use, 16 ports sprayed
  */
+#include "faultnet.h"
 #include "harness.h"
 #include "rtp.h"
 
@@ -33,12 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.11.10"
-#define SN_PORT 25160
-#define PBX_IP "127.0.11.20"
-#define PBX_PORT 25180
-#define TRUNK_IP "127.0.12.5"
-#define TRUNK_PORT 5070
 #define POOL_FIRST 32000
 #define POOL_PORTS 16
 #define CALLS 4
@@ -74,45 +69,6 @@ static void stop_daemon(void)
 }
 
 /* ---- signalling: the trunk calls the PBX, both with SDP ---- */
-
-static void reply(int fd, const char *req, int code, const char *to_tag, const char *sdp)
-{
-	char vias[4096], from[512], to[512], cid[256], cseq[64], msg[8192];
-
-	harness_sip_copy_vias(req, vias, sizeof(vias));
-	ck_assert(harness_sip_header(req, "From", from, sizeof(from)));
-	ck_assert(harness_sip_header(req, "To", to, sizeof(to)));
-	ck_assert(harness_sip_header(req, "Call-ID", cid, sizeof(cid)));
-	ck_assert(harness_sip_header(req, "CSeq", cseq, sizeof(cseq)));
-	bool tagged = strstr(to, "tag=") != NULL || !to_tag;
-	int n = snprintf(msg, sizeof(msg),
-			 "SIP/2.0 %d OK\r\n%sFrom: %s\r\nTo: %s%s%s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-			 "Contact: <sip:100@" PBX_IP ":25180>\r\n%sContent-Length: %zu\r\n\r\n%s",
-			 code, vias, from, to, tagged ? "" : ";tag=", tagged ? "" : to_tag, cid, cseq,
-			 sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
-			 sdp ? sdp : "");
-	harness_udp_send(fd, SN_IP, SN_PORT, msg, (size_t)n);
-}
-
-/* A message on fd starting with prefix for call_id; pings are answered. */
-static bool wait_for(int fd, const char *prefix, const char *call_id, char *buf, size_t len, int timeout_ms)
-{
-	long deadline = harness_now_ms() + timeout_ms;
-	char cid[256];
-
-	for (;;) {
-		long left = deadline - harness_now_ms();
-		if (left < 0 || harness_udp_recv(fd, buf, len, (int)left, NULL) < 0)
-			return false;
-		if (strncmp(buf, "OPTIONS ", 8) == 0) {
-			reply(fd, buf, 200, "ping", NULL);
-			continue;
-		}
-		if (strncmp(buf, prefix, strlen(prefix)) == 0 && harness_sip_header(buf, "Call-ID", cid, sizeof(cid)) &&
-		    strcmp(cid, call_id) == 0)
-			return true;
-	}
-}
 
 static unsigned sdp_port(const char *msg)
 {
@@ -155,21 +111,21 @@ static void set_up_call(struct call *c, int trunk, int pbx)
 		 4000 + 2 * c->n);
 	int len = trunk_request(msg, sizeof(msg), "INVITE", c->n, 1, "<sip:100@" SN_IP ">", body);
 	harness_udp_send(trunk, SN_IP, SN_PORT, msg, (size_t)len);
-	ck_assert_msg(wait_for(pbx, "INVITE ", cid, got, sizeof(got), 2000), "INVITE %s not forwarded", cid);
+	ck_assert_msg(faultnet_wait_for(pbx, "INVITE ", cid, got, sizeof(got), 2000), "INVITE %s not forwarded", cid);
 	unsigned pbx_side = sdp_port(got);
 	snprintf(pbx_body, sizeof(pbx_body),
 		 "v=0\r\no=asterisk 1 1 IN IP4 " PBX_IP "\r\ns=Asterisk\r\nc=IN IP4 " PBX_IP "\r\n"
 		 "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
 		 20000 + 2 * c->n);
-	reply(pbx, got, 200, "pbxh", pbx_body);
-	ck_assert_msg(wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000), "no 200 for %s", cid);
+	faultnet_reply(pbx, got, 200, "OK", "pbxh", pbx_body);
+	ck_assert_msg(faultnet_wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000), "no 200 for %s", cid);
 	c->relay_port = sdp_port(got);
 	ck_assert_uint_eq(c->relay_port, pbx_side);
 	ck_assert(c->relay_port >= POOL_FIRST && c->relay_port < POOL_FIRST + POOL_PORTS);
 	ck_assert(harness_sip_header(got, "To", c->to, sizeof(c->to)));
 	len = trunk_request(msg, sizeof(msg), "ACK", c->n, 1, c->to, "");
 	harness_udp_send(trunk, SN_IP, SN_PORT, msg, (size_t)len);
-	ck_assert(wait_for(pbx, "ACK ", cid, got, sizeof(got), 2000));
+	ck_assert(faultnet_wait_for(pbx, "ACK ", cid, got, sizeof(got), 2000));
 }
 
 static void hang_up(struct call *c, int trunk, int pbx)
@@ -179,9 +135,9 @@ static void hang_up(struct call *c, int trunk, int pbx)
 	snprintf(cid, sizeof(cid), "hostile-%d", c->n);
 	int len = trunk_request(msg, sizeof(msg), "BYE", c->n, 2, c->to, "");
 	harness_udp_send(trunk, SN_IP, SN_PORT, msg, (size_t)len);
-	ck_assert(wait_for(pbx, "BYE ", cid, got, sizeof(got), 2000));
-	reply(pbx, got, 200, NULL, NULL);
-	ck_assert(wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000));
+	ck_assert(faultnet_wait_for(pbx, "BYE ", cid, got, sizeof(got), 2000));
+	faultnet_reply(pbx, got, 200, "OK", NULL, NULL);
+	ck_assert(faultnet_wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000));
 }
 
 /* ---- media ---- */
@@ -517,9 +473,6 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("hostile_rtp");
-	TCase *tc = harness_tcase(s, "hostile_rtp", 60, start_daemon, stop_daemon);
-	tcase_add_test(tc, strangers_spray_the_pool);
-	tcase_add_test(tc, rtcp_from_the_partys_address);
-	return harness_run_suite(s);
+	const TTest *tests[] = { strangers_spray_the_pool, rtcp_from_the_partys_address, NULL };
+	return harness_main("hostile_rtp", "hostile_rtp", 60, start_daemon, stop_daemon, tests);
 }

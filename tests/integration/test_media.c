@@ -11,6 +11,7 @@
  *        private SDP address 192.168.1.5; stranger 127.0.2.66
  */
 #include "harness.h"
+#include "lan1.h"
 #include "rtp.h"
 
 #include <arpa/inet.h>
@@ -21,21 +22,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define PHONE_IP "127.0.2.5"
 #define PHONE_PORT 5070
 
 static struct daemon_proc daemon_p;
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
 	"};\n"
 	"rtp: { rtpstart = 31000; rtpend = 31007; rtptimeout = 3; rtpholdtimeout = 300; };\n"
@@ -335,12 +328,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("media");
-	TCase *tc = harness_tcase(s, "media", 60, start_daemon, stop_daemon);
-	tcase_add_test(tc, audio_flows_both_ways);
-	tcase_add_test(tc, pool_of_four);
-	tcase_add_test(tc, media_timeout);
-	tcase_add_test(tc, directmedia_peer_not_relayed);
-	tcase_add_test(tc, nat_without_comedia_uses_sdp);
-	return harness_run_suite(s);
+	const TTest *tests[] = {
+		audio_flows_both_ways, pool_of_four, media_timeout,
+		directmedia_peer_not_relayed, nat_without_comedia_uses_sdp, NULL };
+	return harness_main("media", "media", 60, start_daemon, stop_daemon, tests);
 }

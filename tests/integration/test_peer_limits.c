@@ -13,6 +13,7 @@
  *        peer "carol" at 127.0.2.12 for calls from the PBX
  */
 #include "harness.h"
+#include "lan1.h"
 #include "rtp.h"
 
 #include "sipclient.h"
@@ -26,10 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define LIMITED_IP "127.0.2.9"
 #define CAPPED_IP "127.0.2.10"
 #define NATTED_IP "127.0.2.11"
@@ -40,11 +37,7 @@ static struct daemon_proc daemon_p;
 static char sock_path[512];
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\"; control = \"%s\";\n"
 	"};\n"
 	"rtp: { rtpstart = 32000; rtpend = 32031; rtptimeout = 30; };\n"
@@ -382,13 +375,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("peer_limits");
-	TCase *tc = harness_tcase(s, "peer_limits", 60, start_daemon, stop_daemon);
-	tcase_add_test(tc, calllimit_refuses_with_486);
-	tcase_add_test(tc, maxrelays_refuses_with_503);
-	tcase_add_test(tc, calllimit_toward_the_peer);
-	tcase_add_test(tc, nat_detected_media_latched);
-	tcase_add_test(tc, nat_detected_sdp_used_until_latched);
-	tcase_add_test(tc, check_warns_about_nat_settings);
-	return harness_run_suite(s);
+	const TTest *tests[] = {
+		calllimit_refuses_with_486, maxrelays_refuses_with_503,
+		calllimit_toward_the_peer, nat_detected_media_latched,
+		nat_detected_sdp_used_until_latched, check_warns_about_nat_settings, NULL };
+	return harness_main("peer_limits", "peer_limits", 60, start_daemon, stop_daemon, tests);
 }

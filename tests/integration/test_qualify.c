@@ -8,6 +8,7 @@
  *   LAN: sipnatd 127.0.1.10:25060, PBX 127.0.1.20:25080; phone 127.0.2.5
  */
 #include "harness.h"
+#include "lan1.h"
 #include "sipclient.h"
 
 #include <arpa/inet.h>
@@ -19,19 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 
 static struct daemon_proc daemon_p;
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
 	"};\n"
 	"peers: ( { name = \"alice\"; secret = \"s3cret\"; qualifyfreq = 2; } );\n"
@@ -135,8 +128,6 @@ static void teardown(void)
 
 int main(void)
 {
-	Suite *s = suite_create("qualify");
-	TCase *tc = harness_tcase(s, "qualify", 90, NULL, teardown);
-	tcase_add_test(tc, unreachable_and_back);
-	return harness_run_suite(s);
+	const TTest *tests[] = { unreachable_and_back, NULL };
+	return harness_main("qualify", "qualify", 90, NULL, teardown, tests);
 }

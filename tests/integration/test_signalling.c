@@ -10,6 +10,7 @@
  * sees exactly what arrives where.
  */
 #include "harness.h"
+#include "lan1.h"
 
 #include <check.h>
 #include <signal.h>
@@ -18,10 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define SCEN SIPNATD_SOURCE_DIR "/tests/integration/scenarios/"
 
 static struct daemon_proc daemon_p;
@@ -369,16 +366,12 @@ int main(void)
 {
 	Suite *s = suite_create("signalling");
 	TCase *calls = harness_tcase(s, "calls", 60, start_daemon, stop_daemon);
-	tcase_add_test(calls, call_phone_to_pbx);
-	tcase_add_test(calls, call_pbx_to_phone);
+	harness_add_tests(calls, (const TTest *[]){ call_phone_to_pbx, call_pbx_to_phone, NULL });
 
 	TCase *hostile = harness_tcase(s, "hostile", 60, start_daemon, stop_daemon);
-	tcase_add_test(hostile, no_open_relay);
-	tcase_add_test(hostile, token_replay_goes_to_pbx);
-	tcase_add_test(hostile, foreign_response_dropped);
-	tcase_add_test(hostile, branch_stability_and_loops);
-	tcase_add_test(hostile, via_names_and_maddr_ignored);
-	tcase_add_test(hostile, pbx_requests_without_route);
-	tcase_add_test(hostile, pbx_ping_answered);
+	harness_add_tests(hostile, (const TTest *[]){
+		no_open_relay, token_replay_goes_to_pbx, foreign_response_dropped,
+		branch_stability_and_loops, via_names_and_maddr_ignored,
+		pbx_requests_without_route, pbx_ping_answered, NULL });
 	return harness_run_suite(s);
 }

@@ -558,15 +558,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("sipnatctl");
-	TCase *tc = harness_tcase(s, "sipnatctl", 60, start_daemon, stop_daemon);
-	tcase_add_test(tc, registrations_and_peers);
-	tcase_add_test(tc, stats_count_what_was_sent);
-	tcase_add_test(tc, bans_after_failed_logins);
-	tcase_add_test(tc, reload_good_and_broken);
-	tcase_add_test(tc, live_call_counts_grow);
-	tcase_add_test(tc, json_parses_for_every_command);
-	tcase_add_test(tc, usage_and_errors);
-	tcase_add_test(tc, socket_lifecycle);
-	return harness_run_suite(s);
+	const TTest *tests[] = {
+		registrations_and_peers, stats_count_what_was_sent, bans_after_failed_logins,
+		reload_good_and_broken, live_call_counts_grow, json_parses_for_every_command,
+		usage_and_errors, socket_lifecycle, NULL };
+	return harness_main("sipnatctl", "sipnatctl", 60, start_daemon, stop_daemon, tests);
 }

@@ -15,8 +15,6 @@
 struct daemon_proc faultnet_daemon;
 char faultnet_conf_path[512];
 
-/* ---- small tools ---- */
-
 /* ---- the daemon ---- */
 
 static const char faultnet_conf_fmt[] =
@@ -238,9 +236,9 @@ long faultnet_register_peer(struct client *c, const char *user, const char *pass
 	ck_assert_msg(strncmp(out, "SIP/2.0 200 ", 12) == 0, "REGISTER %s: %s", user, out);
 	return harness_now_ms() - t0;
 }
-int faultnet_run(const char *name, void (*add_tests)(TCase *tc))
+int faultnet_run(const char *name, const TTest *const tests[])
 {
 	Suite *s = suite_create(name);
-	add_tests(harness_tcase(s, name, 120, faultnet_setup, faultnet_teardown));
+	harness_add_tests(harness_tcase(s, name, 120, faultnet_setup, faultnet_teardown), tests);
 	return harness_run_suite(s);
 }

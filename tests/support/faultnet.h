@@ -1,5 +1,6 @@
 /*
- * faultnet: the loopback network the fault tests share.
+ * faultnet: the loopback network the fault tests (test_fault_*.c) share; test_hostile_rtp.c
+ * uses its addresses and its PBX and trunk too.
  *
  *   LAN (localnet 127.0.11.0/24): sipnatd 127.0.11.10:25160, PBX 127.0.11.20:25180,
  *        a DNS server the test plays at 127.0.11.53:25153
@@ -88,7 +89,7 @@ bool faultnet_pbx_calls(int pbx, const char *peer, int phone_fd, const char *cal
 /* Register with digest; the ms the exchange took (fails the test unless 200). */
 long faultnet_register_peer(struct client *c, const char *user, const char *password);
 
-/* Run the tests add_tests adds as one Check suite name under the fixture; the exit status. */
-int faultnet_run(const char *name, void (*add_tests)(TCase *tc));
+/* Run the NULL-terminated tests as one Check suite name under the fixture; the exit status. */
+int faultnet_run(const char *name, const TTest *const tests[]);
 
 #endif

@@ -337,14 +337,10 @@ long harness_log_count(const struct daemon_proc *p, const char *text)
 long harness_stat(const char *section, const char *key)
 {
 	static char out[16384];
-	char ctl[600], sock[600], pat[128];
+	char sock[600], pat[128];
 
-	snprintf(ctl, sizeof(ctl), "%s", SIPNATD_BINARY);
-	char *slash = strrchr(ctl, '/');
-	ck_assert_ptr_nonnull(slash);
-	snprintf(slash + 1, sizeof(ctl) - (size_t)(slash + 1 - ctl), "sipnatctl");
 	snprintf(sock, sizeof(sock), "%s/control", harness_tmpdir());
-	const char *argv[] = { ctl, "-s", sock, "stats", "--json", NULL };
+	const char *argv[] = { SIPNATCTL_BINARY, "-s", sock, "stats", "--json", NULL };
 	if (harness_run(argv, out, sizeof(out)) != 0)
 		return -1;
 	snprintf(pat, sizeof(pat), "\"%s\":{", section);
@@ -448,4 +444,19 @@ void harness_report(const char *who, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+}
+
+void harness_add_tests(TCase *tc, const TTest *const tests[])
+{
+	for (size_t i = 0; tests[i]; i++)
+		tcase_add_test(tc, tests[i]);
+}
+
+int harness_main(const char *suite, const char *tcase, int timeout_s, void (*setup)(void),
+		 void (*teardown)(void), const TTest *const tests[])
+{
+	Suite *s = suite_create(suite);
+
+	harness_add_tests(harness_tcase(s, tcase, timeout_s, setup, teardown), tests);
+	return harness_run_suite(s);
 }

@@ -101,10 +101,18 @@ void harness_stop_daemon(struct daemon_proc *p);
 /* A test case name in s with a timeout and (when either is given) a checked fixture. */
 TCase *harness_tcase(Suite *s, const char *name, int timeout_s, void (*setup)(void), void (*teardown)(void));
 
+/* Add the tests of a NULL-terminated list to tc, in order. */
+void harness_add_tests(TCase *tc, const TTest *const tests[]);
+
 /* Run s; 0 when every test passed, else 1 (the exit status for main). */
 int harness_run_suite(Suite *s);
 
 /* Print one measurement line "who: ..." and flush it (ctest keeps it in the output). */
 __attribute__((format(printf, 2, 3))) void harness_report(const char *who, const char *fmt, ...);
+
+/* A suite of one test case (harness_tcase) with the NULL-terminated tests, run; the exit
+ * status for main. */
+int harness_main(const char *suite, const char *tcase, int timeout_s, void (*setup)(void),
+		 void (*teardown)(void), const TTest *const tests[]);
 
 #endif
