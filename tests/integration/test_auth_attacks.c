@@ -55,28 +55,12 @@ static const char conf_text[] =
 
 static void start_with_bans(int banafter, int bantime)
 {
-	char text[2048];
-	static char path[512];
-
-	snprintf(text, sizeof(text), conf_text, banafter, bantime, harness_tmpdir(), harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("attacks.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "attacks.conf", conf_text, banafter, bantime, harness_tmpdir(), harness_tmpdir());
 }
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	harness_stop_daemon(&daemon_p);
 }
 
 /* One request as a phone writes it. extra: whole header lines with CRLF. */
@@ -369,17 +353,17 @@ static void guesser_drain(struct guesser *g)
 /* Guess with every guesser for window_s seconds, GUESS_EVERY_MS apart. */
 static void guess_for(struct guesser *gs, size_t count, int window_s)
 {
-	long end = now_ms() + window_s * 1000L;
+	long end = harness_now_ms() + window_s * 1000L;
 
-	while (now_ms() < end) {
-		long tick = now_ms();
+	while (harness_now_ms() < end) {
+		long tick = harness_now_ms();
 		for (size_t i = 0; i < count; i++)
 			guesser_send(&gs[i]);
-		while (now_ms() < tick + GUESS_EVERY_MS)
+		while (harness_now_ms() < tick + GUESS_EVERY_MS)
 			for (size_t i = 0; i < count; i++)
 				guesser_drain(&gs[i]);
 	}
-	for (long until = now_ms() + 500; now_ms() < until;)
+	for (long until = harness_now_ms() + 500; harness_now_ms() < until;)
 		for (size_t i = 0; i < count; i++)
 			guesser_drain(&gs[i]);
 }
@@ -423,7 +407,7 @@ static void report(const char *path, const struct guesser *gs, size_t count, int
 START_TEST(guessing_per_hour_is_bounded)
 {
 	struct guesser fresh[2], stale[2], subnet[SUBNET_HOSTS];
-	long started = now_ms();
+	long started = harness_now_ms();
 
 	/* the stale path's nonces, fetched first to expire meanwhile */
 	guesser_open(&stale[0], "127.0.112.12", "REGISTER", true);
@@ -445,7 +429,7 @@ START_TEST(guessing_per_hour_is_bounded)
 	guess_for(subnet, SUBNET_HOSTS, MEASURE_WINDOW_S / 2);
 	report("fresh nonce, 50 addresses of a /24", subnet, SUBNET_HOSTS, MEASURE_WINDOW_S / 2);
 
-	long left = NONCE_STALE_AFTER_S * 1000L - (now_ms() - started);
+	long left = NONCE_STALE_AFTER_S * 1000L - (harness_now_ms() - started);
 	if (left > 0)
 		usleep((useconds_t)left * 1000); /* until the stale path's nonces expire */
 	guess_for(stale, 2, MEASURE_WINDOW_S);
@@ -464,7 +448,7 @@ START_TEST(guessing_per_hour_is_bounded)
 	ck_assert_msg(status_of(got) == 200, "alice's password refused: %s", got);
 	/* qualify pings the new binding at once, as general.useragent */
 	bool pinged = false;
-	for (long until = now_ms() + 3000; !pinged && now_ms() < until;)
+	for (long until = harness_now_ms() + 3000; !pinged && harness_now_ms() < until;)
 		pinged = harness_udp_recv(ok.fd, got, sizeof(got), 200, NULL) > 0 &&
 			 strncmp(got, "OPTIONS ", 8) == 0;
 	ck_assert_msg(pinged, "no qualify OPTIONS");
@@ -482,39 +466,17 @@ START_TEST(guessing_per_hour_is_bounded)
 }
 END_TEST
 
-static Suite *attacks_suite(void)
-{
-	Suite *s = suite_create("auth_attacks");
-	TCase *tc;
-
-	tc = tcase_create("stale");
-	tcase_add_checked_fixture(tc, start_stale, stop_daemon);
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, stale_nonce_guessing_bans);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("replay_and_route");
-	tcase_add_checked_fixture(tc, start_replay, stop_daemon);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, replayed_invite_not_forwarded);
-	tcase_add_test(tc, route_and_third_party_never_reach_pbx);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("measure");
-	tcase_add_checked_fixture(tc, start_measure, stop_daemon);
-	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, guessing_per_hour_is_bounded);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(attacks_suite());
-	int failed;
+	Suite *s = suite_create("auth_attacks");
+	TCase *tc = harness_tcase(s, "stale", 120, start_stale, stop_daemon);
+	harness_add_tests(tc, (const TTest *[]){ stale_nonce_guessing_bans, NULL });
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	tc = harness_tcase(s, "replay_and_route", 60, start_replay, stop_daemon);
+	harness_add_tests(tc, (const TTest *[]){
+		replayed_invite_not_forwarded, route_and_third_party_never_reach_pbx, NULL });
+
+	tc = harness_tcase(s, "measure", 240, start_measure, stop_daemon);
+	harness_add_tests(tc, (const TTest *[]){ guessing_per_hour_is_bounded, NULL });
+	return harness_run_suite(s);
 }

@@ -21,6 +21,7 @@
  * normal path the teardown stops it by its PID.
  */
 #include "harness.h"
+#include "lan1.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -41,10 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define LAN_HOST_IP "127.0.1.30"
 #define PHONE2_IP "127.0.2.6"
 #define PHONE2_PORT 5070
@@ -62,17 +59,10 @@ static struct daemon_proc dns_p; /* dnsmasq: pid and log, as the harness keeps t
 static char hosts_path[512];
 static unsigned seq; /* makes Call-IDs and branches unique within a test */
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
+/* One measurement line: "externhost: what: ms ms". */
 static void report(const char *what, long ms)
 {
-	printf("externhost: %s: %ld ms\n", what, ms);
-	fflush(stdout);
+	harness_report("externhost", "%s: %ld ms", what, ms);
 }
 
 /* ---- a minimal DNS client, to see what dnsmasq answers ---- */
@@ -168,7 +158,7 @@ static int dns_query_a(const char *name, struct in_addr *addr, int timeout_ms)
  * NXDOMAIN when want is NULL). */
 static void dns_wait_answer(const char *want, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 	int rcode;
 	char got[INET_ADDRSTRLEN] = "";
 
@@ -180,7 +170,7 @@ static void dns_wait_answer(const char *want, int timeout_ms)
 		if (want ? rcode == 0 && strcmp(got, want) == 0 : rcode == 3)
 			return;
 		usleep(50 * 1000);
-	} while (now_ms() < deadline);
+	} while (harness_now_ms() < deadline);
 	ck_abort_msg("dnsmasq does not answer home.test with %s (last rcode %d, %s); log %s",
 		     want ? want : "NXDOMAIN", rcode, got, dns_p.log_path);
 }
@@ -322,17 +312,13 @@ static const char conf_text[] =
 
 static void start_daemon(int refresh_s)
 {
-	char text[2048], resolv[600];
-	static char path[512];
+	char resolv[600];
 
 	snprintf(resolv, sizeof(resolv), "%s",
 		 harness_write_file("resolv.conf", "nameserver " DNS_IP ":15353\n"
 						   "options timeout:1 attempts:1\n"));
-	snprintf(text, sizeof(text), conf_text, refresh_s, resolv, harness_tmpdir(),
-		 harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("externhost.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "externhost.conf", conf_text, refresh_s, resolv,
+			   harness_tmpdir(), harness_tmpdir());
 }
 
 static void print_log_tail(const char *path)
@@ -422,11 +408,11 @@ static bool answer_ping(int fd, const char *msg)
  * fd it came on. */
 static ssize_t recv_either(int a, int b, char *buf, size_t len, int timeout_ms, int *which)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
-		long left = deadline - now_ms();
+		long left = deadline - harness_now_ms();
 		if (left < 0 || poll(pfd, 2, (int)left) <= 0)
 			return -1;
 		*which = (pfd[0].revents & POLLIN) ? a : b;
@@ -446,11 +432,11 @@ static ssize_t pbx_recv(int fd, char *buf, size_t len, int timeout_ms)
 /* Read the phone's socket until the INVITE with call_id arrives. */
 static ssize_t recv_call(int fd, const char *call_id, char *buf, size_t len, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 	char cid[256];
 
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - harness_now_ms();
 		if (left < 0)
 			return -1;
 		ssize_t n = harness_udp_recv(fd, buf, len, (int)left, NULL);
@@ -485,12 +471,12 @@ static long call_phone2(int pbx, int phone, char *got, size_t len, int timeout_m
 {
 	char msg[2048], call_id[128];
 	int n = invite_from_pbx(msg, sizeof(msg), call_id, sizeof(call_id));
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 
 	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
 	ck_assert_msg(recv_call(phone, call_id, got, len, timeout_ms) > 0,
 		      "INVITE %s did not reach phone2 within %d ms", call_id, timeout_ms);
-	return now_ms() - t0;
+	return harness_now_ms() - t0;
 }
 
 static void wait_resolved(const char *ext)
@@ -519,11 +505,11 @@ START_TEST(address_change)
 	assert_advertises(got, EXT1);
 
 	dns_set_answer(EXT2);
-	long t0 = now_ms(), seen = -1;
-	while (now_ms() - t0 < 5000) {
+	long t0 = harness_now_ms(), seen = -1;
+	while (harness_now_ms() - t0 < 5000) {
 		call_phone2(pbx, phone, got, sizeof(got), 1000);
 		if (strstr(got, EXT2)) {
-			seen = now_ms() - t0;
+			seen = harness_now_ms() - t0;
 			break;
 		}
 		assert_advertises(got, EXT1); /* until then, the old one, whole */
@@ -561,13 +547,13 @@ START_TEST(dns_gone_last_good_kept)
 	call_phone2(pbx, phone, got, sizeof(got), 2000);
 	assert_advertises(got, EXT1);
 
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	dns_stop();
 	ck_assert_msg(harness_wait_log(&daemon_p,
 				       "cannot resolve externhost home.test", (3 * REFRESH_S + 2) * 1000),
 		      "no \"cannot resolve externhost\" warning within %d s of killing dnsmasq; log %s",
 		      3 * REFRESH_S + 2, daemon_p.log_path);
-	report("dnsmasq killed to \"cannot resolve externhost\"", now_ms() - t0);
+	report("dnsmasq killed to \"cannot resolve externhost\"", harness_now_ms() - t0);
 	ck_assert_msg(harness_wait_log(&daemon_p, "keeping the last good address " EXT1, 100),
 		      "the warning does not name the address kept; log %s", daemon_p.log_path);
 
@@ -575,9 +561,9 @@ START_TEST(dns_gone_last_good_kept)
 	 * its timeout. A call made while one hangs must not wait for it. */
 	int blackhole = harness_udp(DNS_IP, DNS_PORT);
 	int lookups = 0;
-	long worst = 0, deadline = now_ms() + (2 * (REFRESH_S + 1) + 2) * 1000;
-	while (lookups < 2 && now_ms() < deadline) {
-		ssize_t n = harness_udp_recv(blackhole, q, sizeof(q), (int)(deadline - now_ms()), NULL);
+	long worst = 0, deadline = harness_now_ms() + (2 * (REFRESH_S + 1) + 2) * 1000;
+	while (lookups < 2 && harness_now_ms() < deadline) {
+		ssize_t n = harness_udp_recv(blackhole, q, sizeof(q), (int)(deadline - harness_now_ms()), NULL);
 		if (n < 0)
 			break;
 		if (!dns_qname((unsigned char *)q, (size_t)n, name, sizeof(name)) ||
@@ -624,10 +610,10 @@ START_TEST(never_resolved)
 	/* a call to the Internet needs the external address */
 	char call_id[128];
 	int n = invite_from_pbx(msg, sizeof(msg), call_id, sizeof(call_id));
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
 	ck_assert_msg(pbx_recv(pbx, got, sizeof(got), 2000) > 0, "no answer to the PBX");
-	report("503 to the PBX", now_ms() - t0);
+	report("503 to the PBX", harness_now_ms() - t0);
 	harness_sip_first_line(got, line, sizeof(line));
 	ck_assert_msg(strncmp(line, "SIP/2.0 503 ", 12) == 0, "got %s", line);
 	ck_assert_msg(harness_sip_header(got, "Call-ID", line, sizeof(line)) &&
@@ -652,16 +638,16 @@ START_TEST(never_resolved)
 
 	/* the name starts to resolve: calls go through within a refresh period */
 	dns_set_answer(EXT1);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	long seen = -1;
-	while (seen < 0 && now_ms() - t0 < 5000) {
+	while (seen < 0 && harness_now_ms() - t0 < 5000) {
 		int which = -1;
 		n = invite_from_pbx(msg, sizeof(msg), call_id, sizeof(call_id));
 		harness_udp_send(pbx, SN_IP, SN_PORT, msg, (size_t)n);
 		if (recv_either(pbx, phone, got, sizeof(got), 1000, &which) < 0)
 			ck_abort_msg("INVITE %s neither answered nor forwarded", call_id);
 		if (which == phone) {
-			seen = now_ms() - t0;
+			seen = harness_now_ms() - t0;
 			break;
 		}
 		harness_sip_first_line(got, line, sizeof(line));
@@ -757,13 +743,13 @@ START_TEST(names_in_messages_not_looked_up)
 
 	/* wait for a lookup the daemon makes after all that: the query log is
 	 * live and covers the time after the messages */
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	while (log_count(dns_p.log_path, "query[", "home.test") <= before &&
-	       now_ms() - t0 < (2 * REFRESH_S + 1) * 1000)
+	       harness_now_ms() - t0 < (2 * REFRESH_S + 1) * 1000)
 		usleep(50 * 1000);
 	ck_assert_msg(log_count(dns_p.log_path, "query[", "home.test") > before,
 		      "dnsmasq logged no new lookup of home.test; log %s", dns_p.log_path);
-	report("next externhost lookup seen in the dnsmasq log", now_ms() - t0);
+	report("next externhost lookup seen in the dnsmasq log", harness_now_ms() - t0);
 	int evil = log_count(dns_p.log_path, "query[", ".invalid");
 	if (evil)
 		print_log_tail(dns_p.log_path);
@@ -787,11 +773,11 @@ START_TEST(sighup_reresolves)
 	call_phone2(pbx, phone, got, sizeof(got), 2000);
 	assert_advertises(got, EXT1); /* not due for 10 minutes */
 
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	ck_assert_int_eq(kill(daemon_p.pid, SIGHUP), 0);
 	ck_assert_msg(harness_wait_log(&daemon_p, "external address changed", 2000),
 		      "SIGHUP did not re-resolve home.test; log %s", daemon_p.log_path);
-	report("SIGHUP to new address", now_ms() - t0);
+	report("SIGHUP to new address", harness_now_ms() - t0);
 	call_phone2(pbx, phone, got, sizeof(got), 2000);
 	assert_advertises(got, EXT2);
 	close(pbx);
@@ -801,20 +787,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("externhost");
-	TCase *tc = tcase_create("dns");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, address_change);
-	tcase_add_test(tc, dns_gone_last_good_kept);
-	tcase_add_test(tc, never_resolved);
-	tcase_add_test(tc, names_in_messages_not_looked_up);
-	tcase_add_test(tc, sighup_reresolves);
-	suite_add_tcase(s, tc);
-
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = {
+		address_change, dns_gone_last_good_kept, never_resolved,
+		names_in_messages_not_looked_up, sighup_reresolves, NULL };
+	return harness_main("externhost", "dns", 60, setup, teardown, tests);
 }

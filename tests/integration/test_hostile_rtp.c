@@ -17,7 +17,9 @@
  *        locked
  *   Relay pool 32000-32015: 8 pairs, 4 in use, 16 ports sprayed
  */
+#include "faultnet.h"
 #include "harness.h"
+#include "rtp.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -32,12 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.11.10"
-#define SN_PORT 25160
-#define PBX_IP "127.0.11.20"
-#define PBX_PORT 25180
-#define TRUNK_IP "127.0.12.5"
-#define TRUNK_PORT 5070
 #define POOL_FIRST 32000
 #define POOL_PORTS 16
 #define CALLS 4
@@ -62,121 +58,17 @@ static const char conf_text[] =
 	"peers: ( { name = \"trunk\"; host = \"" TRUNK_IP ":5070\"; } );\n"
 	"logging: { level = \"info\"; };\n";
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-__attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("hostile rtp: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
 static void start_daemon(void)
 {
-	char text[2048];
-	static char path[512];
-
-	snprintf(text, sizeof(text), conf_text, harness_tmpdir(), harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("hostile.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "hostile.conf", conf_text, harness_tmpdir(), harness_tmpdir());
 }
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
-}
-
-/* One counter from `sipnatctl stats --json` (see test_faults.c). */
-static long stat_of(const char *section, const char *key)
-{
-	static char out[16384];
-	char ctl[600], sock[600], pat[128];
-
-	snprintf(ctl, sizeof(ctl), "%s", SIPNATD_BINARY);
-	char *slash = strrchr(ctl, '/');
-	ck_assert_ptr_nonnull(slash);
-	snprintf(slash + 1, sizeof(ctl) - (size_t)(slash + 1 - ctl), "sipnatctl");
-	snprintf(sock, sizeof(sock), "%s/control", harness_tmpdir());
-	const char *argv[] = { ctl, "-s", sock, "stats", "--json", NULL };
-	if (harness_run(argv, out, sizeof(out)) != 0)
-		return -1;
-	snprintf(pat, sizeof(pat), "\"%s\":{", section);
-	const char *p = strstr(out, pat);
-	if (!p)
-		return -1;
-	const char *end = strchr(p + strlen(pat), '}');
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	const char *v = strstr(p, pat);
-	if (!v || (end && v > end))
-		return -1;
-	return strtol(v + strlen(pat), NULL, 10);
+	harness_stop_daemon(&daemon_p);
 }
 
 /* ---- signalling: the trunk calls the PBX, both with SDP ---- */
-
-static void copy_vias(const char *msg, char *out, size_t len)
-{
-	const char *end = strstr(msg, "\r\n\r\n");
-
-	out[0] = '\0';
-	for (const char *p = strstr(msg, "\r\nVia: "); p && (!end || p < end); p = strstr(p + 2, "\r\nVia: ")) {
-		size_t l = strcspn(p + 2, "\r");
-		size_t used = strlen(out);
-		snprintf(out + used, len - used, "%.*s\r\n", (int)l, p + 2);
-	}
-}
-
-static void reply(int fd, const char *req, int code, const char *to_tag, const char *sdp)
-{
-	char vias[4096], from[512], to[512], cid[256], cseq[64], msg[8192];
-
-	copy_vias(req, vias, sizeof(vias));
-	ck_assert(harness_sip_header(req, "From", from, sizeof(from)));
-	ck_assert(harness_sip_header(req, "To", to, sizeof(to)));
-	ck_assert(harness_sip_header(req, "Call-ID", cid, sizeof(cid)));
-	ck_assert(harness_sip_header(req, "CSeq", cseq, sizeof(cseq)));
-	bool tagged = strstr(to, "tag=") != NULL || !to_tag;
-	int n = snprintf(msg, sizeof(msg),
-			 "SIP/2.0 %d OK\r\n%sFrom: %s\r\nTo: %s%s%s\r\nCall-ID: %s\r\nCSeq: %s\r\n"
-			 "Contact: <sip:100@" PBX_IP ":25180>\r\n%sContent-Length: %zu\r\n\r\n%s",
-			 code, vias, from, to, tagged ? "" : ";tag=", tagged ? "" : to_tag, cid, cseq,
-			 sdp ? "Content-Type: application/sdp\r\n" : "", sdp ? strlen(sdp) : 0,
-			 sdp ? sdp : "");
-	harness_udp_send(fd, SN_IP, SN_PORT, msg, (size_t)n);
-}
-
-/* A message on fd starting with prefix for call_id; pings are answered. */
-static bool wait_for(int fd, const char *prefix, const char *call_id, char *buf, size_t len, int timeout_ms)
-{
-	long deadline = now_ms() + timeout_ms;
-	char cid[256];
-
-	for (;;) {
-		long left = deadline - now_ms();
-		if (left < 0 || harness_udp_recv(fd, buf, len, (int)left, NULL) < 0)
-			return false;
-		if (strncmp(buf, "OPTIONS ", 8) == 0) {
-			reply(fd, buf, 200, "ping", NULL);
-			continue;
-		}
-		if (strncmp(buf, prefix, strlen(prefix)) == 0 && harness_sip_header(buf, "Call-ID", cid, sizeof(cid)) &&
-		    strcmp(cid, call_id) == 0)
-			return true;
-	}
-}
 
 static unsigned sdp_port(const char *msg)
 {
@@ -219,21 +111,21 @@ static void set_up_call(struct call *c, int trunk, int pbx)
 		 4000 + 2 * c->n);
 	int len = trunk_request(msg, sizeof(msg), "INVITE", c->n, 1, "<sip:100@" SN_IP ">", body);
 	harness_udp_send(trunk, SN_IP, SN_PORT, msg, (size_t)len);
-	ck_assert_msg(wait_for(pbx, "INVITE ", cid, got, sizeof(got), 2000), "INVITE %s not forwarded", cid);
+	ck_assert_msg(faultnet_wait_for(pbx, "INVITE ", cid, got, sizeof(got), 2000), "INVITE %s not forwarded", cid);
 	unsigned pbx_side = sdp_port(got);
 	snprintf(pbx_body, sizeof(pbx_body),
 		 "v=0\r\no=asterisk 1 1 IN IP4 " PBX_IP "\r\ns=Asterisk\r\nc=IN IP4 " PBX_IP "\r\n"
 		 "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
 		 20000 + 2 * c->n);
-	reply(pbx, got, 200, "pbxh", pbx_body);
-	ck_assert_msg(wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000), "no 200 for %s", cid);
+	faultnet_reply(pbx, got, 200, "OK", "pbxh", pbx_body);
+	ck_assert_msg(faultnet_wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000), "no 200 for %s", cid);
 	c->relay_port = sdp_port(got);
 	ck_assert_uint_eq(c->relay_port, pbx_side);
 	ck_assert(c->relay_port >= POOL_FIRST && c->relay_port < POOL_FIRST + POOL_PORTS);
 	ck_assert(harness_sip_header(got, "To", c->to, sizeof(c->to)));
 	len = trunk_request(msg, sizeof(msg), "ACK", c->n, 1, c->to, "");
 	harness_udp_send(trunk, SN_IP, SN_PORT, msg, (size_t)len);
-	ck_assert(wait_for(pbx, "ACK ", cid, got, sizeof(got), 2000));
+	ck_assert(faultnet_wait_for(pbx, "ACK ", cid, got, sizeof(got), 2000));
 }
 
 static void hang_up(struct call *c, int trunk, int pbx)
@@ -243,9 +135,9 @@ static void hang_up(struct call *c, int trunk, int pbx)
 	snprintf(cid, sizeof(cid), "hostile-%d", c->n);
 	int len = trunk_request(msg, sizeof(msg), "BYE", c->n, 2, c->to, "");
 	harness_udp_send(trunk, SN_IP, SN_PORT, msg, (size_t)len);
-	ck_assert(wait_for(pbx, "BYE ", cid, got, sizeof(got), 2000));
-	reply(pbx, got, 200, NULL, NULL);
-	ck_assert(wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000));
+	ck_assert(faultnet_wait_for(pbx, "BYE ", cid, got, sizeof(got), 2000));
+	faultnet_reply(pbx, got, 200, "OK", NULL, NULL);
+	ck_assert(faultnet_wait_for(trunk, "SIP/2.0 200", cid, got, sizeof(got), 2000));
 }
 
 /* ---- media ---- */
@@ -256,15 +148,8 @@ static void hang_up(struct call *c, int trunk, int pbx)
 /* RTP: version 2, PCMU, seq, SSRC; the payload says who sent it. */
 static void rtp_packet(uint8_t *p, uint16_t seq, uint32_t ssrc, const char *who, int call)
 {
-	memset(p, 0, RTP_LEN);
-	p[0] = 0x80;
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
+	rtp_make(p, RTP_LEN, seq, ssrc);
 	p[4] = (uint8_t)(seq >> 4); /* timestamp, roughly 160 per packet */
-	p[8] = (uint8_t)(ssrc >> 24);
-	p[9] = (uint8_t)(ssrc >> 16);
-	p[10] = (uint8_t)(ssrc >> 8);
-	p[11] = (uint8_t)ssrc;
 	memcpy(p + 12, who, 4);
 	p[16] = (uint8_t)call;
 }
@@ -386,9 +271,9 @@ START_TEST(strangers_spray_the_pool)
 	}
 	/* behind the trunk's own address, as behind a shared NAT */
 	strangers[STRANGERS] = harness_udp(TRUNK_IP, 4999);
-	long drop0 = stat_of("from_remote", "dropped") + stat_of("from_local", "dropped");
+	long drop0 = harness_stat("from_remote", "dropped") + harness_stat("from_local", "dropped");
 
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	for (int tick = 0; tick < TICKS; tick++) {
 		/* the calls' own media, both ways; RTCP now and then */
 		for (int i = 0; i < CALLS; i++) {
@@ -448,9 +333,9 @@ START_TEST(strangers_spray_the_pool)
 			for (int s = 0; s <= STRANGERS; s++)
 				bled += drain_any(strangers[s]);
 			usleep(1000);
-		} while (now_ms() < due);
+		} while (harness_now_ms() < due);
 	}
-	long media_ms = now_ms() - t0;
+	long media_ms = harness_now_ms() - t0;
 	usleep(200 * 1000);
 	for (int i = 0; i < CALLS; i++) {
 		drain(calls[i].pbx_rtp, false, calls[i].phone_ssrc, &at_pbx[i]);
@@ -460,7 +345,7 @@ START_TEST(strangers_spray_the_pool)
 	}
 	for (int s = 0; s <= STRANGERS; s++)
 		bled += drain_any(strangers[s]);
-	long drop1 = stat_of("from_remote", "dropped") + stat_of("from_local", "dropped");
+	long drop1 = harness_stat("from_remote", "dropped") + harness_stat("from_local", "dropped");
 
 	long foreign = 0, worst_loss = 0, legit = 0, disorder = 0, rtcp_legit = 0;
 	for (int i = 0; i < CALLS; i++) {
@@ -474,10 +359,10 @@ START_TEST(strangers_spray_the_pool)
 		if (loss_phone > worst_loss)
 			worst_loss = loss_phone;
 	}
-	report("%d calls, %ld ms of media: %ld RTP packets sent by the calls, %ld received (worst stream lost "
+	harness_report("hostile rtp", "%d calls, %ld ms of media: %ld RTP packets sent by the calls, %ld received (worst stream lost "
 	       "%ld of %d: the latch's probation), %ld out of order; RTCP %ld of %ld",
 	       CALLS, media_ms, rtp_sent, legit, worst_loss, TICKS, disorder, rtcp_legit, rtcp_sent);
-	report("strangers: %ld packets sprayed over all %d pool ports from %d addresses (%ld at ports in use, "
+	harness_report("hostile rtp", "strangers: %ld packets sprayed over all %d pool ports from %d addresses (%ld at ports in use, "
 	       "half continuing the calls' own SSRC and sequence); they received %ld; receivers got %ld "
 	       "of theirs; the relay's drop counters grew by %ld",
 	       sprayed, POOL_PORTS, STRANGERS + 1, sprayed_live, bled, foreign, drop1 - drop0);
@@ -499,7 +384,7 @@ START_TEST(strangers_spray_the_pool)
 		close(calls[i].pbx_rtcp);
 	}
 	ck_assert(harness_wait_log(&daemon_p, "call hostile-3 ended (BYE)", 2000));
-	ck_assert_int_eq(stat_of("pool", "in_use"), 0);
+	ck_assert_int_eq(harness_stat("pool", "in_use"), 0);
 	for (int s = 0; s <= STRANGERS; s++)
 		close(strangers[s]);
 	close(trunk);
@@ -533,7 +418,7 @@ START_TEST(rtcp_from_the_partys_address)
 	set_up_call(&c, trunk, pbx);
 	int stranger = harness_udp(TRUNK_IP, 4999);
 
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	for (int tick = 0; tick < 150; tick++) {
 		rtp_packet(pkt, c.phone_seq++, c.phone_ssrc, "LEGT", c.n);
 		send_to(c.phone_rtp, c.relay_port, pkt, RTP_LEN);
@@ -562,13 +447,13 @@ START_TEST(rtcp_from_the_partys_address)
 			drain(c.phone_rtcp, true, c.pbx_ssrc, &rtcp_at_phone);
 			bled += drain_any(stranger);
 			usleep(1000);
-		} while (now_ms() < due);
+		} while (harness_now_ms() < due);
 	}
 	usleep(100 * 1000);
 	drain(c.pbx_rtcp, true, c.phone_ssrc, &rtcp_at_pbx);
 	drain(c.phone_rtcp, true, c.pbx_ssrc, &rtcp_at_phone);
 	bled += drain_any(stranger);
-	report("RTCP from another port of the trunk's own address: %ld sent, %ld reached the PBX; it drew %ld "
+	harness_report("hostile rtp", "RTCP from another port of the trunk's own address: %ld sent, %ld reached the PBX; it drew %ld "
 	       "of the PBX's RTCP; the trunk's RTCP port got %ld of %ld",
 	       stranger_sent, rtcp_at_pbx.foreign, bled, rtcp_at_phone.legit, pbx_rtcp_sent);
 	ck_assert_msg(rtcp_at_pbx.foreign == 0, "RTCP Inject: %ld of the stranger's RTCP reached the PBX",
@@ -588,16 +473,6 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("hostile_rtp");
-	TCase *tc = tcase_create("hostile_rtp");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
-	tcase_add_test(tc, strangers_spray_the_pool);
-	tcase_add_test(tc, rtcp_from_the_partys_address);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = { strangers_spray_the_pool, rtcp_from_the_partys_address, NULL };
+	return harness_main("hostile_rtp", "hostile_rtp", 60, start_daemon, stop_daemon, tests);
 }

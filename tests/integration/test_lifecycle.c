@@ -5,6 +5,7 @@
  * with its pid file.
  */
 #include "harness.h"
+#include "lan1.h"
 
 #include <check.h>
 #include <signal.h>
@@ -15,16 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SIPNATD_IP "127.0.1.10"
-#define SIPNATD_PORT 25060
-
 static const char base_conf[] =
-	"general: {\n"
-	"  bindaddr = \"" SIPNATD_IP "\";\n"
-	"  bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"127.0.1.20:25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\";\n"
 	"  control = \"%s/control\";\n"
 	"};\n"
@@ -43,16 +36,16 @@ static int options_roundtrip(int fd, char *reply, size_t len)
 	char req[1024];
 	unsigned port = harness_udp_port(fd);
 	int n = snprintf(req, sizeof(req),
-			 "OPTIONS sip:" SIPNATD_IP ":%d SIP/2.0\r\n"
+			 "OPTIONS sip:" SN_IP ":%d SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP 127.0.1.50:%u;branch=z9hG4bK-opt-%ld;rport\r\n"
 			 "Max-Forwards: 70\r\n"
 			 "From: <sip:monitor@127.0.1.50>;tag=abc\r\n"
-			 "To: <sip:" SIPNATD_IP ">\r\n"
+			 "To: <sip:" SN_IP ">\r\n"
 			 "Call-ID: opt-%ld@127.0.1.50\r\n"
 			 "CSeq: 1 OPTIONS\r\n"
 			 "Content-Length: 0\r\n\r\n",
-			 SIPNATD_PORT, port, (long)random(), (long)random());
-	harness_udp_send(fd, SIPNATD_IP, SIPNATD_PORT, req, (size_t)n);
+			 SN_PORT, port, (long)random(), (long)random());
+	harness_udp_send(fd, SN_IP, SN_PORT, req, (size_t)n);
 	return (int)harness_udp_recv(fd, reply, len, 2000, NULL);
 }
 
@@ -117,20 +110,20 @@ START_TEST(foreground_life)
 		"SIP/2.0 200 OK\r\nContent-Length: 99\r\n\r\nshort",
 	};
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
-		harness_udp_send(fd, SIPNATD_IP, SIPNATD_PORT, junk[i], strlen(junk[i]));
+		harness_udp_send(fd, SN_IP, SN_PORT, junk[i], strlen(junk[i]));
 	char big[9000];
 	memset(big, 'A', sizeof(big));
-	harness_udp_send(fd, SIPNATD_IP, SIPNATD_PORT, big, sizeof(big));
+	harness_udp_send(fd, SN_IP, SN_PORT, big, sizeof(big));
 	ck_assert_int_eq(harness_udp_recv(fd, reply, sizeof(reply), 300, NULL), -1);
 	ck_assert_int_gt(options_roundtrip(fd, reply, sizeof(reply)), 0);
 	ck_assert(strncmp(reply, "SIP/2.0 200 OK", 14) == 0);
 
 	/* A request missing its CSeq is answered 400. */
-	const char *no_cseq = "OPTIONS sip:" SIPNATD_IP " SIP/2.0\r\n"
+	const char *no_cseq = "OPTIONS sip:" SN_IP " SIP/2.0\r\n"
 			      "Via: SIP/2.0/UDP 127.0.1.50:5999;branch=z9hG4bKnocseq;rport\r\n"
 			      "From: <sip:a@127.0.1.50>;tag=1\r\nTo: <sip:b@127.0.1.10>\r\n"
 			      "Call-ID: nocseq\r\nContent-Length: 0\r\n\r\n";
-	harness_udp_send(fd, SIPNATD_IP, SIPNATD_PORT, no_cseq, strlen(no_cseq));
+	harness_udp_send(fd, SN_IP, SN_PORT, no_cseq, strlen(no_cseq));
 	ck_assert_int_gt(harness_udp_recv(fd, reply, sizeof(reply), 2000, NULL), 0);
 	ck_assert_msg(strncmp(reply, "SIP/2.0 400 ", 12) == 0, "got: %s", reply);
 
@@ -162,7 +155,7 @@ START_TEST(foreground_life)
 
 	/* The port is free again at once. */
 	close(fd);
-	fd = harness_udp(SIPNATD_IP, SIPNATD_PORT);
+	fd = harness_udp(SN_IP, SN_PORT);
 	close(fd);
 }
 END_TEST
@@ -183,12 +176,12 @@ START_TEST(bind_failure_exits_1)
 {
 	struct daemon_proc p;
 	char path_copy[512];
-	int blocker = harness_udp(SIPNATD_IP, SIPNATD_PORT);
+	int blocker = harness_udp(SN_IP, SN_PORT);
 
 	snprintf(path_copy, sizeof(path_copy), "%s", write_conf("busy.conf", "notice"));
 	const char *args[] = { "-f", "-c", path_copy, NULL };
 	harness_start(&p, args, false);
-	ck_assert(harness_wait_log(&p, "cannot listen for SIP: bind " SIPNATD_IP ":25060", 5000));
+	ck_assert(harness_wait_log(&p, "cannot listen for SIP: bind " SN_IP ":25060", 5000));
 	/* it exits by itself; SIGTERM only in case it did not */
 	usleep(200 * 1000);
 	ck_assert_int_eq(harness_stop(&p, SIGTERM, 5000), 1);
@@ -236,20 +229,8 @@ static void teardown(void)
 
 int main(void)
 {
-	Suite *s = suite_create("lifecycle");
-	TCase *tc = tcase_create("daemon");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, check_mode);
-	tcase_add_test(tc, version_help_usage);
-	tcase_add_test(tc, foreground_life);
-	tcase_add_test(tc, sigint_stops_cleanly);
-	tcase_add_test(tc, bind_failure_exits_1);
-	tcase_add_test(tc, background_mode);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = {
+		check_mode, version_help_usage, foreground_life, sigint_stops_cleanly,
+		bind_failure_exits_1, background_mode, NULL };
+	return harness_main("lifecycle", "daemon", 60, NULL, teardown, tests);
 }

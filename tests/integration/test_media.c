@@ -11,6 +11,8 @@
  *        private SDP address 192.168.1.5; stranger 127.0.2.66
  */
 #include "harness.h"
+#include "lan1.h"
+#include "rtp.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -20,21 +22,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define PHONE_IP "127.0.2.5"
 #define PHONE_PORT 5070
 
 static struct daemon_proc daemon_p;
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
 	"};\n"
 	"rtp: { rtpstart = 31000; rtpend = 31007; rtptimeout = 3; rtpholdtimeout = 300; };\n"
@@ -45,20 +39,12 @@ static const char conf_text[] =
 
 static void start_daemon(void)
 {
-	char text[2048];
-	static char path[512];
-
-	snprintf(text, sizeof(text), conf_text, harness_tmpdir(), harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("media.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "media.conf", conf_text, harness_tmpdir(), harness_tmpdir());
 }
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
+	harness_stop_daemon(&daemon_p);
 }
 
 struct call {
@@ -170,34 +156,6 @@ static void hang_up(struct call *c)
 	ck_assert_msg(strncmp(got, "BYE ", 4) == 0, "PBX got %s", got);
 }
 
-static void rtp_packet(uint8_t *p, uint16_t seq, uint32_t ssrc)
-{
-	memset(p, 0, 172);
-	p[0] = 0x80;
-	p[1] = 0; /* PCMU */
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
-	p[8] = (uint8_t)(ssrc >> 24);
-	p[11] = (uint8_t)ssrc;
-}
-
-static void send_rtp(int fd, const char *ip, unsigned port, uint16_t seq, uint32_t ssrc)
-{
-	uint8_t p[172];
-	rtp_packet(p, seq, ssrc);
-	harness_udp_send(fd, ip, port, (const char *)p, sizeof(p));
-}
-
-/* How many RTP packets arrive on fd within ms. */
-static int count_rtp(int fd, int ms)
-{
-	char buf[2048];
-	int n = 0;
-	while (harness_udp_recv(fd, buf, sizeof(buf), ms, NULL) > 0)
-		n++;
-	return n;
-}
-
 START_TEST(audio_flows_both_ways)
 {
 	struct call c;
@@ -212,32 +170,32 @@ START_TEST(audio_flows_both_ways)
 
 	/* A stranger sprays the relay port first: nothing reaches anyone. */
 	for (int i = 0; i < 20; i++)
-		send_rtp(stranger, SN_IP, port, (uint16_t)(100 + i), 0x666);
-	ck_assert_int_eq(count_rtp(pbx_rtp, 200), 0);
+		rtp_send(stranger, SN_IP, port, (uint16_t)(100 + i), 0x666);
+	ck_assert_int_eq(rtp_count(pbx_rtp, 200), 0);
 
 	/* The phone speaks (the relay learns it after 4 in sequence), the PBX answers. */
 	for (int i = 0; i < 10; i++)
-		send_rtp(phone_rtp, SN_IP, port, (uint16_t)(1000 + i), 0x1111);
-	int at_pbx = count_rtp(pbx_rtp, 300);
+		rtp_send(phone_rtp, SN_IP, port, (uint16_t)(1000 + i), 0x1111);
+	int at_pbx = rtp_count(pbx_rtp, 300);
 	ck_assert_msg(at_pbx >= 6 && at_pbx <= 10, "PBX got %d of 10", at_pbx);
 	for (int i = 0; i < 10; i++)
-		send_rtp(pbx_rtp, SN_IP, port, (uint16_t)(5000 + i), 0x2222);
+		rtp_send(pbx_rtp, SN_IP, port, (uint16_t)(5000 + i), 0x2222);
 	struct sockaddr_in from;
 	char buf[2048];
 	ck_assert_int_gt(harness_udp_recv(phone_rtp, buf, sizeof(buf), 1000, &from), 0);
 	/* symmetric: the phone hears the relay from the port it sends to (R23) */
 	ck_assert_uint_eq(ntohs(from.sin_port), port);
-	ck_assert_int_ge(count_rtp(phone_rtp, 300), 8);
+	ck_assert_int_ge(rtp_count(phone_rtp, 300), 8);
 
 	/* The stranger again, now continuing the phone's stream: dropped, and
 	 * he hears nothing of the PBX's audio. */
 	for (int i = 0; i < 50; i++)
-		send_rtp(stranger, SN_IP, port, (uint16_t)(1010 + i), 0x1111);
-	ck_assert_int_eq(count_rtp(pbx_rtp, 200), 0);
+		rtp_send(stranger, SN_IP, port, (uint16_t)(1010 + i), 0x1111);
+	ck_assert_int_eq(rtp_count(pbx_rtp, 200), 0);
 	for (int i = 0; i < 10; i++)
-		send_rtp(pbx_rtp, SN_IP, port, (uint16_t)(5010 + i), 0x2222);
-	ck_assert_int_eq(count_rtp(stranger, 200), 0);
-	ck_assert_int_ge(count_rtp(phone_rtp, 200), 8);
+		rtp_send(pbx_rtp, SN_IP, port, (uint16_t)(5010 + i), 0x2222);
+	ck_assert_int_eq(rtp_count(stranger, 200), 0);
+	ck_assert_int_ge(rtp_count(phone_rtp, 200), 8);
 
 	hang_up(&c);
 	ck_assert(harness_wait_log(&daemon_p, "call media-call-0 ended (BYE)", 2000));
@@ -361,8 +319,8 @@ START_TEST(nat_without_comedia_uses_sdp)
 	unsigned port = (unsigned)atoi(v);
 	ck_assert_uint_ge(port, 31000);
 	for (int i = 0; i < 5; i++)
-		send_rtp(pbx_rtp, SN_IP, port, (uint16_t)(700 + i), 0x3333);
-	ck_assert_int_eq(count_rtp(phone_rtp, 300), 5);
+		rtp_send(pbx_rtp, SN_IP, port, (uint16_t)(700 + i), 0x3333);
+	ck_assert_int_eq(rtp_count(phone_rtp, 300), 5);
 	close(phone_rtp);
 	close(pbx_rtp);
 }
@@ -370,19 +328,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("media");
-	TCase *tc = tcase_create("media");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
-	tcase_add_test(tc, audio_flows_both_ways);
-	tcase_add_test(tc, pool_of_four);
-	tcase_add_test(tc, media_timeout);
-	tcase_add_test(tc, directmedia_peer_not_relayed);
-	tcase_add_test(tc, nat_without_comedia_uses_sdp);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = {
+		audio_flows_both_ways, pool_of_four, media_timeout,
+		directmedia_peer_not_relayed, nat_without_comedia_uses_sdp, NULL };
+	return harness_main("media", "media", 60, start_daemon, stop_daemon, tests);
 }

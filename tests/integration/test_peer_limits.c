@@ -13,6 +13,8 @@
  *        peer "carol" at 127.0.2.12 for calls from the PBX
  */
 #include "harness.h"
+#include "lan1.h"
+#include "rtp.h"
 
 #include "sipclient.h"
 
@@ -25,10 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define LIMITED_IP "127.0.2.9"
 #define CAPPED_IP "127.0.2.10"
 #define NATTED_IP "127.0.2.11"
@@ -39,11 +37,7 @@ static struct daemon_proc daemon_p;
 static char sock_path[512];
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\"; control = \"%s\";\n"
 	"};\n"
 	"rtp: { rtpstart = 32000; rtpend = 32031; rtptimeout = 30; };\n"
@@ -57,22 +51,13 @@ static const char conf_text[] =
 
 static void start_daemon(void)
 {
-	char text[2048];
-	static char path[512];
-
 	snprintf(sock_path, sizeof(sock_path), "%s/control", harness_tmpdir());
-	snprintf(text, sizeof(text), conf_text, harness_tmpdir(), sock_path);
-	snprintf(path, sizeof(path), "%s", harness_write_file("limits.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "limits.conf", conf_text, harness_tmpdir(), sock_path);
 }
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	daemon_p.pid = 0;
-	harness_cleanup();
+	harness_stop_daemon(&daemon_p);
 }
 
 /* `sipnatctl --json cmd`, parsed. */
@@ -266,24 +251,6 @@ START_TEST(calllimit_toward_the_peer)
 }
 END_TEST
 
-static void rtp_packet(uint8_t *p, uint16_t seq)
-{
-	memset(p, 0, 172);
-	p[0] = 0x80;
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
-	p[11] = 0x42;
-}
-
-static int count_rtp(int fd, int ms)
-{
-	char buf[2048];
-	int n = 0;
-	while (harness_udp_recv(fd, buf, sizeof(buf), ms, NULL) > 0)
-		n++;
-	return n;
-}
-
 /* nat = "force_rport" alone used to send the media where the SDP said; a
  * peer whose SDP names a private address (not where it sends from) is evidently
  * behind NAT and is latched: its packets pass, and the PBX's reach it at
@@ -295,7 +262,7 @@ START_TEST(nat_detected_media_latched)
 	int phone_rtp = harness_udp(NATTED_IP, 4300);
 	int pbx_rtp = harness_udp(PBX_IP, 21000);
 	int stranger = harness_udp("127.0.2.66", 0);
-	uint8_t p[172];
+	uint8_t p[RTP_PCMU_LEN];
 
 	/* the SDP says 192.168.1.77 (the phone's LAN), the RTP comes from
 	 * 127.0.2.11:4300 (its NAT) */
@@ -303,26 +270,26 @@ START_TEST(nat_detected_media_latched)
 	ck_assert_uint_ge(a.relay_port, 32000);
 	ck_assert(harness_wait_log(&daemon_p, "call nat-a: natted is behind NAT (SDP address is private)", 1000));
 	/* nothing goes to the private address meanwhile */
-	rtp_packet(p, 899);
+	rtp_make(p, RTP_PCMU_LEN, 899, 0x42);
 	harness_udp_send(pbx_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	for (int i = 0; i < 10; i++) {
-		rtp_packet(p, (uint16_t)(300 + i));
+		rtp_make(p, RTP_PCMU_LEN, (uint16_t)(300 + i), 0x42);
 		harness_udp_send(phone_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	}
-	int at_pbx = count_rtp(pbx_rtp, 300);
+	int at_pbx = rtp_count(pbx_rtp, 300);
 	ck_assert_msg(at_pbx >= 6, "PBX got %d of the phone's 10", at_pbx);
 	for (int i = 0; i < 10; i++) {
-		rtp_packet(p, (uint16_t)(900 + i));
+		rtp_make(p, RTP_PCMU_LEN, (uint16_t)(900 + i), 0x42);
 		harness_udp_send(pbx_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	}
-	ck_assert_int_eq(count_rtp(phone_rtp, 300), 10);
+	ck_assert_int_eq(rtp_count(phone_rtp, 300), 10);
 	/* a stranger's packets: dropped, and named (enough of them for a line
 	 * while the call runs: learning alone drops a few) */
 	for (int i = 0; i < 20; i++) {
-		rtp_packet(p, (uint16_t)(310 + i));
+		rtp_make(p, RTP_PCMU_LEN, (uint16_t)(310 + i), 0x42);
 		harness_udp_send(stranger, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	}
-	ck_assert_int_eq(count_rtp(pbx_rtp, 200), 0);
+	ck_assert_int_eq(rtp_count(pbx_rtp, 200), 0);
 	json_t *calls = ctl_json("calls");
 	json_t *call = json_array_get(json_object_get(calls, "calls"), 0);
 	json_t *drop = json_object_get(json_array_get(json_object_get(call, "streams"), 0), "last_drop");
@@ -359,20 +326,20 @@ START_TEST(nat_detected_sdp_used_until_latched)
 	struct leg a = { .sip = harness_udp(NATTED_IP, PHONE_PORT), .pbx = harness_udp(PBX_IP, PBX_PORT) };
 	int phone_rtp = harness_udp(NATTED_IP, 4400);
 	int pbx_rtp = harness_udp(PBX_IP, 21000);
-	uint8_t p[172];
+	uint8_t p[RTP_PCMU_LEN];
 
 	ck_assert_int_eq(call_as(&a, NATTED_IP, "10.0.0.5", NATTED_IP, 4400, 1, "nat-b"), 200);
 	ck_assert(harness_wait_log(&daemon_p, "call nat-b: natted is behind NAT (Via sent-by is not the source, Contact is not the source)", 1000));
 	for (int i = 0; i < 5; i++) {
-		rtp_packet(p, (uint16_t)(800 + i));
+		rtp_make(p, RTP_PCMU_LEN, (uint16_t)(800 + i), 0x42);
 		harness_udp_send(pbx_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	}
-	ck_assert_int_eq(count_rtp(phone_rtp, 300), 5);
+	ck_assert_int_eq(rtp_count(phone_rtp, 300), 5);
 	for (int i = 0; i < 10; i++) {
-		rtp_packet(p, (uint16_t)(400 + i));
+		rtp_make(p, RTP_PCMU_LEN, (uint16_t)(400 + i), 0x42);
 		harness_udp_send(phone_rtp, SN_IP, a.relay_port, (const char *)p, sizeof(p));
 	}
-	ck_assert_int_ge(count_rtp(pbx_rtp, 300), 6);
+	ck_assert_int_ge(rtp_count(pbx_rtp, 300), 6);
 	hang_up_in(&a, NATTED_IP);
 	close(a.sip);
 	close(a.pbx);
@@ -408,20 +375,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("peer_limits");
-	TCase *tc = tcase_create("peer_limits");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
-	tcase_add_test(tc, calllimit_refuses_with_486);
-	tcase_add_test(tc, maxrelays_refuses_with_503);
-	tcase_add_test(tc, calllimit_toward_the_peer);
-	tcase_add_test(tc, nat_detected_media_latched);
-	tcase_add_test(tc, nat_detected_sdp_used_until_latched);
-	tcase_add_test(tc, check_warns_about_nat_settings);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = {
+		calllimit_refuses_with_486, maxrelays_refuses_with_503,
+		calllimit_toward_the_peer, nat_detected_media_latched,
+		nat_detected_sdp_used_until_latched, check_warns_about_nat_settings, NULL };
+	return harness_main("peer_limits", "peer_limits", 60, start_daemon, stop_daemon, tests);
 }

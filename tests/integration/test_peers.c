@@ -8,6 +8,7 @@
  *   Internet: phones 127.0.2.x, attacker 127.0.2.66
  */
 #include "harness.h"
+#include "lan1.h"
 
 #include "sipclient.h"
 
@@ -19,21 +20,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define SCEN SIPNATD_SOURCE_DIR "/tests/integration/scenarios/"
 
 static struct daemon_proc daemon_p;
 static char conf_path[512];
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  banafter = %d; bantime = %d;%s\n"
 	"  minexpiry = 60; maxexpiry = 3600; defaultexpiry = 120;\n"
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
@@ -65,9 +58,7 @@ static void start_daemon(void)
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
+	harness_stop_daemon(&daemon_p);
 }
 
 /* The fields a scanner may see differ per request (R28 "normalize"): blank
@@ -446,27 +437,13 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("peers");
-	TCase *tc = tcase_create("peers");
-	tcase_set_timeout(tc, 120);
-	tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
-	tcase_add_test(tc, register_then_calls_both_ways);
-	tcase_add_test(tc, sipp_phone_registers);
-	tcase_add_test(tc, guests_never_reach_pbx);
-	tcase_add_test(tc, unknown_user_and_wrong_password_look_alike);
-	tcase_add_test(tc, options_reveal_nothing);
-	tcase_add_test(tc, ban_takes_effect_and_expires);
-	tcase_add_test(tc, binding_survives_restart);
-	tcase_add_test(tc, binding_survives_kill_9);
-	tcase_add_test(tc, svwar_finds_nothing);
-	suite_add_tcase(s, tc);
-	TCase *algs = tcase_create("digestalgs");
-	tcase_set_timeout(algs, 60);
-	tcase_add_checked_fixture(algs, start_digestalgs, stop_digestalgs);
-	tcase_add_test(algs, digestalgs_per_peer_looks_alike);
-	suite_add_tcase(s, algs);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	TCase *tc = harness_tcase(s, "peers", 120, start_daemon, stop_daemon);
+	harness_add_tests(tc, (const TTest *[]){
+		register_then_calls_both_ways, sipp_phone_registers, guests_never_reach_pbx,
+		unknown_user_and_wrong_password_look_alike, options_reveal_nothing,
+		ban_takes_effect_and_expires, binding_survives_restart, binding_survives_kill_9,
+		svwar_finds_nothing, NULL });
+	TCase *algs = harness_tcase(s, "digestalgs", 60, start_digestalgs, stop_digestalgs);
+	harness_add_tests(algs, (const TTest *[]){ digestalgs_per_peer_looks_alike, NULL });
+	return harness_run_suite(s);
 }

@@ -8,6 +8,7 @@
  *   LAN: sipnatd 127.0.1.10:25060, PBX 127.0.1.20:25080; phone 127.0.2.5
  */
 #include "harness.h"
+#include "lan1.h"
 #include "sipclient.h"
 
 #include <arpa/inet.h>
@@ -19,37 +20,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 
 static struct daemon_proc daemon_p;
 
 static const char conf_text[] =
-	"general: {\n"
-	"  bindaddr = \"" SN_IP "\"; bindport = 25060;\n"
-	"  externip = \"203.0.113.7\";\n"
-	"  localnet = [ \"127.0.1.0/24\" ];\n"
-	"  pbx = \"" PBX_IP ":25080\";\n"
+	LAN1_GENERAL
 	"  statefile = \"%s/registrations\"; control = \"%s/control\";\n"
 	"};\n"
 	"peers: ( { name = \"alice\"; secret = \"s3cret\"; qualifyfreq = 2; } );\n"
 	"logging: { level = \"info\"; };\n";
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Wait for sipnatd's OPTIONS ping on the phone's socket. */
 static bool wait_ping(struct client *c, char *buf, size_t len, int timeout_ms, struct sockaddr_in *from)
 {
-	long deadline = now_ms() + timeout_ms;
-	while (now_ms() < deadline) {
-		if (harness_udp_recv(c->fd, buf, len, (int)(deadline - now_ms()), from) > 0 &&
+	long deadline = harness_now_ms() + timeout_ms;
+	while (harness_now_ms() < deadline) {
+		if (harness_udp_recv(c->fd, buf, len, (int)(deadline - harness_now_ms()), from) > 0 &&
 		    strncmp(buf, "OPTIONS ", 8) == 0)
 			return true;
 	}
@@ -98,20 +84,20 @@ START_TEST(unreachable_and_back)
 	client_reply(&phone, out, 404, "Not Found"); /* any answer means reachable */
 
 	/* The phone goes silent: UNREACHABLE after Timer F. */
-	long t0 = now_ms();
+	long t0 = harness_now_ms();
 	char line[128];
 	snprintf(line, sizeof(line), "alice at 127.0.2.5:%u is UNREACHABLE", phone.port);
 	ck_assert_msg(harness_wait_log(&daemon_p, line, 45000), "never UNREACHABLE");
-	long waited = now_ms() - t0;
+	long waited = harness_now_ms() - t0;
 	ck_assert_msg(waited >= 25000, "UNREACHABLE after only %ld ms", waited);
 
 	/* A call to it fails at once with 480; nothing is sent its way. */
 	while (harness_udp_recv(phone.fd, out, sizeof(out), 50, NULL) > 0)
 		;
-	long c0 = now_ms();
+	long c0 = harness_now_ms();
 	ck_assert_int_gt(pbx_calls_alice(pbx, 1, out, sizeof(out)), 0);
 	ck_assert_msg(strncmp(out, "SIP/2.0 480 ", 12) == 0, "got %s", out);
-	ck_assert_int_lt(now_ms() - c0, 500);
+	ck_assert_int_lt(harness_now_ms() - c0, 500);
 	ck_assert(!client_recv(&phone, out, sizeof(out), 200) || strncmp(out, "INVITE", 6) != 0);
 
 	/* It answers again: reachable, and the PBX reaches it. */
@@ -142,15 +128,6 @@ static void teardown(void)
 
 int main(void)
 {
-	Suite *s = suite_create("qualify");
-	TCase *tc = tcase_create("qualify");
-	tcase_set_timeout(tc, 90);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, unreachable_and_back);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = { unreachable_and_back, NULL };
+	return harness_main("qualify", "qualify", 90, NULL, teardown, tests);
 }

@@ -10,6 +10,7 @@
  * sees exactly what arrives where.
  */
 #include "harness.h"
+#include "lan1.h"
 
 #include <check.h>
 #include <signal.h>
@@ -18,10 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SN_IP "127.0.1.10"
-#define SN_PORT 25060
-#define PBX_IP "127.0.1.20"
-#define PBX_PORT 25080
 #define SCEN SIPNATD_SOURCE_DIR "/tests/integration/scenarios/"
 
 static struct daemon_proc daemon_p;
@@ -43,20 +40,12 @@ static const char conf_text[] =
 
 static void start_daemon(void)
 {
-	char text[2048];
-	static char path[512];
-
-	snprintf(text, sizeof(text), conf_text, harness_tmpdir(), harness_tmpdir());
-	snprintf(path, sizeof(path), "%s", harness_write_file("signalling.conf", text));
-	const char *args[] = { "-f", "-c", path, NULL };
-	harness_start(&daemon_p, args, true);
+	harness_start_conf(&daemon_p, "signalling.conf", conf_text, harness_tmpdir(), harness_tmpdir());
 }
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	harness_cleanup();
+	harness_stop_daemon(&daemon_p);
 }
 
 /* Run a sipp UAS and a sipp UAC against each other; both must pass. */
@@ -376,28 +365,13 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("signalling");
-	TCase *calls = tcase_create("calls");
-	tcase_set_timeout(calls, 60);
-	tcase_add_checked_fixture(calls, start_daemon, stop_daemon);
-	tcase_add_test(calls, call_phone_to_pbx);
-	tcase_add_test(calls, call_pbx_to_phone);
-	suite_add_tcase(s, calls);
+	TCase *calls = harness_tcase(s, "calls", 60, start_daemon, stop_daemon);
+	harness_add_tests(calls, (const TTest *[]){ call_phone_to_pbx, call_pbx_to_phone, NULL });
 
-	TCase *hostile = tcase_create("hostile");
-	tcase_set_timeout(hostile, 60);
-	tcase_add_checked_fixture(hostile, start_daemon, stop_daemon);
-	tcase_add_test(hostile, no_open_relay);
-	tcase_add_test(hostile, token_replay_goes_to_pbx);
-	tcase_add_test(hostile, foreign_response_dropped);
-	tcase_add_test(hostile, branch_stability_and_loops);
-	tcase_add_test(hostile, via_names_and_maddr_ignored);
-	tcase_add_test(hostile, pbx_requests_without_route);
-	tcase_add_test(hostile, pbx_ping_answered);
-	suite_add_tcase(s, hostile);
-
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	TCase *hostile = harness_tcase(s, "hostile", 60, start_daemon, stop_daemon);
+	harness_add_tests(hostile, (const TTest *[]){
+		no_open_relay, token_replay_goes_to_pbx, foreign_response_dropped,
+		branch_stability_and_loops, via_names_and_maddr_ignored,
+		pbx_requests_without_route, pbx_ping_answered, NULL });
+	return harness_run_suite(s);
 }

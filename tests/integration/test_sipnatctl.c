@@ -13,6 +13,7 @@
  *   Internet: phones 127.0.6.101.., attacker 127.0.6.166
  */
 #include "harness.h"
+#include "rtp.h"
 #include "sipclient.h"
 
 #include <arpa/inet.h>
@@ -77,11 +78,8 @@ static void start_daemon(void)
 
 static void stop_daemon(void)
 {
-	if (daemon_p.pid > 0)
-		ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
-	daemon_p.pid = 0;
+	harness_stop_daemon(&daemon_p);
 	close(pbx);
-	harness_cleanup();
 }
 
 /* ---- running sipnatctl ---- */
@@ -398,18 +396,6 @@ static void sdp_value(const char *msg, const char *key, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)strcspn(p, " \r\n"), p);
 }
 
-static void send_rtp(int fd, unsigned port, uint16_t seq)
-{
-	uint8_t p[172];
-
-	memset(p, 0, sizeof(p));
-	p[0] = 0x80;
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
-	p[11] = 7; /* SSRC */
-	harness_udp_send(fd, SN_IP, port, (const char *)p, sizeof(p));
-}
-
 static long long call_packets(const json_t *calls)
 {
 	const json_t *st = json_array_get(json_object_get(json_array_get(calls, 0), "streams"), 0);
@@ -472,8 +458,8 @@ START_TEST(live_call_counts_grow)
 	long long before = 0;
 	for (int round = 0; round < 2; round++) {
 		for (uint16_t seq = 1; seq <= 10; seq++) {
-			send_rtp(phone_rtp, relay_port, (uint16_t)(round * 10 + seq));
-			send_rtp(pbx_rtp, relay_port, (uint16_t)(round * 10 + seq));
+			rtp_send(phone_rtp, SN_IP, relay_port, (uint16_t)(round * 10 + seq), 7);
+			rtp_send(pbx_rtp, SN_IP, relay_port, (uint16_t)(round * 10 + seq), 7);
 			usleep(2000);
 		}
 		usleep(100 * 1000);
@@ -572,22 +558,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("sipnatctl");
-	TCase *tc = tcase_create("sipnatctl");
-	tcase_set_timeout(tc, 60);
-	tcase_add_checked_fixture(tc, start_daemon, stop_daemon);
-	tcase_add_test(tc, registrations_and_peers);
-	tcase_add_test(tc, stats_count_what_was_sent);
-	tcase_add_test(tc, bans_after_failed_logins);
-	tcase_add_test(tc, reload_good_and_broken);
-	tcase_add_test(tc, live_call_counts_grow);
-	tcase_add_test(tc, json_parses_for_every_command);
-	tcase_add_test(tc, usage_and_errors);
-	tcase_add_test(tc, socket_lifecycle);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = {
+		registrations_and_peers, stats_count_what_was_sent, bans_after_failed_logins,
+		reload_good_and_broken, live_call_counts_grow, json_parses_for_every_command,
+		usage_and_errors, socket_lifecycle, NULL };
+	return harness_main("sipnatctl", "sipnatctl", 60, start_daemon, stop_daemon, tests);
 }

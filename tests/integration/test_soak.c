@@ -20,16 +20,9 @@
 START_TEST(soak_3000_calls)
 {
 	static char out[65536];
-	char ctl[600];
-
-	/* sipnatctl is built beside sipnatd */
-	snprintf(ctl, sizeof(ctl), "%s", SIPNATD_BINARY);
-	char *slash = strrchr(ctl, '/');
-	ck_assert_ptr_nonnull(slash);
-	snprintf(slash + 1, sizeof(ctl) - (size_t)(slash + 1 - ctl), "sipnatctl");
-
-	const char *argv[] = { "python3", SOAK_SCRIPT, "--sipnatd", SIPNATD_BINARY, "--sipnatctl", ctl,
-			       "--calls", "3000", "--rate", "300", NULL };
+	const char *argv[] = { "python3", SOAK_SCRIPT, "--sipnatd", SIPNATD_BINARY,
+			       "--sipnatctl", SIPNATCTL_BINARY, "--calls", "3000", "--rate", "300",
+			       NULL };
 	int rc = harness_run(argv, out, sizeof(out));
 	fputs(out, stdout);
 	fflush(stdout);
@@ -40,14 +33,6 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("soak");
-	TCase *tc = tcase_create("soak");
-	tcase_set_timeout(tc, 180);
-	tcase_add_test(tc, soak_3000_calls);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	const TTest *tests[] = { soak_3000_calls, NULL };
+	return harness_main("soak", "soak", 180, NULL, NULL, tests);
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ char *harness_write_file(const char *name, const char *text)
 	return path;
 }
 
-static long now_ms(void)
+long harness_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -147,7 +148,7 @@ bool harness_log_contains(const struct daemon_proc *p, const char *text)
 
 bool harness_wait_log(struct daemon_proc *p, const char *text, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 
 	do {
 		size_t len;
@@ -160,7 +161,7 @@ bool harness_wait_log(struct daemon_proc *p, const char *text, int timeout_ms)
 		}
 		free(log);
 		usleep(20 * 1000);
-	} while (now_ms() < deadline);
+	} while (harness_now_ms() < deadline);
 	return false;
 }
 
@@ -172,7 +173,7 @@ bool harness_alive(struct daemon_proc *p)
 
 int harness_stop(struct daemon_proc *p, int sig, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 	int status;
 
 	if (p->pid <= 0)
@@ -187,7 +188,7 @@ int harness_stop(struct daemon_proc *p, int sig, int timeout_ms)
 			return 128 + WTERMSIG(status);
 		}
 		usleep(10 * 1000);
-	} while (now_ms() < deadline);
+	} while (harness_now_ms() < deadline);
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, &status, 0);
 	p->pid = 0;
@@ -270,10 +271,10 @@ ssize_t harness_udp_recv(int fd, char *buf, size_t len, int timeout_ms, struct s
 
 ssize_t harness_sip_recv(int fd, char *buf, size_t len, int timeout_ms, struct sockaddr_in *from)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = harness_now_ms() + timeout_ms;
 
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - harness_now_ms();
 		ssize_t n = harness_udp_recv(fd, buf, len, left > 0 ? (int)left : 0, from);
 		if (n < 0)
 			return n;
@@ -316,4 +317,146 @@ void harness_sip_first_line(const char *msg, char *out, size_t out_len)
 		n = out_len - 1;
 	memcpy(out, msg, n);
 	out[n] = '\0';
+}
+
+long harness_log_count(const struct daemon_proc *p, const char *text)
+{
+	FILE *f = fopen(p->log_path, "r");
+	char line[4096];
+	long n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, text))
+			n++;
+	fclose(f);
+	return n;
+}
+
+long harness_stat(const char *section, const char *key)
+{
+	static char out[16384];
+	char sock[600], pat[128];
+
+	snprintf(sock, sizeof(sock), "%s/control", harness_tmpdir());
+	const char *argv[] = { SIPNATCTL_BINARY, "-s", sock, "stats", "--json", NULL };
+	if (harness_run(argv, out, sizeof(out)) != 0)
+		return -1;
+	snprintf(pat, sizeof(pat), "\"%s\":{", section);
+	const char *p = strstr(out, pat);
+	if (!p)
+		return -1;
+	const char *end = strchr(p + strlen(pat), '}');
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *v = strstr(p, pat);
+	if (!v || (end && v > end))
+		return -1;
+	return strtol(v + strlen(pat), NULL, 10);
+}
+
+long harness_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	long utime = 0, stime = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "pid (comm) ": state is field 3, utime 14, stime 15 */
+	const char *p = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime), 2);
+	return utime + stime;
+}
+
+double harness_cpu_share(long ticks, long ms)
+{
+	return ms > 0 ? (double)ticks * 1000.0 / (double)sysconf(_SC_CLK_TCK) / (double)ms : 0.0;
+}
+
+void harness_sip_copy_vias(const char *msg, char *out, size_t len)
+{
+	const char *end = strstr(msg, "\r\n\r\n");
+
+	out[0] = '\0';
+	for (const char *p = strstr(msg, "\r\nVia: "); p && (!end || p < end); p = strstr(p + 2, "\r\nVia: ")) {
+		size_t l = strcspn(p + 2, "\r");
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, "%.*s\r\n", (int)l, p + 2);
+	}
+}
+
+void harness_start_conf(struct daemon_proc *p, const char *name, const char *fmt, ...)
+{
+	static char text[16384];
+	static char path[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	snprintf(path, sizeof(path), "%s", harness_write_file(name, text));
+	const char *args[] = { "-f", "-c", path, NULL };
+	harness_start(p, args, true);
+}
+
+void harness_stop_daemon(struct daemon_proc *p)
+{
+	if (p->pid > 0)
+		ck_assert_int_eq(harness_stop(p, SIGTERM, 5000), 0);
+	p->pid = 0;
+	harness_cleanup();
+}
+
+TCase *harness_tcase(Suite *s, const char *name, int timeout_s, void (*setup)(void), void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout_s);
+	if (setup || teardown)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+int harness_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
+void harness_report(const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ", who);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+void harness_add_tests(TCase *tc, const TTest *const tests[])
+{
+	for (size_t i = 0; tests[i]; i++)
+		tcase_add_test(tc, tests[i]);
+}
+
+int harness_main(const char *suite, const char *tcase, int timeout_s, void (*setup)(void),
+		 void (*teardown)(void), const TTest *const tests[])
+{
+	Suite *s = suite_create(suite);
+
+	harness_add_tests(harness_tcase(s, tcase, timeout_s, setup, teardown), tests);
+	return harness_run_suite(s);
 }

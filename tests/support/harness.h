@@ -6,6 +6,7 @@
 #ifndef SIPNATD_TEST_HARNESS_H
 #define SIPNATD_TEST_HARNESS_H
 
+#include <check.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,5 +69,50 @@ bool harness_sip_header(const char *msg, const char *name, char *out, size_t out
 
 /* The first line of a SIP message. */
 void harness_sip_first_line(const char *msg, char *out, size_t out_len);
+
+/* Every Via line of msg, in order, each ending in CRLF, into out. */
+void harness_sip_copy_vias(const char *msg, char *out, size_t len);
+
+/* The monotonic clock in milliseconds. */
+long harness_now_ms(void);
+
+/* How many lines of p's log contain text. */
+long harness_log_count(const struct daemon_proc *p, const char *text);
+
+/* One counter from `sipnatctl stats --json` over <tmpdir>/control: the number
+ * after "key": inside the object "section" (-1 when absent). */
+long harness_stat(const char *section, const char *key);
+
+/* CPU time (user + system) process pid has used, in clock ticks. */
+long harness_cpu_ticks(pid_t pid);
+
+/* The share of one CPU that ticks (from harness_cpu_ticks) are over ms. */
+double harness_cpu_share(long ticks, long ms);
+
+/* Format the configuration fmt, write it to name in the tmpdir and start sipnatd on it in the
+ * foreground (-f -c), waiting until it listens. */
+__attribute__((format(printf, 3, 4)))
+void harness_start_conf(struct daemon_proc *p, const char *name, const char *fmt, ...);
+
+/* Stop a started daemon with SIGTERM (the test fails unless it exits 0 within 5 s), forget
+ * its pid and remove the tmpdir. */
+void harness_stop_daemon(struct daemon_proc *p);
+
+/* A test case name in s with a timeout and (when either is given) a checked fixture. */
+TCase *harness_tcase(Suite *s, const char *name, int timeout_s, void (*setup)(void), void (*teardown)(void));
+
+/* Add the tests of a NULL-terminated list to tc, in order. */
+void harness_add_tests(TCase *tc, const TTest *const tests[]);
+
+/* Run s; 0 when every test passed, else 1 (the exit status for main). */
+int harness_run_suite(Suite *s);
+
+/* Print one measurement line "who: ..." and flush it (ctest keeps it in the output). */
+__attribute__((format(printf, 2, 3))) void harness_report(const char *who, const char *fmt, ...);
+
+/* A suite of one test case (harness_tcase) with the NULL-terminated tests, run; the exit
+ * status for main. */
+int harness_main(const char *suite, const char *tcase, int timeout_s, void (*setup)(void),
+		 void (*teardown)(void), const TTest *const tests[]);
 
 #endif
