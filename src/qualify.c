@@ -100,26 +100,35 @@ static int add_from_to(osip_message_t *msg, const struct target *t, const char *
 	return 0;
 }
 
+/* The configured Request-URI, or sip:<addr>:<port> of the target. */
+static int set_request_uri(osip_uri_t *uri, const struct target *t)
+{
+	char host[INET_ADDRSTRLEN], port[8];
+
+	if (*t->ruri)
+		return osip_uri_parse(uri, t->ruri) == 0 ? 0 : -1;
+	inet_ntop(AF_INET, &t->addr.sin_addr, host, sizeof(host));
+	snprintf(port, sizeof(port), "%u", ntohs(t->addr.sin_port));
+	osip_uri_set_scheme(uri, osip_strdup("sip"));
+	osip_uri_set_host(uri, osip_strdup(host));
+	osip_uri_set_port(uri, osip_strdup(port));
+	return 0;
+}
+
 /* The ping as a libosip2 message (caller frees), or NULL: out of memory or a
  * Request-URI that does not parse. */
 static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 {
 	struct daemon *d = t->q->d;
-	char ip[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], port[8], cseq[16], branch[BRANCH_MAX];
-	char target[600];
+	char ip[INET_ADDRSTRLEN], port[8], cseq[16], branch[BRANCH_MAX];
 	osip_message_t *msg = NULL;
 	osip_uri_t *ruri = NULL;
 
 	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
-	inet_ntop(AF_INET, &t->addr.sin_addr, dst, sizeof(dst));
 	snprintf(port, sizeof(port), "%u", d->conf->bindport);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
 		return NULL;
-	if (*t->ruri)
-		snprintf(target, sizeof(target), "%s", t->ruri);
-	else
-		snprintf(target, sizeof(target), "sip:%s:%u", dst, ntohs(t->addr.sin_port));
 	if (osip_message_init(&msg) != 0)
 		return NULL;
 	osip_message_set_method(msg, osip_strdup("OPTIONS"));
@@ -127,7 +136,7 @@ static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 	if (osip_uri_init(&ruri) != 0)
 		goto fail;
 	osip_message_set_uri(msg, ruri);
-	if (osip_uri_parse(ruri, target) != 0 || add_via(msg, ip, port, branch) != 0 ||
+	if (set_request_uri(ruri, t) != 0 || add_via(msg, ip, port, branch) != 0 ||
 	    osip_message_set_max_forwards(msg, "70") != 0 || add_from_to(msg, t, ip, port) != 0)
 		goto fail;
 	if (osip_call_id_init(&msg->call_id) != 0)
