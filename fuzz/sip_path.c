@@ -273,8 +273,7 @@ static void respond(struct path_ctx *ctx, int status, const char *why)
 	if (status == 503)
 		sip_reply_add_header(resp, "Retry-After", "10");
 	if (status == 200 && MSG_IS_OPTIONS(ctx->msg)) {
-		sip_reply_add_header(resp, "Allow",
-				     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK");
+		sip_reply_add_header(resp, "Allow", SIP_ALLOW_METHODS);
 		sip_reply_add_header(resp, "Accept", "application/sdp");
 	}
 	ctx->res->status = status;
@@ -338,8 +337,7 @@ static enum admission_verdict authenticate(struct path_ctx *ctx)
 	if (MSG_IS_OPTIONS(req)) {
 		osip_message_t *answer = sip_reply_build(req, 200, NULL);
 		if (answer) {
-			sip_reply_add_header(answer, "Allow",
-					     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK");
+			sip_reply_add_header(answer, "Allow", SIP_ALLOW_METHODS);
 			sip_reply_add_header(answer, "Accept", "application/sdp");
 		}
 		send_answer(ctx, answer, "OPTIONS from the Internet");

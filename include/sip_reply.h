@@ -13,6 +13,11 @@
  * exploits to try (general.useragent's default). */
 #define SIP_SERVER_NAME "sipnatd"
 
+/* The methods sipnatd carries: the one Allow list of the daemon, in every
+ * answer to an OPTIONS whoever gives it. */
+#define SIP_ALLOW_METHODS \
+	"INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK"
+
 /* The Server value of every response built here from now on (general.useragent;
  * copied; NULL or too long = SIP_SERVER_NAME). */
 void sip_reply_set_server(const char *name);

@@ -476,6 +476,113 @@ static enum media_result refuse_new(struct media *m, bool new_call, enum media_r
 	return why;
 }
 
+/* A message without SDP: an INVITE that opens a call (its offer will come
+ * in the 2xx) gets its session now; anything else only adds NAT evidence. */
+static enum media_result without_sdp(struct media *m, const osip_message_t *msg, struct session *s,
+				     const char *call_id, bool new_call, const struct conf_peer *peer,
+				     bool from_local, const struct sockaddr_in *signal_src)
+{
+	if (new_call) {
+		/* a late offer will want a pair for its audio at least */
+		bool direct = peer && peer->directmedia;
+		enum media_result limit = check_limits(m, call_id, peer ? peer->name : NULL,
+						       peer ? peer->calllimit : 0,
+						       peer ? peer->maxrelays : 0, true, direct ? 0 : 1);
+		if (limit != MEDIA_DONE)
+			return refuse_new(m, true, limit);
+		s = new_session(msg, call_id, peer);
+		if (!s)
+			return MEDIA_FAILED;
+		add_session(m, s);
+	}
+	if (s && !from_local)
+		note_evidence(s, natdetect_signalling(msg, signal_src));
+	return MEDIA_DONE;
+}
+
+/* The relay pairs this SDP adds to the session s (NULL = a new one). */
+static size_t pairs_wanted(const struct session *s, const struct sdp_info *info)
+{
+	size_t wanted = 0;
+
+	for (size_t i = 0; i < info->count; i++)
+		if (info->streams[i].port != 0 && !(s && i < s->count && s->streams[i]))
+			wanted++;
+	return wanted;
+}
+
+/* The per-peer limits for this SDP, and for a call not yet known a new
+ * session (*created), not yet in the table. */
+static enum media_result admit_sdp(struct media *m, const osip_message_t *msg, const char *call_id,
+				   const struct conf_peer *peer, size_t wanted, struct session **s,
+				   bool *created)
+{
+	if (*s)
+		return (*s)->direct ? MEDIA_DONE
+				    : check_limits(m, call_id, (*s)->peer, 0, (*s)->maxrelays, false, wanted);
+	bool direct = peer && peer->directmedia;
+	enum media_result limit = check_limits(m, call_id, peer ? peer->name : NULL,
+					       peer ? peer->calllimit : 0, peer ? peer->maxrelays : 0,
+					       true, direct ? 0 : wanted);
+	if (limit != MEDIA_DONE)
+		return limit;
+	*s = new_session(msg, call_id, peer);
+	if (!*s)
+		return MEDIA_FAILED;
+	*created = true;
+	return MEDIA_DONE;
+}
+
+/* A stream per m= line with a port, kept for the life of the session: a
+ * re-offer gets the same ports (R18). */
+static enum media_result open_streams(struct media *m, struct session *s, const struct sdp_info *info,
+				      const char *call_id)
+{
+	for (size_t i = 0; i < info->count; i++) {
+		if (i < s->count && s->streams[i])
+			continue;
+		if (info->streams[i].port == 0)
+			continue; /* rejected: no ports (R15) */
+		struct relay_stream *rs = relay_stream_open(m->relay);
+		if (!rs) {
+			log_limited(&pool_limit, LOG_WARNING,
+				    "RTP port pool exhausted (%zu pairs): refusing call %s", relay_ports_capacity(m->relay),
+				    call_id);
+			return MEDIA_NO_PORTS;
+		}
+		s->streams[i] = rs;
+		if (i >= s->count)
+			s->count = i + 1;
+	}
+	if (info->count > s->count)
+		s->count = info->count;
+	return MEDIA_DONE;
+}
+
+/* The SDP with the relay's address and ports in place of the party's, as
+ * msg's new body. */
+static enum media_result put_relay_in_sdp(osip_message_t *msg, const struct session *s,
+					  struct sdp_body *sdp, const struct sdp_info *info,
+					  struct in_addr advertised)
+{
+	struct sdp_rewrite_params params;
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(&params, 0, sizeof(params));
+	params.addr = advertised;
+	for (size_t i = 0; i < info->count; i++) {
+		params.ports[i] = s->streams[i] ? relay_stream_port(s->streams[i]) : 0;
+		/* the relay speaks to each side as that side speaks */
+		params.rtcp_mux[i] = info->streams[i].rtcp_mux;
+	}
+	if (sdp_body_rewrite(sdp, &params, &text, &len) != 0)
+		return MEDIA_BAD_SDP;
+	int rc = replace_body(msg, text, len);
+	free(text);
+	return rc == 0 ? MEDIA_DONE : MEDIA_FAILED;
+}
+
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
 				const struct sockaddr_in *signal_src, struct in_addr advertised,
 				const struct conf_peer *peer)
@@ -484,7 +591,6 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	struct sdp_info info;
 	char call_id[SIPMSG_CALLID_MAX];
 	bool created = false;
-	enum media_result limit;
 
 	sipmsg_call_id_full(msg, call_id);
 	struct session *s = find(m, call_id);
@@ -494,111 +600,32 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	/* Sessions are made by requests only (an INVITE, even one without SDP
 	 * whose offer will come in the 2xx): a response, or a 2xx retransmitted
 	 * after the BYE, never takes a relay pair of its own. */
-	if (!is_sdp_body(msg, &body)) {
-		if (new_call) {
-			/* a late offer will want a pair for its audio at least */
-			bool direct = peer && peer->directmedia;
-			limit = check_limits(m, call_id, peer ? peer->name : NULL,
-					     peer ? peer->calllimit : 0, peer ? peer->maxrelays : 0,
-					     true, direct ? 0 : 1);
-			if (limit != MEDIA_DONE)
-				return refuse_new(m, true, limit);
-			s = new_session(msg, call_id, peer);
-			if (!s)
-				return MEDIA_FAILED;
-			add_session(m, s);
-		}
-		if (s && !from_local)
-			note_evidence(s, natdetect_signalling(msg, signal_src));
-		return MEDIA_DONE;
-	}
+	if (!is_sdp_body(msg, &body))
+		return without_sdp(m, msg, s, call_id, new_call, peer, from_local, signal_src);
 	if (!s && !(MSG_IS_REQUEST(msg) && (MSG_IS_INVITE(msg) || MSG_IS_UPDATE(msg))))
 		return MEDIA_BAD_SDP; /* SDP of a call sipnatd does not carry: never pass it raw */
 	/* read once: the rewrite below works on this parse */
 	struct sdp_body *sdp = sdp_body_load(body->body, body->length, &info);
 	if (!sdp)
 		return refuse_new(m, new_call, MEDIA_BAD_SDP);
-	/* the relay pairs this SDP adds to the session */
-	size_t wanted = 0;
-	for (size_t i = 0; i < info.count; i++)
-		if (info.streams[i].port != 0 && !(s && i < s->count && s->streams[i]))
-			wanted++;
-	if (!s) {
-		bool direct = peer && peer->directmedia;
-		limit = check_limits(m, call_id, peer ? peer->name : NULL, peer ? peer->calllimit : 0,
-				     peer ? peer->maxrelays : 0, true, direct ? 0 : wanted);
-		if (limit != MEDIA_DONE) {
-			sdp_body_free(sdp);
-			return refuse_new(m, new_call, limit);
-		}
-		s = new_session(msg, call_id, peer);
-		if (!s) {
-			sdp_body_free(sdp);
-			return MEDIA_FAILED;
-		}
-		created = true;
-	} else if (!s->direct &&
-		   (limit = check_limits(m, call_id, s->peer, 0, s->maxrelays, false, wanted)) != MEDIA_DONE) {
-		sdp_body_free(sdp);
-		return limit;
-	}
-	if (s->direct) {
-		/* directmedia: the parties' own SDP goes through untouched */
-		if (created)
-			add_session(m, s);
-		sdp_body_free(sdp);
-		return MEDIA_DONE;
-	}
-	/* A stream per m= line with a port, kept for the life of the session:
-	 * a re-offer gets the same ports (R18). */
-	for (size_t i = 0; i < info.count; i++) {
-		if (i < s->count && s->streams[i])
-			continue;
-		if (info.streams[i].port == 0)
-			continue; /* rejected: no ports (R15) */
-		struct relay_stream *rs = relay_stream_open(m->relay);
-		if (!rs) {
-			log_limited(&pool_limit, LOG_WARNING,
-				    "RTP port pool exhausted (%zu pairs): refusing call %s", relay_ports_capacity(m->relay),
-				    call_id);
-			if (created)
-				free_session(m, s);
-			sdp_body_free(sdp);
-			return refuse_new(m, new_call, MEDIA_NO_PORTS);
-		}
-		s->streams[i] = rs;
-		if (i >= s->count)
-			s->count = i + 1;
-	}
-	if (info.count > s->count)
-		s->count = info.count;
 
-	struct sdp_rewrite_params params;
-	memset(&params, 0, sizeof(params));
-	params.addr = advertised;
-	for (size_t i = 0; i < info.count; i++) {
-		params.ports[i] = s->streams[i] ? relay_stream_port(s->streams[i]) : 0;
-		/* the relay speaks to each side as that side speaks */
-		params.rtcp_mux[i] = info.streams[i].rtcp_mux;
+	enum media_result r = admit_sdp(m, msg, call_id, peer, pairs_wanted(s, &info), &s, &created);
+	if (r == MEDIA_DONE && !s->direct) {
+		r = open_streams(m, s, &info, call_id);
+		if (r == MEDIA_DONE)
+			r = put_relay_in_sdp(msg, s, sdp, &info, advertised);
 	}
-	char *text = NULL;
-	size_t len = 0;
-	int rewritten = sdp_body_rewrite(sdp, &params, &text, &len);
+	/* directmedia: the parties' own SDP goes through untouched */
 	sdp_body_free(sdp);
-	if (rewritten != 0) {
+	if (r != MEDIA_DONE) {
 		if (created)
 			free_session(m, s);
-		return refuse_new(m, new_call, MEDIA_BAD_SDP);
+		return r == MEDIA_FAILED ? r : refuse_new(m, new_call, r);
 	}
-	if (replace_body(msg, text, len) != 0) {
-		free(text);
-		if (created)
-			free_session(m, s);
-		return MEDIA_FAILED;
-	}
-	free(text);
 	if (created)
 		add_session(m, s);
+	if (s->direct)
+		return MEDIA_DONE;
 	s->hold = sdp_is_hold(&info);
 	if (!from_local)
 		note_evidence(s, natdetect_signalling(msg, signal_src) |

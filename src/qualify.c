@@ -13,6 +13,7 @@
 #include "sip_branch.h"
 #include "sip_reply.h"
 #include "sip_socket.h"
+#include "sipmsg.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -59,38 +60,118 @@ static void arm(struct target *t, long ms)
 	evtimer_add(t->timer, &tv);
 }
 
+/* The top Via: sipnatd's own address and branch (rport: RFC 3581 section 3). */
+static int add_via(osip_message_t *msg, const char *ip, const char *port, const char *branch)
+{
+	osip_via_t *via = NULL;
+
+	if (osip_via_init(&via) != 0)
+		return -1;
+	via_set_version(via, osip_strdup("2.0"));
+	via_set_protocol(via, osip_strdup("UDP"));
+	via_set_host(via, osip_strdup(ip));
+	via_set_port(via, osip_strdup(port));
+	if (osip_via_param_add(via, osip_strdup("rport"), NULL) != 0 ||
+	    osip_via_param_add(via, osip_strdup("branch"), osip_strdup(branch)) != 0 ||
+	    osip_list_add(&msg->vias, via, -1) < 0) {
+		osip_via_free(via);
+		return -1;
+	}
+	return 0;
+}
+
+/* From <sip:sipnatd@ip:port>;tag=..., To <target>. */
+static int add_from_to(osip_message_t *msg, const struct target *t, const char *ip, const char *port)
+{
+	osip_uri_t *uri = NULL;
+
+	if (osip_from_init(&msg->from) != 0 || osip_uri_init(&uri) != 0)
+		return -1;
+	osip_from_set_url(msg->from, uri);
+	osip_uri_set_scheme(uri, osip_strdup("sip"));
+	osip_uri_set_username(uri, osip_strdup("sipnatd"));
+	osip_uri_set_host(uri, osip_strdup(ip));
+	osip_uri_set_port(uri, osip_strdup(port));
+	if (osip_from_set_tag(msg->from, osip_strdup(t->from_tag)) != 0)
+		return -1;
+	if (osip_to_init(&msg->to) != 0 || osip_uri_clone(msg->req_uri, &uri) != 0)
+		return -1;
+	osip_to_set_url(msg->to, uri);
+	return 0;
+}
+
+/* The configured Request-URI, or sip:<addr>:<port> of the target. */
+static int set_request_uri(osip_uri_t *uri, const struct target *t)
+{
+	char host[INET_ADDRSTRLEN], port[8];
+
+	if (*t->ruri)
+		return osip_uri_parse(uri, t->ruri) == 0 ? 0 : -1;
+	inet_ntop(AF_INET, &t->addr.sin_addr, host, sizeof(host));
+	snprintf(port, sizeof(port), "%u", ntohs(t->addr.sin_port));
+	osip_uri_set_scheme(uri, osip_strdup("sip"));
+	osip_uri_set_host(uri, osip_strdup(host));
+	osip_uri_set_port(uri, osip_strdup(port));
+	return 0;
+}
+
+/* The ping as a libosip2 message (caller frees), or NULL: out of memory or a
+ * Request-URI that does not parse. */
+static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
+{
+	struct daemon *d = t->q->d;
+	char ip[INET_ADDRSTRLEN], port[8], cseq[16], branch[BRANCH_MAX];
+	osip_message_t *msg = NULL;
+	osip_uri_t *ruri = NULL;
+
+	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
+	snprintf(port, sizeof(port), "%u", d->conf->bindport);
+	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
+	if (branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
+		return NULL;
+	if (osip_message_init(&msg) != 0)
+		return NULL;
+	osip_message_set_method(msg, osip_strdup("OPTIONS"));
+	osip_message_set_version(msg, osip_strdup("SIP/2.0"));
+	if (osip_uri_init(&ruri) != 0)
+		goto fail;
+	osip_message_set_uri(msg, ruri);
+	if (set_request_uri(ruri, t) != 0 || add_via(msg, ip, port, branch) != 0 ||
+	    osip_message_set_max_forwards(msg, "70") != 0 || add_from_to(msg, t, ip, port) != 0)
+		goto fail;
+	if (osip_call_id_init(&msg->call_id) != 0)
+		goto fail;
+	osip_call_id_set_number(msg->call_id, osip_strdup(t->call_id));
+	if (osip_cseq_init(&msg->cseq) != 0)
+		goto fail;
+	osip_cseq_set_number(msg->cseq, osip_strdup(cseq));
+	osip_cseq_set_method(msg->cseq, osip_strdup("OPTIONS"));
+	if (osip_message_set_user_agent(msg, d->conf->useragent ? d->conf->useragent : SIP_SERVER_NAME) != 0)
+		goto fail;
+	return msg;
+fail:
+	osip_message_free(msg);
+	return NULL;
+}
+
 static void send_ping(struct target *t)
 {
 	struct daemon *d = t->q->d;
 	struct in_addr adv;
-	char ip[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], cseq[16], branch[BRANCH_MAX], msg[3072];
+	char *buf = NULL;
+	size_t len = 0;
 
 	if (!daemon_advertised_addr(d, t->addr.sin_addr, &adv))
 		return; /* nothing to say who we are yet; the timeout will tell */
-	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
-	inet_ntop(AF_INET, &t->addr.sin_addr, dst, sizeof(dst));
-	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
-	if (branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
-		return;
-	char target[600];
-	if (*t->ruri)
-		snprintf(target, sizeof(target), "%s", t->ruri);
-	else
-		snprintf(target, sizeof(target), "sip:%s:%u", dst, ntohs(t->addr.sin_port));
-	int n = snprintf(msg, sizeof(msg),
-			 "OPTIONS %s SIP/2.0\r\n"
-			 "Via: SIP/2.0/UDP %s:%u;rport;branch=%s\r\n"
-			 "Max-Forwards: 70\r\n"
-			 "From: <sip:sipnatd@%s:%u>;tag=%s\r\n"
-			 "To: <%s>\r\n"
-			 "Call-ID: %s\r\n"
-			 "CSeq: %u OPTIONS\r\n"
-			 "User-Agent: %s\r\n"
-			 "Content-Length: 0\r\n\r\n",
-			 target, ip, d->conf->bindport, branch, ip, d->conf->bindport, t->from_tag, target,
-			 t->call_id, t->cseq, d->conf->useragent ? d->conf->useragent : SIP_SERVER_NAME);
-	if (n > 0 && (size_t)n < sizeof(msg))
-		sip_socket_send(d->sip, msg, (size_t)n, &t->addr);
+	osip_message_t *msg = build_ping(t, adv);
+	if (!msg) {
+		log_debug("cannot build the OPTIONS ping for %s", t->name);
+		return; /* the timeout will tell */
+	}
+	if (sipmsg_serialize(msg, &buf, &len) == 0)
+		sip_socket_send(d->sip, buf, len, &t->addr);
+	osip_free(buf);
+	osip_message_free(msg);
 }
 
 static void set_status(struct target *t, enum qualify_status status)

@@ -72,8 +72,7 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 			return DROPPED;
 		*answer = sip_reply_build(req, 200, NULL);
 		if (*answer) {
-			sip_reply_add_header(*answer, "Allow",
-					     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK");
+			sip_reply_add_header(*answer, "Allow", SIP_ALLOW_METHODS);
 			sip_reply_add_header(*answer, "Accept", "application/sdp");
 		}
 		return *answer ? ANSWERED : DROPPED;

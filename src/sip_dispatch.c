@@ -113,8 +113,7 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 	if (status == 503)
 		sip_reply_add_header(resp, "Retry-After", "10");
 	if (status == 200 && MSG_IS_OPTIONS(ctx->msg)) {
-		sip_reply_add_header(resp, "Allow",
-				     "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER, UPDATE, PRACK");
+		sip_reply_add_header(resp, "Allow", SIP_ALLOW_METHODS);
 		sip_reply_add_header(resp, "Accept", "application/sdp");
 	}
 	counters.answered_locally++;

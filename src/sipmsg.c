@@ -169,6 +169,7 @@ static bool has_mandatory_headers(const osip_message_t *msg, const char **why)
 	return true;
 }
 
+/* Step 2: libosip2 parses the first len bytes. */
 static enum sipmsg_status parse_framed(const char *buf, size_t len, size_t body_at,
 				       osip_message_t **out, const char **why)
 {
@@ -192,14 +193,11 @@ static enum sipmsg_status parse_framed(const char *buf, size_t len, size_t body_
 	return SIPMSG_OK;
 }
 
-enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **out,
-				const char **why)
+/* Step 1, before libosip2 sees anything: what the datagram is by its bytes
+ * alone. SIPMSG_OK = worth parsing, and *body_at is where its body starts. */
+static enum sipmsg_status screen_datagram(const char *buf, size_t len, size_t *body_at,
+					  const char **why)
 {
-	osip_message_t *msg = NULL;
-	enum sipmsg_status st;
-
-	*out = NULL;
-	*why = "";
 	if (len > SIPMSG_MAX_SIZE) {
 		*why = "datagram too big";
 		return SIPMSG_TOO_BIG;
@@ -214,91 +212,102 @@ enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **ou
 	}
 	/* SIP is text: a NUL before the body means garbage, and libosip2 works on
 	 * C strings in places. */
-	size_t body_at = body_offset(buf, len);
-	if (body_at == len && (len < 4 || memchr(buf, '\n', len) == NULL)) {
+	*body_at = body_offset(buf, len);
+	if (*body_at == len && (len < 4 || memchr(buf, '\n', len) == NULL)) {
 		*why = "no SIP header block";
 		return SIPMSG_MALFORMED;
 	}
-	if (memchr(buf, '\0', body_at) != NULL) {
+	if (memchr(buf, '\0', *body_at) != NULL) {
 		*why = "NUL byte in the headers";
 		return SIPMSG_MALFORMED;
 	}
-	if (mime_part_with_two_types(buf, body_at, len)) {
+	if (mime_part_with_two_types(buf, *body_at, len)) {
 		*why = "a MIME part with two Content-Type headers";
 		return SIPMSG_MALFORMED;
 	}
+	return SIPMSG_OK;
+}
 
-	st = parse_framed(buf, len, body_at, &msg, why);
-	if (st != SIPMSG_OK)
-		return st;
-
-	if (!has_mandatory_headers(msg, why)) {
+/* Step 3, on the parsed message: what a message must say to be passed on.
+ * SIPMSG_INVALID = a request to answer 400; SIPMSG_MALFORMED = drop. */
+static enum sipmsg_status check_parsed(const osip_message_t *msg, const char **why)
+{
+	if (!has_mandatory_headers(msg, why))
 		/* A request we can answer gets a 400; anything else is dropped. */
-		if (MSG_IS_REQUEST(msg) && osip_list_size(&msg->vias) > 0) {
-			*out = msg;
-			return SIPMSG_INVALID;
-		}
-		osip_message_free(msg);
-		return SIPMSG_MALFORMED;
-	}
+		return MSG_IS_REQUEST(msg) && osip_list_size(&msg->vias) > 0 ? SIPMSG_INVALID
+									      : SIPMSG_MALFORMED;
 	if (MSG_IS_REQUEST(msg) && osip_strcasecmp(msg->sip_method, msg->cseq->method) != 0) {
 		*why = "CSeq method differs from the request method";
-		*out = msg;
 		return SIPMSG_INVALID;
 	}
 	/* RFC 4475 3.1.2.16 (badvers): only SIP/2.0 is spoken here, and a
 	 * message in another version is never passed on as it is. */
 	if (!msg->sip_version || osip_strcasecmp(msg->sip_version, "SIP/2.0") != 0) {
 		*why = "unsupported SIP version";
-		if (MSG_IS_REQUEST(msg)) {
-			*out = msg;
-			return SIPMSG_INVALID;
-		}
-		osip_message_free(msg);
-		return SIPMSG_MALFORMED;
+		return MSG_IS_REQUEST(msg) ? SIPMSG_INVALID : SIPMSG_MALFORMED;
 	}
 	/* RFC 3261 19.1.5, RFC 4475 3.1.2.11 (escruri): headers in a
 	 * Request-URI are malformed and must not reach the next hop. */
 	if (MSG_IS_REQUEST(msg) && msg->req_uri && osip_list_size(&msg->req_uri->url_headers) > 0) {
 		*why = "headers in the Request-URI";
-		*out = msg;
 		return SIPMSG_INVALID;
 	}
-
-	/* RFC 3261 18.3 framing over UDP. */
-	size_t body_len = len - body_at;
-	if (msg->content_length) {
-		long cl = content_length_value(msg);
-		if (cl < 0) {
-			*why = "bad Content-Length";
-			if (MSG_IS_REQUEST(msg)) {
-				*out = msg;
-				return SIPMSG_INVALID;
-			}
-			osip_message_free(msg);
-			return SIPMSG_MALFORMED;
-		}
-		if ((size_t)cl > body_len) {
-			osip_message_free(msg);
-			*why = "body shorter than Content-Length";
-			return SIPMSG_INCOMPLETE;
-		}
-		if ((size_t)cl < body_len) {
-			/* Extra bytes after the body are not ours to interpret (a second
-			 * message smuggled in the datagram): cut them and parse again. */
-			osip_message_free(msg);
-			msg = NULL;
-			st = parse_framed(buf, body_at + (size_t)cl, body_at, &msg, why);
-			if (st != SIPMSG_OK)
-				return st;
-			if (!has_mandatory_headers(msg, why)) {
-				osip_message_free(msg);
-				return SIPMSG_MALFORMED;
-			}
-		}
-	}
-	*out = msg;
 	return SIPMSG_OK;
+}
+
+/* Step 4, RFC 3261 18.3 framing over UDP: the body is what Content-Length
+ * says. *msg may be replaced by a parse of the datagram cut to that length. */
+static enum sipmsg_status frame_body(const char *buf, size_t len, size_t body_at,
+				     osip_message_t **msg, const char **why)
+{
+	size_t body_len = len - body_at;
+
+	if (!(*msg)->content_length)
+		return SIPMSG_OK;
+	long cl = content_length_value(*msg);
+	if (cl < 0) {
+		*why = "bad Content-Length";
+		return MSG_IS_REQUEST(*msg) ? SIPMSG_INVALID : SIPMSG_MALFORMED;
+	}
+	if ((size_t)cl > body_len) {
+		*why = "body shorter than Content-Length";
+		return SIPMSG_INCOMPLETE;
+	}
+	if ((size_t)cl < body_len) {
+		/* Extra bytes after the body are not ours to interpret (a second
+		 * message smuggled in the datagram): cut them and parse again. */
+		osip_message_free(*msg);
+		*msg = NULL;
+		enum sipmsg_status st = parse_framed(buf, body_at + (size_t)cl, body_at, msg, why);
+		if (st != SIPMSG_OK)
+			return st;
+		if (!has_mandatory_headers(*msg, why))
+			return SIPMSG_MALFORMED;
+	}
+	return SIPMSG_OK;
+}
+
+enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **out,
+				const char **why)
+{
+	osip_message_t *msg = NULL;
+	size_t body_at = 0;
+
+	*out = NULL;
+	*why = "";
+	enum sipmsg_status st = screen_datagram(buf, len, &body_at, why);
+	if (st == SIPMSG_OK)
+		st = parse_framed(buf, len, body_at, &msg, why);
+	if (st == SIPMSG_OK)
+		st = check_parsed(msg, why);
+	if (st == SIPMSG_OK)
+		st = frame_body(buf, len, body_at, &msg, why);
+	/* The message goes out with OK, and with INVALID so it can be answered. */
+	if (st == SIPMSG_OK || st == SIPMSG_INVALID)
+		*out = msg;
+	else if (msg)
+		osip_message_free(msg);
+	return st;
 }
 
 static int set_content_length(osip_message_t *msg, size_t n)

@@ -154,6 +154,18 @@ START_TEST(answered_ping)
 	osip_via_t *via = osip_list_get(&req->vias, 0);
 	ck_assert_ptr_nonnull(via);
 	ck_assert_str_eq(via->host, "127.0.0.1");
+	osip_generic_param_t *rport = NULL;
+	ck_assert_int_eq(osip_via_param_get_byname(via, (char *)"rport", &rport), 0);
+	osip_header_t *ua = NULL;
+	ck_assert_int_ge(osip_message_get_user_agent(req, 0, &ua), 0);
+	ck_assert_str_eq(ua->hvalue, d.conf->useragent ? d.conf->useragent : SIP_SERVER_NAME);
+	ck_assert_str_eq(req->from->url->username, "sipnatd");
+	char *to_uri = NULL, *ruri = NULL;
+	ck_assert_int_eq(osip_uri_to_str(req->to->url, &to_uri), 0);
+	ck_assert_int_eq(osip_uri_to_str(req->req_uri, &ruri), 0);
+	ck_assert_str_eq(to_uri, ruri);
+	osip_free(to_uri);
+	osip_free(ruri);
 	ck_assert_int_eq(qualify_status_of(d.qualify, "pbx", NULL), QUALIFY_UNKNOWN);
 
 	/* a provisional answer is not the end */
