@@ -1,8 +1,8 @@
 /*
- * fuzz_sdp: an SDP body through sdp_inspect and, when it is accepted,
+ * fuzz_sdp: an SDP body through sdp_rewrite_inspect and, when it is accepted,
  * sdp_rewrite, as the media step of the SIP path does. Besides sanitizer
  * reports, a finding is a rewrite that differs between two runs (R18: the
- * same input gives the same output) or whose output sdp_inspect refuses or
+ * same input gives the same output) or whose output sdp_rewrite_inspect refuses or
  * reads as a different number of streams (the next hop gets what we sent).
  */
 #include "sdp_rewrite.h"
@@ -29,9 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out = NULL, *out2 = NULL;
 	size_t out_len = 0, out2_len = 0;
 
-	if (sdp_inspect(body, size, &info) != 0)
+	if (sdp_rewrite_inspect(body, size, &info) != 0)
 		return 0;
-	(void)sdp_is_hold(&info);
+	(void)sdp_rewrite_is_hold(&info);
 	memset(&params, 0, sizeof(params));
 	inet_pton(AF_INET, "203.0.113.1", &params.addr);
 	for (size_t i = 0; i < info.count; i++) {
@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		finding("the same body and parameters rewrite differently", out, out_len);
 	if (strlen(out) != out_len)
 		finding("rewritten length differs from the text", out, out_len);
-	if (sdp_inspect(out, out_len, &again) != 0)
-		finding("the rewritten body is refused by sdp_inspect", out, out_len);
+	if (sdp_rewrite_inspect(out, out_len, &again) != 0)
+		finding("the rewritten body is refused by sdp_rewrite_inspect", out, out_len);
 	if (again.count != info.count)
 		finding("the rewritten body has another number of streams", out, out_len);
 	free(out);

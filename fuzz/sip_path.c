@@ -3,15 +3,15 @@
  * for the fuzzer and the torture tests (see sip_path.h).
  *
  * sip_dispatch.c cannot be called as it is: its steps are static functions
- * that end in a socket (forward_send), a DNS lookup or the daemon's timers.
+ * that end in a socket (sip_forward_send), a DNS lookup or the daemon's timers.
  * So this file calls the same public module functions in the same order
- * (handle_request / handle_request's forward_to -> forward_request, and
- * handle_response -> forward_response), with these stand-ins:
+ * (handle_request / handle_request's forward_to -> sip_forward_request, and
+ * handle_response -> sip_forward_response), with these stand-ins:
  *  - authenticate: sip_authenticate()'s decision made with auth_check /
- *    auth_answer / register_handle and the dialog table directly, at the fixed
+ *    auth_answer / sip_register_handle and the dialog table directly, at the fixed
  *    clock SIP_PATH_NOW (so that a seed may carry valid credentials); the
  *    bans budget is left out, it is rate policy, not parsing;
- *  - media: media_rewrite()'s SDP step (sdp_inspect, sdp_rewrite, body
+ *  - media: media_rewrite()'s SDP step (sdp_rewrite_inspect, sdp_rewrite, body
  *    replaced) with fixed relay ports instead of the relay's sockets;
  *  - a name to resolve resolves to SIP_PATH_RESOLVED;
  *  - sending is sipmsg_serialize into the result.
@@ -237,7 +237,7 @@ static void emit(struct path_ctx *ctx, osip_message_t *msg, enum sip_path_outcom
 	res->outcome = outcome;
 	res->why = why;
 	if (sipmsg_serialize(msg, &res->out, &res->out_len) != 0) {
-		/* forward_send logs and sends nothing */
+		/* sip_forward_send logs and sends nothing */
 		res->out = NULL;
 		res->out_len = 0;
 		res->outcome = SIP_PATH_DROPPED;
@@ -261,7 +261,7 @@ static void respond(struct path_ctx *ctx, int status, const char *why)
 		drop(ctx, "ACK is never answered");
 		return;
 	}
-	if (!via_response_target(ctx->msg, &to)) {
+	if (!sip_via_response_target(ctx->msg, &to)) {
 		drop(ctx, "no usable Via to answer");
 		return;
 	}
@@ -291,7 +291,7 @@ static void send_answer(struct path_ctx *ctx, osip_message_t *answer, const char
 		drop(ctx, "out of memory");
 		return;
 	}
-	if (via_response_target(ctx->msg, &to)) {
+	if (sip_via_response_target(ctx->msg, &to)) {
 		ctx->res->status = answer->status_code;
 		ctx->res->dest = to;
 		emit(ctx, answer, SIP_PATH_ANSWERED, why);
@@ -353,7 +353,7 @@ static enum admission_verdict authenticate(struct path_ctx *ctx)
 	}
 	if (MSG_IS_REGISTER(req)) {
 		bool changed = false;
-		send_answer(ctx, register_handle(p->registrar, p->conf, req, res.peer, &ctx->src,
+		send_answer(ctx, sip_register_handle(p->registrar, p->conf, req, res.peer, &ctx->src,
 						 SIP_PATH_NOW, &changed),
 			    "REGISTER");
 		return PATH_DONE;
@@ -387,7 +387,7 @@ static enum media_step rewrite_media(osip_message_t *msg, struct in_addr adverti
 
 	if (!sdp_body_of(msg, &body))
 		return MEDIA_STEP_OK;
-	if (sdp_inspect(body->body, body->length, &info) != 0)
+	if (sdp_rewrite_inspect(body->body, body->length, &info) != 0)
 		return MEDIA_STEP_BAD_SDP;
 	memset(&params, 0, sizeof(params));
 	params.addr = advertised;
@@ -408,7 +408,7 @@ static enum media_step rewrite_media(osip_message_t *msg, struct in_addr adverti
 static void decrement_max_forwards(osip_message_t *req)
 {
 	osip_header_t *mf = NULL;
-	int v = forward_max_forwards(req);
+	int v = sip_forward_max_forwards(req);
 	char buf[16];
 
 	if (v <= 0 || osip_message_get_max_forwards(req, 0, &mf) < 0 || !mf)
@@ -452,9 +452,9 @@ static int masquerade(struct path_ctx *ctx, osip_message_t *msg, bool src_local,
 	uint16_t port = ctx->p->conf->bindport;
 
 	if (src_local && !dest_local)
-		return contact_masquerade(msg, advertised, port, NULL);
+		return sip_contact_masquerade(msg, advertised, port, NULL);
 	if (!src_local && dest_local)
-		return contact_masquerade(msg, advertised, port, &ctx->src);
+		return sip_contact_masquerade(msg, advertised, port, &ctx->src);
 	return 0;
 }
 
@@ -529,7 +529,7 @@ static bool garbage_uri_sealed(const osip_uri_t *masqueraded)
 	osip_uri_t *uri = NULL;
 	bool garbage;
 
-	if (!contact_token_decode(masqueraded, &target))
+	if (!sip_contact_token_decode(masqueraded, &target))
 		return false;
 	garbage = osip_uri_init(&uri) != 0 || osip_uri_parse(uri, target.uri) != 0;
 	osip_uri_free(uri);
@@ -548,7 +548,7 @@ static void check_return_leg(struct path_ctx *ctx, osip_message_t *fwd, size_t v
 		if (resp) {
 			/* the Vias are written and read again on the way: a
 			 * Via libosip2 cannot read back came in that way */
-			if (!branch_pop_ours(resp)) {
+			if (!sip_branch_pop_ours(resp)) {
 				if (input_round_trips(ctx))
 					violation(ctx, "a response to a forwarded request is not recognised as ours");
 			} else if ((size_t)osip_list_size(&resp->vias) != vias_before &&
@@ -570,13 +570,13 @@ static void check_return_leg(struct path_ctx *ctx, osip_message_t *fwd, size_t v
 		if (osip_message_init(&back) != 0)
 			return;
 		if (osip_uri_clone(c->url, &back->req_uri) == 0 &&
-		    contact_restore_request_uri(back, &target) != 1 && !garbage_uri_sealed(c->url))
+		    sip_contact_restore_request_uri(back, &target) != 1 && !garbage_uri_sealed(c->url))
 			violation(ctx, "a masqueraded Contact does not restore");
 		osip_message_free(back);
 	}
 }
 
-/* sip_dispatch.c forward_to() -> sip_forward.c forward_request(). */
+/* sip_dispatch.c forward_to() -> sip_forward.c sip_forward_request(). */
 static void forward(struct path_ctx *ctx, const struct sockaddr_in *dest, const char *why)
 {
 	const struct conf *conf = ctx->p->conf;
@@ -602,7 +602,7 @@ static void forward(struct path_ctx *ctx, const struct sockaddr_in *dest, const 
 	}
 	decrement_max_forwards(req);
 	if (masquerade(ctx, req, src_local, dest_local, advertised) != 0 ||
-	    branch_make(req, src_local && !dest_local, branch, sizeof(branch), &hidden) != 0) {
+	    sip_branch_make(req, src_local && !dest_local, branch, sizeof(branch), &hidden) != 0) {
 		respond(ctx, 500, "cannot rewrite for forwarding");
 		return;
 	}
@@ -643,7 +643,7 @@ static void handle_request(struct path_ctx *ctx)
 	struct route_self self;
 	struct route_decision route;
 
-	if (via_stamp_received(ctx->msg, &ctx->src, !source_is_local(ctx)) != 0) {
+	if (sip_via_stamp_received(ctx->msg, &ctx->src, !source_is_local(ctx)) != 0) {
 		drop(ctx, "unusable Via");
 		return;
 	}
@@ -654,7 +654,7 @@ static void handle_request(struct path_ctx *ctx)
 	}
 	if (ctx->kind == SOURCE_INTERNET && authenticate(ctx) == PATH_DONE)
 		return;
-	int max_forwards = forward_max_forwards(ctx->msg);
+	int max_forwards = sip_forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
 		respond(ctx, 400, "bad Max-Forwards");
 		return;
@@ -663,7 +663,7 @@ static void handle_request(struct path_ctx *ctx)
 		respond(ctx, 483, "Max-Forwards 0");
 		return;
 	}
-	if (branch_seen_before(ctx->msg)) {
+	if (sip_branch_seen_before(ctx->msg)) {
 		respond(ctx, 482, "loop");
 		return;
 	}
@@ -676,7 +676,7 @@ static void handle_request(struct path_ctx *ctx)
 	self.port = p->conf->bindport;
 	self.binding_of = binding_of_cb;
 	self.binding_arg = p->registrar;
-	route_request(&self, ctx->kind, ctx->msg, &route);
+	sip_route_request(&self, ctx->kind, ctx->msg, &route);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
 	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
 		respond(ctx, 500, "cannot assert identity");
@@ -698,14 +698,14 @@ static void handle_request(struct path_ctx *ctx)
 	}
 }
 
-/* sip_forward.c forward_response() after the branch pop. */
+/* sip_forward.c sip_forward_response() after the branch pop. */
 static void path_forward_response(struct path_ctx *ctx)
 {
 	osip_message_t *resp = ctx->msg;
 	struct sockaddr_in dest;
 	bool src_local = source_is_local(ctx);
 
-	if (!via_response_target(resp, &dest)) {
+	if (!sip_via_response_target(resp, &dest)) {
 		drop(ctx, "response Via unusable");
 		return;
 	}
@@ -737,7 +737,7 @@ static void path_forward_response(struct path_ctx *ctx)
  * response side of the rewrite step sees fuzzed input too. */
 static void handle_response(struct path_ctx *ctx)
 {
-	if (branch_pop_ours(ctx->msg)) {
+	if (sip_branch_pop_ours(ctx->msg)) {
 		if (osip_list_size(&ctx->msg->vias) == 0) {
 			drop(ctx, "answer to sipnatd's own request");
 			return;
@@ -787,7 +787,7 @@ void sip_path_run(struct sip_path *p, const char *buf, size_t len, enum sip_path
 		drop(&ctx, why);
 		return;
 	case SIPMSG_INVALID:
-		if (via_stamp_received(ctx.msg, &ctx.src, true) == 0)
+		if (sip_via_stamp_received(ctx.msg, &ctx.src, true) == 0)
 			respond(&ctx, 400, why);
 		else
 			drop(&ctx, why);

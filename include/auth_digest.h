@@ -39,27 +39,27 @@ struct digest_credentials {
  * for anything sipnatd does not accept: not Digest, an unknown algorithm, qop
  * other than auth, qop without cnonce/nc, an nc that is not 8 hex digits,
  * missing username/realm/nonce/uri/response, or over-long values. */
-bool digest_parse(const osip_authorization_t *hdr, struct digest_credentials *out);
+bool auth_digest_parse(const osip_authorization_t *hdr, struct digest_credentials *out);
 
 /* HA1 = H(username:realm:secret) in lowercase hex (RFC 7616 3.4.2). */
-void digest_ha1(enum digest_alg alg, const char *username, const char *realm, const char *secret,
+void auth_digest_ha1(enum digest_alg alg, const char *username, const char *realm, const char *secret,
 		char out[DIGEST_HEX_MAX]);
 
 /* The expected response for cred and method with HA1 ha1 (RFC 7616 3.4.1,
  * with RFC 2069 compatibility when there is no qop). */
-void digest_expected(const struct digest_credentials *cred, const char *method,
+void auth_digest_expected(const struct digest_credentials *cred, const char *method,
 		     const char ha1[DIGEST_HEX_MAX], char out[DIGEST_HEX_MAX]);
 
 /* Does cred's response match, in constant time? */
-bool digest_response_ok(const struct digest_credentials *cred, const char *method,
+bool auth_digest_response_ok(const struct digest_credentials *cred, const char *method,
 			const char ha1[DIGEST_HEX_MAX]);
 
 /* The value of a WWW-Authenticate/Proxy-Authenticate header for alg:
  *   Digest realm="R", nonce="N", algorithm=MD5, qop="auth"[, stale=true]
  * Written into out (NUL-terminated); returns false if it does not fit. */
-bool digest_challenge(enum digest_alg alg, const char *realm, const char *nonce, bool stale,
+bool auth_digest_challenge(enum digest_alg alg, const char *realm, const char *nonce, bool stale,
 		      char *out, size_t out_len);
 
-const char *digest_alg_name(enum digest_alg alg);
+const char *auth_digest_alg_name(enum digest_alg alg);
 
 #endif

@@ -47,7 +47,7 @@ struct sdp_info {
  * SDP_MAX_MEDIA m= lines, is over SDP_MAX_SIZE, a stream with a port has no
  * usable IPv4 c= (session or media level), or an address is not an IPv4
  * literal: such an offer is answered 488 and never forwarded (R47). */
-int sdp_inspect(const char *body, size_t len, struct sdp_info *info);
+int sdp_rewrite_inspect(const char *body, size_t len, struct sdp_info *info);
 
 struct sdp_rewrite_params {
 	struct in_addr addr;              /* sipnatd's address toward the receiver */
@@ -57,24 +57,24 @@ struct sdp_rewrite_params {
 
 /* Rewrite body for the receiving side. *out is a new NUL-terminated buffer
  * (caller frees with free()), *out_len its length. Returns 0 or -1 (as
- * sdp_inspect, or out of memory). */
+ * sdp_rewrite_inspect, or out of memory). */
 int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *params, char **out,
 		size_t *out_len);
 
-/* sdp_inspect and sdp_rewrite with one parse, for a caller that decides the
+/* sdp_rewrite_inspect and sdp_rewrite with one parse, for a caller that decides the
  * parameters from what it read (the relay allocates ports per stream).
- * sdp_body_load fills *info as sdp_inspect does and returns the parsed body,
- * or NULL where sdp_inspect returns -1 (or out of memory); the caller frees
- * it with sdp_body_free. sdp_body_rewrite then works as sdp_rewrite, once per
+ * sdp_rewrite_body_load fills *info as sdp_rewrite_inspect does and returns the parsed body,
+ * or NULL where sdp_rewrite_inspect returns -1 (or out of memory); the caller frees
+ * it with sdp_rewrite_body_free. sdp_rewrite_body_rewrite then works as sdp_rewrite, once per
  * load (a second call returns -1). */
 struct sdp_body;
-struct sdp_body *sdp_body_load(const char *body, size_t len, struct sdp_info *info);
-int sdp_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
+struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, struct sdp_info *info);
+int sdp_rewrite_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
 		     size_t *out_len);
-void sdp_body_free(struct sdp_body *b);
+void sdp_rewrite_body_free(struct sdp_body *b);
 
 /* True when every stream is on hold (sendonly, recvonly, inactive, or
  * c=0.0.0.0): the call is held, rtpholdtimeout applies. */
-bool sdp_is_hold(const struct sdp_info *info);
+bool sdp_rewrite_is_hold(const struct sdp_info *info);
 
 #endif

@@ -32,19 +32,19 @@
  * whole Via stack is sealed into the branch and *hidden is set: the caller then
  * removes those Vias before adding its own. A stack too long to seal is left
  * visible (*hidden false). Returns 0, or -1 when req has no Via. */
-int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden);
+int sip_branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden);
 
 /* The branch of a request sipnatd makes itself (qualify OPTIONS): an HMAC of
  * its Call-ID and CSeq number, so its responses verify without a table. */
-int branch_make_own(const char *call_id, const char *cseq_number, char *out, size_t out_cap);
+int sip_branch_make_own(const char *call_id, const char *cseq_number, char *out, size_t out_cap);
 
 /* For a response: if its top Via is sipnatd's, remove it (restoring sealed
  * Vias in its place) and return true; otherwise leave it and return false
  * (a response that is not ours is never forwarded: R6). */
-bool branch_pop_ours(osip_message_t *resp);
+bool sip_branch_pop_ours(osip_message_t *resp);
 
 /* True when some Via of req is sipnatd's own: the request has been here
  * before (a loop, answered 482). */
-bool branch_seen_before(const osip_message_t *req);
+bool sip_branch_seen_before(const osip_message_t *req);
 
 #endif

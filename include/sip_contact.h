@@ -29,15 +29,15 @@ struct contact_target {
 /* Replace the address of every Contact in msg by host:port with a token of
  * the original URI (and nat, when not NULL). "Contact: *" is left alone.
  * Returns 0, or -1 when out of memory or a URI is too long to seal. */
-int contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
+int sip_contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
 		       const struct sockaddr_in *nat);
 
 /* If uri carries a valid token, fill *out and return true. */
-bool contact_token_decode(const osip_uri_t *uri, struct contact_target *out);
+bool sip_contact_token_decode(const osip_uri_t *uri, struct contact_target *out);
 
 /* If msg's Request-URI carries a valid token, replace the Request-URI by the
  * original one and fill *out: returns 1. Returns 0 when there is no token, -1
  * when there is one that does not verify (forged or from an older process). */
-int contact_restore_request_uri(osip_message_t *msg, struct contact_target *out);
+int sip_contact_restore_request_uri(osip_message_t *msg, struct contact_target *out);
 
 #endif

@@ -36,19 +36,19 @@ enum forward_result {
 
 /* Forward a request to dest. The top Via must already be stamped. Decrements
  * Max-Forwards (the caller has answered 483 at zero). */
-enum forward_result forward_request(struct daemon *d, osip_message_t *req,
+enum forward_result sip_forward_request(struct daemon *d, osip_message_t *req,
 				    const struct forward_source *src, const struct sockaddr_in *dest);
 
 /* Forward a response whose own Via has been removed; it goes where its new
  * top Via says. Returns FORWARD_FAILED when that Via is unusable. */
-enum forward_result forward_response(struct daemon *d, osip_message_t *resp,
+enum forward_result sip_forward_response(struct daemon *d, osip_message_t *resp,
 				     const struct forward_source *src);
 
 /* Max-Forwards of req: the value, 70 when absent (and then added), -1 when
  * malformed. */
-int forward_max_forwards(osip_message_t *req);
+int sip_forward_max_forwards(osip_message_t *req);
 
 /* Serialise and send msg to dest from the SIP socket. */
-void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest);
+void sip_forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest);
 
 #endif

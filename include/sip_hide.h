@@ -28,8 +28,8 @@
 
 #define HIDE_CALL_ID_PREFIX "snc"
 
-/* What hide_for_internet replaced, to be put back by hide_undo. */
-struct hide_undo {
+/* What sip_hide_for_internet replaced, to be put back by sip_hide_undo. */
+struct sip_hide_undo {
 	char *call_id_number, *call_id_host; /* the PBX's, while the sealed one is in place */
 	struct hide_uri {
 		osip_uri_t *uri;             /* NULL: nothing replaced */
@@ -41,14 +41,14 @@ struct hide_undo {
  * (and a port there by `port`), and seal a Call-ID whose host is a LAN
  * address. Returns 0 (also when there was nothing to hide) or -1 when out of
  * memory, in which case nothing is left replaced. */
-int hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
-		      uint16_t port, struct hide_undo *undo);
+int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
+		      uint16_t port, struct sip_hide_undo *undo);
 
-/* Put back what hide_for_internet replaced and free the replacements. */
-void hide_undo(osip_message_t *msg, struct hide_undo *undo);
+/* Put back what sip_hide_for_internet replaced and free the replacements. */
+void sip_hide_undo(osip_message_t *msg, struct sip_hide_undo *undo);
 
 /* A Call-ID sealed by this process is replaced by the PBX's own. Returns
  * true when it was one. */
-bool hide_restore_call_id(osip_message_t *msg);
+bool sip_hide_restore_call_id(osip_message_t *msg);
 
 #endif

@@ -62,10 +62,10 @@ struct route_decision {
  * entries that name sipnatd (loose routing, RFC 3261 16.4). For a source
  * other than the PBX, every Route is dropped and the Request-URI's host and
  * port become the PBX's (user part and parameters but maddr kept). */
-void route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
+void sip_route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
 		   struct route_decision *out);
 
 /* Does uri name sipnatd (one of its addresses, and its port or none)? */
-bool route_uri_is_self(const struct route_self *self, const osip_uri_t *uri);
+bool sip_route_uri_is_self(const struct route_self *self, const osip_uri_t *uri);
 
 #endif

@@ -40,7 +40,7 @@ int sip_socket_send(struct sip_socket *sock, const char *buf, size_t len,
 
 /* Log every message in and out (siptrace / -dd). */
 void sip_socket_set_trace(bool on);
-void sip_trace(const char *direction, const struct sockaddr_in *peer, const char *buf, size_t len);
+void sip_socket_trace(const char *direction, const struct sockaddr_in *peer, const char *buf, size_t len);
 
 /* Datagrams dropped because the receive queue overflowed (SO_RXQ_OVFL), and
  * sends that failed. */

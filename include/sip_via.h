@@ -13,22 +13,22 @@
  * the Via asks for rport or force_rport is set, rport=<source port>
  * (RFC 3581 4: received is then always added). Values a client put there
  * itself are replaced. Returns 0, or -1 when there is no Via or no memory. */
-int via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport);
+int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport);
 
 /* Where a response travels according to its top Via: received (else the
  * sent-by host, which must then be an IPv4 literal) and rport (else the sent-by
  * port, else 5060). maddr is never honoured (R4). Returns false when the Via
  * names no usable address. */
-bool via_response_target(const osip_message_t *resp, struct sockaddr_in *out);
+bool sip_via_response_target(const osip_message_t *resp, struct sockaddr_in *out);
 
 /* The value of a Via parameter, NULL when absent (or present without value,
  * in which case *present is still set when present is not NULL). */
-const char *via_param(const osip_via_t *via, const char *name, bool *present);
+const char *sip_via_param(const osip_via_t *via, const char *name, bool *present);
 
 /* Set (or add) a Via parameter; value may be NULL for a bare flag. 0 or -1. */
-int via_param_set(osip_via_t *via, const char *name, const char *value);
+int sip_via_param_set(osip_via_t *via, const char *name, const char *value);
 
 /* Remove a Via parameter (no-op when absent). */
-void via_param_remove(osip_via_t *via, const char *name);
+void sip_via_param_remove(osip_via_t *via, const char *name);
 
 #endif

@@ -159,7 +159,7 @@ static const osip_authorization_t *credentials_for(const osip_message_t *req, co
 	for (int l = 0; l < 2; l++) {
 		osip_authorization_t *h;
 		for (int i = 0; (h = osip_list_get(lists[l], i)) != NULL; i++) {
-			if (digest_parse(h, cred) && strcmp(cred->realm, realm) == 0)
+			if (auth_digest_parse(h, cred) && strcmp(cred->realm, realm) == 0)
 				return h;
 		}
 	}
@@ -274,8 +274,8 @@ void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *r
 
 	/* The same work whether or not the user exists (R30). */
 	const struct conf_peer *peer = peer_for(conf, req, cred.username);
-	digest_ha1(cred.alg, cred.username, conf->realm, peer ? peer->secret : DUMMY_SECRET, ha1);
-	bool good = digest_response_ok(&cred, req->sip_method, ha1);
+	auth_digest_ha1(cred.alg, cred.username, conf->realm, peer ? peer->secret : DUMMY_SECRET, ha1);
+	bool good = auth_digest_response_ok(&cred, req->sip_method, ha1);
 	good = good && peer != NULL && alg_allowed(conf, peer, cred.alg);
 	a->computations++;
 
@@ -335,7 +335,7 @@ osip_message_t *auth_answer(const struct conf *conf, const osip_message_t *req,
 	 * go out before anyone is known, so a per-peer choice here would tell
 	 * a scanner which users exist (R28-R30). */
 	for (size_t i = 0; i < conf->digestalgs.count; i++) {
-		if (!digest_challenge(alg_of(conf->digestalgs.alg[i]), conf->realm, nonce,
+		if (!auth_digest_challenge(alg_of(conf->digestalgs.alg[i]), conf->realm, nonce,
 				      verdict == AUTH_STALE, value, sizeof(value)) ||
 		    sip_reply_add_header(resp, reg ? "WWW-Authenticate" : "Proxy-Authenticate", value) != 0) {
 			osip_message_free(resp);

@@ -36,7 +36,7 @@ static const EVP_MD *md_of(enum digest_alg alg)
 	abort(); /* an enum value nobody defined */
 }
 
-const char *digest_alg_name(enum digest_alg alg)
+const char *auth_digest_alg_name(enum digest_alg alg)
 {
 	switch (alg) {
 	case DIGEST_MD5:
@@ -169,7 +169,7 @@ static bool parse_qop(const osip_authorization_t *hdr, struct digest_credentials
 	       token_value(hdr->nonce_count, out->nc, sizeof(out->nc)) && all_hex(out->nc, 8);
 }
 
-bool digest_parse(const osip_authorization_t *hdr, struct digest_credentials *out)
+bool auth_digest_parse(const osip_authorization_t *hdr, struct digest_credentials *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!hdr || !hdr->auth_type || strcasecmp(hdr->auth_type, "Digest") != 0)
@@ -223,7 +223,7 @@ static void hash_hex(enum digest_alg alg, const char *const parts[], size_t coun
 	out[2 * md_len] = '\0';
 }
 
-void digest_ha1(enum digest_alg alg, const char *username, const char *realm, const char *secret,
+void auth_digest_ha1(enum digest_alg alg, const char *username, const char *realm, const char *secret,
 		char out[DIGEST_HEX_MAX])
 {
 	const char *parts[] = { username, realm, secret };
@@ -231,7 +231,7 @@ void digest_ha1(enum digest_alg alg, const char *username, const char *realm, co
 	hash_hex(alg, parts, 3, out);
 }
 
-void digest_expected(const struct digest_credentials *cred, const char *method,
+void auth_digest_expected(const struct digest_credentials *cred, const char *method,
 		     const char ha1[DIGEST_HEX_MAX], char out[DIGEST_HEX_MAX])
 {
 	const char *a2[] = { method, cred->uri };
@@ -248,14 +248,14 @@ void digest_expected(const struct digest_credentials *cred, const char *method,
 	}
 }
 
-bool digest_response_ok(const struct digest_credentials *cred, const char *method,
+bool auth_digest_response_ok(const struct digest_credentials *cred, const char *method,
 			const char ha1[DIGEST_HEX_MAX])
 {
 	char expected[DIGEST_HEX_MAX], got[DIGEST_HEX_MAX];
 	size_t len = hex_len(cred->alg);
 
 	/* Always the same work, whatever the credentials look like (R30). */
-	digest_expected(cred, method, ha1, expected);
+	auth_digest_expected(cred, method, ha1, expected);
 	if (strnlen(cred->response, sizeof(got)) >= sizeof(got))
 		return false;
 	memcpy(got, cred->response, strlen(cred->response) + 1);
@@ -276,7 +276,7 @@ static bool quotable(const char *s)
 	return true;
 }
 
-bool digest_challenge(enum digest_alg alg, const char *realm, const char *nonce, bool stale,
+bool auth_digest_challenge(enum digest_alg alg, const char *realm, const char *nonce, bool stale,
 		      char *out, size_t out_len)
 {
 	int n;
@@ -289,7 +289,7 @@ bool digest_challenge(enum digest_alg alg, const char *realm, const char *nonce,
 	/* RFC 7616 3.3: stale=true tells the client only the nonce was old,
 	 * so it retries without asking the user (R32). */
 	n = snprintf(out, out_len, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
-		     realm, nonce, digest_alg_name(alg), stale ? ", stale=true" : "");
+		     realm, nonce, auth_digest_alg_name(alg), stale ? ", stale=true" : "");
 	if (n < 0 || (size_t)n >= out_len) {
 		out[0] = '\0';
 		return false;

@@ -576,7 +576,7 @@ static enum media_result put_relay_in_sdp(osip_message_t *msg, const struct sess
 		/* the relay speaks to each side as that side speaks */
 		params.rtcp_mux[i] = info->streams[i].rtcp_mux;
 	}
-	if (sdp_body_rewrite(sdp, &params, &text, &len) != 0)
+	if (sdp_rewrite_body_rewrite(sdp, &params, &text, &len) != 0)
 		return MEDIA_BAD_SDP;
 	int rc = replace_body(msg, text, len);
 	free(text);
@@ -605,7 +605,7 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	if (!s && !(MSG_IS_REQUEST(msg) && (MSG_IS_INVITE(msg) || MSG_IS_UPDATE(msg))))
 		return MEDIA_BAD_SDP; /* SDP of a call sipnatd does not carry: never pass it raw */
 	/* read once: the rewrite below works on this parse */
-	struct sdp_body *sdp = sdp_body_load(body->body, body->length, &info);
+	struct sdp_body *sdp = sdp_rewrite_body_load(body->body, body->length, &info);
 	if (!sdp)
 		return refuse_new(m, new_call, MEDIA_BAD_SDP);
 
@@ -616,7 +616,7 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 			r = put_relay_in_sdp(msg, s, sdp, &info, advertised);
 	}
 	/* directmedia: the parties' own SDP goes through untouched */
-	sdp_body_free(sdp);
+	sdp_rewrite_body_free(sdp);
 	if (r != MEDIA_DONE) {
 		if (created)
 			free_session(m, s);
@@ -626,7 +626,7 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 		add_session(m, s);
 	if (s->direct)
 		return MEDIA_DONE;
-	s->hold = sdp_is_hold(&info);
+	s->hold = sdp_rewrite_is_hold(&info);
 	if (!from_local)
 		note_evidence(s, natdetect_signalling(msg, signal_src) |
 				 sdp_evidence(&info, signal_src->sin_addr));

@@ -127,7 +127,7 @@ static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
 	snprintf(port, sizeof(port), "%u", d->conf->bindport);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
-	if (branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
+	if (sip_branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
 		return NULL;
 	if (osip_message_init(&msg) != 0)
 		return NULL;

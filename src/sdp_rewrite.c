@@ -278,7 +278,7 @@ static int sdp_parse_rtcp(const char *value, struct sdp_stream *s)
 	return 0;
 }
 
-/* What the relay needs from a parsed body; -1 as sdp_inspect. */
+/* What the relay needs from a parsed body; -1 as sdp_rewrite_inspect. */
 static int sdp_collect(sdp_message_t *sdp, struct sdp_info *info)
 {
 	enum sdp_direction session_dir = SDP_SENDRECV;
@@ -424,7 +424,7 @@ struct sdp_body {
 	struct sdp_info info;
 };
 
-struct sdp_body *sdp_body_load(const char *body, size_t len, struct sdp_info *info)
+struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, struct sdp_info *info)
 {
 	struct sdp_body *b;
 
@@ -436,14 +436,14 @@ struct sdp_body *sdp_body_load(const char *body, size_t len, struct sdp_info *in
 		return NULL;
 	b->sdp = sdp_load(body, len);
 	if (!b->sdp || sdp_collect(b->sdp, &b->info) != 0) {
-		sdp_body_free(b);
+		sdp_rewrite_body_free(b);
 		return NULL;
 	}
 	*info = b->info;
 	return b;
 }
 
-int sdp_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
+int sdp_rewrite_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
 		     size_t *out_len)
 {
 	char *text = NULL;
@@ -473,7 +473,7 @@ done:
 	return rc;
 }
 
-void sdp_body_free(struct sdp_body *b)
+void sdp_rewrite_body_free(struct sdp_body *b)
 {
 	if (!b)
 		return;
@@ -482,13 +482,13 @@ void sdp_body_free(struct sdp_body *b)
 	free(b);
 }
 
-int sdp_inspect(const char *body, size_t len, struct sdp_info *info)
+int sdp_rewrite_inspect(const char *body, size_t len, struct sdp_info *info)
 {
-	struct sdp_body *b = sdp_body_load(body, len, info);
+	struct sdp_body *b = sdp_rewrite_body_load(body, len, info);
 
 	if (!b)
 		return -1;
-	sdp_body_free(b);
+	sdp_rewrite_body_free(b);
 	return 0;
 }
 
@@ -505,16 +505,16 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *p
 	*out_len = 0;
 	if (!params)
 		return -1;
-	/* the same checks as sdp_inspect: what it refuses is never forwarded */
-	b = sdp_body_load(body, len, &info);
+	/* the same checks as sdp_rewrite_inspect: what it refuses is never forwarded */
+	b = sdp_rewrite_body_load(body, len, &info);
 	if (!b)
 		return -1;
-	rc = sdp_body_rewrite(b, params, out, out_len);
-	sdp_body_free(b);
+	rc = sdp_rewrite_body_rewrite(b, params, out, out_len);
+	sdp_rewrite_body_free(b);
 	return rc;
 }
 
-bool sdp_is_hold(const struct sdp_info *info)
+bool sdp_rewrite_is_hold(const struct sdp_info *info)
 {
 	size_t active = 0;
 

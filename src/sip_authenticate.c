@@ -101,7 +101,7 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 
 	if (MSG_IS_REGISTER(req)) {
 		bool changed = false;
-		*answer = register_handle(d->registrar, conf, req, res.peer, src, now, &changed);
+		*answer = sip_register_handle(d->registrar, conf, req, res.peer, src, now, &changed);
 		if (changed)
 			daemon_registrations_changed(d);
 		return *answer ? ANSWERED : DROPPED;

@@ -49,7 +49,7 @@ static char *via_text(const osip_via_t *via)
 
 static const char *branch_of(const osip_via_t *via)
 {
-	return via_param(via, "branch", NULL);
+	return sip_via_param(via, "branch", NULL);
 }
 
 /* An address as its value: an IPv4 or IPv6 literal (with or without the
@@ -119,9 +119,9 @@ static size_t via_values(const osip_via_t *via, char out[VALUES_MAX])
 {
 	char version[16], transport[16], host[256], port[16], received[256], rport[16];
 	bool rport_present = false;
-	const char *branch = via_param(via, "branch", NULL);
-	const char *recv = via_param(via, "received", NULL);
-	const char *rp = via_param(via, "rport", &rport_present);
+	const char *branch = sip_via_param(via, "branch", NULL);
+	const char *recv = sip_via_param(via, "received", NULL);
+	const char *rp = sip_via_param(via, "rport", &rport_present);
 
 	upper_value(via->version, version, sizeof(version));
 	upper_value(via->protocol, transport, sizeof(transport));
@@ -180,7 +180,7 @@ static int make_visible(const osip_via_t *top, char *out, size_t out_cap)
 	return 0;
 }
 
-int branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden)
+int sip_branch_make(const osip_message_t *req, bool hide, char *out, size_t out_cap, bool *hidden)
 {
 	const osip_via_t *top = osip_list_get(&req->vias, 0);
 	uint8_t sealed[SECRET_SEAL_OVERHEAD + SEAL_MAX];
@@ -212,7 +212,7 @@ static void own_mac(const char *call_id, const char *cseq_number, uint8_t mac[MA
 	mac_of('o', text, n < 0 ? 0 : (size_t)n, mac);
 }
 
-int branch_make_own(const char *call_id, const char *cseq_number, char *out, size_t out_cap)
+int sip_branch_make_own(const char *call_id, const char *cseq_number, char *out, size_t out_cap)
 {
 	uint8_t mac[MAC_LEN];
 
@@ -275,7 +275,7 @@ static bool via_is_ours(const osip_message_t *msg, int i, char **sealed)
 	return false;
 }
 
-bool branch_seen_before(const osip_message_t *req)
+bool sip_branch_seen_before(const osip_message_t *req)
 {
 	for (int i = 0; i < osip_list_size(&req->vias); i++)
 		if (via_is_ours(req, i, NULL))
@@ -302,7 +302,7 @@ static int parse_sealed(char *sealed, osip_list_t *out)
 	return 0;
 }
 
-bool branch_pop_ours(osip_message_t *resp)
+bool sip_branch_pop_ours(osip_message_t *resp)
 {
 	char *sealed = NULL;
 	osip_list_t restored;

@@ -65,7 +65,7 @@ static int rewrite_uri(osip_uri_t *url, struct in_addr host, uint16_t port, cons
 	return osip_uri_uparam_add(url, osip_strdup(CONTACT_TOKEN_PARAM), osip_strdup(token)) == 0 ? 0 : -1;
 }
 
-int contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
+int sip_contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
 		       const struct sockaddr_in *nat)
 {
 	osip_contact_t *contact;
@@ -84,7 +84,7 @@ int contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
 	return 0;
 }
 
-bool contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
+bool sip_contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
 {
 	osip_uri_param_t *param = NULL;
 	uint8_t raw[TOKEN_RAW_MAX], body[TOKEN_RAW_MAX];
@@ -116,7 +116,7 @@ bool contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
 	return true;
 }
 
-int contact_restore_request_uri(osip_message_t *msg, struct contact_target *out)
+int sip_contact_restore_request_uri(osip_message_t *msg, struct contact_target *out)
 {
 	osip_uri_param_t *param = NULL;
 	osip_uri_t *orig = NULL;
@@ -125,7 +125,7 @@ int contact_restore_request_uri(osip_message_t *msg, struct contact_target *out)
 	    osip_uri_param_get_byname(&msg->req_uri->url_params, (char *)CONTACT_TOKEN_PARAM,
 				      &param) != 0 || !param)
 		return 0;
-	if (!contact_token_decode(msg->req_uri, out))
+	if (!sip_contact_token_decode(msg->req_uri, out))
 		return -1;
 	if (osip_uri_init(&orig) != 0)
 		return -1;

@@ -99,7 +99,7 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 
 	if (MSG_IS_ACK(ctx->msg))
 		return; /* ACK is never answered */
-	if (!via_response_target(ctx->msg, &to)) {
+	if (!sip_via_response_target(ctx->msg, &to)) {
 		log_limited(&malformed_limit, LOG_INFO, "no usable Via to answer %s from %s",
 			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, addr));
 		return;
@@ -117,7 +117,7 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 		sip_reply_add_header(resp, "Accept", "application/sdp");
 	}
 	counters.answered_locally++;
-	forward_send(ctx->d, resp, &to);
+	sip_forward_send(ctx->d, resp, &to);
 	osip_message_free(resp);
 }
 
@@ -198,7 +198,7 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
 
 	bool to_internet = !classify_is_local(ctx->d->conf, dest->sin_addr);
-	switch (forward_request(ctx->d, ctx->msg, &fsrc, dest)) {
+	switch (sip_forward_request(ctx->d, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
 		counters.forwarded++;
 		/* A trunk is an Internet party too: its BYE must end the dialog
@@ -323,9 +323,9 @@ static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 {
 	struct sockaddr_in to;
 
-	if (via_response_target(ctx->msg, &to)) {
+	if (sip_via_response_target(ctx->msg, &to)) {
 		counters.answered_locally++;
-		forward_send(ctx->d, answer, &to);
+		sip_forward_send(ctx->d, answer, &to);
 	}
 	osip_message_free(answer);
 }
@@ -345,8 +345,8 @@ static void handle_request(struct sip_ctx *ctx)
 	bool asked_rport = false;
 	osip_via_t *top = osip_list_get(&ctx->msg->vias, 0);
 	if (top)
-		via_param(top, "rport", &asked_rport);
-	if (via_stamp_received(ctx->msg, &ctx->src, force_rport) != 0) {
+		sip_via_param(top, "rport", &asked_rport);
+	if (sip_via_stamp_received(ctx->msg, &ctx->src, force_rport) != 0) {
 		log_limited(&malformed_limit, LOG_INFO, "request from %s has an unusable Via, dropped",
 			    netaddr_format(&ctx->src, addr));
 		return;
@@ -374,8 +374,8 @@ static void handle_request(struct sip_ctx *ctx)
 	 * (nat = "auto") came from elsewhere than its sent-by. */
 	if (ctx->peer && !asked_rport && top &&
 	    !natdetect_force_rport(ctx->peer->nat, &ctx->src, top->host, top->port))
-		via_param_remove(top, "rport");
-	int max_forwards = forward_max_forwards(ctx->msg);
+		sip_via_param_remove(top, "rport");
+	int max_forwards = sip_forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
 		respond(ctx, 400, "Bad Max-Forwards");
 		return;
@@ -384,7 +384,7 @@ static void handle_request(struct sip_ctx *ctx)
 		respond(ctx, 483, NULL);
 		return;
 	}
-	if (branch_seen_before(ctx->msg)) {
+	if (sip_branch_seen_before(ctx->msg)) {
 		log_limited(&malformed_limit, LOG_NOTICE, "loop: %s %s from %s has been here before",
 			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
 			    netaddr_format(&ctx->src, addr));
@@ -393,7 +393,7 @@ static void handle_request(struct sip_ctx *ctx)
 	}
 
 	route_self_of(ctx->d, &self);
-	route_request(&self, ctx->kind, ctx->msg, &route);
+	sip_route_request(&self, ctx->kind, ctx->msg, &route);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
 	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
 		respond(ctx, 500, NULL);
@@ -422,7 +422,7 @@ static void handle_response(struct sip_ctx *ctx)
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
 
 	counters.responses++;
-	if (!branch_pop_ours(ctx->msg)) {
+	if (!sip_branch_pop_ours(ctx->msg)) {
 		/* R6: a response whose top Via is not ours is never passed on */
 		counters.stray_responses++;
 		log_limited(&malformed_limit, LOG_INFO, "%d response from %s is not for sipnatd, dropped",
@@ -435,8 +435,8 @@ static void handle_response(struct sip_ctx *ctx)
 		return;
 	}
 	struct sockaddr_in to;
-	bool to_internet = via_response_target(ctx->msg, &to) && !classify_is_local(ctx->d->conf, to.sin_addr);
-	enum forward_result fr = forward_response(ctx->d, ctx->msg, &fsrc);
+	bool to_internet = sip_via_response_target(ctx->msg, &to) && !classify_is_local(ctx->d->conf, to.sin_addr);
+	enum forward_result fr = sip_forward_response(ctx->d, ctx->msg, &fsrc);
 	if (fr == FORWARD_SENT) {
 		counters.forwarded++;
 		if (to_internet || ctx->kind == SOURCE_INTERNET)
@@ -462,7 +462,7 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 		counters.banned++;
 		return;
 	}
-	sip_trace("in from", src, buf, len > SIPMSG_MAX_SIZE ? 0 : len);
+	sip_socket_trace("in from", src, buf, len > SIPMSG_MAX_SIZE ? 0 : len);
 	enum sipmsg_status st = sipmsg_parse(buf, len, &ctx.msg, &why);
 	switch (st) {
 	case SIPMSG_OK:
@@ -487,7 +487,7 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 		counters.invalid++;
 		log_limited(&malformed_limit, LOG_NOTICE, "bad request from %s: %s; answered 400",
 			    netaddr_format(src, addr), why);
-		if (via_stamp_received(ctx.msg, src, true) == 0)
+		if (sip_via_stamp_received(ctx.msg, src, true) == 0)
 			respond(&ctx, 400, NULL);
 		osip_message_free(ctx.msg);
 		return;
@@ -496,7 +496,7 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 	ctx.kind = classify_source(ctx.d->conf, src->sin_addr, trunks_match_cb, ctx.d->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
 	if (!source_is_local(&ctx))
-		hide_restore_call_id(ctx.msg);
+		sip_hide_restore_call_id(ctx.msg);
 	if (MSG_IS_REQUEST(ctx.msg))
 		handle_request(&ctx);
 	else

@@ -24,11 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest)
+void sip_forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	struct hide_undo undo;
+	struct sip_hide_undo undo;
 	struct in_addr external;
 	bool hidden = false;
 
@@ -36,7 +36,7 @@ void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_i
 	 * the wire only: whatever runs after this sees the message unchanged. */
 	if (!classify_is_local(d->conf, dest->sin_addr) &&
 	    daemon_advertised_addr(d, dest->sin_addr, &external)) {
-		if (hide_for_internet(msg, d->conf, external, d->conf->bindport, &undo) != 0) {
+		if (sip_hide_for_internet(msg, d->conf, external, d->conf->bindport, &undo) != 0) {
 			log_err("out of memory hiding the LAN in %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
 			return;
 		}
@@ -44,7 +44,7 @@ void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_i
 	}
 	int rc = sipmsg_serialize(msg, &buf, &len);
 	if (hidden)
-		hide_undo(msg, &undo);
+		sip_hide_undo(msg, &undo);
 	if (rc != 0) {
 		log_err("cannot serialise %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
 		return;
@@ -53,7 +53,7 @@ void forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_i
 	osip_free(buf);
 }
 
-int forward_max_forwards(osip_message_t *req)
+int sip_forward_max_forwards(osip_message_t *req)
 {
 	osip_header_t *mf = NULL;
 	long v = 0;
@@ -76,7 +76,7 @@ int forward_max_forwards(osip_message_t *req)
 static void decrement_max_forwards(osip_message_t *req)
 {
 	osip_header_t *mf = NULL;
-	int v = forward_max_forwards(req);
+	int v = sip_forward_max_forwards(req);
 	char buf[16];
 
 	if (v <= 0 || osip_message_get_max_forwards(req, 0, &mf) < 0 || !mf)
@@ -117,9 +117,9 @@ static int masquerade(struct daemon *d, osip_message_t *msg, const struct forwar
 	uint16_t port = d->conf->bindport;
 
 	if (src->local && !dest_local)
-		return contact_masquerade(msg, advertised, port, NULL);
+		return sip_contact_masquerade(msg, advertised, port, NULL);
 	if (!src->local && dest_local)
-		return contact_masquerade(msg, advertised, port, &src->addr);
+		return sip_contact_masquerade(msg, advertised, port, &src->addr);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ static void drop_vias(osip_message_t *msg)
 	}
 }
 
-enum forward_result forward_request(struct daemon *d, osip_message_t *req,
+enum forward_result sip_forward_request(struct daemon *d, osip_message_t *req,
 				    const struct forward_source *src, const struct sockaddr_in *dest)
 {
 	bool dest_local = classify_is_local(d->conf, dest->sin_addr);
@@ -168,26 +168,26 @@ enum forward_result forward_request(struct daemon *d, osip_message_t *req,
 	if (masquerade(d, req, src, dest_local, advertised) != 0)
 		goto fail;
 	/* Leaving the LAN: the LAN's Vias go into the branch, not on the wire. */
-	if (branch_make(req, src->local && !dest_local, branch, sizeof(branch), &hidden) != 0)
+	if (sip_branch_make(req, src->local && !dest_local, branch, sizeof(branch), &hidden) != 0)
 		goto fail;
 	if (hidden)
 		drop_vias(req);
 	if (add_own_via(req, advertised, d->conf->bindport, branch) != 0)
 		goto fail;
-	forward_send(d, req, dest);
+	sip_forward_send(d, req, dest);
 	return FORWARD_SENT;
 fail:
 	log_err("cannot rewrite %s %s for forwarding", sipmsg_method(req), sipmsg_call_id(req));
 	return FORWARD_FAILED;
 }
 
-enum forward_result forward_response(struct daemon *d, osip_message_t *resp,
+enum forward_result sip_forward_response(struct daemon *d, osip_message_t *resp,
 				     const struct forward_source *src)
 {
 	struct sockaddr_in dest;
 	struct in_addr advertised;
 
-	if (!via_response_target(resp, &dest))
+	if (!sip_via_response_target(resp, &dest))
 		return FORWARD_FAILED;
 	bool dest_local = classify_is_local(d->conf, dest.sin_addr);
 	if (src->local != dest_local) {
@@ -201,6 +201,6 @@ enum forward_result forward_response(struct daemon *d, osip_message_t *resp,
 			return FORWARD_FAILED;
 		}
 	}
-	forward_send(d, resp, &dest);
+	sip_forward_send(d, resp, &dest);
 	return FORWARD_SENT;
 }

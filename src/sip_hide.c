@@ -70,7 +70,7 @@ static size_t call_id_text(const osip_call_id_t *cid, char *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct hide_undo *undo)
+static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct sip_hide_undo *undo)
 {
 	osip_call_id_t *cid = msg->call_id;
 	char text[CALL_ID_SEAL_MAX + 1], host[256];
@@ -100,8 +100,8 @@ static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct hid
 	return 0;
 }
 
-int hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
-		      uint16_t port, struct hide_undo *undo)
+int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
+		      uint16_t port, struct sip_hide_undo *undo)
 {
 	char ext[INET_ADDRSTRLEN], port_text[8];
 
@@ -112,13 +112,13 @@ int hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_ad
 	if (hide_uri(&undo->from, msg->from ? msg->from->url : NULL, conf, ext, port_text) != 0 ||
 	    hide_uri(&undo->to, msg->to ? msg->to->url : NULL, conf, ext, port_text) != 0 ||
 	    hide_call_id(msg, conf, undo) != 0) {
-		hide_undo(msg, undo);
+		sip_hide_undo(msg, undo);
 		return -1;
 	}
 	return 0;
 }
 
-void hide_undo(osip_message_t *msg, struct hide_undo *undo)
+void sip_hide_undo(osip_message_t *msg, struct sip_hide_undo *undo)
 {
 	undo_uri(&undo->from);
 	undo_uri(&undo->to);
@@ -130,7 +130,7 @@ void hide_undo(osip_message_t *msg, struct hide_undo *undo)
 	}
 }
 
-bool hide_restore_call_id(osip_message_t *msg)
+bool sip_hide_restore_call_id(osip_message_t *msg)
 {
 	osip_call_id_t *cid = msg->call_id;
 	const size_t plen = strlen(HIDE_CALL_ID_PREFIX);

@@ -105,7 +105,7 @@ static int add_bindings(osip_message_t *resp, const struct registrar *r, const c
 	return 0;
 }
 
-osip_message_t *register_handle(struct registrar *r, const struct conf *conf,
+osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf,
 				const osip_message_t *req, const struct conf_peer *peer,
 				const struct sockaddr_in *src, time_t now, bool *changed)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool route_uri_is_self(const struct route_self *self, const osip_uri_t *uri)
+bool sip_route_uri_is_self(const struct route_self *self, const osip_uri_t *uri)
 {
 	struct in_addr host;
 	uint16_t port = 5060;
@@ -34,7 +34,7 @@ static void pop_own_routes(const struct route_self *self, osip_message_t *req)
 {
 	osip_route_t *route;
 
-	while ((route = osip_list_get(&req->routes, 0)) != NULL && route_uri_is_self(self, route->url)) {
+	while ((route = osip_list_get(&req->routes, 0)) != NULL && sip_route_uri_is_self(self, route->url)) {
 		osip_list_remove(&req->routes, 0);
 		osip_route_free(route);
 	}
@@ -189,7 +189,7 @@ static void to_peer(const struct route_self *self, osip_message_t *req, struct r
 	out->why = "trunk peer (lookup)";
 }
 
-void route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
+void sip_route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
 		   struct route_decision *out)
 {
 	struct contact_target target;
@@ -198,7 +198,7 @@ void route_request(const struct route_self *self, enum source_kind kind, osip_me
 
 	memset(out, 0, sizeof(*out));
 	pop_own_routes(self, req);
-	int restored = contact_restore_request_uri(req, &target);
+	int restored = sip_contact_restore_request_uri(req, &target);
 	if (restored < 0) {
 		/* a token we did not make, or made before a restart */
 		if (to)
@@ -236,7 +236,7 @@ void route_request(const struct route_self *self, enum source_kind kind, osip_me
 		to_uri_host(next->url, out, "by Route");
 		return;
 	}
-	if (route_uri_is_self(self, req->req_uri)) {
+	if (sip_route_uri_is_self(self, req->req_uri)) {
 		to_peer(self, req, out);
 		return;
 	}

@@ -48,7 +48,7 @@ void sip_socket_set_trace(bool on)
 	trace_on = on;
 }
 
-void sip_trace(const char *direction, const struct sockaddr_in *peer, const char *buf, size_t len)
+void sip_socket_trace(const char *direction, const struct sockaddr_in *peer, const char *buf, size_t len)
 {
 	char addr[NETADDR_STRLEN];
 
@@ -191,7 +191,7 @@ int sip_socket_send(struct sip_socket *sock, const char *buf, size_t len,
 {
 	char addr[NETADDR_STRLEN];
 
-	sip_trace("out to", to, buf, len);
+	sip_socket_trace("out to", to, buf, len);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		ssize_t n = sendto(sock->fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
 		if (n == (ssize_t)len)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *via_param(const osip_via_t *via, const char *name, bool *present)
+const char *sip_via_param(const osip_via_t *via, const char *name, bool *present)
 {
 	osip_generic_param_t *param = NULL;
 
@@ -26,7 +26,7 @@ const char *via_param(const osip_via_t *via, const char *name, bool *present)
 	return param->gvalue;
 }
 
-int via_param_set(osip_via_t *via, const char *name, const char *value)
+int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
 {
 	osip_generic_param_t *param = NULL;
 	char *copy = value ? osip_strdup(value) : NULL;
@@ -47,7 +47,7 @@ int via_param_set(osip_via_t *via, const char *name, const char *value)
 	return 0;
 }
 
-int via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport)
+int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport)
 {
 	osip_via_t *via = osip_list_get(&req->vias, 0);
 	char ip[INET_ADDRSTRLEN], port[8];
@@ -57,17 +57,17 @@ int via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool 
 		return -1;
 	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
 	snprintf(port, sizeof(port), "%u", ntohs(src->sin_port));
-	via_param(via, "rport", &wants_rport);
+	sip_via_param(via, "rport", &wants_rport);
 
 	if (wants_rport || force_rport) {
-		if (via_param_set(via, "received", ip) != 0 || via_param_set(via, "rport", port) != 0)
+		if (sip_via_param_set(via, "received", ip) != 0 || sip_via_param_set(via, "rport", port) != 0)
 			return -1;
 		return 0;
 	}
 	/* RFC 3261 18.2.1: received only when sent-by differs from the source;
 	 * drop any received= the client wrote itself. */
 	if (strcmp(via->host, ip) != 0)
-		return via_param_set(via, "received", ip);
+		return sip_via_param_set(via, "received", ip);
 	osip_generic_param_t *stale = NULL;
 	if (osip_generic_param_get_byname(&via->via_params, (char *)"received", &stale) == 0 && stale) {
 		osip_free(stale->gvalue);
@@ -76,7 +76,7 @@ int via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool 
 	return 0;
 }
 
-bool via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
+bool sip_via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
 {
 	const osip_via_t *via = osip_list_get(&resp->vias, 0);
 	struct in_addr ip;
@@ -84,10 +84,10 @@ bool via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
 
 	if (!via || !via->host)
 		return false;
-	const char *received = via_param(via, "received", NULL);
+	const char *received = sip_via_param(via, "received", NULL);
 	if (!netaddr_parse_ipv4(received ? received : via->host, &ip))
 		return false;
-	const char *rport = via_param(via, "rport", NULL);
+	const char *rport = sip_via_param(via, "rport", NULL);
 	if (rport && netaddr_parse_port(rport, &port)) {
 		/* rport with a value: the source port of the request (RFC 3581 4) */
 	} else if (via->port && !netaddr_parse_port(via->port, &port)) {
@@ -97,7 +97,7 @@ bool via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
 	return true;
 }
 
-void via_param_remove(osip_via_t *via, const char *name)
+void sip_via_param_remove(osip_via_t *via, const char *name)
 {
 	osip_generic_param_t *param;
 

@@ -120,8 +120,8 @@ static void credentials(char *out, size_t len, const char *method, const char *u
 	c.has_qop = true;
 	snprintf(c.cnonce, sizeof(c.cnonce), "%s", cnonce);
 	snprintf(c.nc, sizeof(c.nc), "00000001");
-	digest_ha1(DIGEST_MD5, "alice", REALM, password, ha1);
-	digest_expected(&c, method, ha1, response);
+	auth_digest_ha1(DIGEST_MD5, "alice", REALM, password, ha1);
+	auth_digest_expected(&c, method, ha1, response);
 	int n = snprintf(out, len,
 			 "%s: Digest username=\"alice\", realm=\"" REALM "\", nonce=\"%s\", uri=\"%s\", "
 			 "response=\"%s\", algorithm=MD5, cnonce=\"%s\", qop=auth, nc=00000001\r\n",

@@ -250,7 +250,7 @@ call_id_of() {
 
 # The value of a Via parameter in the first message of a sipp message log that
 # matches FIRST_LINE_RE, on the Via line that matches VIA_RE.
-via_param() {
+sip_via_param() {
     local log=$1 first_line=$2 via_re=$3 param=$4
     awk -v first="$first_line" -v via="$via_re" -v p="$param" '
         /^(UDP message received|UDP message sent)/ { inmsg = 1; start = 1; next }
@@ -437,7 +437,7 @@ EOF
     wait "$reg_pid" || rc=$?
     forget_pid "$reg_pid"
     rc=$(sipp_verdict register "$rc")
-    nat_port=$(via_param "$work/register.msg" '^SIP/2\.0 200' "$PHONE:5060" rport || true)
+    nat_port=$(sip_via_param "$work/register.msg" '^SIP/2\.0 200' "$PHONE:5060" rport || true)
     if ((rc != 0)); then
         fail "registration: the phone's side failed (sipp exit $rc; see register.err)"
     elif [[ -z $nat_port ]]; then
@@ -511,8 +511,8 @@ EOF
 
     # ---------------------------------------------------------------- cross-checks
     # The port the phone's NAT chose, as both ends were told it in call 1.
-    seen_phone=$(via_param "$work/call1-phone.msg" '^SIP/2\.0 200' "$PHONE:5060" rport || true)
-    seen_pbx=$(via_param "$work/call1-pbx.msg" '^INVITE ' "$PHONE:5060" rport || true)
+    seen_phone=$(sip_via_param "$work/call1-phone.msg" '^SIP/2\.0 200' "$PHONE:5060" rport || true)
+    seen_pbx=$(sip_via_param "$work/call1-pbx.msg" '^INVITE ' "$PHONE:5060" rport || true)
     if ((RPORT_ASKED_ONLY)); then
         # (the phone's scenario checked the 200 to its INVITE: no rport;
         # its BYE, in the dialog, is answered by the global rule)

@@ -96,8 +96,8 @@ void client_answer_challenge(const struct client *c, const char *resp, const cha
 	snprintf(cred.cnonce, sizeof(cred.cnonce), "c0ffee");
 	snprintf(cred.nc, sizeof(cred.nc), "00000001");
 	char ha1[DIGEST_HEX_MAX], expect[DIGEST_HEX_MAX];
-	digest_ha1(DIGEST_MD5, user, "sipnatd", password, ha1);
-	digest_expected(&cred, method, ha1, expect);
+	auth_digest_ha1(DIGEST_MD5, user, "sipnatd", password, ha1);
+	auth_digest_expected(&cred, method, ha1, expect);
 	snprintf(line, len,
 		 "%s: Digest username=\"%s\", realm=\"sipnatd\", nonce=\"%s\", uri=\"%s\", "
 		 "response=\"%s\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, nc=00000001",

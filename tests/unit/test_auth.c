@@ -116,13 +116,13 @@ static void credentials_for_uri(char *out, size_t len, const char *method, enum 
 	c.has_qop = true;
 	snprintf(c.cnonce, sizeof(c.cnonce), "%s", CNONCE);
 	snprintf(c.nc, sizeof(c.nc), "%s", nc);
-	digest_ha1(alg, user, REALM, secret, ha1);
-	digest_expected(&c, method, ha1, response);
+	auth_digest_ha1(alg, user, REALM, secret, ha1);
+	auth_digest_expected(&c, method, ha1, response);
 	snprintf(out, len,
 		 "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
 		 "response=\"%s\", algorithm=%s, qop=auth, cnonce=\"%s\", nc=%s",
 		 reg ? "Authorization" : "Proxy-Authorization", user, REALM, nonce, c.uri, response,
-		 digest_alg_name(alg), CNONCE, nc);
+		 auth_digest_alg_name(alg), CNONCE, nc);
 }
 
 static void credentials(char *out, size_t len, const char *method, enum digest_alg alg,
@@ -722,7 +722,7 @@ START_TEST(responses_follow_digestalgs)
 				enum auth_verdict v = check(conf, req, T0 + 1, NULL);
 				ck_assert_msg(v == (want ? AUTH_OK : AUTH_FORBIDDEN),
 					      "case %zu: %s with %s: %s", i, user,
-					      digest_alg_name((enum digest_alg)alg), auth_verdict_name(v));
+					      auth_digest_alg_name((enum digest_alg)alg), auth_verdict_name(v));
 				osip_message_free(req);
 			}
 		}

@@ -26,8 +26,8 @@
 #define SIP_MD5_RESPONSE "672411be5da2ddeff29fde53d3f33ce3"
 #define SIP_SHA256_RESPONSE "5b8c943a353ac379a886f80469fbc578b03d683da0e67b2388e378e551b9c0cc"
 
-/* Parse an Authorization value with libosip2, then digest_parse it. The
- * osip return code is ignored so that digest_parse sees whatever osip made of
+/* Parse an Authorization value with libosip2, then auth_digest_parse it. The
+ * osip return code is ignored so that auth_digest_parse sees whatever osip made of
  * the value, as it would in the daemon if osip were more lenient. */
 static bool parse_value(const char *value, struct digest_credentials *cred)
 {
@@ -36,7 +36,7 @@ static bool parse_value(const char *value, struct digest_credentials *cred)
 
 	ck_assert_int_eq(osip_authorization_init(&hdr), 0);
 	(void)osip_authorization_parse(hdr, value);
-	ok = digest_parse(hdr, cred);
+	ok = auth_digest_parse(hdr, cred);
 	osip_authorization_free(hdr);
 	return ok;
 }
@@ -58,8 +58,8 @@ static bool verifies(const struct digest_credentials *cred, const char *method,
 {
 	char ha1[DIGEST_HEX_MAX];
 
-	digest_ha1(cred->alg, cred->username, cred->realm, password, ha1);
-	return digest_response_ok(cred, method, ha1);
+	auth_digest_ha1(cred->alg, cred->username, cred->realm, password, ha1);
+	return auth_digest_response_ok(cred, method, ha1);
 }
 
 /* ---- known answers ---- */
@@ -84,11 +84,11 @@ START_TEST(rfc7616_md5)
 	ck_assert_str_eq(cred.nc, "00000001");
 	ck_assert_str_eq(cred.response, RFC_MD5_RESPONSE);
 
-	digest_ha1(DIGEST_MD5, "Mufasa", "http-auth@example.org", "Circle of Life", ha1);
+	auth_digest_ha1(DIGEST_MD5, "Mufasa", "http-auth@example.org", "Circle of Life", ha1);
 	ck_assert_str_eq(ha1, "3d78807defe7de2157e2b0b6573a855f");
-	digest_expected(&cred, "GET", ha1, expected);
+	auth_digest_expected(&cred, "GET", ha1, expected);
 	ck_assert_str_eq(expected, RFC_MD5_RESPONSE);
-	ck_assert(digest_response_ok(&cred, "GET", ha1));
+	ck_assert(auth_digest_response_ok(&cred, "GET", ha1));
 }
 END_TEST
 
@@ -105,11 +105,11 @@ START_TEST(rfc7616_sha256)
 	ck_assert_int_eq(cred.alg, DIGEST_SHA256);
 	ck_assert_str_eq(cred.response, RFC_SHA256_RESPONSE);
 
-	digest_ha1(DIGEST_SHA256, "Mufasa", "http-auth@example.org", "Circle of Life", ha1);
+	auth_digest_ha1(DIGEST_SHA256, "Mufasa", "http-auth@example.org", "Circle of Life", ha1);
 	ck_assert_str_eq(ha1, "7987c64c30e25f1b74be53f966b49b90f2808aa92faf9a00262392d7b4794232");
-	digest_expected(&cred, "GET", ha1, expected);
+	auth_digest_expected(&cred, "GET", ha1, expected);
 	ck_assert_str_eq(expected, RFC_SHA256_RESPONSE);
-	ck_assert(digest_response_ok(&cred, "GET", ha1));
+	ck_assert(auth_digest_response_ok(&cred, "GET", ha1));
 	ck_assert(!verifies(&cred, "GET", "Circle of life"));
 }
 END_TEST
@@ -140,10 +140,10 @@ START_TEST(sip_register_sha256)
 		 "cnonce=\"0a4f113b\", nc=00000001, qop=auth",
 		 &cred);
 	ck_assert_int_eq(cred.alg, DIGEST_SHA256);
-	digest_ha1(DIGEST_SHA256, "alice", "sipnatd", SIP_SECRET, ha1);
+	auth_digest_ha1(DIGEST_SHA256, "alice", "sipnatd", SIP_SECRET, ha1);
 	ck_assert_str_eq(ha1, SIP_SHA256_HA1);
-	ck_assert(digest_response_ok(&cred, "REGISTER", ha1));
-	ck_assert(!digest_response_ok(&cred, "INVITE", ha1));
+	ck_assert(auth_digest_response_ok(&cred, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&cred, "INVITE", ha1));
 }
 END_TEST
 
@@ -158,9 +158,9 @@ START_TEST(sip_register_md5)
 		 "nc=00000001,qop=auth,algorithm=MD5",
 		 &cred);
 	ck_assert_int_eq(cred.alg, DIGEST_MD5);
-	digest_ha1(DIGEST_MD5, "alice", "sipnatd", SIP_SECRET, ha1);
+	auth_digest_ha1(DIGEST_MD5, "alice", "sipnatd", SIP_SECRET, ha1);
 	ck_assert_str_eq(ha1, SIP_MD5_HA1);
-	ck_assert(digest_response_ok(&cred, "REGISTER", ha1));
+	ck_assert(auth_digest_response_ok(&cred, "REGISTER", ha1));
 }
 END_TEST
 
@@ -213,10 +213,10 @@ START_TEST(uppercase_response_accepted)
 	ck_assert_str_eq(cred.response, SIP_MD5_RESPONSE);
 	ck_assert(verifies(&cred, "REGISTER", SIP_SECRET));
 
-	/* and credentials built without digest_parse are normalised too */
-	digest_ha1(DIGEST_MD5, "alice", "sipnatd", SIP_SECRET, ha1);
+	/* and credentials built without auth_digest_parse are normalised too */
+	auth_digest_ha1(DIGEST_MD5, "alice", "sipnatd", SIP_SECRET, ha1);
 	strcpy(cred.response, "672411BE5da2ddeff29fde53d3f33CE3");
-	ck_assert(digest_response_ok(&cred, "REGISTER", ha1));
+	ck_assert(auth_digest_response_ok(&cred, "REGISTER", ha1));
 }
 END_TEST
 
@@ -232,38 +232,38 @@ START_TEST(wrong_credentials_refused)
 		 &cred);
 	ck_assert(!verifies(&cred, "REGISTER", "s3cr3t-Pa56"));
 	ck_assert(!verifies(&cred, "REGISTER", ""));
-	digest_ha1(DIGEST_MD5, "alice", "sipnatd", SIP_SECRET, ha1);
+	auth_digest_ha1(DIGEST_MD5, "alice", "sipnatd", SIP_SECRET, ha1);
 
 	/* any field the response covers */
 	tampered = cred;
 	strcpy(tampered.nc, "00000002");
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	tampered = cred;
 	strcpy(tampered.cnonce, "0a4f113c");
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	tampered = cred;
 	strcpy(tampered.uri, "sip:example.org");
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	tampered = cred;
 	tampered.has_qop = false;
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	tampered = cred;
 	tampered.response[31] = '4';
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	/* a response of the wrong length, even a prefix of the right one */
 	tampered = cred;
 	tampered.response[16] = '\0';
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	tampered = cred;
 	tampered.response[0] = '\0';
-	ck_assert(!digest_response_ok(&tampered, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&tampered, "REGISTER", ha1));
 	/* the MD5 answer checked as SHA-256 */
 	tampered = cred;
 	tampered.alg = DIGEST_SHA256;
 	ck_assert(!verifies(&tampered, "REGISTER", SIP_SECRET));
 	/* the unknown-user path: a dummy HA1 that no password produces */
-	ck_assert(!digest_response_ok(&cred, "REGISTER", dummy_ha1));
-	ck_assert(digest_response_ok(&cred, "REGISTER", ha1));
+	ck_assert(!auth_digest_response_ok(&cred, "REGISTER", dummy_ha1));
+	ck_assert(auth_digest_response_ok(&cred, "REGISTER", ha1));
 }
 END_TEST
 
@@ -402,12 +402,12 @@ START_TEST(parse_refuses_other_scheme)
 	ck_assert_int_eq(osip_authorization_init(&hdr), 0);
 	ck_assert_int_eq(osip_authorization_parse(hdr, "Digest username=\"alice\"" OK_TAIL MD5_RESP),
 			 0);
-	ck_assert(digest_parse(hdr, &cred));
+	ck_assert(auth_digest_parse(hdr, &cred));
 	osip_free(hdr->auth_type);
 	osip_authorization_set_auth_type(hdr, osip_strdup("Basic"));
-	ck_assert(!digest_parse(hdr, &cred));
+	ck_assert(!auth_digest_parse(hdr, &cred));
 	osip_authorization_free(hdr);
-	ck_assert(!digest_parse(NULL, &cred));
+	ck_assert(!auth_digest_parse(NULL, &cred));
 }
 END_TEST
 
@@ -428,10 +428,10 @@ START_TEST(parse_refuses_raw_username)
 			 0);
 	osip_free(hdr->username);
 	osip_authorization_set_username(hdr, osip_strdup(raw_usernames[_i]));
-	ck_assert_msg(!digest_parse(hdr, &cred), "accepted username %s", raw_usernames[_i]);
+	ck_assert_msg(!auth_digest_parse(hdr, &cred), "accepted username %s", raw_usernames[_i]);
 	osip_free(hdr->username);
 	osip_authorization_set_username(hdr, osip_strdup("\"al\\\\ice\""));
-	ck_assert(digest_parse(hdr, &cred));
+	ck_assert(auth_digest_parse(hdr, &cred));
 	ck_assert_str_eq(cred.username, "al\\ice");
 	osip_authorization_free(hdr);
 }
@@ -443,16 +443,16 @@ START_TEST(challenge_exact)
 {
 	char out[256];
 
-	ck_assert(digest_challenge(DIGEST_MD5, "sipnatd", SIP_NONCE, false, out, sizeof(out)));
+	ck_assert(auth_digest_challenge(DIGEST_MD5, "sipnatd", SIP_NONCE, false, out, sizeof(out)));
 	ck_assert_str_eq(out, "Digest realm=\"sipnatd\", nonce=\"" SIP_NONCE
 			      "\", algorithm=MD5, qop=\"auth\"");
-	ck_assert(digest_challenge(DIGEST_MD5, "sipnatd", SIP_NONCE, true, out, sizeof(out)));
+	ck_assert(auth_digest_challenge(DIGEST_MD5, "sipnatd", SIP_NONCE, true, out, sizeof(out)));
 	ck_assert_str_eq(out, "Digest realm=\"sipnatd\", nonce=\"" SIP_NONCE
 			      "\", algorithm=MD5, qop=\"auth\", stale=true");
-	ck_assert(digest_challenge(DIGEST_SHA256, "sipnatd", SIP_NONCE, false, out, sizeof(out)));
+	ck_assert(auth_digest_challenge(DIGEST_SHA256, "sipnatd", SIP_NONCE, false, out, sizeof(out)));
 	ck_assert_str_eq(out, "Digest realm=\"sipnatd\", nonce=\"" SIP_NONCE
 			      "\", algorithm=SHA-256, qop=\"auth\"");
-	ck_assert(digest_challenge(DIGEST_SHA256, "sipnatd", SIP_NONCE, true, out, sizeof(out)));
+	ck_assert(auth_digest_challenge(DIGEST_SHA256, "sipnatd", SIP_NONCE, true, out, sizeof(out)));
 	ck_assert_str_eq(out, "Digest realm=\"sipnatd\", nonce=\"" SIP_NONCE
 			      "\", algorithm=SHA-256, qop=\"auth\", stale=true");
 }
@@ -463,16 +463,16 @@ START_TEST(challenge_fits_or_fails)
 	static const char want[] = "Digest realm=\"r\", nonce=\"n\", algorithm=MD5, qop=\"auth\"";
 	char out[sizeof(want)];
 
-	ck_assert(digest_challenge(DIGEST_MD5, "r", "n", false, out, sizeof(out)));
+	ck_assert(auth_digest_challenge(DIGEST_MD5, "r", "n", false, out, sizeof(out)));
 	ck_assert_str_eq(out, want);
-	ck_assert(!digest_challenge(DIGEST_MD5, "r", "n", false, out, sizeof(out) - 1));
+	ck_assert(!auth_digest_challenge(DIGEST_MD5, "r", "n", false, out, sizeof(out) - 1));
 	ck_assert_str_eq(out, "");
-	ck_assert(!digest_challenge(DIGEST_MD5, "r", "n", true, out, sizeof(out)));
-	ck_assert(!digest_challenge(DIGEST_MD5, "r", "n", false, out, 0));
+	ck_assert(!auth_digest_challenge(DIGEST_MD5, "r", "n", true, out, sizeof(out)));
+	ck_assert(!auth_digest_challenge(DIGEST_MD5, "r", "n", false, out, 0));
 	/* nothing that would break out of the quoted-string */
-	ck_assert(!digest_challenge(DIGEST_MD5, "a\"b", "n", false, out, sizeof(out)));
-	ck_assert(!digest_challenge(DIGEST_MD5, "r", "n\\", false, out, sizeof(out)));
-	ck_assert(!digest_challenge(DIGEST_MD5, "r\r\n", "n", false, out, sizeof(out)));
+	ck_assert(!auth_digest_challenge(DIGEST_MD5, "a\"b", "n", false, out, sizeof(out)));
+	ck_assert(!auth_digest_challenge(DIGEST_MD5, "r", "n\\", false, out, sizeof(out)));
+	ck_assert(!auth_digest_challenge(DIGEST_MD5, "r\r\n", "n", false, out, sizeof(out)));
 }
 END_TEST
 
@@ -482,7 +482,7 @@ START_TEST(challenge_parses_back)
 	osip_www_authenticate_t *www = NULL;
 	char out[256];
 
-	ck_assert(digest_challenge(DIGEST_SHA256, "sipnatd", SIP_NONCE, true, out, sizeof(out)));
+	ck_assert(auth_digest_challenge(DIGEST_SHA256, "sipnatd", SIP_NONCE, true, out, sizeof(out)));
 	ck_assert_int_eq(osip_www_authenticate_init(&www), 0);
 	ck_assert_int_eq(osip_www_authenticate_parse(www, out), 0);
 	ck_assert_str_eq(osip_www_authenticate_get_realm(www), "\"sipnatd\"");
@@ -496,8 +496,8 @@ END_TEST
 
 START_TEST(alg_names)
 {
-	ck_assert_str_eq(digest_alg_name(DIGEST_MD5), "MD5");
-	ck_assert_str_eq(digest_alg_name(DIGEST_SHA256), "SHA-256");
+	ck_assert_str_eq(auth_digest_alg_name(DIGEST_MD5), "MD5");
+	ck_assert_str_eq(auth_digest_alg_name(DIGEST_SHA256), "SHA-256");
 }
 END_TEST
 

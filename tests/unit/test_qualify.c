@@ -55,7 +55,7 @@ static void on_datagram(void *arg, const char *buf, size_t len, const struct soc
 	(void)src;
 	if (sipmsg_parse(buf, len, &msg, &why) != SIPMSG_OK)
 		return;
-	if (MSG_IS_RESPONSE(msg) && branch_pop_ours(msg) && qualify_response(d.qualify, msg))
+	if (MSG_IS_RESPONSE(msg) && sip_branch_pop_ours(msg) && qualify_response(d.qualify, msg))
 		responses_consumed++;
 	osip_message_free(msg);
 }

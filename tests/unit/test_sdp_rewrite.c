@@ -170,7 +170,7 @@ START_TEST(sample_inspect)
 
 	snprintf(name, sizeof(name), "%s.sent.sdp", s->name);
 	sent = sdp_read(name, &len);
-	ck_assert_int_eq(sdp_inspect(sent, len, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(sent, len, &info), 0);
 	ck_assert_uint_eq(info.count, s->count);
 	for (size_t i = 0; i < s->count; i++) {
 		const struct stream_want *w = &s->want[i];
@@ -184,7 +184,7 @@ START_TEST(sample_inspect)
 		ck_assert_int_eq(st->rtcp_mux, w->mux);
 		ck_assert_int_eq(st->direction, w->dir);
 	}
-	ck_assert_int_eq(sdp_is_hold(&info), s->hold);
+	ck_assert_int_eq(sdp_rewrite_is_hold(&info), s->hold);
 	free(sent);
 }
 END_TEST
@@ -200,7 +200,7 @@ START_TEST(sample_forwarded_inspect)
 
 	snprintf(name, sizeof(name), "%s.expected.sdp", s->name);
 	fwd = sdp_read(name, &len);
-	ck_assert_int_eq(sdp_inspect(fwd, len, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(fwd, len, &info), 0);
 	ck_assert_uint_eq(info.count, s->count);
 	for (size_t i = 0; i < s->count; i++) {
 		const struct sdp_stream *st = &info.streams[i];
@@ -222,7 +222,7 @@ START_TEST(sample_forwarded_inspect)
 		if (!held)
 			ck_assert_uint_eq(st->rtcp_addr.s_addr, ip(RELAY).s_addr);
 	}
-	ck_assert_int_eq(sdp_is_hold(&info), s->hold);
+	ck_assert_int_eq(sdp_rewrite_is_hold(&info), s->hold);
 	free(fwd);
 }
 END_TEST
@@ -252,7 +252,7 @@ static int rewrite_rc(const char *body, size_t len)
 #define assert_refused(body, len)                                                           \
 	do {                                                                                 \
 		struct sdp_info info_;                                                       \
-		ck_assert_msg(sdp_inspect((body), (len), &info_) == -1, "inspect took it");  \
+		ck_assert_msg(sdp_rewrite_inspect((body), (len), &info_) == -1, "inspect took it");  \
 		ck_assert_uint_eq(info_.count, 0);                                           \
 		ck_assert_msg(rewrite_rc((body), (len)) == -1, "rewrite took it");           \
 	} while (0)
@@ -331,7 +331,7 @@ START_TEST(ipv6_where_unused)
 				"m=audio 4000 RTP/AVP 0\r\nc=IN IP4 192.168.1.5\r\n"
 				"m=video 0 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	ck_assert_uint_eq(info.count, 2);
 	ck_assert_uint_eq(info.streams[0].addr.s_addr, ip("192.168.1.5").s_addr);
 	ck_assert_uint_eq(info.streams[1].port, 0);
@@ -341,7 +341,7 @@ START_TEST(ipv6_where_unused)
 
 	/* no c= at all, but no stream with a port either */
 	body = HEAD "t=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	assert_rewrites_str(body, OUT_HEAD "t=0 0\r\nm=audio 0 RTP/AVP 0\r\n");
 }
 END_TEST
@@ -373,7 +373,7 @@ START_TEST(media_limit)
 	for (int i = 0; i < SDP_MAX_MEDIA; i++)
 		n += (size_t)snprintf(body + n, sizeof(body) - n, "m=audio %d RTP/AVP 0\r\n",
 				      4000 + 2 * i);
-	ck_assert_int_eq(sdp_inspect(body, n, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, n, &info), 0);
 	ck_assert_uint_eq(info.count, SDP_MAX_MEDIA);
 	ck_assert_uint_eq(info.streams[SDP_MAX_MEDIA - 1].port, 4000 + 2 * (SDP_MAX_MEDIA - 1));
 	ck_assert_int_eq(rewrite_rc(body, n), 0);
@@ -401,7 +401,7 @@ START_TEST(size_limit)
 	memset(body + n + 8, 'q', SDP_MAX_SIZE - n - 10);
 	memcpy(body + SDP_MAX_SIZE - 2, "\r\n", 2);
 	n = SDP_MAX_SIZE;
-	ck_assert_int_eq(sdp_inspect(body, n, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, n, &info), 0);
 	ck_assert_int_eq(rewrite_rc(body, n), 0);
 
 	memcpy(body + SDP_MAX_SIZE - 2, "q\r\n", 3);
@@ -417,14 +417,14 @@ START_TEST(negative_nul)
 	struct sdp_info info;
 	char was = body[len - 5];
 
-	ck_assert_int_eq(sdp_inspect(body, len, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, len, &info), 0);
 	body[len - 5] = '\0'; /* inside a=sendrecv */
 	assert_refused(body, len);
 	body[len - 5] = was;
 	body[len - 1] = '\0'; /* the last byte */
 	assert_refused(body, len);
 	/* len counts the bytes; a NUL just behind them is not part of the body */
-	ck_assert_int_eq(sdp_inspect(body, len - 1, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, len - 1, &info), 0);
 }
 END_TEST
 
@@ -595,7 +595,7 @@ START_TEST(port_count)
 	struct sdp_info info;
 	const char *body = HEAD_C "m=video 4000/2 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	ck_assert_uint_eq(info.streams[0].port, 4000);
 	assert_rewrites_str(body, OUT_HEAD_C "m=video 10000 RTP/AVP 96\r\n");
 	/* a rejected stream passes as it is */
@@ -640,7 +640,7 @@ START_TEST(rtcp_inspect)
 				"m=audio 5000 RTP/AVP 0\r\nc=IN IP4 192.168.1.7\r\n"
 				"a=rtcp:5001 IN IP4 198.51.100.7 \r\n";
 
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	ck_assert_uint_eq(info.streams[0].rtcp_port, 9);
 	ck_assert_uint_eq(info.streams[0].rtcp_addr.s_addr, INADDR_ANY);
 	ck_assert(info.streams[0].rtcp_mux);
@@ -676,23 +676,23 @@ START_TEST(direction)
 				  "m=audio 4006 RTP/AVP 0\r\na=sendrecv\r\n"
 				  "m=audio 4008 RTP/AVP 0\r\na=extmap:2/sendonly urn:x\r\n";
 
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	ck_assert_uint_eq(info.count, 5);
 	ck_assert_int_eq(info.streams[0].direction, SDP_SENDONLY);
 	ck_assert_int_eq(info.streams[1].direction, SDP_RECVONLY);
 	ck_assert_int_eq(info.streams[2].direction, SDP_INACTIVE);
 	ck_assert_int_eq(info.streams[3].direction, SDP_SENDRECV);
 	ck_assert_int_eq(info.streams[4].direction, SDP_SENDONLY);
-	ck_assert(!sdp_is_hold(&info));
+	ck_assert(!sdp_rewrite_is_hold(&info));
 
 	body = HEAD_C AUDIO;
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	ck_assert_int_eq(info.streams[0].direction, SDP_SENDRECV);
-	ck_assert(!sdp_is_hold(&info));
+	ck_assert(!sdp_rewrite_is_hold(&info));
 
 	body = HEAD_C AUDIO "a=recvonly\r\n";
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
-	ck_assert(sdp_is_hold(&info));
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert(sdp_rewrite_is_hold(&info));
 }
 END_TEST
 
@@ -702,10 +702,10 @@ START_TEST(hold_media_level)
 	struct sdp_info info;
 	const char *body = HEAD_C AUDIO "c=IN IP4 0.0.0.0\r\nm=video 4002 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
 	ck_assert_uint_eq(info.streams[0].addr.s_addr, INADDR_ANY);
 	ck_assert_uint_eq(info.streams[1].addr.s_addr, ip("192.168.1.5").s_addr);
-	ck_assert(!sdp_is_hold(&info));
+	ck_assert(!sdp_rewrite_is_hold(&info));
 	assert_rewrites_str(body, OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\n"
 					     "m=video 10002 RTP/AVP 96\r\n");
 }
@@ -715,24 +715,24 @@ START_TEST(is_hold_edges)
 {
 	struct sdp_info info;
 
-	ck_assert(!sdp_is_hold(NULL));
+	ck_assert(!sdp_rewrite_is_hold(NULL));
 	memset(&info, 0, sizeof(info));
-	ck_assert(!sdp_is_hold(&info));
+	ck_assert(!sdp_rewrite_is_hold(&info));
 	/* every stream rejected: nothing held, nothing live */
 	info.count = 1;
 	info.streams[0].port = 0;
 	info.streams[0].direction = SDP_INACTIVE;
-	ck_assert(!sdp_is_hold(&info));
+	ck_assert(!sdp_rewrite_is_hold(&info));
 	/* rejected streams do not count against hold */
 	info.count = 2;
 	info.streams[1].port = 4000;
 	info.streams[1].addr = ip("192.168.1.5");
 	info.streams[1].direction = SDP_SENDONLY;
-	ck_assert(sdp_is_hold(&info));
+	ck_assert(sdp_rewrite_is_hold(&info));
 	info.streams[1].direction = SDP_SENDRECV;
-	ck_assert(!sdp_is_hold(&info));
+	ck_assert(!sdp_rewrite_is_hold(&info));
 	info.streams[1].addr.s_addr = INADDR_ANY;
-	ck_assert(sdp_is_hold(&info));
+	ck_assert(sdp_rewrite_is_hold(&info));
 }
 END_TEST
 
@@ -743,7 +743,7 @@ START_TEST(null_arguments)
 	char *out = NULL;
 	size_t out_len = 0;
 
-	ck_assert_int_eq(sdp_inspect(body, strlen(body), NULL), -1);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), NULL), -1);
 	ck_assert_int_eq(sdp_rewrite(body, strlen(body), NULL, &out, &out_len), -1);
 	ck_assert_ptr_null(out);
 	ck_assert_int_eq(sdp_rewrite(body, strlen(body), &p, NULL, &out_len), -1);

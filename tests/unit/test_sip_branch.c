@@ -105,7 +105,7 @@ static void make(const osip_message_t *req, bool hide, char *out, bool want_hidd
 {
 	bool hidden = !want_hidden;
 
-	ck_assert_int_eq(branch_make(req, hide, out, BRANCH_MAX, &hidden), 0);
+	ck_assert_int_eq(sip_branch_make(req, hide, out, BRANCH_MAX, &hidden), 0);
 	ck_assert(hidden == want_hidden);
 	assert_prefix(out, "z9hG4bK");
 }
@@ -165,10 +165,10 @@ START_TEST(no_via)
 	bool hidden = true;
 
 	ck_assert_int_eq(osip_message_init(&msg), 0);
-	ck_assert_int_eq(branch_make(msg, false, b, sizeof(b), &hidden), -1);
+	ck_assert_int_eq(sip_branch_make(msg, false, b, sizeof(b), &hidden), -1);
 	ck_assert(!hidden);
-	ck_assert_int_eq(branch_make(msg, true, b, sizeof(b), &hidden), -1);
-	ck_assert(!branch_seen_before(msg));
+	ck_assert_int_eq(sip_branch_make(msg, true, b, sizeof(b), &hidden), -1);
+	ck_assert(!sip_branch_seen_before(msg));
 	osip_message_free(msg);
 }
 END_TEST
@@ -189,11 +189,11 @@ START_TEST(visible_pop)
 	vias_of(req, before, sizeof(before));
 	snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\n%s", b, stacks[_i]);
 	osip_message_t *resp = invite_response(lines);
-	ck_assert(branch_pop_ours(resp));
+	ck_assert(sip_branch_pop_ours(resp));
 	vias_of(resp, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 	/* popped once: the phone's Via is not ours */
-	ck_assert(!branch_pop_ours(resp));
+	ck_assert(!sip_branch_pop_ours(resp));
 	vias_of(resp, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 	osip_message_free(resp);
@@ -212,7 +212,7 @@ START_TEST(visible_bound_to_via_below)
 	snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\nVia: " VIA_LINPHONE "\r\n", b);
 	osip_message_t *resp = invite_response(lines);
 	vias_of(resp, before, sizeof(before));
-	ck_assert(!branch_pop_ours(resp));
+	ck_assert(!sip_branch_pop_ours(resp));
 	vias_of(resp, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 	osip_message_free(resp);
@@ -249,7 +249,7 @@ START_TEST(hidden_seal_and_pop)
 	snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";rport=5060;branch=%s;received=203.0.113.7\r\n", b);
 	osip_message_t *resp = invite_response(lines);
 	ck_assert_int_eq(osip_list_size(&resp->vias), 1);
-	ck_assert(branch_pop_ours(resp));
+	ck_assert(sip_branch_pop_ours(resp));
 	vias_of(resp, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 	ck_assert_int_eq(osip_list_size(&resp->vias), osip_list_size(&req->vias));
@@ -270,7 +270,7 @@ START_TEST(hidden_asterisk_sample)
 	ck_assert_ptr_null(strstr(b, "127.0.10"));
 	snprintf(lines, sizeof(lines), "Via: SIP/2.0/UDP 127.0.10.1:5060;branch=%s\r\n", b);
 	osip_message_t *resp = response(lines, "1f8e2b84-3c2d-4d5a-9e6f-7a8b9c0d1e2f", "12873");
-	ck_assert(branch_pop_ours(resp));
+	ck_assert(sip_branch_pop_ours(resp));
 	vias_of(resp, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 	ck_assert_int_eq(osip_list_size(&resp->vias), 3);
@@ -289,7 +289,7 @@ START_TEST(hidden_pop_keeps_order_with_others_below)
 	make(req, true, b, true);
 	snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\nVia: SIP/2.0/UDP 10.9.9.9;branch=z9hG4bKz\r\n", b);
 	osip_message_t *resp = invite_response(lines);
-	ck_assert(branch_pop_ours(resp));
+	ck_assert(sip_branch_pop_ours(resp));
 	vias_of(resp, after, sizeof(after));
 	ck_assert_str_eq(after, VIA_LAN_PROXY "|" VIA_ZOIPER "|SIP/2.0/UDP 10.9.9.9;branch=z9hG4bKz");
 	osip_message_free(resp);
@@ -323,7 +323,7 @@ START_TEST(forged_one_character)
 				 hide ? "" : "Via: " VIA_LAN_PROXY "\r\nVia: " VIA_ZOIPER "\r\n");
 			osip_message_t *resp = invite_response(lines);
 			vias_of(resp, before, sizeof(before));
-			ck_assert_msg(!branch_pop_ours(resp), "hide=%d pos %zu accepted", hide, positions[p]);
+			ck_assert_msg(!sip_branch_pop_ours(resp), "hide=%d pos %zu accepted", hide, positions[p]);
 			vias_of(resp, after, sizeof(after));
 			ck_assert_str_eq(after, before);
 			osip_message_free(resp);
@@ -334,12 +334,12 @@ START_TEST(forged_one_character)
 		cut[len - 3] = '\0';
 		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\nVia: " VIA_LAN_PROXY "\r\nVia: " VIA_ZOIPER "\r\n", cut);
 		osip_message_t *resp = invite_response(lines);
-		ck_assert(!branch_pop_ours(resp));
+		ck_assert(!sip_branch_pop_ours(resp));
 		ck_assert_int_eq(osip_list_size(&resp->vias), 3);
 		osip_message_free(resp);
 		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%saaaaaaaa\r\nVia: " VIA_LAN_PROXY "\r\nVia: " VIA_ZOIPER "\r\n", b);
 		resp = invite_response(lines);
-		ck_assert(!branch_pop_ours(resp));
+		ck_assert(!sip_branch_pop_ours(resp));
 		ck_assert_int_eq(osip_list_size(&resp->vias), 3);
 		osip_message_free(resp);
 		osip_message_free(req);
@@ -412,13 +412,13 @@ static void respelled_case(const struct via_form *form, bool want_ours)
 	snprintf(lines, sizeof(lines), "%s%s%s%s%s", form->head, VIA_OURS_LAN, form->mid, b, form->tail);
 	osip_message_t *resp = invite_response(lines);
 	int before = osip_list_size(&resp->vias);
-	ck_assert_msg(branch_pop_ours(resp) == want_ours, "%s: %s", want_ours ? "refused" : "accepted", lines);
+	ck_assert_msg(sip_branch_pop_ours(resp) == want_ours, "%s: %s", want_ours ? "refused" : "accepted", lines);
 	ck_assert_int_eq(osip_list_size(&resp->vias), want_ours ? before - 1 : before);
 	if (want_ours) {
 		/* and the response still goes where the phone's NAT is */
 		struct sockaddr_in to;
 		char where[NETADDR_STRLEN];
-		ck_assert(via_response_target(resp, &to));
+		ck_assert(sip_via_response_target(resp, &to));
 		ck_assert_str_eq(netaddr_format(&to, where), "203.0.113.2:36468");
 	}
 	osip_message_free(resp);
@@ -458,7 +458,7 @@ START_TEST(sent_by_values)
 		make(req, false, b, false);
 		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_LAN ";branch=%s\r\nVia: %s\r\n", b, pairs[k].back);
 		osip_message_t *resp = invite_response(lines);
-		ck_assert_msg(branch_pop_ours(resp), "refused: %s", lines);
+		ck_assert_msg(sip_branch_pop_ours(resp), "refused: %s", lines);
 		osip_message_free(resp);
 		osip_message_free(req);
 	}
@@ -481,7 +481,7 @@ START_TEST(forged_other_key)
 		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\nVia: " VIA_ZOIPER "\r\n", b);
 		osip_message_t *resp = invite_response(lines);
 		vias_of(resp, before, sizeof(before));
-		ck_assert(!branch_pop_ours(resp));
+		ck_assert(!sip_branch_pop_ours(resp));
 		vias_of(resp, after, sizeof(after));
 		ck_assert_str_eq(after, before);
 		osip_message_free(resp);
@@ -490,7 +490,7 @@ START_TEST(forged_other_key)
 		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\n%s", mine,
 			 hide ? "" : "Via: " VIA_ZOIPER "\r\n");
 		resp = invite_response(lines);
-		ck_assert(branch_pop_ours(resp));
+		ck_assert(sip_branch_pop_ours(resp));
 		ck_assert_int_eq(osip_list_size(&resp->vias), 1);
 		osip_message_free(resp);
 		osip_message_free(req);
@@ -511,13 +511,13 @@ START_TEST(foreign_branches)
 	for (size_t i = 0; i < sizeof(branches) / sizeof(branches[0]); i++) {
 		snprintf(lines, sizeof(lines), "Via: " VIA_OURS_EXT ";branch=%s\r\nVia: " VIA_ZOIPER "\r\n", branches[i]);
 		osip_message_t *resp = invite_response(lines);
-		ck_assert_msg(!branch_pop_ours(resp), "%s", branches[i]);
+		ck_assert_msg(!sip_branch_pop_ours(resp), "%s", branches[i]);
 		ck_assert_int_eq(osip_list_size(&resp->vias), 2);
 		osip_message_free(resp);
 	}
 	/* a top Via without branch */
 	osip_message_t *resp = invite_response("Via: " VIA_OURS_EXT "\r\nVia: " VIA_ZOIPER "\r\n");
-	ck_assert(!branch_pop_ours(resp));
+	ck_assert(!sip_branch_pop_ours(resp));
 	osip_message_free(resp);
 }
 END_TEST
@@ -530,14 +530,14 @@ START_TEST(seen_before)
 
 	make(req, false, vis, false);
 	make(req, true, hid, true);
-	ck_assert(!branch_seen_before(req));
+	ck_assert(!sip_branch_seen_before(req));
 
 	/* the PBX sends it back out: its Via on top, ours, the phone's */
 	snprintf(lines, sizeof(lines),
 		 "Via: SIP/2.0/UDP 127.0.10.2:5080;rport;branch=z9hG4bKPj6c1d7b0e\r\n"
 		 "Via: SIP/2.0/UDP 127.0.10.1:5060;branch=%s\r\nVia: " VIA_ZOIPER "\r\n", vis);
 	osip_message_t *loop = invite(lines);
-	ck_assert(branch_seen_before(loop));
+	ck_assert(sip_branch_seen_before(loop));
 	osip_message_free(loop);
 
 	snprintf(lines, sizeof(lines),
@@ -545,15 +545,15 @@ START_TEST(seen_before)
 		 "Via: SIP/2.0/UDP 127.0.10.9:5060;branch=z9hG4bKx1\r\n"
 		 "Via: " VIA_OURS_EXT ";branch=%s\r\n", hid);
 	loop = invite(lines);
-	ck_assert(branch_seen_before(loop));
+	ck_assert(sip_branch_seen_before(loop));
 	osip_message_free(loop);
 
 	/* the same stacks without our Via are new */
 	loop = invite("Via: SIP/2.0/UDP 127.0.10.2:5080;rport;branch=z9hG4bKPj6c1d7b0e\r\nVia: " VIA_ZOIPER "\r\n");
-	ck_assert(!branch_seen_before(loop));
+	ck_assert(!sip_branch_seen_before(loop));
 	osip_message_free(loop);
 	loop = sample_parse("invite-asterisk-3via.sip");
-	ck_assert(!branch_seen_before(loop));
+	ck_assert(!sip_branch_seen_before(loop));
 	osip_message_free(loop);
 	osip_message_free(req);
 }
@@ -567,33 +567,33 @@ START_TEST(own_branch)
 	char b[BRANCH_MAX], b2[BRANCH_MAX], lines[2048];
 	osip_message_t *resp;
 
-	ck_assert_int_eq(branch_make_own(QCALLID, "7", b, sizeof(b)), 0);
+	ck_assert_int_eq(sip_branch_make_own(QCALLID, "7", b, sizeof(b)), 0);
 	assert_prefix(b, "z9hG4bK");
-	ck_assert_int_eq(branch_make_own(QCALLID, "7", b2, sizeof(b2)), 0);
+	ck_assert_int_eq(sip_branch_make_own(QCALLID, "7", b2, sizeof(b2)), 0);
 	ck_assert_str_eq(b, b2);
-	ck_assert_int_eq(branch_make_own(QCALLID, "8", b2, sizeof(b2)), 0);
+	ck_assert_int_eq(sip_branch_make_own(QCALLID, "8", b2, sizeof(b2)), 0);
 	ck_assert_str_ne(b, b2);
-	ck_assert_int_eq(branch_make_own(QCALLID, "7", b2, 8), -1);
+	ck_assert_int_eq(sip_branch_make_own(QCALLID, "7", b2, 8), -1);
 
 	snprintf(lines, sizeof(lines), "Via: SIP/2.0/UDP 127.0.10.1:5060;branch=%s;rport=5060\r\n", b);
 	resp = response(lines, QCALLID, "7");
-	ck_assert(branch_pop_ours(resp));
+	ck_assert(sip_branch_pop_ours(resp));
 	ck_assert_int_eq(osip_list_size(&resp->vias), 0);
 	osip_message_free(resp);
 
 	resp = response(lines, QCALLID, "8");
-	ck_assert(!branch_pop_ours(resp));
+	ck_assert(!sip_branch_pop_ours(resp));
 	ck_assert_int_eq(osip_list_size(&resp->vias), 1);
 	osip_message_free(resp);
 
 	resp = response(lines, "3n5ozaq2kcm5-sipnatd-qualify", "7");
-	ck_assert(!branch_pop_ours(resp));
+	ck_assert(!sip_branch_pop_ours(resp));
 	osip_message_free(resp);
 
 	/* another key */
 	secret_set_key(key_b);
 	resp = response(lines, QCALLID, "7");
-	ck_assert(!branch_pop_ours(resp));
+	ck_assert(!sip_branch_pop_ours(resp));
 	osip_message_free(resp);
 	secret_set_key(key_a);
 }
@@ -612,15 +612,15 @@ START_TEST(too_long_stays_visible)
 				      i, i + 1, i, i + 1);
 	osip_message_t *req = invite(lines);
 	ck_assert_int_eq(osip_list_size(&req->vias), 30);
-	ck_assert_int_eq(branch_make(req, true, b, sizeof(b), &hidden), 0);
+	ck_assert_int_eq(sip_branch_make(req, true, b, sizeof(b), &hidden), 0);
 	ck_assert(!hidden);
-	ck_assert_int_eq(branch_make(req, false, vis, sizeof(vis), &hidden), 0);
+	ck_assert_int_eq(sip_branch_make(req, false, vis, sizeof(vis), &hidden), 0);
 	ck_assert_str_eq(b, vis);
 	ck_assert_uint_lt(strlen(b), 100);
 
 	snprintf(resp_lines, sizeof(resp_lines), "Via: " VIA_OURS_EXT ";branch=%s\r\n%s", b, lines);
 	osip_message_t *resp = invite_response(resp_lines);
-	ck_assert(branch_pop_ours(resp));
+	ck_assert(sip_branch_pop_ours(resp));
 	ck_assert_int_eq(osip_list_size(&resp->vias), 30);
 	osip_message_free(resp);
 	osip_message_free(req);
@@ -635,9 +635,9 @@ START_TEST(small_buffer)
 	bool hidden = true;
 
 	memset(b, 'X', sizeof(b));
-	ck_assert_int_eq(branch_make(req, false, b, 8, &hidden), -1);
+	ck_assert_int_eq(sip_branch_make(req, false, b, 8, &hidden), -1);
 	ck_assert_int_eq(b[8], 'X');
-	ck_assert_int_eq(branch_make(req, true, b, 8, &hidden), -1);
+	ck_assert_int_eq(sip_branch_make(req, true, b, 8, &hidden), -1);
 	ck_assert_int_eq(b[8], 'X');
 	osip_message_free(req);
 }

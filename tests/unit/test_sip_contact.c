@@ -98,7 +98,7 @@ static char *masquerade_linphone(const struct sockaddr_in *nat)
 				     "Contact: <" LINPHONE_URI ">;+sip.instance=\"<urn:uuid:6a3f9c1e-2b4d-4e5f-8a7b-9c0d1e2f3a4b>\"\r\n");
 	char *s;
 
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5060, nat), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, nat), 0);
 	s = contact_uri(msg, 0);
 	osip_message_free(msg);
 	return s;
@@ -113,7 +113,7 @@ START_TEST(masquerade_linphone_contact)
 	char *buf = NULL;
 	size_t len = 0;
 
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5060, &nat), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, &nat), 0);
 	c = osip_list_get(&msg->contacts, 0);
 	ck_assert_str_eq(c->url->scheme, "sip");
 	ck_assert_str_eq(c->url->username, "alice");
@@ -170,7 +170,7 @@ START_TEST(masquerade_zoiper_sample)
 	osip_message_t *msg = sample_parse("invite-zoiper.sip");
 	osip_contact_t *c;
 
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("127.0.10.1"), 5060, NULL), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("127.0.10.1"), 5060, NULL), 0);
 	c = osip_list_get(&msg->contacts, 0);
 	ck_assert_str_eq(c->url->username, "bob");
 	ck_assert_str_eq(c->url->host, "127.0.10.1");
@@ -190,7 +190,7 @@ START_TEST(masquerade_several)
 	osip_contact_t *c;
 
 	ck_assert_int_eq(osip_list_size(&msg->contacts), 3);
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5070, NULL), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5070, NULL), 0);
 	for (int i = 0; (c = osip_list_get(&msg->contacts, i)) != NULL; i++) {
 		ck_assert_str_eq(c->url->host, "203.0.113.7");
 		ck_assert_str_eq(c->url->port, "5070");
@@ -201,9 +201,9 @@ START_TEST(masquerade_several)
 	ck_assert_str_eq(((osip_contact_t *)osip_list_get(&msg->contacts, 2))->url->username, "carol");
 	/* each token restores its own URI */
 	struct contact_target t;
-	ck_assert(contact_token_decode(((osip_contact_t *)osip_list_get(&msg->contacts, 1))->url, &t));
+	ck_assert(sip_contact_token_decode(((osip_contact_t *)osip_list_get(&msg->contacts, 1))->url, &t));
 	ck_assert_str_eq(t.uri, "sip:192.168.1.5:5064");
-	ck_assert(contact_token_decode(((osip_contact_t *)osip_list_get(&msg->contacts, 2))->url, &t));
+	ck_assert(sip_contact_token_decode(((osip_contact_t *)osip_list_get(&msg->contacts, 2))->url, &t));
 	ck_assert_str_eq(t.uri, "sips:carol@10.1.2.3");
 	osip_message_free(msg);
 }
@@ -229,7 +229,7 @@ START_TEST(masquerade_star)
 				    "Content-Length: 0\r\n\r\n",
 				    &msg, &why),
 			 SIPMSG_OK);
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5060, NULL), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, NULL), 0);
 	ck_assert_int_eq(sipmsg_serialize(msg, &buf, &len), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "Contact: *\r\n"));
 	ck_assert_ptr_null(strstr(buf, "snt="));
@@ -248,7 +248,7 @@ START_TEST(restore_with_nat)
 	struct contact_target t;
 	char *s;
 
-	ck_assert_int_eq(contact_restore_request_uri(bye, &t), 1);
+	ck_assert_int_eq(sip_contact_restore_request_uri(bye, &t), 1);
 	s = uri_str(bye->req_uri);
 	ck_assert_str_eq(s, LINPHONE_URI);
 	ck_assert_str_eq(t.uri, LINPHONE_URI);
@@ -269,7 +269,7 @@ START_TEST(restore_without_nat)
 	struct contact_target t;
 	char *s;
 
-	ck_assert_int_eq(contact_restore_request_uri(req, &t), 1);
+	ck_assert_int_eq(sip_contact_restore_request_uri(req, &t), 1);
 	ck_assert(!t.has_nat);
 	s = uri_str(req->req_uri);
 	ck_assert_str_eq(s, LINPHONE_URI);
@@ -291,11 +291,11 @@ START_TEST(restore_no_token)
 
 	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
 		osip_message_t *req = invite(uris[i], "");
-		ck_assert_int_eq(contact_restore_request_uri(req, &t), 0);
+		ck_assert_int_eq(sip_contact_restore_request_uri(req, &t), 0);
 		char *s = uri_str(req->req_uri);
 		ck_assert_str_eq(s, uris[i]);
 		osip_free(s);
-		ck_assert(!contact_token_decode(req->req_uri, &t));
+		ck_assert(!sip_contact_token_decode(req->req_uri, &t));
 		osip_message_free(req);
 	}
 }
@@ -326,7 +326,7 @@ START_TEST(restore_altered)
 		forged[pos] = forged[pos] == 'a' ? 'b' : 'a';
 		osip_message_t *req = with_token(forged);
 		char *before = uri_str(req->req_uri);
-		ck_assert_msg(contact_restore_request_uri(req, &t) == -1, "position %zu accepted", pos);
+		ck_assert_msg(sip_contact_restore_request_uri(req, &t) == -1, "position %zu accepted", pos);
 		char *after = uri_str(req->req_uri);
 		ck_assert_str_eq(after, before);
 		osip_free(before);
@@ -334,17 +334,17 @@ START_TEST(restore_altered)
 		osip_message_free(req);
 	}
 	/* truncated, extended, not base-32 (an empty ";snt=" is left out:
-	 * contact_restore_request_uri returns 0 for it, as for no token) */
+	 * sip_contact_restore_request_uri returns 0 for it, as for no token) */
 	static const char *const junk[] = { "abc", "0189", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
 		osip_message_t *req = with_token(junk[i]);
-		ck_assert_msg(contact_restore_request_uri(req, &t) == -1, "\"%s\"", junk[i]);
+		ck_assert_msg(sip_contact_restore_request_uri(req, &t) == -1, "\"%s\"", junk[i]);
 		osip_message_free(req);
 	}
 	char cut[1024];
 	snprintf(cut, sizeof(cut), "%.*s", (int)(len - 8), tok);
 	osip_message_t *req = with_token(cut);
-	ck_assert_int_eq(contact_restore_request_uri(req, &t), -1);
+	ck_assert_int_eq(sip_contact_restore_request_uri(req, &t), -1);
 	osip_message_free(req);
 	osip_message_free(orig);
 	osip_free(masq);
@@ -362,7 +362,7 @@ START_TEST(restore_other_key)
 	masq = masquerade_linphone(&nat);
 	secret_set_key(key_a);
 	osip_message_t *req = invite(masq, "");
-	ck_assert_int_eq(contact_restore_request_uri(req, &t), -1);
+	ck_assert_int_eq(sip_contact_restore_request_uri(req, &t), -1);
 	char *s = uri_str(req->req_uri);
 	ck_assert_str_eq(s, masq);
 	osip_free(s);
@@ -370,7 +370,7 @@ START_TEST(restore_other_key)
 	/* and back under that key it opens */
 	secret_set_key(key_b);
 	req = invite(masq, "");
-	ck_assert_int_eq(contact_restore_request_uri(req, &t), 1);
+	ck_assert_int_eq(sip_contact_restore_request_uri(req, &t), 1);
 	secret_set_key(key_a);
 	osip_message_free(req);
 	osip_free(masq);
@@ -386,7 +386,7 @@ START_TEST(masquerade_too_long)
 	user[sizeof(user) - 1] = '\0';
 	snprintf(lines, sizeof(lines), "Contact: <sip:%s@192.168.1.5:5062>\r\n", user);
 	osip_message_t *msg = invite("sip:1002@pbx.example.com", lines);
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5060, NULL), -1);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, NULL), -1);
 	osip_message_free(msg);
 }
 END_TEST

@@ -75,15 +75,15 @@ START_TEST(lan_hosts_hidden_then_restored)
 	osip_message_t *msg = pbx_invite("sip:200@192.0.2.20:5060", "sip:alice@192.0.2.10",
 					 "3c26701b2e4f5a6b7c8d9e0f1a2b3c4d@192.0.2.20:5060");
 	char *before = wire(msg);
-	struct hide_undo undo;
+	struct sip_hide_undo undo;
 
-	ck_assert_int_eq(hide_for_internet(msg, conf, external, 5060, &undo), 0);
+	ck_assert_int_eq(sip_hide_for_internet(msg, conf, external, 5060, &undo), 0);
 	char *out = wire(msg);
 	ck_assert_msg(strstr(out, "192.0.2.") == NULL, "a LAN address crosses:\n%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "<sip:200@203.0.113.1:5060>;tag=as5f2c1e0d"));
 	ck_assert_ptr_nonnull(strstr(out, "To: <sip:alice@203.0.113.1>"));
 	ck_assert_ptr_nonnull(strstr(out, "Call-ID: " HIDE_CALL_ID_PREFIX));
-	hide_undo(msg, &undo);
+	sip_hide_undo(msg, &undo);
 	char *after = wire(msg);
 	ck_assert_str_eq(after, before);
 	osip_free(before);
@@ -100,10 +100,10 @@ START_TEST(call_id_round_trip)
 	const char *cid = "3c26701b2e4f5a6b7c8d9e0f1a2b3c4d@192.0.2.20:5060";
 	osip_message_t *a = pbx_invite("sip:200@192.0.2.20", "sip:alice@192.0.2.10", cid);
 	osip_message_t *b = pbx_invite("sip:200@192.0.2.20", "sip:alice@192.0.2.10", cid);
-	struct hide_undo ua, ub;
+	struct sip_hide_undo ua, ub;
 
-	ck_assert_int_eq(hide_for_internet(a, conf, external, 5060, &ua), 0);
-	ck_assert_int_eq(hide_for_internet(b, conf, external, 5060, &ub), 0);
+	ck_assert_int_eq(sip_hide_for_internet(a, conf, external, 5060, &ua), 0);
+	ck_assert_int_eq(sip_hide_for_internet(b, conf, external, 5060, &ub), 0);
 	ck_assert_str_eq(a->call_id->number, b->call_id->number);
 	ck_assert_ptr_null(a->call_id->host);
 
@@ -112,24 +112,24 @@ START_TEST(call_id_round_trip)
 	osip_message_t *back = NULL;
 	const char *why = NULL;
 	ck_assert_int_eq(text_parse(sent, &back, &why), SIPMSG_OK);
-	ck_assert(hide_restore_call_id(back));
+	ck_assert(sip_hide_restore_call_id(back));
 	ck_assert_str_eq(back->call_id->number, "3c26701b2e4f5a6b7c8d9e0f1a2b3c4d");
 	ck_assert_str_eq(back->call_id->host, "192.0.2.20:5060");
 	/* restored once: the PBX's own Call-ID is no token */
-	ck_assert(!hide_restore_call_id(back));
+	ck_assert(!sip_hide_restore_call_id(back));
 
 	/* another process's token, or one altered, is left as it is */
 	osip_message_t *other = NULL;
 	ck_assert_int_eq(text_parse(sent, &other, &why), SIPMSG_OK);
 	secret_set_key(key_b);
-	ck_assert(!hide_restore_call_id(other));
+	ck_assert(!sip_hide_restore_call_id(other));
 	secret_set_key(key_a);
 	size_t n = strlen(other->call_id->number);
 	other->call_id->number[n - 2] = other->call_id->number[n - 2] == 'a' ? 'b' : 'a';
-	ck_assert(!hide_restore_call_id(other));
+	ck_assert(!sip_hide_restore_call_id(other));
 
-	hide_undo(a, &ua);
-	hide_undo(b, &ub);
+	sip_hide_undo(a, &ua);
+	sip_hide_undo(b, &ub);
 	osip_free(sent);
 	osip_message_free(other);
 	osip_message_free(back);
@@ -154,11 +154,11 @@ START_TEST(nothing_to_hide)
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		osip_message_t *msg = pbx_invite(cases[k][0], cases[k][1], cases[k][2]);
 		char *before = wire(msg);
-		struct hide_undo undo;
-		ck_assert_int_eq(hide_for_internet(msg, conf, external, 5060, &undo), 0);
+		struct sip_hide_undo undo;
+		ck_assert_int_eq(sip_hide_for_internet(msg, conf, external, 5060, &undo), 0);
 		char *out = wire(msg);
 		ck_assert_str_eq(out, before);
-		hide_undo(msg, &undo);
+		sip_hide_undo(msg, &undo);
 		osip_free(before);
 		osip_free(out);
 		osip_message_free(msg);

@@ -36,7 +36,7 @@ static osip_message_t *received(const char *name)
 
 	ck_assert(netaddr_parse_ipv4("127.0.30.5", &ip));
 	src = netaddr_make(ip, 40000);
-	ck_assert_int_eq(via_stamp_received(req, &src, true), 0);
+	ck_assert_int_eq(sip_via_stamp_received(req, &src, true), 0);
 	return req;
 }
 

@@ -162,7 +162,7 @@ static char *token_uri_for(const char *contact, bool with_nat, const uint8_t *ke
 	osip_list_special_free(&msg->contacts, (void (*)(void *))osip_contact_free);
 	osip_list_init(&msg->contacts);
 	ck_assert_int_ge(osip_list_add(&msg->contacts, c, -1), 0);
-	ck_assert_int_eq(contact_masquerade(msg, ip_of("203.0.113.7"), 5060, with_nat ? &nat : NULL), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, with_nat ? &nat : NULL), 0);
 	ck_assert_int_eq(osip_uri_to_str(c->url, &s), 0);
 	osip_message_free(msg);
 	secret_set_key(key_a);
@@ -244,7 +244,7 @@ START_TEST(outsiders_only_reach_pbx)
 	if (strcmp(ruri, "TOKEN") == 0)
 		ruri = tok = token_uri(true, NULL);
 	osip_message_t *req = invite(ruri, elsewhere[_i % n].routes, NULL);
-	route_request(&self, kind, req, &d);
+	sip_route_request(&self, kind, req, &d);
 	assert_forward(&d, "127.0.10.2:5080");
 	/* and no callback about peers was even needed */
 	ck_assert_int_eq(binding_calls, 0);
@@ -261,11 +261,11 @@ START_TEST(outsiders_in_dialog_reach_pbx)
 
 	for (size_t k = 0; k < sizeof(outsiders) / sizeof(outsiders[0]); k++) {
 		osip_message_t *req = invite(tok, NULL, "as5f2c1e0d");
-		route_request(&self, outsiders[k], req, &d);
+		sip_route_request(&self, outsiders[k], req, &d);
 		assert_forward(&d, "127.0.10.2:5080");
 		osip_message_free(req);
 		req = invite("sip:alice@198.51.100.7:40312", "Route: <sip:203.0.113.7;lr>\r\n", "as5f2c1e0d");
-		route_request(&self, outsiders[k], req, &d);
+		sip_route_request(&self, outsiders[k], req, &d);
 		assert_forward(&d, "127.0.10.2:5080");
 		osip_message_free(req);
 	}
@@ -283,7 +283,7 @@ START_TEST(pbx_token_to_nat)
 	struct route_decision d;
 	char *s;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, ALICE_NAT_IP ":40312");
 	s = ruri_of(req);
 	ck_assert_str_eq(s, ALICE_CONTACT);
@@ -300,7 +300,7 @@ START_TEST(pbx_token_after_own_route)
 	osip_message_t *req = invite(tok, "Route: <sip:127.0.10.1:5060;lr>\r\n", "as5f2c1e0d");
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, ALICE_NAT_IP ":40312");
 	ck_assert_int_eq(osip_list_size(&req->routes), 0);
 	osip_message_free(req);
@@ -315,7 +315,7 @@ START_TEST(pbx_token_without_nat)
 	osip_message_t *req = invite(tok, NULL, "as5f2c1e0d");
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_respond(&d, 482);
 	osip_message_free(req);
 	osip_free(tok);
@@ -339,11 +339,11 @@ START_TEST(bad_token)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 			osip_message_t *req = invite(bad[i], NULL, NULL);
-			route_request(&self, kinds[k], req, &d);
+			sip_route_request(&self, kinds[k], req, &d);
 			assert_respond(&d, 404);
 			osip_message_free(req);
 			req = invite(bad[i], NULL, "as5f2c1e0d");
-			route_request(&self, kinds[k], req, &d);
+			sip_route_request(&self, kinds[k], req, &d);
 			assert_respond(&d, 481);
 			osip_message_free(req);
 		}
@@ -365,7 +365,7 @@ START_TEST(pbx_registered_peer)
 
 	for (size_t i = 0; i < sizeof(ruris) / sizeof(ruris[0]); i++) {
 		osip_message_t *req = invite(ruris[i], NULL, NULL);
-		route_request(&self, SOURCE_PBX, req, &d);
+		sip_route_request(&self, SOURCE_PBX, req, &d);
 		assert_forward(&d, ALICE_NAT_IP ":40312");
 		ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "alice"));
 		char *s = ruri_of(req);
@@ -381,7 +381,7 @@ START_TEST(pbx_not_registered)
 	osip_message_t *req = invite("sip:bob@127.0.10.1:5060", NULL, NULL);
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_respond(&d, 480);
 	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "bob"));
 	ck_assert_int_eq(binding_calls, 1);
@@ -390,7 +390,7 @@ START_TEST(pbx_not_registered)
 	/* with no registrar at all, nobody is registered */
 	self.binding_of = NULL;
 	req = invite("sip:alice@127.0.10.1:5060", NULL, NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_respond(&d, 480);
 	osip_message_free(req);
 }
@@ -404,7 +404,7 @@ START_TEST(pbx_unknown_peer)
 
 	for (size_t i = 0; i < sizeof(ruris) / sizeof(ruris[0]); i++) {
 		osip_message_t *req = invite(ruris[i], NULL, NULL);
-		route_request(&self, SOURCE_PBX, req, &d);
+		sip_route_request(&self, SOURCE_PBX, req, &d);
 		assert_respond(&d, 404);
 		ck_assert_ptr_null(d.peer);
 		osip_message_free(req);
@@ -418,7 +418,7 @@ START_TEST(pbx_unreachable_peer)
 	osip_message_t *req = invite("sip:carol@127.0.10.1:5060", NULL, NULL);
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_respond(&d, 480);
 	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "carol"));
 	osip_message_free(req);
@@ -426,7 +426,7 @@ START_TEST(pbx_unreachable_peer)
 	/* without qualify she is reached */
 	self.unreachable = NULL;
 	req = invite("sip:carol@127.0.10.1:5060", NULL, NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, "198.51.100.9:5060");
 	char *s = ruri_of(req);
 	ck_assert_str_eq(s, "sip:carol@10.0.0.9:5060");
@@ -440,7 +440,7 @@ START_TEST(pbx_trunk_literal)
 	osip_message_t *req = invite("sip:carrier@127.0.10.1:5060", NULL, NULL);
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, "198.51.100.20:5070");
 	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "carrier"));
 	ck_assert_int_eq(binding_calls, 0);
@@ -454,7 +454,7 @@ START_TEST(pbx_trunk_by_name)
 	struct route_decision d;
 
 	/* not resolved yet: look it up */
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_lookup(&d, "sip.itsp.example", 5060);
 	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "itsp"));
 	osip_message_free(req);
@@ -462,7 +462,7 @@ START_TEST(pbx_trunk_by_name)
 	/* no resolver callback at all: the same */
 	self.trunk_addr = NULL;
 	req = invite("sip:itsp@127.0.10.1:5060", NULL, NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_lookup(&d, "sip.itsp.example", 5060);
 	osip_message_free(req);
 
@@ -470,7 +470,7 @@ START_TEST(pbx_trunk_by_name)
 	self.trunk_addr = trunk_addr_cb;
 	itsp_resolved = true;
 	req = invite("sip:itsp@127.0.10.1:5060", NULL, NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, "198.51.100.40:5060");
 	ck_assert_ptr_eq(d.peer, conf_peer_find(conf, "itsp"));
 	osip_message_free(req);
@@ -493,7 +493,7 @@ START_TEST(pbx_ruri_elsewhere)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		osip_message_t *req = invite(cases[i].ruri, NULL, NULL);
-		route_request(&self, SOURCE_PBX, req, &d);
+		sip_route_request(&self, SOURCE_PBX, req, &d);
 		assert_forward(&d, cases[i].dest);
 		char *s = ruri_of(req);
 		ck_assert_str_eq(s, cases[i].ruri);
@@ -508,11 +508,11 @@ START_TEST(pbx_ruri_name)
 	osip_message_t *req = invite("sip:+4930123456@sip.example.net", NULL, NULL);
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_lookup(&d, "sip.example.net", 5060);
 	osip_message_free(req);
 	req = invite("sip:+4930123456@sip.example.net:5080", NULL, NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_lookup(&d, "sip.example.net", 5080);
 	osip_message_free(req);
 }
@@ -526,7 +526,7 @@ START_TEST(pbx_loose_route)
 				     "Route: <sip:127.0.10.1:5060;lr>, <sip:198.51.100.30:5062;lr>\r\n", "t1");
 	struct route_decision d;
 
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, "198.51.100.30:5062");
 	ck_assert_int_eq(osip_list_size(&req->routes), 1);
 	osip_route_t *r = osip_list_get(&req->routes, 0);
@@ -539,21 +539,21 @@ START_TEST(pbx_loose_route)
 	/* both our addresses, on separate Route headers, are popped */
 	req = invite("sip:alice@192.168.1.5:5062",
 		     "Route: <sip:203.0.113.7;lr>\r\nRoute: <sip:127.0.10.1:5060;lr>\r\nRoute: <sip:proxy.example.net;lr>\r\n", "t1");
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_lookup(&d, "proxy.example.net", 5060);
 	ck_assert_int_eq(osip_list_size(&req->routes), 1);
 	osip_message_free(req);
 
 	/* only our Route: popped, the Request-URI decides (a peer of ours) */
 	req = invite("sip:alice@127.0.10.1:5060", "Route: <sip:127.0.10.1:5060;lr>\r\n", NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, ALICE_NAT_IP ":40312");
 	ck_assert_int_eq(osip_list_size(&req->routes), 0);
 	osip_message_free(req);
 
 	/* a Route naming another port of ours is not ours */
 	req = invite("sip:alice@127.0.10.1:5060", "Route: <sip:127.0.10.1:5070;lr>\r\n", NULL);
-	route_request(&self, SOURCE_PBX, req, &d);
+	sip_route_request(&self, SOURCE_PBX, req, &d);
 	assert_forward(&d, "127.0.10.1:5070");
 	ck_assert_int_eq(osip_list_size(&req->routes), 1);
 	osip_message_free(req);
@@ -567,7 +567,7 @@ START_TEST(outsider_own_route_popped)
 	osip_message_t *req = invite("sip:1002@pbx.example.com", "Route: <sip:203.0.113.7:5060;lr>\r\n", NULL);
 	struct route_decision d;
 
-	route_request(&self, SOURCE_INTERNET, req, &d);
+	sip_route_request(&self, SOURCE_INTERNET, req, &d);
 	assert_forward(&d, "127.0.10.2:5080");
 	ck_assert_int_eq(osip_list_size(&req->routes), 0);
 	osip_message_free(req);
@@ -594,7 +594,7 @@ START_TEST(outsiders_reach_pbx_as_pbx)
 	osip_uri_free(given);
 
 	osip_message_t *req = invite(ruri, elsewhere[_i % n].routes, NULL);
-	route_request(&self, kind, req, &d);
+	sip_route_request(&self, kind, req, &d);
 	assert_forward(&d, "127.0.10.2:5080");
 	ck_assert_int_eq(osip_list_size(&req->routes), 0);
 	ck_assert_str_eq(req->req_uri->host, "127.0.10.2");
@@ -626,7 +626,7 @@ START_TEST(outsider_request_uri_forms)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		osip_message_t *req = invite(cases[i].ruri, cases[i].routes, NULL);
-		route_request(&self, SOURCE_INTERNET, req, &d);
+		sip_route_request(&self, SOURCE_INTERNET, req, &d);
 		assert_forward(&d, "127.0.10.2:5080");
 		ck_assert_int_eq(osip_list_size(&req->routes), 0);
 		char *s = ruri_of(req);
@@ -646,7 +646,7 @@ START_TEST(outsider_in_dialog_token_of_pbx)
 	osip_message_t *req = invite(tok, "Route: <sip:203.0.113.7:5060;lr>\r\n", "as5f2c1e0d");
 	struct route_decision d;
 
-	route_request(&self, SOURCE_INTERNET, req, &d);
+	sip_route_request(&self, SOURCE_INTERNET, req, &d);
 	assert_forward(&d, "127.0.10.2:5080");
 	char *s = ruri_of(req);
 	ck_assert_str_eq(s, "sip:asterisk@127.0.10.2:5080;transport=udp");
@@ -677,16 +677,16 @@ START_TEST(uri_is_self)
 		osip_uri_t *uri = NULL;
 		ck_assert_int_eq(osip_uri_init(&uri), 0);
 		ck_assert_int_eq(osip_uri_parse(uri, cases[i].uri), 0);
-		ck_assert_msg(route_uri_is_self(&self, uri) == cases[i].self, "%s", cases[i].uri);
+		ck_assert_msg(sip_route_uri_is_self(&self, uri) == cases[i].self, "%s", cases[i].uri);
 		osip_uri_free(uri);
 	}
-	ck_assert(!route_uri_is_self(&self, NULL));
+	ck_assert(!sip_route_uri_is_self(&self, NULL));
 	/* without a known external address, only the LAN one is ours */
 	self.have_ext_addr = false;
 	osip_uri_t *uri = NULL;
 	ck_assert_int_eq(osip_uri_init(&uri), 0);
 	ck_assert_int_eq(osip_uri_parse(uri, "sip:203.0.113.7"), 0);
-	ck_assert(!route_uri_is_self(&self, uri));
+	ck_assert(!sip_route_uri_is_self(&self, uri));
 	osip_uri_free(uri);
 }
 END_TEST

@@ -95,8 +95,8 @@ static void stamp_and_target(osip_message_t *req, bool force_rport, const char *
 	struct sockaddr_in src = addr(SRC_IP, SRC_PORT), to;
 	char buf[NETADDR_STRLEN];
 
-	ck_assert_int_eq(via_stamp_received(req, &src, force_rport), 0);
-	ck_assert(via_response_target(req, &to));
+	ck_assert_int_eq(sip_via_stamp_received(req, &src, force_rport), 0);
+	ck_assert(sip_via_response_target(req, &to));
 	ck_assert_str_eq(netaddr_format(&to, buf), want_target);
 }
 
@@ -198,7 +198,7 @@ START_TEST(client_received_replaced_sent_by_is_source)
 		"Via: SIP/2.0/UDP " SRC_IP ":5062;received=127.0.30.99;branch=z9hG4bKa9");
 
 	stamp_and_target(req, false, SRC_IP ":5062");
-	ck_assert_str_eq(via_param(osip_list_get(&req->vias, 0), "received", NULL), SRC_IP);
+	ck_assert_str_eq(sip_via_param(osip_list_get(&req->vias, 0), "received", NULL), SRC_IP);
 	osip_message_free(req);
 }
 END_TEST
@@ -223,7 +223,7 @@ START_TEST(hostname_sent_by_no_rport)
 
 	/* The source IP with the sent-by port (R4). */
 	stamp_and_target(req, false, SRC_IP ":5062");
-	ck_assert_str_eq(via_param(osip_list_get(&req->vias, 0), "received", NULL), SRC_IP);
+	ck_assert_str_eq(sip_via_param(osip_list_get(&req->vias, 0), "received", NULL), SRC_IP);
 	osip_message_free(req);
 }
 END_TEST
@@ -257,12 +257,12 @@ START_TEST(several_via_headers)
 	struct sockaddr_in pbx = addr("127.0.10.2", 5080), to;
 	char buf[NETADDR_STRLEN];
 
-	ck_assert_int_eq(via_stamp_received(req, &pbx, false), 0);
+	ck_assert_int_eq(sip_via_stamp_received(req, &pbx, false), 0);
 	assert_via(req, 0, "SIP/2.0/UDP 127.0.10.2:5080;rport=5080;"
 			   "branch=z9hG4bKPj6c1d7b0e-3f62-4c1a-9b55-0d1e2f3a4b5c;received=127.0.10.2");
 	assert_via(req, 1, "SIP/2.0/UDP 127.0.10.1:5060;branch=z9hG4bKsnd.0a1b2c3d");
 	assert_via(req, 2, "SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;branch=z9hG4bK7a6b5c");
-	ck_assert(via_response_target(req, &to));
+	ck_assert(sip_via_response_target(req, &to));
 	ck_assert_str_eq(netaddr_format(&to, buf), "127.0.10.2:5080");
 	osip_message_free(req);
 }
@@ -274,8 +274,8 @@ START_TEST(stamp_without_via_fails)
 	struct sockaddr_in src = addr(SRC_IP, SRC_PORT), to;
 
 	ck_assert_int_eq(osip_message_init(&msg), 0);
-	ck_assert_int_eq(via_stamp_received(msg, &src, true), -1);
-	ck_assert(!via_response_target(msg, &to));
+	ck_assert_int_eq(sip_via_stamp_received(msg, &src, true), -1);
+	ck_assert(!sip_via_response_target(msg, &to));
 	osip_message_free(msg);
 }
 END_TEST
@@ -308,7 +308,7 @@ START_TEST(response_target)
 	osip_message_t *resp = response_with(targets[_i].via);
 	struct sockaddr_in to;
 	char buf[NETADDR_STRLEN];
-	bool ok = via_response_target(resp, &to);
+	bool ok = sip_via_response_target(resp, &to);
 
 	if (targets[_i].target) {
 		ck_assert_msg(ok, "no target for %s", targets[_i].via);
@@ -326,17 +326,17 @@ START_TEST(param_get_and_set)
 	osip_via_t *via = osip_list_get(&req->vias, 0);
 	bool present = false;
 
-	ck_assert_ptr_null(via_param(via, "rport", &present));
+	ck_assert_ptr_null(sip_via_param(via, "rport", &present));
 	ck_assert(present);
-	ck_assert_str_eq(via_param(via, "branch", &present), "z9hG4bKc1");
+	ck_assert_str_eq(sip_via_param(via, "branch", &present), "z9hG4bKc1");
 	ck_assert(present);
-	ck_assert_ptr_null(via_param(via, "received", &present));
+	ck_assert_ptr_null(sip_via_param(via, "received", &present));
 	ck_assert(!present);
-	ck_assert_str_eq(via_param(via, "x-nat", NULL), "1");
+	ck_assert_str_eq(sip_via_param(via, "x-nat", NULL), "1");
 
-	ck_assert_int_eq(via_param_set(via, "x-nat", "2"), 0);
-	ck_assert_int_eq(via_param_set(via, "keep", NULL), 0);
-	ck_assert_int_eq(via_param_set(via, "rport", "5060"), 0);
+	ck_assert_int_eq(sip_via_param_set(via, "x-nat", "2"), 0);
+	ck_assert_int_eq(sip_via_param_set(via, "keep", NULL), 0);
+	ck_assert_int_eq(sip_via_param_set(via, "rport", "5060"), 0);
 	assert_via(req, 0, "SIP/2.0/UDP 192.168.1.5:5060;rport=5060;branch=z9hG4bKc1;x-nat=2;keep");
 	osip_message_free(req);
 }
