@@ -33,6 +33,11 @@ struct conf_net {
 	uint32_t mask;
 };
 
+/* general.transport: what sipnatd listens on toward the Internet. */
+#define CONF_TRANSPORT_UDP 0x1
+#define CONF_TRANSPORT_TCP 0x2
+#define CONF_TRANSPORT_TLS 0x4
+
 /* Per-peer nat= flags (Asterisk's nat= values). */
 #define CONF_NAT_FORCE_RPORT 0x1
 #define CONF_NAT_COMEDIA 0x2
@@ -100,6 +105,20 @@ struct conf {
 				* (default /etc/resolv.conf; "nameserver IP:port" allowed) */
 	char *useragent;       /* general.useragent: Server/User-Agent of what sipnatd
 				* sends itself (default "sipnatd", no version) */
+
+	/* SIP over TCP and TLS toward the Internet (issue 15). The LAN side,
+	 * the PBX included, stays on UDP. */
+	unsigned transports;   /* CONF_TRANSPORT_* accepted from the Internet */
+	struct sockaddr_in tcpbind;    /* tcpbindaddr (default bindaddr:bindport) */
+	struct sockaddr_in tlsbind;    /* tlsbindaddr (default bindaddr:5061) */
+	char *tlscertfile;     /* PEM, the certificate (and chain) shown to clients */
+	char *tlsprivatekey;   /* PEM, its key (default: tlscertfile) */
+	char *tlscafile;       /* PEM, extra chain certificates; NULL: none */
+	int tcpmaxheadersize;  /* bytes of a stream message's header section */
+	int tcpmaxperaddr;     /* connections from one address at once */
+	int tcpmaxconnections; /* connections at once, TCP and TLS together */
+	int tcpidletimeout_s;  /* a connection without a message this long is closed */
+	int tcpmsgtimeout_s;   /* a message (or the TLS handshake) must complete this fast */
 
 	/* rtp */
 	int rtpstart;

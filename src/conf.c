@@ -12,6 +12,8 @@
  */
 #include "conf.h"
 
+#include "tls_context.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -19,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define SIP_DEFAULT_PORT 5060
+#define SIPS_DEFAULT_PORT 5061  /* RFC 3261 26.2.2: sips: and TLS */
 
 /* One load in progress: where messages go and how keys are named in them. */
 struct load {
@@ -405,6 +409,107 @@ static const char *parse_log_level(const char *text, void *obj)
 	return NULL;
 }
 
+/* general.transport: "udp", "udp,tcp", "udp,tcp,tls", ... (Asterisk's
+ * transport= spelling, spaces allowed after commas). UDP is always there:
+ * the PBX and trunks speak it, and it is the SIP transport every phone has. */
+static const char *parse_transport(const char *text, void *obj)
+{
+	static const char *const want = "must be a comma-separated list of udp, tcp and tls "
+					"that holds udp (e.g. \"udp,tcp,tls\")";
+	struct conf *conf = obj;
+	unsigned seen = 0;
+	const char *p = text;
+
+	for (;;) {
+		size_t n;
+		unsigned bit;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, ", ");
+		if (n == 3 && strncasecmp(p, "udp", 3) == 0)
+			bit = CONF_TRANSPORT_UDP;
+		else if (n == 3 && strncasecmp(p, "tcp", 3) == 0)
+			bit = CONF_TRANSPORT_TCP;
+		else if (n == 3 && strncasecmp(p, "tls", 3) == 0)
+			bit = CONF_TRANSPORT_TLS;
+		else
+			return want;
+		if (seen & bit)
+			return "names a transport twice";
+		seen |= bit;
+		p += n;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return want;
+	}
+	if (!(seen & CONF_TRANSPORT_UDP))
+		return want;
+	conf->transports = seen;
+	return NULL;
+}
+
+/* "a.b.c.d" or "a.b.c.d:port" for a stream listener; an absent port is
+ * 0 here and is filled in by check_streams once bindport is known. */
+static const char *parse_stream_bind(const char *text, struct sockaddr_in *sin)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	unsigned port = 0;
+
+	if (len == 0 || len >= sizeof(host))
+		return "not an address: want a.b.c.d or a.b.c.d:port";
+	memcpy(host, text, len);
+	host[len] = '\0';
+	if (!parse_ipv4(host, &sin->sin_addr) ||
+	    (colon && !parse_decimal(colon + 1, 5, 1, 65535, &port)))
+		return "not an address: want a.b.c.d or a.b.c.d:port";
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	return NULL;
+}
+
+static const char *parse_tcpbindaddr(const char *text, void *obj)
+{
+	return parse_stream_bind(text, &((struct conf *)obj)->tcpbind);
+}
+
+static const char *parse_tlsbindaddr(const char *text, void *obj)
+{
+	return parse_stream_bind(text, &((struct conf *)obj)->tlsbind);
+}
+
+/* tcpenable / tlsenable (Asterisk's names): true adds the transport to
+ * general.transport; false beside a transport that names it is a
+ * contradiction, not a silent winner. */
+static bool parse_enable(struct load *ld, const config_setting_t *s, const char *key,
+			 unsigned bit, const char *name, struct conf *conf)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(ld, s, key, "must be true or false");
+	if (config_setting_get_bool(s)) {
+		conf->transports |= bit;
+		return true;
+	}
+	if (conf->transports & bit)
+		return fail(ld, s, key, "is false but transport names %s", name);
+	return true;
+}
+
+static bool parse_tcpenable(struct load *ld, const config_setting_t *s, void *obj)
+{
+	return parse_enable(ld, s, "tcpenable", CONF_TRANSPORT_TCP, "tcp", obj);
+}
+
+static bool parse_tlsenable(struct load *ld, const config_setting_t *s, void *obj)
+{
+	return parse_enable(ld, s, "tlsenable", CONF_TRANSPORT_TLS, "tls", obj);
+}
+
 static bool parse_localnet(struct load *ld, const config_setting_t *s, void *obj)
 {
 	struct conf *conf = obj;
@@ -466,6 +571,25 @@ static const struct key general_keys[] = {
 	STRING_KEY("control", C(control), "/run/sipnatd/control", check_abs_path),
 	STRING_KEY("resolvconf", C(resolvconf), "/etc/resolv.conf", check_abs_path),
 	STRING_KEY("useragent", C(useragent), "sipnatd", check_useragent),
+	/* streams (issue 15); transport before the enables that add to it */
+	PARSED_KEY("transport", "udp", parse_transport),
+	{ .name = "tcpenable", .kind = K_CUSTOM, .parse_setting = parse_tcpenable },
+	{ .name = "tlsenable", .kind = K_CUSTOM, .parse_setting = parse_tlsenable },
+	PARSED_KEY("tcpbindaddr", NULL, parse_tcpbindaddr),
+	PARSED_KEY("tlsbindaddr", NULL, parse_tlsbindaddr),
+	STRING_KEY("tlscertfile", C(tlscertfile), NULL, check_abs_path),
+	STRING_KEY("tlsprivatekey", C(tlsprivatekey), NULL, check_abs_path),
+	STRING_KEY("tlscafile", C(tlscafile), NULL, check_abs_path),
+	/* 3 000-byte INVITEs are why phones use TCP; 16 KiB of header is
+	 * plenty and still bounds what one stranger makes us buffer. */
+	INT_KEY("tcpmaxheadersize", C(tcpmaxheadersize), 16384, 1024, 65535),
+	INT_KEY("tcpmaxperaddr", C(tcpmaxperaddr), 8, 1, 100000),
+	INT_KEY("tcpmaxconnections", C(tcpmaxconnections), 1000, 1, 100000),
+	/* a phone keeps its connection with CRLF pings (RFC 5626: every
+	 * 95-120 s) or re-REGISTERs; an hour covers both */
+	INT_KEY("tcpidletimeout", C(tcpidletimeout_s), 3600, 10, 86400),
+	/* Asterisk's tcpauthtimeout plays the same part: slowloris */
+	INT_KEY("tcpmsgtimeout", C(tcpmsgtimeout_s), 10, 1, 600),
 	{ .name = NULL },
 };
 
@@ -644,12 +768,62 @@ static bool check_general(struct load *ld, const config_setting_t *g, const stru
 	return true;
 }
 
+/* The stream listeners' addresses default to bindaddr (port bindport for
+ * TCP, 5061 for TLS); a TLS listener needs a certificate that loads, checked
+ * here so that -t and a reload name the line of the file at fault. */
+static bool check_streams(struct load *ld, const config_setting_t *g, struct conf *conf)
+{
+	static const char *const keys[] = {
+		[TLS_CONTEXT_CERT] = "tlscertfile",
+		[TLS_CONTEXT_KEY] = "tlsprivatekey",
+		[TLS_CONTEXT_CA] = "tlscafile",
+	};
+	enum tls_context_file bad;
+	char why[CONF_ERR_MAX / 2];
+	SSL_CTX *ctx;
+
+	if (conf->tcpbind.sin_family == 0) {
+		conf->tcpbind.sin_family = AF_INET;
+		conf->tcpbind.sin_addr = conf->bindaddr;
+	}
+	if (conf->tcpbind.sin_port == 0)
+		conf->tcpbind.sin_port = htons(conf->bindport);
+	if (conf->tlsbind.sin_family == 0) {
+		conf->tlsbind.sin_family = AF_INET;
+		conf->tlsbind.sin_addr = conf->bindaddr;
+	}
+	if (conf->tlsbind.sin_port == 0)
+		conf->tlsbind.sin_port = htons(SIPS_DEFAULT_PORT);
+	if ((conf->transports & CONF_TRANSPORT_TCP) && (conf->transports & CONF_TRANSPORT_TLS) &&
+	    conf->tcpbind.sin_port == conf->tlsbind.sin_port &&
+	    (conf->tcpbind.sin_addr.s_addr == conf->tlsbind.sin_addr.s_addr ||
+	     conf->tcpbind.sin_addr.s_addr == INADDR_ANY ||
+	     conf->tlsbind.sin_addr.s_addr == INADDR_ANY))
+		return fail(ld, member(ld, g, "tlsbindaddr"), "tlsbindaddr",
+			    "must not be the TCP listener's address and port");
+	if (conf->tcpmaxperaddr > conf->tcpmaxconnections)
+		return fail(ld, member(ld, g, "tcpmaxperaddr"), "tcpmaxperaddr",
+			    "must be <= tcpmaxconnections (%d)", conf->tcpmaxconnections);
+	if (!(conf->transports & CONF_TRANSPORT_TLS))
+		return true;
+	if (!conf->tlscertfile)
+		return fail(ld, member(ld, g, "tlscertfile"), "tlscertfile",
+			    "is required when TLS is enabled");
+	ctx = tls_context_new(conf->tlscertfile, conf->tlsprivatekey, conf->tlscafile, &bad,
+			      why, sizeof(why));
+	if (!ctx)
+		return fail(ld, member(ld, g, keys[bad]), keys[bad], "%s", why);
+	SSL_CTX_free(ctx);
+	return true;
+}
+
 static bool parse_general(struct load *ld, struct conf *conf)
 {
 	const config_setting_t *g;
 
 	return open_group(ld, "general", general_keys, &g) &&
-	       parse_keys(ld, g, general_keys, conf) && check_general(ld, g, conf);
+	       parse_keys(ld, g, general_keys, conf) && check_general(ld, g, conf) &&
+	       check_streams(ld, g, conf);
 }
 
 static bool parse_rtp(struct load *ld, struct conf *conf)
@@ -881,6 +1055,9 @@ void conf_free(struct conf *conf)
 	free(conf->control);
 	free(conf->resolvconf);
 	free(conf->useragent);
+	free(conf->tlscertfile);
+	free(conf->tlsprivatekey);
+	free(conf->tlscafile);
 	free(conf);
 }
 

@@ -95,6 +95,23 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 		add(&o, "general.resolvconf");
 	if (str_differs(old->useragent, new->useragent))
 		add(&o, "general.useragent");
+	CHANGED(transports, "general.transport");
+	if (memcmp(&old->tcpbind, &new->tcpbind, sizeof(old->tcpbind)) != 0)
+		add(&o, "general.tcpbindaddr");
+	if (memcmp(&old->tlsbind, &new->tlsbind, sizeof(old->tlsbind)) != 0)
+		add(&o, "general.tlsbindaddr");
+	/* the same names may hold renewed files: a reload always reloads them */
+	if (str_differs(old->tlscertfile, new->tlscertfile))
+		add(&o, "general.tlscertfile");
+	if (str_differs(old->tlsprivatekey, new->tlsprivatekey))
+		add(&o, "general.tlsprivatekey");
+	if (str_differs(old->tlscafile, new->tlscafile))
+		add(&o, "general.tlscafile");
+	CHANGED(tcpmaxheadersize, "general.tcpmaxheadersize");
+	CHANGED(tcpmaxperaddr, "general.tcpmaxperaddr");
+	CHANGED(tcpmaxconnections, "general.tcpmaxconnections");
+	CHANGED(tcpidletimeout_s, "general.tcpidletimeout");
+	CHANGED(tcpmsgtimeout_s, "general.tcpmsgtimeout");
 	CHANGED(rtpstart, "rtp.rtpstart");
 	CHANGED(rtpend, "rtp.rtpend");
 	CHANGED(rtptimeout_s, "rtp.rtptimeout");
