@@ -806,9 +806,10 @@ static bool check_streams(struct load *ld, const config_setting_t *g, struct con
 			    "must be <= tcpmaxconnections (%d)", conf->tcpmaxconnections);
 	if (!(conf->transports & CONF_TRANSPORT_TLS))
 		return true;
+	/* point at the line that enabled TLS */
 	if (!conf->tlscertfile)
-		return fail(ld, member(ld, g, "tlscertfile"), "tlscertfile",
-			    "is required when TLS is enabled");
+		return fail(ld, member(ld, g, given(g, "tlsenable") ? "tlsenable" : "transport"),
+			    "tlscertfile", "is required when TLS is enabled");
 	ctx = tls_context_new(conf->tlscertfile, conf->tlsprivatekey, conf->tlscafile, &bad,
 			      why, sizeof(why));
 	if (!ctx)

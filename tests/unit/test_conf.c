@@ -225,6 +225,36 @@ static const struct {
 	  NAME ":6: peers.a.digestalgs: shares no algorithm with general.digestalgs, which alone is "
 	  "challenged (the peer could never log in)" },
 
+	/* streams (issue 15) */
+	{ G("transport = \"tcp\";"), NAME ":3: general.transport: must be a comma-separated list "
+	  "of udp, tcp and tls that holds udp (e.g. \"udp,tcp,tls\")" },
+	{ G("transport = \"udp,sctp\";"), NAME ":3: general.transport: must be a comma-separated list "
+	  "of udp, tcp and tls that holds udp (e.g. \"udp,tcp,tls\")" },
+	{ G("transport = \"udp,,tcp\";"), NAME ":3: general.transport: must be a comma-separated list "
+	  "of udp, tcp and tls that holds udp (e.g. \"udp,tcp,tls\")" },
+	{ G("transport = \"udp,tcp,\";"), NAME ":3: general.transport: must be a comma-separated list "
+	  "of udp, tcp and tls that holds udp (e.g. \"udp,tcp,tls\")" },
+	{ G("transport = \"udp,tcp,tcp\";"), NAME ":3: general.transport: names a transport twice" },
+	{ G("transport = 1;"), NAME ":3: general.transport: must be a string" },
+	{ G("transport = \"udp,tcp\"; tcpenable = false;"),
+	  NAME ":3: general.tcpenable: is false but transport names tcp" },
+	{ G("tcpenable = 1;"), NAME ":3: general.tcpenable: must be true or false" },
+	{ G("tlsenable = true;"), NAME ":3: general.tlscertfile: is required when TLS is enabled" },
+	{ G("transport = \"udp,tls\";"), NAME ":3: general.tlscertfile: is required when TLS is enabled" },
+	{ G("tcpbindaddr = \"0.0.0.0:0\";"),
+	  NAME ":3: general.tcpbindaddr: not an address: want a.b.c.d or a.b.c.d:port" },
+	{ G("tlsbindaddr = \"host:5061\";"),
+	  NAME ":3: general.tlsbindaddr: not an address: want a.b.c.d or a.b.c.d:port" },
+	{ G("tlscertfile = \"cert.pem\";"), NAME ":3: general.tlscertfile: must be an absolute path" },
+	{ G("tcpmaxheadersize = 100;"), NAME ":3: general.tcpmaxheadersize: must be between 1024 and 65535" },
+	{ G("tcpmaxperaddr = 0;"), NAME ":3: general.tcpmaxperaddr: must be between 1 and 100000" },
+	{ G("tcpmaxperaddr = 20; tcpmaxconnections = 10;"),
+	  NAME ":3: general.tcpmaxperaddr: must be <= tcpmaxconnections (10)" },
+	{ G("tcpidletimeout = 5;"), NAME ":3: general.tcpidletimeout: must be between 10 and 86400" },
+	{ G("tcpmsgtimeout = 0;"), NAME ":3: general.tcpmsgtimeout: must be between 1 and 600" },
+	{ G("tlsenable = true; tlscertfile = \"/nonexistent/sipnatd.pem\";"),
+	  NAME ":3: general.tlscertfile: /nonexistent/sipnatd.pem: No such file or directory" },
+
 	/* syntax, including what libconfig itself refuses */
 	{ G("bindport = ;"), NAME ":3: syntax error: syntax error" },
 	{ G("bindport = 5060; bindport = 5061;"), NAME ":3: syntax error: duplicate setting name" },
@@ -248,6 +278,9 @@ static const struct {
 	const char *what;
 } good[] = {
 	{ G("bindport = 5080L;"), "bindport int64" },
+	{ G("transport = \"udp, TCP\";"), "transport with a space, any case" },
+	{ G("transport = \"udp,tcp\"; tcpenable = true; tcpbindaddr = \"192.0.2.10:5080\";"),
+	  "tcp twice said" },
 	{ G("bindport = 0x13c4;"), "bindport hex" },
 	{ GX("externhost = \"a-b.example\";"), "externhost" },
 	{ GX("externhost = \"pbxhost\";"), "externhost one label" },
@@ -315,6 +348,45 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(conf->peers);
 	ck_assert_int_eq(conf->log_level, CONF_LOG_NOTICE);
 	ck_assert(!conf->siptrace);
+	/* UDP only unless told; the stream listeners' defaults (issue 15) */
+	ck_assert_uint_eq(conf->transports, CONF_TRANSPORT_UDP);
+	ck_assert_uint_eq(conf->tcpbind.sin_addr.s_addr, htonl(INADDR_ANY));
+	ck_assert_uint_eq(ntohs(conf->tcpbind.sin_port), 5060);
+	ck_assert_uint_eq(conf->tlsbind.sin_addr.s_addr, htonl(INADDR_ANY));
+	ck_assert_uint_eq(ntohs(conf->tlsbind.sin_port), 5061);
+	ck_assert_ptr_null(conf->tlscertfile);
+	ck_assert_ptr_null(conf->tlsprivatekey);
+	ck_assert_ptr_null(conf->tlscafile);
+	ck_assert_int_eq(conf->tcpmaxheadersize, 16384);
+	ck_assert_int_eq(conf->tcpmaxperaddr, 8);
+	ck_assert_int_eq(conf->tcpmaxconnections, 1000);
+	ck_assert_int_eq(conf->tcpidletimeout_s, 3600);
+	ck_assert_int_eq(conf->tcpmsgtimeout_s, 10);
+	conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_streams)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *conf = load(G("bindaddr = \"192.0.2.10\"; bindport = 5070;"
+				   " transport = \"udp,tcp\"; tcpmaxperaddr = 3;"), err);
+
+	ck_assert_msg(conf != NULL, "%s", err);
+	ck_assert_uint_eq(conf->transports, CONF_TRANSPORT_UDP | CONF_TRANSPORT_TCP);
+	/* the TCP listener follows bindaddr:bindport, TLS bindaddr:5061 */
+	ck_assert_uint_eq(ntohl(conf->tcpbind.sin_addr.s_addr), 0xc000020a);
+	ck_assert_uint_eq(ntohs(conf->tcpbind.sin_port), 5070);
+	ck_assert_uint_eq(ntohl(conf->tlsbind.sin_addr.s_addr), 0xc000020a);
+	ck_assert_uint_eq(ntohs(conf->tlsbind.sin_port), 5061);
+	ck_assert_int_eq(conf->tcpmaxperaddr, 3);
+	conf_free(conf);
+
+	conf = load(G("tcpenable = true; tcpbindaddr = \"198.51.100.1\";"), err);
+	ck_assert_msg(conf != NULL, "%s", err);
+	ck_assert_uint_eq(conf->transports, CONF_TRANSPORT_UDP | CONF_TRANSPORT_TCP);
+	ck_assert_uint_eq(ntohl(conf->tcpbind.sin_addr.s_addr), 0xc6336401);
+	ck_assert_uint_eq(ntohs(conf->tcpbind.sin_port), 5060);
 	conf_free(conf);
 }
 END_TEST
@@ -659,6 +731,7 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_peer_defaults);
+	tcase_add_test(tc, test_streams);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_digestalgs);
 	tcase_add_test(tc, test_shipped_example);
