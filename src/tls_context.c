@@ -111,7 +111,10 @@ SSL_CTX *tls_context_new(const char *certfile, const char *keyfile, const char *
 			    "cannot read a certificate");
 	if (SSL_CTX_use_PrivateKey_file(ctx, keyfile ? keyfile : certfile, SSL_FILETYPE_PEM) != 1)
 		return fail(ctx, bad, keyfile ? TLS_CONTEXT_KEY : TLS_CONTEXT_CERT,
-			    keyfile ? keyfile : certfile, err, errlen, "cannot read a private key");
+			    keyfile ? keyfile : certfile, err, errlen,
+			    ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH
+				    ? "the private key does not match the certificate"
+				    : "cannot read a private key");
 	if (SSL_CTX_check_private_key(ctx) != 1)
 		return fail(ctx, bad, keyfile ? TLS_CONTEXT_KEY : TLS_CONTEXT_CERT,
 			    keyfile ? keyfile : certfile, err, errlen,
