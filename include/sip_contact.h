@@ -32,6 +32,11 @@ struct contact_target {
 int sip_contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
 		       const struct sockaddr_in *nat);
 
+/* Add ;transport=param (e.g. "tcp") to every Contact of msg that has a URI,
+ * replacing one already there: sipnatd's masqueraded Contact toward a phone
+ * on a stream. Returns 0, or -1 when out of memory. */
+int sip_contact_set_transport(osip_message_t *msg, const char *param);
+
 /* If uri carries a valid token, fill *out and return true. */
 bool sip_contact_token_decode(const osip_uri_t *uri, struct contact_target *out);
 

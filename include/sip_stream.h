@@ -76,10 +76,12 @@ struct sockaddr_in sip_stream_local(const struct sip_stream *s, enum sip_transpo
  * that reads nothing is not served). */
 int sip_stream_send(struct sip_stream *s, uint64_t conn, const char *buf, size_t len);
 
-/* The newest open connection of transport whose peer is addr (address and
- * port), or 0. Phones reuse the connection they registered over. */
-uint64_t sip_stream_find(const struct sip_stream *s, enum sip_transport transport,
-			 const struct sockaddr_in *addr);
+/* The newest open connection whose peer is addr (address and port), with
+ * its transport in *transport; 0 when there is none. A NAT maps one address
+ * and port to one TCP connection, so the pair names it (TLS runs over TCP).
+ * Phones reuse the connection they registered over. */
+uint64_t sip_stream_find(const struct sip_stream *s, const struct sockaddr_in *addr,
+			 enum sip_transport *transport);
 
 /* The peer and transport of connection conn; false when it is gone. */
 bool sip_stream_peer(const struct sip_stream *s, uint64_t conn, struct sockaddr_in *addr,

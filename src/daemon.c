@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "secret.h"
 #include "sip_dispatch.h"
+#include "sip_edge.h"
 #include "sip_env.h"
 #include "sip_reply.h"
 #include "sip_socket.h"
@@ -51,6 +52,7 @@ struct daemon {
 	int debug;                  /* -d count */
 
 	struct sip_socket *sip;
+	struct sip_edge *edge;      /* TCP/TLS listeners; picks each message's way out */
 	struct externaddr *external;
 	struct advertise *advertise;
 	struct dnscache *dnscache;
@@ -254,6 +256,10 @@ static void note_restart_only(const struct conf *old, const struct conf *new)
 		log_warn("reload: general.bindaddr/bindport changed; this requires a restart (still listening on the old address)");
 	if (strcmp(old->control, new->control) != 0)
 		log_warn("reload: general.control changed; this requires a restart");
+	if ((old->transports & ~new->transports) ||
+	    memcmp(&old->tcpbind, &new->tcpbind, sizeof(old->tcpbind)) != 0 ||
+	    memcmp(&old->tlsbind, &new->tlsbind, sizeof(old->tlsbind)) != 0)
+		log_warn("reload: a TCP/TLS listener was disabled or moved; this requires a restart");
 }
 
 /* Re-read the configuration file: on error log and keep the old one. True
@@ -297,6 +303,10 @@ static bool reload(struct daemon *d)
 	if (d->conf->banafter == 0 || d->conf->bantime_s == 0)
 		bans_clear(d->bans);
 	media_reconfigure(d->media, d->conf);
+	/* the certificate files are read again: a renewed certificate serves
+	 * new connections from now on */
+	if (sip_edge_reconfigure(d->edge, d->conf, err, sizeof(err)) != 0)
+		log_err("reload: SIP over TCP/TLS: %s (the previous certificate and listeners stay)", err);
 	conf_free(old);
 	d->reloads++;
 	log_notice("configuration reloaded from %s: %s", d->conf_path, changed[0] ? changed : "no changes");
@@ -355,8 +365,10 @@ static void fill_views(struct daemon *d)
 		.media = d->media,
 		.trunks = d->trunks,
 		.qualify = d->qualify,
-		.send = send_cb,
-		.send_arg = d->sip,
+		.send = d->edge ? sip_edge_send : send_cb,
+		.send_arg = d->edge ? (void *)d->edge : (void *)d->sip,
+		.transport_to = d->edge ? sip_edge_transport_to : NULL,
+		.transport_arg = d->edge,
 		.resolve = resolve_cb,
 		.resolve_arg = d->dnscache,
 		.registrations_changed = registrations_changed,
@@ -384,6 +396,7 @@ static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	notify_stopping();
 	sip_socket_stop_reading(d->sip);
+	sip_edge_stop_listening(d->edge);
 	/* Let events already due run (responses being sent), then leave. */
 	event_base_loopexit(d->base, NULL);
 }
@@ -476,7 +489,12 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		log_err("cannot listen for SIP: %s", err);
 		return -1;
 	}
-	fill_views(d); /* again: now with the socket */
+	d->edge = sip_edge_new(d->base, d->sip, d->dispatch, conf, err, sizeof(err));
+	if (!d->edge) {
+		log_err("cannot listen for SIP over TCP/TLS: %s", err);
+		return -1;
+	}
+	fill_views(d); /* again: now with the sockets */
 	struct timeval hk = { .tv_sec = HOUSEKEEPING_S };
 	if (start_signals(d) != 0 || event_add(d->housekeeping, &hk) != 0)
 		return -1;
@@ -490,6 +508,10 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	log_notice("sipnatd %s listening on %s/udp; pbx %s; %zu peer(s); rtp %d-%d", SIPNATD_VERSION,
 		   netaddr_format(&bind_addr, bind), netaddr_format(&conf->pbx, err), conf->peer_count,
 		   conf->rtpstart, conf->rtpend);
+	if (conf->transports & CONF_TRANSPORT_TCP)
+		log_notice("listening on %s/tcp", netaddr_format(&conf->tcpbind, bind));
+	if (conf->transports & CONF_TRANSPORT_TLS)
+		log_notice("listening on %s/tls", netaddr_format(&conf->tlsbind, bind));
 	notify_ready("running");
 	return 0;
 }
@@ -533,6 +555,7 @@ void daemon_free(struct daemon *d)
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 
 	control_close(d->control);
+	sip_edge_free(d->edge);
 	sip_socket_close(d->sip);
 	qualify_free(d->qualify);
 	/* a pending write is done now, not lost */

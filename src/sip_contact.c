@@ -84,6 +84,29 @@ int sip_contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t po
 	return 0;
 }
 
+int sip_contact_set_transport(osip_message_t *msg, const char *param)
+{
+	osip_contact_t *contact;
+
+	for (int i = 0; (contact = osip_list_get(&msg->contacts, i)) != NULL; i++) {
+		osip_uri_param_t *old = NULL;
+
+		if (!contact->url)
+			continue;
+		if (osip_uri_param_get_byname(&contact->url->url_params, (char *)"transport", &old) == 0 &&
+		    old) {
+			osip_free(old->gvalue);
+			old->gvalue = osip_strdup(param);
+			if (!old->gvalue)
+				return -1;
+			continue;
+		}
+		if (osip_uri_uparam_add(contact->url, osip_strdup("transport"), osip_strdup(param)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 bool sip_contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
 {
 	osip_uri_param_t *param = NULL;

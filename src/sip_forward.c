@@ -109,26 +109,51 @@ static enum forward_result relay_media(const struct sip_env *env, osip_message_t
 	return FORWARD_FAILED;
 }
 
-/* Contact masquerading for a message crossing from src to dest. */
-static int masquerade(const struct sip_env *env, osip_message_t *msg, const struct forward_source *src,
-		      bool dest_local, struct in_addr advertised)
+/* The transport toward dest (issue 15): a phone's own TCP/TLS connection
+ * when it has one open, else UDP (the LAN, trunks, UDP phones). */
+static enum sip_transport transport_to(const struct sip_env *env, const struct sockaddr_in *dest)
 {
-	uint16_t port = env->conf->bindport;
+	return env->transport_to ? env->transport_to(env->transport_arg, dest) : SIP_TRANSPORT_UDP;
+}
 
-	if (src->local && !dest_local)
-		return sip_contact_masquerade(msg, advertised, port, NULL);
+/* sipnatd's own port for a transport, as the Internet reaches it. */
+static uint16_t own_port(const struct sip_env *env, enum sip_transport t)
+{
+	if (t == SIP_TRANSPORT_TCP)
+		return ntohs(env->conf->tcpbind.sin_port);
+	if (t == SIP_TRANSPORT_TLS)
+		return ntohs(env->conf->tlsbind.sin_port);
+	return env->conf->bindport;
+}
+
+/* Contact masquerading for a message crossing from src to dest. Toward a
+ * phone on a stream the Contact names that transport and its port, so that
+ * the phone's next request in the dialog comes back the same way (RFC 3261
+ * 19.1.1; the phone reuses its connection, RFC 5923). Toward the PBX the
+ * phone's transport is sealed in the token with the rest of its URI. */
+static int masquerade(const struct sip_env *env, osip_message_t *msg, const struct forward_source *src,
+		      bool dest_local, struct in_addr advertised, enum sip_transport t)
+{
+	if (src->local && !dest_local) {
+		if (sip_contact_masquerade(msg, advertised, own_port(env, t), NULL) != 0)
+			return -1;
+		return t == SIP_TRANSPORT_UDP ? 0 : sip_contact_set_transport(msg, sip_transport_param(t));
+	}
 	if (!src->local && dest_local)
-		return sip_contact_masquerade(msg, advertised, port, &src->addr);
+		return sip_contact_masquerade(msg, advertised, env->conf->bindport, &src->addr);
 	return 0;
 }
 
-static int add_own_via(osip_message_t *req, struct in_addr host, uint16_t port, const char *branch)
+static int add_own_via(osip_message_t *req, struct in_addr host, uint16_t port, const char *branch,
+		       enum sip_transport t)
 {
 	char ip[INET_ADDRSTRLEN], value[BRANCH_MAX + 80];
 	osip_via_t *via = NULL;
 
 	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(value, sizeof(value), "SIP/2.0/UDP %s:%u;rport;branch=%s", ip, port, branch);
+	/* RFC 3261 18.1.1: the Via names the transport the request goes on */
+	snprintf(value, sizeof(value), "SIP/2.0/%s %s:%u;rport;branch=%s", sip_transport_via_name(t),
+		 ip, port, branch);
 	if (osip_via_init(&via) != 0)
 		return -1;
 	if (osip_via_parse(via, value) != 0 || osip_list_add(&req->vias, via, 0) < 0) {
@@ -152,6 +177,7 @@ enum forward_result sip_forward_request(const struct sip_env *env, osip_message_
 				    const struct forward_source *src, const struct sockaddr_in *dest)
 {
 	bool dest_local = classify_is_local(env->conf, dest->sin_addr);
+	enum sip_transport t = transport_to(env, dest);
 	struct in_addr advertised;
 	char branch[BRANCH_MAX];
 	bool hidden;
@@ -164,14 +190,14 @@ enum forward_result sip_forward_request(const struct sip_env *env, osip_message_
 	if (media != FORWARD_SENT)
 		return media;
 	decrement_max_forwards(req);
-	if (masquerade(env, req, src, dest_local, advertised) != 0)
+	if (masquerade(env, req, src, dest_local, advertised, t) != 0)
 		goto fail;
 	/* Leaving the LAN: the LAN's Vias go into the branch, not on the wire. */
 	if (sip_branch_make(req, src->local && !dest_local, branch, sizeof(branch), &hidden) != 0)
 		goto fail;
 	if (hidden)
 		drop_vias(req);
-	if (add_own_via(req, advertised, env->conf->bindport, branch) != 0)
+	if (add_own_via(req, advertised, own_port(env, t), branch, t) != 0)
 		goto fail;
 	sip_forward_send(env, req, dest);
 	return FORWARD_SENT;
@@ -195,7 +221,7 @@ enum forward_result sip_forward_response(const struct sip_env *env, osip_message
 		enum forward_result media = relay_media(env, resp, src, dest_local, advertised);
 		if (media != FORWARD_SENT)
 			return media;
-		if (masquerade(env, resp, src, dest_local, advertised) != 0) {
+		if (masquerade(env, resp, src, dest_local, advertised, transport_to(env, &dest)) != 0) {
 			log_err("cannot rewrite the Contact of a %d response", resp->status_code);
 			return FORWARD_FAILED;
 		}

@@ -399,14 +399,15 @@ int sip_stream_send(struct sip_stream *s, uint64_t conn, const char *buf, size_t
 	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
 }
 
-uint64_t sip_stream_find(const struct sip_stream *s, enum sip_transport transport,
-			 const struct sockaddr_in *addr)
+uint64_t sip_stream_find(const struct sip_stream *s, const struct sockaddr_in *addr,
+			 enum sip_transport *transport)
 {
 	for (const struct conn *c = s->conns; c; c = c->next)
-		if (!c->dead && c->transport == transport &&
-		    c->peer.sin_addr.s_addr == addr->sin_addr.s_addr &&
-		    c->peer.sin_port == addr->sin_port)
+		if (!c->dead && c->peer.sin_addr.s_addr == addr->sin_addr.s_addr &&
+		    c->peer.sin_port == addr->sin_port) {
+			*transport = c->transport;
 			return c->id;
+		}
 	return 0;
 }
 

@@ -172,8 +172,15 @@ START_TEST(split_and_pipelined)
 	ck_assert_uint_eq(got.src.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
 	/* the connection is found again by its peer, for answers */
 	ck_assert(got.conn != 0);
-	ck_assert(sip_stream_find(stream, SIP_TRANSPORT_TCP, &got.src) == got.conn);
-	ck_assert(sip_stream_find(stream, SIP_TRANSPORT_TLS, &got.src) == 0);
+	{
+		enum sip_transport t = SIP_TRANSPORT_UDP;
+		struct sockaddr_in other = got.src;
+
+		ck_assert(sip_stream_find(stream, &got.src, &t) == got.conn);
+		ck_assert_int_eq(t, SIP_TRANSPORT_TCP);
+		other.sin_port = htons(ntohs(other.sin_port) + 1);
+		ck_assert(sip_stream_find(stream, &other, &t) == 0);
+	}
 
 	/* two messages in one write, with CRLF between them */
 	{
