@@ -252,6 +252,16 @@ netns_setup() {
 	nsx "$p-pub" ip addr add "$NETNS_PUB_PHONE/24" dev eth0
 }
 
+# netns_forward_tcp PORT...: the home router forwards these TCP ports to
+# sipnatd too (SIP over TCP and TLS, issue 15), as it forwards 5060/udp.
+netns_forward_tcp() {
+	local port
+	for port in "$@"; do
+		nsx "$netns_prefix-home" iptables -t nat -A PREROUTING -i wan -p tcp --dport "$port" \
+			-j DNAT --to-destination "$NETNS_SIPNATD"
+	done
+}
+
 # netns_capture NS IF FILE SECONDS FILTER: tshark in the background writing
 # FILE; returns once it captures (false when tshark is missing or failed).
 netns_capture() {
