@@ -11,9 +11,11 @@ libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file libclang-rt-14-dev"
 # the scanner, dnsmasq as a DNS server, tshark to see the wire, iproute2 and
 # iptables for the NAT test, valgrind for leak checks, systemd-analyze for the
 # unit's exposure figure; baresip and linphonec as real softphones behind the
-# NAT (tests/nat/softphones.sh; baresip-core holds the modules it loads).
+# NAT (tests/nat/softphones.sh; baresip-core holds the modules it loads);
+# openssl makes the test certificates and probes the TLS listener
+# (tests/nat/transports.sh, unit tests of tls_context and sip_stream).
 TEST_PKGS="sip-tester sipvicious dnsmasq-base tshark iproute2 iptables valgrind systemd \
-python3 baresip-core linphone-cli"
+python3 baresip-core linphone-cli openssl"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then

@@ -277,8 +277,12 @@ call_check() {
 # Contact carries ;transport=; the PBX got UDP only, with no ;transport=.
 stream_check() {
 	local t=$1 phone=$2 dir=$3 nat=$4 T=${1^^} udp_out
-	local log=$dir/sipnatd.log
-	if ! trace_blocks "$log" "siptrace in [(]$t[)] from $nat .*" | grep -q '^REGISTER '; then
+	local log=$dir/sipnatd.log in_t out_t to_pbx
+	# whole blocks first: grep -q would cut a pipeline short (pipefail)
+	in_t=$(trace_blocks "$log" "siptrace in [(]$t[)] from $nat ")
+	out_t=$(trace_blocks "$log" "siptrace out [(]$t[)] to $nat ")
+	to_pbx=$(trace_blocks "$log" "siptrace out to $NETNS_PBX:")
+	if ! grep -q '^REGISTER ' <<<"$in_t"; then
 		fail "$phone over $t: no REGISTER came in over $t from $nat"
 		return 1
 	fi
@@ -287,24 +291,23 @@ stream_check() {
 		fail "$phone over $t: $udp_out message(s) to $nat went out over UDP instead of its connection"
 		return 1
 	fi
-	if ! trace_blocks "$log" "siptrace out [(]$t[)] to $nat " | grep -qE "^Via: SIP/2.0/$T $NETNS_PUBLIC:"; then
+	if ! grep -qE "^Via: SIP/2.0/$T $NETNS_PUBLIC:" <<<"$out_t"; then
 		fail "$phone over $t: sipnatd's INVITE to the phone lacks a Via SIP/2.0/$T $NETNS_PUBLIC"
 		return 1
 	fi
-	if ! trace_blocks "$log" "siptrace out [(]$t[)] to $nat " | grep -qiE "^Contact: .*$NETNS_PUBLIC:[0-9]+;.*transport=$t"; then
+	if ! grep -qiE "^Contact: .*$NETNS_PUBLIC:[0-9]+;.*transport=$t" <<<"$out_t"; then
 		fail "$phone over $t: sipnatd's Contact toward the phone lacks ;transport=$t"
 		return 1
 	fi
-	# toward the PBX: a Request-URI and a Contact without the phone's
-	# transport, and sipnatd's own Via (the top one) on UDP
-	if trace_blocks "$log" "siptrace out to $NETNS_PBX:" |
-		grep -iE "^[A-Z]+ sip:[^ ]*transport=|^(Contact|m): .*transport=(tcp|tls)" >"$dir/pbx-transport.txt"; then
+	# toward the PBX: Request-URIs and Contacts without the phone's
+	# transport, and sipnatd's own Via (the top one of its requests) on UDP
+	if grep -iE "^[A-Z]+ sip:[^ ]*transport=|^(Contact|m): .*transport=(tcp|tls)" <<<"$to_pbx" >"$dir/pbx-transport.txt"; then
 		fail "$phone over $t: the PBX was told of the phone's transport: $(head -n 1 "$dir/pbx-transport.txt")"
 		return 1
 	fi
-	if trace_blocks "$log" "siptrace out to $NETNS_PBX:" | awk '/siptrace out/ { top = 1; next }
-		top && /^Via:/ { print; top = 0 }' | grep -vq "^Via: SIP/2.0/UDP $NETNS_SIPNATD:"; then
-		fail "$phone over $t: sipnatd's own Via toward the PBX is not UDP from its LAN address"
+	if awk '/siptrace out/ { top = 1; next } top && /^SIP\/2.0 / { top = 0 } top && /^Via:/ { print; top = 0 }' \
+		<<<"$to_pbx" | grep -v "^Via: SIP/2.0/UDP $NETNS_SIPNATD:" >"$dir/pbx-via.txt"; then
+		fail "$phone over $t: sipnatd's own Via toward the PBX is not UDP from its LAN address: $(head -n 1 "$dir/pbx-via.txt")"
 		return 1
 	fi
 	say "$phone over $t: REGISTER in over $t, every message to $nat over its connection, Via SIP/2.0/$T and ;transport=$t toward it, UDP only toward the PBX"
@@ -411,8 +414,8 @@ large_invite() {
 		fail "3000-byte INVITE over TCP: no final answer over the connection: $(tr '\n' ' ' <<<"$out")"
 		return
 	fi
-	if ! trace_blocks "$dir/sipnatd.log" "siptrace out to $NETNS_PBX:" |
-		grep -qF 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz'; then
+	if ! grep -qF 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz' \
+		<<<"$(trace_blocks "$dir/sipnatd.log" "siptrace out to $NETNS_PBX:")"; then
 		fail "3000-byte INVITE: the SDES a=crypto line did not reach the PBX untouched"
 		return
 	fi
