@@ -484,6 +484,48 @@ flood_with_udp_call() {
 	exec 8>&-
 }
 
+# The certificate served now, as its SHA-256 fingerprint.
+served_cert() {
+	nsx "$PREFIX-pub" timeout 10 openssl s_client -connect "$NETNS_PUBLIC:5061" </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256 2>/dev/null || true
+}
+
+# SIGHUP reads the certificate files again: a renewed pair serves the next
+# connection; a broken key fails the reload and the renewed one stays.
+tls_reload() {
+	local dir=$1 before after broken want child reloads
+	child=$(ps -o pid= --ppid "$sipnatd_pid" | tr -d ' ')
+	before=$(served_cert)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-keyout "$work/key.pem" -out "$work/cert.pem" -subj "/CN=$NETNS_PUBLIC" \
+		-addext "subjectAltName=IP:$NETNS_PUBLIC" 2>/dev/null
+	want=$(openssl x509 -noout -fingerprint -sha256 -in "$work/cert.pem")
+	reloads=$(count_lines "$dir/sipnatd.log" "configuration reloaded")
+	kill -HUP "$child"
+	if ! wait_count "$dir/sipnatd.log" "configuration reloaded" $((reloads + 1)) 10; then
+		fail "TLS reload: sipnatd did not reload"
+		return
+	fi
+	after=$(served_cert)
+	if [[ -z $before || $after != "$want" || $after == "$before" ]]; then
+		fail "TLS reload: served ${after:-nothing} after SIGHUP, want the renewed $want (was ${before:-nothing})"
+		return
+	fi
+	echo "not a key" >"$work/key.pem"
+	kill -HUP "$child"
+	if ! wait_for "$dir/sipnatd.log" "reload failed" 10; then
+		fail "TLS reload: a broken key did not fail the reload"
+		return
+	fi
+	broken=$(grep -m1 "reload failed" "$dir/sipnatd.log")
+	after=$(served_cert)
+	if [[ $broken != *"sipnatd.conf:7: general.tlsprivatekey: $work/key.pem"* || $after != "$want" ]]; then
+		fail "TLS reload: after a broken key: '$broken', serving ${after:-nothing}"
+		return
+	fi
+	say "TLS reload: SIGHUP served the renewed certificate; a broken key failed the reload (${broken#*reload failed, }) and the renewed one stayed"
+}
+
 # ---------------------------------------------------------------- main
 say "network: phone behind a port-preserving NAT (prefix $PREFIX); 5060/tcp and 5061/tcp forwarded"
 netns_setup "$PREFIX" preserving
@@ -508,6 +550,7 @@ if pbx_start "$dir" && sipnatd_start "$dir"; then
 	tls_versions "$dir"
 	large_invite "$dir"
 	flood_with_udp_call "$dir"
+	tls_reload "$dir"
 	echo q >&7 2>/dev/null || true
 	exec 7>&-
 else
