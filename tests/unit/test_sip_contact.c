@@ -209,6 +209,36 @@ START_TEST(masquerade_several)
 }
 END_TEST
 
+/* Toward a phone on TCP/TLS (issue 15): every masqueraded Contact says the
+ * transport once, its token still restores the original URI. */
+START_TEST(masquerade_then_transport)
+{
+	osip_message_t *msg = invite("sip:1002@pbx.example.com",
+				     "Contact: <sip:pbx@192.168.0.20:5060;transport=udp>, <sip:192.168.0.20>\r\n");
+	osip_uri_param_t *p;
+	osip_contact_t *c;
+	struct contact_target t;
+
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5061, NULL), 0);
+	ck_assert_int_eq(sip_contact_set_transport(msg, "tls"), 0);
+	/* a second call replaces, never adds */
+	ck_assert_int_eq(sip_contact_set_transport(msg, "tcp"), 0);
+	for (int i = 0; (c = osip_list_get(&msg->contacts, i)) != NULL; i++) {
+		int n = 0;
+
+		for (int j = 0; (p = osip_list_get(&c->url->url_params, j)) != NULL; j++)
+			n += strcmp(p->gname, "transport") == 0;
+		ck_assert_int_eq(n, 1);
+		ck_assert_int_eq(osip_uri_param_get_byname(&c->url->url_params, (char *)"transport", &p), 0);
+		ck_assert_str_eq(p->gvalue, "tcp");
+		ck_assert_str_eq(c->url->port, "5061");
+	}
+	ck_assert(sip_contact_token_decode(((osip_contact_t *)osip_list_get(&msg->contacts, 0))->url, &t));
+	ck_assert_str_eq(t.uri, "sip:pbx@192.168.0.20:5060;transport=udp");
+	osip_message_free(msg);
+}
+END_TEST
+
 /* "Contact: *" (a REGISTER removing every binding) is left alone. */
 START_TEST(masquerade_star)
 {
@@ -408,6 +438,7 @@ static Suite *sip_contact_suite(void)
 	tcase_add_test(tc, masquerade_zoiper_sample);
 	tcase_add_test(tc, masquerade_several);
 	tcase_add_test(tc, masquerade_star);
+	tcase_add_test(tc, masquerade_then_transport);
 	tcase_add_test(tc, masquerade_too_long);
 	suite_add_tcase(s, tc);
 
