@@ -26,10 +26,14 @@ struct control_reloads {
 /* What the replies read, filled by the daemon (or a test): the SIP path's
  * environment (conf, registrar, media, bans, auth, qualify), its dispatcher
  * and socket for counters (either may be NULL), and the reload. */
+struct sip_stream_counters;
+
 struct control_view {
 	const struct sip_env *env;
 	const struct sip_dispatch *dispatch;
 	const struct sip_socket *sip;
+	/* the TCP/TLS side's counters (sip_stream); NULL while neither is enabled */
+	const struct sip_stream_counters *streams;
 	const char *conf_path;
 	/* Re-read the configuration; true when it was swapped in. NULL: a
 	 * reload is answered as failed. */

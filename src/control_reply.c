@@ -15,6 +15,7 @@
 #include "sip_authenticate.h"
 #include "sip_dispatch.h"
 #include "sip_socket.h"
+#include "sip_stream.h"
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -290,6 +291,20 @@ static json_t *sip_stats(const struct control_view *v)
 	return NULL;
 }
 
+/* SIP over TCP/TLS (issue 15): zeros while neither listener is enabled. */
+static json_t *stream_stats(const struct control_view *v)
+{
+	static const struct sip_stream_counters none;
+	const struct sip_stream_counters *c = v->streams ? v->streams : &none;
+
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "open", count(c->open),
+			 "accepted", count(c->accepted), "refused_per_addr", count(c->refused_per_addr),
+			 "refused_total", count(c->refused_total), "messages", count(c->messages),
+			 "pings", count(c->pings), "framing_errors", count(c->framing_errors),
+			 "timed_out", count(c->timed_out), "idle_closed", count(c->idle_closed),
+			 "send_dropped", count(c->send_dropped));
+}
+
 static json_t *leg_totals(unsigned long packets, unsigned long bytes, unsigned long dropped)
 {
 	return json_pack("{s:o, s:o, s:o}", "packets", count(packets), "bytes", count(bytes), "dropped",
@@ -321,9 +336,9 @@ static json_t *stats_reply(const struct control_view *v, time_t now, time_t star
 	json_t *pool = json_pack("{s:I, s:I, s:I}", "pairs", (json_int_t)pairs, "free",
 				 (json_int_t)free_pairs, "in_use",
 				 (json_int_t)(pairs > free_pairs ? pairs - free_pairs : 0));
-	return json_pack("{s:s, s:I, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:o, s:{s:o, s:o}}",
+	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:o, s:{s:o, s:o}}",
 			 "version", SIPNATD_VERSION, "uptime_s", (json_int_t)(ts.tv_sec - started),
-			 "sip", sip_stats(v), "auth", auth,
+			 "sip", sip_stats(v), "streams", stream_stats(v), "auth", auth,
 			 "registrations", "bindings", (json_int_t)registrar_count(v->env->registrar), "peers",
 			 (json_int_t)v->env->conf->peer_count,
 			 "calls", calls, "relay", relay, "pool", pool,

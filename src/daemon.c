@@ -307,6 +307,7 @@ static bool reload(struct daemon *d)
 	 * new connections from now on */
 	if (sip_edge_reconfigure(d->edge, d->conf, err, sizeof(err)) != 0)
 		log_err("reload: SIP over TCP/TLS: %s (the previous certificate and listeners stay)", err);
+	d->view.streams = sip_edge_stream_counters(d->edge); /* a stream newly enabled */
 	conf_free(old);
 	d->reloads++;
 	log_notice("configuration reloaded from %s: %s", d->conf_path, changed[0] ? changed : "no changes");
@@ -379,6 +380,7 @@ static void fill_views(struct daemon *d)
 		.env = &d->env,
 		.dispatch = d->dispatch,
 		.sip = d->sip,
+		.streams = sip_edge_stream_counters(d->edge),
 		.conf_path = d->conf_path,
 		.reload = reload_cb,
 		.reloads = reloads_cb,

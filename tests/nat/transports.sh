@@ -26,7 +26,8 @@
 # The PBX is pjsua (../shared/pjsua), as in softphones.sh, whose notes on each
 # phone's quirks apply here too. Test certificates are made at run time.
 #
-# usage: transports.sh SIPNATD_BINARY
+# usage: transports.sh SIPNATD_BINARY [SIPNATCTL_BINARY]
+#        (with sipnatctl, sipnatd's own stream counters are checked too)
 # env:   TRANSPORTS_CLIENTS  phones (default "baresip linphonec")
 #        TRANSPORTS_LIST     transports (default "tcp tls")
 #        PJSUA               the pjsua binary (default /opt/pjsua/bin/pjsua)
@@ -41,7 +42,8 @@ script_dir=$(cd -- "${script_src%/*}" && pwd)
 # shellcheck source=tests/nat/netns.sh
 source "$script_dir/netns.sh"
 
-sipnatd=${1:?usage: transports.sh SIPNATD_BINARY}
+sipnatd=${1:?usage: transports.sh SIPNATD_BINARY [SIPNATCTL_BINARY]}
+sipnatctl=${2:-}
 PJSUA=${PJSUA:-/opt/pjsua/bin/pjsua}
 read -r -a clients <<<"${TRANSPORTS_CLIENTS:-baresip linphonec}"
 read -r -a transports <<<"${TRANSPORTS_LIST:-tcp tls}"
@@ -425,7 +427,7 @@ large_invite() {
 # A UDP phone's call to the PBX while the phone's address floods and
 # trickles; the call's relay counts must show audio both ways.
 flood_with_udp_call() {
-	local dir=$1 out slow line sn_in sn_out kept n_slow closed_ok
+	local dir=$1 out slow line sn_in sn_out kept n_slow closed_ok timed_out open_now
 	mkfifo "$dir/carol.in"
 	exec 8<>"$dir/carol.in"
 	nsx_bg "$PREFIX-pub" timeout 60 "$PJSUA" --null-audio --no-vad --no-tcp --no-color \
@@ -479,6 +481,20 @@ flood_with_udp_call() {
 	fi
 	if ! kill -0 "$sipnatd_pid" 2>/dev/null; then
 		fail "flood: sipnatd is gone"
+	fi
+	# sipnatd's own view: every refused flood connection counted, the slow
+	# ones closed as too slow
+	if [[ -n $sipnatctl ]]; then
+		local counts connected refused
+		counts=$("$sipnatctl" -s "$dir/control" --json stats | python3 -c 'import json, sys
+s = json.load(sys.stdin)["streams"]
+print(s["refused_per_addr"], s["timed_out"], s["open"])')
+		read -r refused timed_out open_now <<<"$counts"
+		connected=$(sed -nE 's/^flood: ([0-9]+) connected.*/\1/p' <<<"$out")
+		say "sipnatctl stats: streams refused per address $refused, closed as too slow $timed_out, open now $open_now"
+		if ((refused < connected - kept || timed_out < n_slow)); then
+			fail "flood: sipnatd counted $refused refused (want >= $((connected - kept))) and $timed_out too slow (want >= $n_slow)"
+		fi
 	fi
 	echo q >&8 2>/dev/null || true
 	exec 8>&-

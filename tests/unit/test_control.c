@@ -383,6 +383,11 @@ START_TEST(stats_reply)
 	ck_assert_int_ge(int_at(r, "uptime_s"), 0);
 	for (size_t i = 0; i < sizeof(sip_keys) / sizeof(sip_keys[0]); i++)
 		ck_assert_int_eq(int_at(sip, sip_keys[i]), 0);
+	/* no TCP/TLS listener here: the section is there, all zeros */
+	const json_t *streams = json_object_get(r, "streams");
+	ck_assert_ptr_nonnull(streams);
+	ck_assert_int_eq(int_at(streams, "open"), 0);
+	ck_assert_int_eq(int_at(streams, "refused_per_addr"), 0);
 	const json_t *auth = json_object_get(r, "auth");
 	ck_assert_int_eq(int_at(auth, "failures"), 0);
 	ck_assert_int_eq(int_at(auth, "bans_active"), 0);
