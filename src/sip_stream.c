@@ -141,7 +141,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Frame and deliver everything whole in the input; stop at the first
- * partial message, an error, or the connection's close from the callback. */
+ * partial message, an error, or the connection's close from the callback.
+ * Runs inside read_cb only: a connection to close is marked dead, and
+ * read_cb frees it once nothing here uses it any more. */
 static void conn_process(struct conn *c)
 {
 	struct sip_stream *s = c->s;
@@ -158,7 +160,7 @@ static void conn_process(struct conn *c)
 		look = c->need ? c->need : len < s->lim.max_header ? len : s->lim.max_header;
 		buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
 		if (!buf && look) {
-			conn_close(c);
+			c->dead = true;
 			return;
 		}
 		sip_frame_next(buf, look, s->lim.max_header, s->lim.max_message, &f);
@@ -185,7 +187,7 @@ static void conn_process(struct conn *c)
 			s->counters.framing_errors++;
 			log_debug("sip_stream: %s %s closed: %s", sip_transport_via_name(c->transport),
 				  netaddr_format(&c->peer, addr), f.why);
-			conn_close(c);
+			c->dead = true;
 			return;
 		case SIP_FRAME_MORE:
 			c->need = f.need;

@@ -28,7 +28,9 @@
 # more when that was FOREIGN_RETRY % or more, and the CPU figure is the median
 # of CPU_RUNS runs.
 #
-# Environment: CALLS (20000), RATES ("1000 2000 ... 16000"), CPU_RATE (1000),
+# Environment: SIPNATD_GENERAL (more keys for sipnatd's general group, e.g.
+# 'transport = "udp,tcp";' to measure the UDP path with a TCP listener up),
+# CALLS (20000), RATES ("1000 2000 ... 16000"), CPU_RATE (1000),
 # CPU_CALLS (10000), CPU_RUNS (3), FOREIGN_RETRY (10), SYSTEMS (all five, in
 # the order above), BUILD (build-bench-sip), KEEP=1 keeps the work directory
 # with every log.
@@ -163,6 +165,7 @@ general: {
   localnet = [ "127.0.9.0/24" ];
   pbx = "$UAS_IP:$UAS_PORT";
   statefile = "$1/registrations"; control = "$1/control";
+  ${SIPNATD_GENERAL:-}
 };
 rtp: { rtpstart = 40000; rtpend = 60000; };
 peers: ( { name = "bench"; host = "$UAC_IP:$UAC_PORT"; qualify = false; } );
