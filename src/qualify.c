@@ -62,14 +62,15 @@ static void arm(struct target *t, long ms)
 }
 
 /* The top Via: sipnatd's own address and branch (rport: RFC 3581 section 3). */
-static int add_via(osip_message_t *msg, const char *ip, const char *port, const char *branch)
+static int add_via(osip_message_t *msg, const char *ip, const char *port, const char *branch,
+		   enum sip_transport transport)
 {
 	osip_via_t *via = NULL;
 
 	if (osip_via_init(&via) != 0)
 		return -1;
 	via_set_version(via, osip_strdup("2.0"));
-	via_set_protocol(via, osip_strdup("UDP"));
+	via_set_protocol(via, osip_strdup(sip_transport_via_name(transport)));
 	via_set_host(via, osip_strdup(ip));
 	via_set_port(via, osip_strdup(port));
 	if (osip_via_param_add(via, osip_strdup("rport"), NULL) != 0 ||
@@ -125,8 +126,15 @@ static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 	osip_message_t *msg = NULL;
 	osip_uri_t *ruri = NULL;
 
+	/* a phone on TCP/TLS is pinged over its connection: the Via says so,
+	 * with that listener's port (issue 15) */
+	enum sip_transport transport = t->q->env->transport_to
+		? t->q->env->transport_to(t->q->env->transport_arg, &t->addr) : SIP_TRANSPORT_UDP;
+	uint16_t own_port = transport == SIP_TRANSPORT_TCP ? ntohs(conf->tcpbind.sin_port)
+			  : transport == SIP_TRANSPORT_TLS ? ntohs(conf->tlsbind.sin_port) : conf->bindport;
+
 	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
-	snprintf(port, sizeof(port), "%u", conf->bindport);
+	snprintf(port, sizeof(port), "%u", own_port);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (sip_branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
 		return NULL;
@@ -137,7 +145,7 @@ static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 	if (osip_uri_init(&ruri) != 0)
 		goto fail;
 	osip_message_set_uri(msg, ruri);
-	if (set_request_uri(ruri, t) != 0 || add_via(msg, ip, port, branch) != 0 ||
+	if (set_request_uri(ruri, t) != 0 || add_via(msg, ip, port, branch, transport) != 0 ||
 	    osip_message_set_max_forwards(msg, "70") != 0 || add_from_to(msg, t, ip, port) != 0)
 		goto fail;
 	if (osip_call_id_init(&msg->call_id) != 0)

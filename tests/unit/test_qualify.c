@@ -209,6 +209,36 @@ START_TEST(answered_ping)
 }
 END_TEST
 
+static enum sip_transport tcp_to_target(void *arg, const struct sockaddr_in *dest)
+{
+	(void)arg;
+	return dest->sin_port == target_addr.sin_port ? SIP_TRANSPORT_TCP : SIP_TRANSPORT_UDP;
+}
+
+/* A target that is a phone's TCP connection (issue 15): the ping's Via says
+ * TCP and the TCP listener's port. */
+START_TEST(ping_over_stream_says_so)
+{
+	osip_message_t *req = NULL;
+	long start = mono_ms();
+	char want_port[8];
+
+	d.env.transport_to = tcp_to_target;
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	while (!req && mono_ms() - start < 2000) {
+		turn();
+		req = target_recv();
+	}
+	ck_assert_msg(req != NULL, "no OPTIONS arrived");
+	osip_via_t *via = osip_list_get(&req->vias, 0);
+	ck_assert_ptr_nonnull(via);
+	ck_assert_str_eq(via->protocol, "TCP");
+	snprintf(want_port, sizeof(want_port), "%u", ntohs(d.conf->tcpbind.sin_port));
+	ck_assert_str_eq(via->port, want_port);
+	osip_message_free(req);
+}
+END_TEST
+
 START_TEST(retransmissions)
 {
 	long at[8];
@@ -269,6 +299,7 @@ static Suite *qualify_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, answered_ping);
+	tcase_add_test(tc, ping_over_stream_says_so);
 	tcase_add_test(tc, retransmissions);
 	tcase_add_test(tc, unwatch);
 	suite_add_tcase(s, tc);
