@@ -33,6 +33,20 @@ struct conf_net {
 	uint32_t mask;
 };
 
+/* general.portmap: how sipnatd asks the home router for its ports (issue 14).
+ * PCP asks in NAT-PMP's version-0 form (see portmap.h). */
+enum conf_portmap {
+	CONF_PORTMAP_OFF,
+	CONF_PORTMAP_UPNP,
+	CONF_PORTMAP_NATPMP,
+	CONF_PORTMAP_PCP,
+	CONF_PORTMAP_AUTO,
+};
+
+/* With portmap on, the whole relay pool is mapped up front (portmap.c says
+ * why): at most this many ports, so that a router's table is not flooded. */
+#define CONF_PORTMAP_MAX_PORTS 512
+
 /* Per-peer nat= flags (Asterisk's nat= values). */
 #define CONF_NAT_FORCE_RPORT 0x1
 #define CONF_NAT_COMEDIA 0x2
@@ -80,6 +94,9 @@ struct conf {
 	int externrefresh_s;
 	bool has_externip;
 	struct in_addr externip;
+	bool externip_auto;    /* externip = "auto": the router's address (portmap) */
+	enum conf_portmap portmap;
+	int portmaplease_s;    /* lease asked for each mapping (0 = permanent) */
 	struct conf_net *localnet;
 	size_t localnet_count;
 	struct sockaddr_in pbx;
@@ -153,6 +170,10 @@ bool conf_net_parse(const char *text, struct conf_net *net);
  * keys a user would recognise ("general.externhost, rtp.rtptimeout, peer bob
  * added"), written into buf (empty when nothing did). Returns its length. */
 size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size_t len);
+
+/* Name of a portmap value ("off", "upnp", ...), and the reverse. */
+const char *conf_portmap_name(enum conf_portmap pm);
+bool conf_portmap_parse(const char *text, enum conf_portmap *pm);
 
 /* Name of a log level ("notice"), and the reverse (returns false if unknown). */
 const char *conf_log_level_name(enum conf_log_level level);

@@ -262,10 +262,22 @@ static const char *parse_externip(const char *text, void *obj)
 {
 	struct conf *conf = obj;
 
+	if (strcmp(text, "auto") == 0) {
+		conf->externip_auto = true; /* checked against portmap in check_general */
+		return NULL;
+	}
 	if (!parse_ipv4(text, &conf->externip))
 		return "not an IPv4 address";
 	conf->has_externip = true;
 	return NULL;
+}
+
+static const char *parse_portmap(const char *text, void *obj)
+{
+	struct conf *conf = obj;
+
+	return conf_portmap_parse(text, &conf->portmap) ? NULL
+		: "must be off, upnp, natpmp, pcp or auto";
 }
 
 static const char *parse_localaddr(const char *text, void *obj)
@@ -447,6 +459,8 @@ static const struct key general_keys[] = {
 	STRING_KEY("externhost", C(externhost), NULL, check_hostname),
 	PARSED_KEY("externip", NULL, parse_externip),
 	INT_KEY("externrefresh", C(externrefresh_s), 10, 1, 86400),
+	PARSED_KEY("portmap", "off", parse_portmap),
+	INT_KEY("portmaplease", C(portmaplease_s), 3600, 0, 604800),
 	{ .name = "localnet", .kind = K_CUSTOM, .required = true, .parse_setting = parse_localnet },
 	{ .name = "pbx", .kind = K_PARSED, .required = true, .parse = parse_pbx },
 	PARSED_KEY("localaddr", NULL, parse_localaddr),
@@ -620,9 +634,17 @@ static bool open_group(struct load *ld, const char *name, const struct key *keys
 
 static bool check_general(struct load *ld, const config_setting_t *g, const struct conf *conf)
 {
-	if (!conf->externhost && !conf->has_externip)
+	if (!conf->externhost && !conf->has_externip && !conf->externip_auto)
 		return fail(ld, member(ld, g, "externhost"), "externhost",
 			    "one of externhost and externip is required");
+	if (conf->externip_auto && conf->portmap == CONF_PORTMAP_OFF)
+		return fail(ld, member(ld, g, "externip"), "externip",
+			    "\"auto\" takes the router's address: it needs general.portmap");
+	/* shorter leases would keep the router busy renewing (RFC 6886 3.3
+	 * renews at half the lifetime) */
+	if (conf->portmaplease_s > 0 && conf->portmaplease_s < 10)
+		return fail(ld, member(ld, g, "portmaplease"), "portmaplease",
+			    "must be 0 (permanent) or at least 10 seconds");
 	if (conf->externhost && conf->has_externip)
 		return fail(ld, member(ld, g, "externip"), "externip",
 			    "give externhost or externip, not both");
@@ -668,6 +690,13 @@ static bool parse_rtp(struct load *ld, struct conf *conf)
 		return fail(ld, member(ld, g, "rtpstart"), "rtpstart",
 			    "must be <= rtpend - 3 (%d)", conf->rtpend - 3);
 	}
+	if (conf->portmap != CONF_PORTMAP_OFF &&
+	    conf->rtpend - conf->rtpstart + 1 > CONF_PORTMAP_MAX_PORTS - 1)
+		return fail(ld, member(ld, g, given(g, "rtpend") ? "rtpend" : "rtpstart"),
+			    given(g, "rtpend") ? "rtpend" : "rtpstart",
+			    "with general.portmap the pool is mapped on the router port by port: "
+			    "at most %d ports (rtpend - rtpstart + 1), this pool has %d",
+			    CONF_PORTMAP_MAX_PORTS - 1, conf->rtpend - conf->rtpstart + 1);
 	return true;
 }
 
@@ -950,5 +979,30 @@ bool conf_log_level_parse(const char *name, enum conf_log_level *level)
 			return true;
 		}
 	}
+	return false;
+}
+
+static const char *const portmap_names[] = {
+	[CONF_PORTMAP_OFF] = "off",
+	[CONF_PORTMAP_UPNP] = "upnp",
+	[CONF_PORTMAP_NATPMP] = "natpmp",
+	[CONF_PORTMAP_PCP] = "pcp",
+	[CONF_PORTMAP_AUTO] = "auto",
+};
+
+const char *conf_portmap_name(enum conf_portmap pm)
+{
+	if ((size_t)pm < sizeof(portmap_names) / sizeof(portmap_names[0]))
+		return portmap_names[pm];
+	return "?";
+}
+
+bool conf_portmap_parse(const char *text, enum conf_portmap *pm)
+{
+	for (size_t i = 0; i < sizeof(portmap_names) / sizeof(portmap_names[0]); i++)
+		if (strcmp(text, portmap_names[i]) == 0) {
+			*pm = (enum conf_portmap)i;
+			return true;
+		}
 	return false;
 }
