@@ -36,6 +36,7 @@ struct daemon {
 
 	struct sip_socket *sip;
 	struct externaddr *external;
+	struct portmap *portmap;    /* the router's port mappings (general.portmap) */
 	struct dnscache *dnscache;
 	struct trunks *trunks;
 	struct qualify *qualify;

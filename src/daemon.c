@@ -19,6 +19,7 @@
 #include "media.h"
 #include "natdetect.h"
 #include "externaddr.h"
+#include "portmap.h"
 #include "log.h"
 #include "netaddr.h"
 #include "notify.h"
@@ -352,6 +353,7 @@ bool daemon_reload(struct daemon *d)
 	apply_logging(d);
 	use_resolv_conf(d, true);
 	externaddr_reconfigure(d->external, d->conf);
+	portmap_reconfigure(d->portmap, d->conf);
 	trunks_reconfigure(d->trunks, d->conf);
 	find_lan_addr(d);
 	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
@@ -464,6 +466,11 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	}
 	if (sip_dispatch_start(d) != 0 || start_signals(d) != 0)
 		return -1;
+	d->portmap = portmap_new(d->base, d->conf, d->external);
+	if (!d->portmap) {
+		log_err("cannot start the router's port mapping");
+		return -1;
+	}
 	d->qualify = qualify_new(d);
 	d->auth = auth_new();
 	d->bans = bans_new(BANS_CAPACITY);
@@ -515,6 +522,9 @@ void daemon_free(struct daemon *d)
 
 	control_close(d->control);
 	sip_dispatch_stop(d);
+	/* the router's mappings go before the daemon does (clean stop) */
+	portmap_free(d->portmap);
+	d->portmap = NULL;
 	if (d->state_save) {
 		/* a pending write is done now, not lost */
 		save_state_now(d);
