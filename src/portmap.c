@@ -91,7 +91,8 @@ struct portmap {
 	} logq[PORTMAP_LOGQ];
 	size_t logq_count;
 	unsigned long logq_dropped;
-	unsigned ext_gen;
+	unsigned ext_gen;              /* bumped with each new address the router reports */
+	struct in_addr ext_reported;
 
 	/* the loop's own */
 	bool externip_auto;
@@ -327,7 +328,9 @@ static void check_router(struct portmap *pm, struct worker *w, time_t now)
 		if (!w->have_external || changed) {
 			pthread_mutex_lock(&pm->mu);
 			pm->ext_gen++;
+			pm->ext_reported = addr;
 			pthread_mutex_unlock(&pm->mu);
+			wake_loop(pm);
 		}
 		if (changed) {
 			char was[INET_ADDRSTRLEN], is[INET_ADDRSTRLEN];
@@ -566,7 +569,7 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	} lines[PORTMAP_LOGQ];
 	size_t n;
 	unsigned long dropped;
-	bool ext_new, have_ext;
+	bool ext_new;
 	struct in_addr ext;
 
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -579,15 +582,14 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 	pm->logq_dropped = 0;
 	ext_new = pm->ext_gen != pm->ext_gen_seen;
 	pm->ext_gen_seen = pm->ext_gen;
-	have_ext = pm->st.have_external;
-	ext = pm->st.external;
+	ext = pm->ext_reported;
 	pthread_mutex_unlock(&pm->mu);
 
 	for (size_t i = 0; i < n; i++)
 		log_msg(lines[i].level, "%s", lines[i].text);
 	if (dropped)
 		log_warn("portmap: %lu log lines of the router conversation were dropped", dropped);
-	if (ext_new && have_ext)
+	if (ext_new)
 		adopt_external(pm, ext, portmap_plan_addr_kind(ext));
 }
 
@@ -659,7 +661,10 @@ void portmap_reconfigure(struct portmap *pm, const struct conf *conf)
 	pthread_mutex_unlock(&pm->mu);
 	if (pm->externip_auto != conf->externip_auto) {
 		pm->externip_auto = conf->externip_auto;
-		pm->ext_gen_seen--; /* the address is judged again on the next wake-up */
+		pthread_mutex_lock(&pm->mu);
+		if (pm->ext_gen) /* the address is judged again on the next wake-up */
+			pm->ext_gen_seen = pm->ext_gen - 1;
+		pthread_mutex_unlock(&pm->mu);
 		wake_loop(pm);
 	}
 }

@@ -61,10 +61,13 @@ static void *upnp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 	}
 	igd = UPNP_GetValidIGD(devs, &c->urls, &c->data, lanaddr, sizeof(lanaddr));
 	freeUPNPDevlist(devs);
-	if (igd != 1) {
+	/* 2: an IGD that calls its WAN not connected. miniupnpd says so of a
+	 * WAN address in a reserved range even when it forwards (STUN showed
+	 * nothing filters in front of it); whether mappings work shows when
+	 * they are asked for. */
+	if (igd != 1 && igd != 2) {
 		snprintf(why, PORTMAP_WHY_MAX, "%s",
 			 igd == 0 ? "no Internet gateway device among the UPnP devices that answered"
-			 : igd == 2 ? "the Internet gateway device says its WAN is not connected"
 			 : "the UPnP device that answered is not an Internet gateway device");
 		if (igd != 0)
 			FreeUPNPUrls(&c->urls);
@@ -75,7 +78,8 @@ static void *upnp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 		inet_ntop(AF_INET, &lan, c->lan, sizeof(c->lan));
 	else
 		snprintf(c->lan, sizeof(c->lan), "%s", lanaddr);
-	snprintf(c->router, sizeof(c->router), "%s", c->urls.rootdescURL ? c->urls.rootdescURL : "?");
+	snprintf(c->router, sizeof(c->router), "%s%s", c->urls.rootdescURL ? c->urls.rootdescURL : "?",
+		 igd == 2 ? " (its WAN reported not connected)" : "");
 	return c;
 }
 
