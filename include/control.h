@@ -2,7 +2,7 @@
  * control: the control socket sipnatctl talks to (design section 10). A UNIX
  * stream socket at general.control, served in the daemon's event loop. The
  * protocol is one request line ("peers", "registrations", "calls", "stats",
- * "bans" or "reload"), one JSON object in reply, then the daemon closes the
+ * "bans", "status" or "reload"), one JSON object in reply, then the daemon closes the
  * connection. A reply that went wrong is {"error": "why"}.
  *
  * Everything a client sends is bounded (CONTROL_REQUEST_MAX bytes, at most
@@ -29,6 +29,7 @@ enum control_command {
 	CONTROL_STATS,
 	CONTROL_BANS,
 	CONTROL_RELOAD,
+	CONTROL_STATUS,
 };
 
 enum control_parse {

@@ -9,8 +9,10 @@
 #include "auth.h"
 #include "bans.h"
 #include "daemon.h"
+#include "externaddr.h"
 #include "media.h"
 #include "netaddr.h"
+#include "portmap.h"
 #include "qualify.h"
 #include "registrar.h"
 #include "sip_authenticate.h"
@@ -326,6 +328,75 @@ static json_t *stats_reply(const struct daemon *d, time_t now, time_t started)
 			 "reloads", "done", count(d->reloads), "failed", count(d->reload_failures));
 }
 
+/* ---- status: the external address and the router's mappings ---- */
+
+static json_t *ip_or_null(bool have, struct in_addr addr)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!have || !inet_ntop(AF_INET, &addr, ip, sizeof(ip)))
+		return json_null();
+	return json_string(ip);
+}
+
+/* Runs of neighbouring ports in the same state, as one row each. */
+static json_t *mapping_runs(const struct portmap_entry *e, size_t n, time_t now)
+{
+	json_t *list = json_array();
+	size_t i = 0;
+
+	while (list && i < n) {
+		size_t j = i;
+		long min_left = 0, max_left = 0;
+		while (j + 1 < n && e[j + 1].port == e[j].port + 1 && e[j + 1].mapped == e[i].mapped)
+			j++;
+		for (size_t k = i; k <= j; k++) {
+			long left = e[k].expires_at ? (long)(e[k].expires_at - now) : -1;
+			if (k == i || left < min_left)
+				min_left = left;
+			if (k == i || left > max_left)
+				max_left = left;
+		}
+		json_t *o = json_pack("{s:i, s:i, s:b, s:I}", "first", e[i].port, "last", e[j].port,
+				      "mapped", e[i].mapped, "public_first", (json_int_t)e[i].public_port);
+		if (!o || (e[i].mapped && (!put(o, "lease_left_min_s", json_integer(min_left)) ||
+					   !put(o, "lease_left_max_s", json_integer(max_left)))) ||
+		    json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+		i = j + 1;
+	}
+	return list;
+}
+
+static json_t *status_reply(const struct daemon *d)
+{
+	struct portmap_status st;
+	struct portmap_entry *e = calloc(CONF_PORTMAP_MAX_PORTS, sizeof(*e));
+	struct in_addr ext;
+	bool have_ext = externaddr_get(d->external, &ext);
+	time_t now;
+	size_t n;
+
+	if (!e)
+		return NULL;
+	portmap_status(d->portmap, &st);
+	n = portmap_entries(d->portmap, e, CONF_PORTMAP_MAX_PORTS, &now);
+	json_t *pm = json_pack("{s:s, s:s, s:o, s:s, s:o, s:b, s:i, s:I, s:I, s:s, s:o}",
+			       "mode", conf_portmap_name(st.mode), "state", st.state,
+			       "protocol", st.protocol ? json_string(st.protocol) : json_null(),
+			       "router", st.router,
+			       "router_address", ip_or_null(st.have_external, st.external),
+			       "router_address_usable", st.have_external && st.external_kind == PORTMAP_ADDR_PUBLIC,
+			       "lease_s", st.lease_s, "ports", (json_int_t)st.ports,
+			       "mapped", (json_int_t)st.mapped, "last_error", st.last_error,
+			       "mappings", mapping_runs(e, n, now));
+	free(e);
+	return json_pack("{s:{s:o, s:s}, s:o}", "external", "address", ip_or_null(have_ext, ext),
+			 "source", externaddr_source(d->external), "portmap", pm);
+}
+
 /* ---- reload ---- */
 
 static json_t *reload_reply(struct daemon *d)
@@ -352,6 +423,8 @@ json_t *control_reply(struct daemon *d, enum control_command cmd, time_t started
 		return bans_reply(d, now);
 	case CONTROL_RELOAD:
 		return reload_reply(d);
+	case CONTROL_STATUS:
+		return status_reply(d);
 	}
 	return control_reply_error("unknown command");
 }
