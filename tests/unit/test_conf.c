@@ -225,6 +225,19 @@ static const struct {
 	  NAME ":6: peers.a.digestalgs: shares no algorithm with general.digestalgs, which alone is "
 	  "challenged (the peer could never log in)" },
 
+	/* the router's ports (issue 14) */
+	{ G("portmap = \"igd\";"), NAME ":3: general.portmap: must be off, upnp, natpmp, pcp or auto" },
+	{ G("portmap = true;"), NAME ":3: general.portmap: must be a string" },
+	{ GX("externip = \"auto\";"),
+	  NAME ":3: general.externip: \"auto\" takes the router's address: it needs general.portmap" },
+	{ G("portmap = \"upnp\"; portmaplease = 5;"),
+	  NAME ":3: general.portmaplease: must be 0 (permanent) or at least 10 seconds" },
+	{ G("portmap = \"upnp\"; portmaplease = -1;"),
+	  NAME ":3: general.portmaplease: must be between 0 and 604800" },
+	{ "general: {\n" REQ EXTIP " portmap = \"natpmp\";\n};\nrtp: {\n  rtpstart = 10000; rtpend = 10511;\n};\n",
+	  NAME ":5: rtp.rtpend: with general.portmap the pool is mapped on the router port by port: "
+	  "at most 511 ports (rtpend - rtpstart + 1), this pool has 512" },
+
 	/* syntax, including what libconfig itself refuses */
 	{ G("bindport = ;"), NAME ":3: syntax error: syntax error" },
 	{ G("bindport = 5060; bindport = 5061;"), NAME ":3: syntax error: duplicate setting name" },
@@ -254,6 +267,11 @@ static const struct {
 	{ G("banafter = 0; bantime = 0;"), "never ban" },
 	{ G("minexpiry = 120; maxexpiry = 120;"), "expiries equal" },
 	{ R("rtpstart = 10000; rtpend = 10003;"), "two port pairs" },
+	{ "general: {\n" REQ " externip = \"auto\"; portmap = \"auto\";\n};\nrtp: { rtpend = 10510; };\n",
+	  "externip from the router, the largest pool portmap maps" },
+	{ "general: {\n" REQ " externip = \"auto\"; externhost = \"h.example\"; portmap = \"pcp\";\n};\n"
+	  "rtp: { rtpend = 10099; };\n", "router first, externhost as the fallback" },
+	{ G("portmap = \"off\"; portmaplease = 0;"), "portmap off, permanent leases" },
 	{ R("rtpstart = 65530; rtpend = 65535;"), "top of the port range" },
 	{ BASE "peers: ( );\n", "no peers" },
 	{ BASE "rtp: { };\nlogging: { };\n", "empty groups" },
@@ -315,6 +333,9 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(conf->peers);
 	ck_assert_int_eq(conf->log_level, CONF_LOG_NOTICE);
 	ck_assert(!conf->siptrace);
+	ck_assert_int_eq(conf->portmap, CONF_PORTMAP_OFF);
+	ck_assert_int_eq(conf->portmaplease_s, 3600);
+	ck_assert(!conf->externip_auto);
 	conf_free(conf);
 }
 END_TEST
@@ -450,6 +471,41 @@ START_TEST(test_every_key)
 END_TEST
 
 /* digestalgs: each value, its order, the default, and a peer inheriting it. */
+/* general.portmap and externip = "auto" (issue 14) */
+START_TEST(test_portmap)
+{
+	static const char *const names[] = { "off", "upnp", "natpmp", "pcp", "auto" };
+	char err[CONF_ERR_MAX], text[512];
+	enum conf_portmap pm;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "general: {\n" REQ " externhost = \"h.example\"; portmap = \"%s\"; portmaplease = 30;\n};\n"
+			 "rtp: { rtpstart = 20000; rtpend = 20099; };\n", names[i]);
+		struct conf *conf = load(text, err);
+		ck_assert_msg(conf != NULL, "%s: %s", names[i], err);
+		ck_assert_str_eq(conf_portmap_name(conf->portmap), names[i]);
+		ck_assert(conf_portmap_parse(names[i], &pm));
+		ck_assert_int_eq(pm, conf->portmap);
+		ck_assert_int_eq(conf->portmaplease_s, 30);
+		ck_assert(!conf->externip_auto);
+		conf_free(conf);
+	}
+	ck_assert(!conf_portmap_parse("UPNP", &pm));
+	ck_assert(!conf_portmap_parse("", &pm));
+
+	struct conf *conf = load("general: {\n" REQ " externip = \"auto\"; portmap = \"natpmp\";\n};\n"
+				 "rtp: { rtpstart = 10000; rtpend = 10019; };\n", err);
+	ck_assert_msg(conf != NULL, "%s", err);
+	ck_assert(conf->externip_auto);
+	ck_assert(!conf->has_externip);
+	ck_assert_ptr_null(conf->externhost);
+	ck_assert_int_eq(conf->portmap, CONF_PORTMAP_NATPMP);
+	ck_assert_int_eq(conf->portmaplease_s, 3600);
+	conf_free(conf);
+}
+END_TEST
+
 START_TEST(test_digestalgs)
 {
 	static const struct {
@@ -661,6 +717,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_peer_defaults);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_digestalgs);
+	tcase_add_test(tc, test_portmap);
 	tcase_add_test(tc, test_shipped_example);
 	tcase_add_test(tc, test_file_messages);
 	tcase_add_loop_test(tc, test_net_parse, 0, sizeof(nets) / sizeof(nets[0]));
