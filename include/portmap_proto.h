@@ -53,6 +53,10 @@ struct portmap_proto_ops {
 	/* Remove the mapping of UDP port. */
 	enum portmap_result (*unmap)(void *ctx, uint16_t port, char why[PORTMAP_WHY_MAX]);
 
+	/* Remove every UDP mapping of this host in one request, where the
+	 * protocol has one (NULL otherwise). */
+	enum portmap_result (*unmap_all)(void *ctx, char why[PORTMAP_WHY_MAX]);
+
 	void (*close)(void *ctx);
 };
 

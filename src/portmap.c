@@ -205,6 +205,13 @@ static void unmap_all(struct portmap *pm, struct worker *w, const char *why_remo
 
 	if (!w->ctx)
 		return;
+	if (w->ops->unmap_all && w->ops->unmap_all(w->ctx, why) == PORTMAP_OK) {
+		for (size_t i = 0; i < w->table.count; i++)
+			if (w->table.entry[i].mapped) {
+				w->table.entry[i].mapped = false;
+				removed++;
+			}
+	}
 	for (size_t i = 0; i < w->table.count; i++) {
 		struct portmap_entry *e = &w->table.entry[i];
 		if (!e->mapped)

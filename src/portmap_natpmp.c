@@ -20,7 +20,11 @@
 #include <string.h>
 #include <sys/select.h>
 
-#define NATPMP_WAIT_MS 2000
+#define NATPMP_WAIT_MS 3000
+/* libnatpmp sends again after 250 ms; a router that writes its firewall on
+ * each request (miniupnpd on iptables: 50-250 ms) would get every request
+ * twice. An answer gets this long before the first resend. */
+#define NATPMP_PATIENCE_MS 1000
 /* NAT-PMP has no permanent mapping (lifetime 0 deletes): "permanent" asks
  * for the lifetime RFC 6886 section 3.3 recommends, renewed at half. */
 #define NATPMP_LONG_LEASE_S 7200
@@ -56,6 +60,8 @@ static int natpmp_wait(struct natpmp_ctx *c, natpmpresp_t *resp)
 			return NATPMP_TRYAGAIN;
 		if (getnatpmprequesttimeout(&c->np, &tv) < 0)
 			tv = (struct timeval){ 0, 250000 };
+		if (c->np.try_number == 0 && tv.tv_sec * 1000 + tv.tv_usec / 1000 < NATPMP_PATIENCE_MS)
+			tv = (struct timeval){ NATPMP_PATIENCE_MS / 1000, (NATPMP_PATIENCE_MS % 1000) * 1000 };
 		if (tv.tv_sec * 1000 + tv.tv_usec / 1000 > left)
 			tv = (struct timeval){ left / 1000, (left % 1000) * 1000 };
 		FD_ZERO(&fds);
@@ -189,6 +195,18 @@ static enum portmap_result natpmp_unmap(void *ctx, uint16_t port, char why[PORTM
 	return natpmp_request(ctx, port, 0, &resp, "removal request", why);
 }
 
+/* RFC 6886 section 3.4: internal port, external port and lifetime 0 remove
+ * all of this host's UDP mappings at once. A router that writes its firewall
+ * on each request takes a tenth of a second or more per port, so one by one
+ * a 500-port pool would hold up the stop for a minute. Other NAT-PMP clients
+ * on the same host lose theirs too, until their next renewal. */
+static enum portmap_result natpmp_unmap_all(void *ctx, char why[PORTMAP_WHY_MAX])
+{
+	natpmpresp_t resp;
+
+	return natpmp_request(ctx, 0, 0, &resp, "removal of all mappings", why);
+}
+
 static void natpmp_close(void *ctx)
 {
 	struct natpmp_ctx *c = ctx;
@@ -205,5 +223,6 @@ const struct portmap_proto_ops portmap_natpmp_ops = {
 	.present = NULL,
 	.map = natpmp_map,
 	.unmap = natpmp_unmap,
+	.unmap_all = natpmp_unmap_all,
 	.close = natpmp_close,
 };

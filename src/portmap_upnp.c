@@ -181,5 +181,6 @@ const struct portmap_proto_ops portmap_upnp_ops = {
 	.present = upnp_present,
 	.map = upnp_map,
 	.unmap = upnp_unmap,
+	.unmap_all = NULL,
 	.close = upnp_close,
 };

@@ -291,14 +291,18 @@ netns_capture() {
 # one, as TEST-NET addresses are, unless STUN shows that nothing filters in
 # front of it: so the "Internet" gets a STUN server (stun_server.py).
 
-# netns_stun_start DIR: the STUN server, answering on $NETNS_STUN:3478.
+# netns_stun_start DIR [REPORT_ADDR]: the STUN server, answering on
+# $NETNS_STUN:3478; with REPORT_ADDR it reports that address as the client's
+# (a carrier's NAT in front of the home router). Sets netns_stun_pid.
 netns_stun_start() {
-	local dir=$1 p=$netns_prefix pid
+	local dir=$1 report=${2:-} p=$netns_prefix pid
 	nsx "$p-inet" ip addr replace "$NETNS_STUN/24" dev br0
 	nsx "$p-inet" ip addr replace "$NETNS_STUN_ALT/24" dev br0
+	: >"$dir/stun.log"
 	nsx_bg "$p-inet" python3 "$netns_dir/stun_server.py" "$NETNS_STUN" "$NETNS_STUN_ALT" 3478 \
-		"$dir/stun.log" >"$dir/stun.out" 2>&1 &
+		"$dir/stun.log" $report >"$dir/stun.out" 2>&1 &
 	pid=$!
+	netns_stun_pid=$pid
 	pids+=("$pid")
 	wait_for "$dir/stun.log" "listening on" 5 "$pid"
 }

@@ -6,9 +6,12 @@ filters in front of it (ext_perform_stun). It asks four times, from four
 ports, with each combination of "change IP" and "change port", and wants all
 four answers; this server gives each from the address and port asked for.
 
-usage: stun_server.py ADDR_A ADDR_B PORT LOGFILE
+usage: stun_server.py ADDR_A ADDR_B PORT LOGFILE [REPORT_ADDR]
 It serves ADDR_A:PORT (the address told to clients), and answers from
-ADDR_A/ADDR_B and PORT/PORT+1; one line per answer goes to LOGFILE.
+ADDR_A/ADDR_B and PORT/PORT+1; one line per answer goes to LOGFILE. With
+REPORT_ADDR it reports that address (with the client's own port) instead of
+the client's: what a client sees behind a carrier's full-cone NAT, whose
+public side is REPORT_ADDR (e.g. 100.64.0.7, a CGNAT address).
 """
 import selectors
 import socket
@@ -37,7 +40,7 @@ def attributes(body):
         pos += 4 + alen + (-alen % 4)
 
 
-def answer(request, source):
+def answer(request, source, report=None):
     """The Binding success response to request from source, and the change
     flags it asked for; None for anything that is not a Binding request."""
     if len(request) < 20:
@@ -50,7 +53,7 @@ def answer(request, source):
     for atype, value in attributes(request[20:20 + mlen]):
         if atype == ATTR_CHANGE_REQUEST and len(value) == 4:
             flags = struct.unpack("!I", value)[0]
-    ip = socket.inet_aton(source[0])
+    ip = socket.inet_aton(report or source[0])
     port = source[1]
     mapped = struct.pack("!BBH4s", 0, 1, port, ip)
     xport = port ^ (MAGIC >> 16)
@@ -63,6 +66,7 @@ def answer(request, source):
 
 def main():
     addr_a, addr_b, port, logfile = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    report = sys.argv[5] if len(sys.argv) > 5 else None
     socks = {}
     sel = selectors.DefaultSelector()
     for ip in (addr_a, addr_b):
@@ -77,7 +81,7 @@ def main():
             for key, _ in sel.select():
                 s = key.fileobj
                 data, source = s.recvfrom(2048)
-                res = answer(data, source)
+                res = answer(data, source, report)
                 if res is None:
                     continue
                 reply, flags = res
