@@ -48,6 +48,11 @@ time_t portmap_plan_renew_at(time_t mapped_at, int granted_s);
  * PORTMAP_CHECK_MAX_S, at least 1. */
 int portmap_plan_check_s(int lease_s);
 
+/* How far ahead of their time renewals join a round that has begun, for
+ * leases of lease_s: an eighth of the lease, 1 to 60 s. Mapping a pool takes
+ * a while, so its renewals would otherwise trickle in over seconds. */
+int portmap_plan_batch_s(int lease_s);
+
 /* Did a NAT-PMP router lose its state (reboot) between two answers? prev_*
  * is the last answer's epoch and when it came, epoch/now the new one's.
  * RFC 6886 section 3.6: the new epoch must have advanced by at least 7/8 of
@@ -78,8 +83,10 @@ bool portmap_plan_table_init(struct portmap_table *t, uint16_t sip_port, int rtp
 			     size_t max, time_t now);
 void portmap_plan_table_free(struct portmap_table *t);
 
-/* The entry due first at or before now, or NULL. */
-struct portmap_entry *portmap_plan_due(struct portmap_table *t, time_t now);
+/* The entry due first at or before now, or NULL. A renewal (mapped, no
+ * failure since) counts as due up to ahead_s early (portmap_plan_batch_s);
+ * a retry never does. */
+struct portmap_entry *portmap_plan_due(struct portmap_table *t, time_t now, int ahead_s);
 
 /* The earliest due time of any entry, or none (when the table is empty). */
 time_t portmap_plan_next_due(const struct portmap_table *t, time_t none);

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #define PORTMAP_LOGQ 32             /* log lines the loop has not taken yet */
-#define PORTMAP_LOG_MAX 320
+#define PORTMAP_LOG_MAX 512
 #define PORTMAP_STOP_BUDGET_S 5     /* removing the mappings at stop takes at most this */
 #define PORTMAP_PUBLISH_EVERY 32    /* requests between two copies of the table */
 
@@ -61,6 +61,7 @@ struct worker {
 	struct in_addr external;
 	unsigned requests;             /* since the last copy to the loop */
 	size_t renewed;                /* leases renewed in this round */
+	bool in_round;                 /* a round of requests is under way */
 	bool all_mapped_said;          /* "all N ports mapped" logged for this spell */
 	bool refusal_said;             /* a refusal logged for this spell */
 	char last_error[PORTMAP_WHY_MAX];
@@ -170,12 +171,15 @@ static const struct portmap_proto_ops *const *mode_protocols(enum conf_portmap m
 
 /* ---- the worker ---- */
 
+static void publish(struct portmap *pm, struct worker *w, time_t now);
+
 static void close_router(struct worker *w)
 {
 	if (w->ctx)
 		w->ops->close(w->ctx);
 	w->ctx = NULL;
 	w->ops = NULL;
+	w->in_round = false;
 }
 
 static void fail_note(struct worker *w, const char *why)
@@ -278,12 +282,23 @@ static void adopt(struct portmap *pm, struct worker *w, const struct want *want,
 		wlog(pm, LOG_ERR, "portmap: cannot keep the table of ports (out of memory or too many ports)");
 }
 
-static void find_router(struct portmap *pm, struct worker *w, time_t now)
+static bool stopping(struct portmap *pm)
+{
+	bool stop;
+
+	pthread_mutex_lock(&pm->mu);
+	stop = pm->stop;
+	pthread_mutex_unlock(&pm->mu);
+	return stop;
+}
+
+static void find_router(struct portmap *pm, struct worker *w)
 {
 	const struct portmap_proto_ops *const *ops = mode_protocols(w->want.mode);
 	char why[PORTMAP_WHY_MAX], all[2 * PORTMAP_WHY_MAX + 32] = "", ports[96];
+	time_t now;
 
-	for (; *ops; ops++) {
+	for (; *ops && !stopping(pm); ops++) {
 		void *ctx = (*ops)->open(w->want.lan, why);
 		if (ctx) {
 			w->ops = *ops;
@@ -293,6 +308,7 @@ static void find_router(struct portmap *pm, struct worker *w, time_t now)
 		size_t used = strlen(all);
 		snprintf(all + used, sizeof(all) - used, "%s%s: %s", used ? "; " : "", (*ops)->name, why);
 	}
+	now = mono_now(); /* a search that found nothing may have taken seconds */
 	if (!w->ctx) {
 		w->open_fails++;
 		int retry = portmap_plan_retry_s(w->open_fails);
@@ -370,6 +386,7 @@ static void check_router(struct portmap *pm, struct worker *w, time_t now)
 		portmap_plan_lost_all(&w->table, now);
 		w->all_mapped_said = false;
 	}
+	publish(pm, w, now); /* the address and the router's state, for sipnatctl at once */
 }
 
 static void map_one(struct portmap *pm, struct worker *w, struct portmap_entry *e, time_t now)
@@ -436,18 +453,23 @@ static void step(struct portmap *pm, struct worker *w, time_t now)
 		return;
 	if (!w->ctx) {
 		if (now >= w->open_at)
-			find_router(pm, w, now);
+			find_router(pm, w);
 		return;
 	}
 	if (now >= w->check_at) {
 		check_router(pm, w, now);
 		return;
 	}
-	e = portmap_plan_due(&w->table, now);
-	if (e)
+	e = portmap_plan_due(&w->table, now, w->in_round ? portmap_plan_batch_s(w->want.lease_s) : 0);
+	if (e) {
+		w->in_round = true;
 		map_one(pm, w, e, now);
-	if (w->ctx && !portmap_plan_due(&w->table, now))
+		return;
+	}
+	if (w->in_round) {
+		w->in_round = false;
 		round_done(pm, w, now);
+	}
 }
 
 static time_t next_wakeup(const struct worker *w, time_t now)
@@ -458,6 +480,8 @@ static time_t next_wakeup(const struct worker *w, time_t now)
 		return next;
 	if (!w->ctx)
 		return w->open_at;
+	if (w->in_round)
+		return now; /* finish the round */
 	next = portmap_plan_next_due(&w->table, next);
 	return w->check_at < next ? w->check_at : next;
 }
@@ -522,7 +546,7 @@ static void *worker_main(void *arg)
 		step(pm, &w, now);
 		now = mono_now();
 		time_t next = next_wakeup(&w, now);
-		if (next > now || w.requests >= PORTMAP_PUBLISH_EVERY)
+		if (next > now || w.requests >= PORTMAP_PUBLISH_EVERY || !w.ctx)
 			publish(pm, &w, now);
 
 		pthread_mutex_lock(&pm->mu);

@@ -69,6 +69,13 @@ int portmap_plan_check_s(int lease_s)
 	return s > 0 ? s : 1;
 }
 
+int portmap_plan_batch_s(int lease_s)
+{
+	int s = lease_s > 0 ? lease_s / 8 : PORTMAP_PERMANENT_REFRESH_S / 8;
+
+	return s < 1 ? 1 : s > 60 ? 60 : s;
+}
+
 bool portmap_plan_epoch_lost(uint32_t prev_epoch, time_t prev_at, uint32_t epoch, time_t now)
 {
 	long long elapsed = now > prev_at ? (long long)(now - prev_at) : 0;
@@ -108,13 +115,14 @@ void portmap_plan_table_free(struct portmap_table *t)
 	t->count = 0;
 }
 
-struct portmap_entry *portmap_plan_due(struct portmap_table *t, time_t now)
+struct portmap_entry *portmap_plan_due(struct portmap_table *t, time_t now, int ahead_s)
 {
 	struct portmap_entry *first = NULL;
 
 	for (size_t i = 0; i < t->count; i++) {
 		struct portmap_entry *e = &t->entry[i];
-		if (e->due_at <= now && (!first || e->due_at < first->due_at))
+		time_t until = e->mapped && e->fails == 0 ? now + ahead_s : now;
+		if (e->due_at <= until && (!first || e->due_at < first->due_at))
 			first = e;
 	}
 	return first;

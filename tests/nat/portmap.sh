@@ -145,6 +145,18 @@ wait_forwards() {
     return 1
 }
 
+# status_shows DIR TEXT SECONDS: until sipnatctl status (in DIR/status.txt)
+# holds TEXT; the worker's copy of its state follows its log by a moment.
+status_shows() {
+    local dir=$1 text=$2 tenths=$(($3 * 10)) n
+    for ((n = 0; n < tenths; n++)); do
+        "$sipnatctl" -s "$dir/control" status >"$dir/status.txt" 2>&1 || true
+        grep -qF -- "$text" "$dir/status.txt" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # count FILE TEXT: lines of FILE holding TEXT.
 count() { grep -cF -- "$2" "$1" 2>/dev/null || true; }
 
@@ -245,8 +257,7 @@ if [[ $reply == "SIP/2.0 200"* ]]; then
 else
     fail "sipnatd did not answer an OPTIONS from the LAN: '${reply:-nothing}'"
 fi
-"$sipnatctl" -s "$d/control" status >"$d/status.txt" 2>&1 || true
-grep -qF 'Port mapping: portmap = "auto": no router' "$d/status.txt" ||
+status_shows "$d" 'Port mapping: portmap = "auto": no router' 3 ||
     fail "sipnatctl status does not say there is no router: $(cat "$d/status.txt")"
 grep -qF "External address: - (none yet)" "$d/status.txt" ||
     fail "sipnatctl status claims an external address without a router: $(head -n1 "$d/status.txt")"
@@ -269,11 +280,10 @@ if wait_for "$d/sipnatd.log" "reports the external address 100.64.0.7" 10 "$sipn
 else
     fail "no log line about the CGNAT address: $(grep portmap "$d/sipnatd.log" | tr '\n' ' ')"
 fi
-"$sipnatctl" -s "$d/control" status >"$d/status.txt" 2>&1 || true
+status_shows "$d" "Router's external address: 100.64.0.7 (private or shared: not advertised)" 3 ||
+    fail "sipnatctl status does not show the router's CGNAT address as not advertised: $(cat "$d/status.txt")"
 grep -qF "External address: - (none yet)" "$d/status.txt" ||
     fail "sipnatd advertises an address it should not: $(head -n1 "$d/status.txt")"
-grep -qF "Router's external address: 100.64.0.7 (private or shared: not advertised)" "$d/status.txt" ||
-    fail "sipnatctl status does not show the router's CGNAT address as not advertised"
 stop_sipnatd
 
 part=""

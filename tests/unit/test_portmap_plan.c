@@ -64,6 +64,11 @@ START_TEST(schedule)
 	ck_assert_int_eq(portmap_plan_check_s(3600), PORTMAP_CHECK_MAX_S);
 	ck_assert_int_eq(portmap_plan_check_s(0), PORTMAP_CHECK_MAX_S);
 	ck_assert_int_eq(portmap_plan_check_s(1), 1);
+	/* renewals close to their time join a round */
+	ck_assert_int_eq(portmap_plan_batch_s(10), 1);
+	ck_assert_int_eq(portmap_plan_batch_s(3600), 60);
+	ck_assert_int_eq(portmap_plan_batch_s(240), 30);
+	ck_assert_int_eq(portmap_plan_batch_s(0), 60); /* a permanent one: refreshed every 600 s */
 	/* retries back off, capped */
 	ck_assert_int_eq(portmap_plan_retry_s(0), PORTMAP_RETRY_MIN_S);
 	ck_assert_int_eq(portmap_plan_retry_s(1), 5);
@@ -136,7 +141,7 @@ START_TEST(lifecycle)
 
 	ck_assert(portmap_plan_table_init(&t, 5060, 10000, 10003, 512, now));
 	ck_assert_uint_eq(portmap_plan_mapped(&t, now, &lo, &hi), 0);
-	while ((e = portmap_plan_due(&t, now))) {
+	while ((e = portmap_plan_due(&t, now, 0))) {
 		portmap_plan_granted(e, now, 20, e->port);
 		asked++;
 	}
@@ -145,24 +150,35 @@ START_TEST(lifecycle)
 	ck_assert_int_eq(lo, 20);
 	ck_assert_int_eq(hi, 20);
 	ck_assert_int_eq(portmap_plan_next_due(&t, now + 1000), now + 10);
-	ck_assert_ptr_null(portmap_plan_due(&t, now + 9));
+	ck_assert_ptr_null(portmap_plan_due(&t, now + 9, 0));
+	/* renewals join a round a little early; nothing else does */
+	ck_assert_ptr_nonnull(portmap_plan_due(&t, now + 9, 1));
+	ck_assert_ptr_null(portmap_plan_due(&t, now + 8, 1));
 
 	/* renewal at half the lease; one port is refused */
 	now += 10;
 	ck_assert_uint_eq(portmap_plan_mapped(&t, now, &lo, &hi), 5);
 	ck_assert_int_eq(lo, 10);
-	e = portmap_plan_due(&t, now);
+	e = portmap_plan_due(&t, now, 0);
 	ck_assert_ptr_nonnull(e);
 	portmap_plan_failed(e, now);
 	ck_assert(e->mapped);            /* its lease still runs */
 	ck_assert_uint_eq(e->fails, 1);
 	ck_assert_int_eq(e->due_at, now + 5);
 	struct portmap_entry *refused = e;
-	while ((e = portmap_plan_due(&t, now)))
+	/* a failed one is not retried early, however far ahead a round looks */
+	for (size_t i = 0; i < t.count; i++)
+		if (&t.entry[i] != refused)
+			t.entry[i].due_at = now + 100;
+	ck_assert_ptr_null(portmap_plan_due(&t, now, 60));
+	for (size_t i = 0; i < t.count; i++)
+		if (&t.entry[i] != refused)
+			t.entry[i].due_at = now;
+	while ((e = portmap_plan_due(&t, now, 0)))
 		portmap_plan_granted(e, now, 20, e->port);
 	/* refused again and again: retried before its lease runs out, then lost */
 	now += 5;
-	ck_assert_ptr_eq(portmap_plan_due(&t, now), refused);
+	ck_assert_ptr_eq(portmap_plan_due(&t, now, 0), refused);
 	portmap_plan_failed(refused, now);
 	ck_assert_int_eq(refused->due_at, T0 + 19);   /* 10 s would pass its expiry at T0 + 20 */
 	now = T0 + 19;
@@ -180,7 +196,7 @@ START_TEST(lifecycle)
 	portmap_plan_lost_all(&t, now);
 	ck_assert_uint_eq(portmap_plan_mapped(&t, now, &lo, &hi), 0);
 	asked = 0;
-	while ((e = portmap_plan_due(&t, now))) {
+	while ((e = portmap_plan_due(&t, now, 0))) {
 		portmap_plan_granted(e, now, 0, e->port);  /* permanent this time */
 		asked++;
 	}
