@@ -15,8 +15,9 @@
 #    SIGTERM miniupnpd holds none of them.
 # 2. leases (NAT-PMP, 10 s leases): all 21 ports mapped, renewed at half the
 #    lease (seen in sipnatd's log and in miniupnpd's), the router restarted
-#    with its rules lost (as a reboot does) -> the mappings made again, then
-#    SIGTERM -> every forward gone from miniupnpd's chains.
+#    with its rules lost (as a reboot does) -> the mappings made again, a
+#    reload to "off" -> gone, back -> made again, then SIGTERM -> every
+#    forward gone from miniupnpd's chains.
 # 3. a router whose UPnP and NAT-PMP are off (no miniupnpd): one clear log
 #    line, and sipnatd serves (answers an OPTIONS from the LAN).
 # 4. a router behind a carrier's NAT (its STUN says 100.64.0.7, so miniupnpd
@@ -215,7 +216,22 @@ else
     fail "after the router's restart only $(forwards_to_sipnatd) of $PORTS forwards came back: $(grep portmap "$d/sipnatd.log" | tail -n 3 | tr '\n' ' ')"
 fi
 
+# a reload to "off" removes the mappings; back to "natpmp" makes them again
+sed -i 's/portmap = "natpmp"/portmap = "off"/; s/externip = "auto"/externip = "'"$PUBLIC"'"/' "$d/sipnatd.conf"
+"$sipnatctl" -s "$d/control" reload >/dev/null 2>&1 || fail "reload to portmap = \"off\" refused"
+if wait_forwards 0 5; then
+    say "$part: reload to portmap = \"off\": miniupnpd holds no forwards ($(grep -oE 'portmap turned off: removed [0-9]+ mappings' "$d/sipnatd.log" | tail -n 1))"
+else
+    fail "after the reload to \"off\" miniupnpd still holds $(forwards_to_sipnatd) forwards"
+fi
+sed -i 's/portmap = "off"/portmap = "natpmp"/; s/externip = "'"$PUBLIC"'"/externip = "auto"/' "$d/sipnatd.conf"
+"$sipnatctl" -s "$d/control" reload >/dev/null 2>&1 || fail "reload back to portmap = \"natpmp\" refused"
+wait_forwards "$PORTS" 10 && say "$part: reload back to \"natpmp\": all $PORTS forwards made again" ||
+    fail "after the reload back to \"natpmp\" only $(forwards_to_sipnatd) forwards"
+
 # SIGTERM: every mapping removed
+bulk="NAT-PMP port mapping request : 0->$SIPNATD_IP:0 udp lifetime=0s"
+removals_before=$(count "$d/miniupnpd.log" "$bulk")
 stop_sipnatd
 if [[ -z $(netns_miniupnpd_rules) ]]; then
     say "$part: after SIGTERM miniupnpd holds no forwards ($(grep -oE 'removed [0-9]+ mappings[^(]*' "$d/sipnatd.log" | tail -n 1))"
@@ -223,8 +239,8 @@ else
     fail "miniupnpd still forwards after sipnatd stopped: $(netns_miniupnpd_rules | tr '\n' ' ')"
 fi
 # NAT-PMP's removal of all of a host's mappings at once (RFC 6886 3.4)
-n=$(count "$d/miniupnpd.log" "NAT-PMP port mapping request : 0->$SIPNATD_IP:0 udp lifetime=0s")
-((n == 1)) || fail "miniupnpd saw $n requests to remove all of sipnatd's mappings, not 1"
+n=$(($(count "$d/miniupnpd.log" "$bulk") - removals_before))
+((n == 1)) || fail "at the stop miniupnpd saw $n requests to remove all of sipnatd's mappings, not 1"
 
 # ---------------------------------------------------------------- 3. router off
 part="router off"
