@@ -115,6 +115,28 @@ static enum portmap_result natpmp_external(void *ctx, time_t now, struct in_addr
 	return PORTMAP_OK;
 }
 
+/* The default gateway, where NAT-PMP is spoken (RFC 6886 section 3). Read
+ * here rather than by libnatpmp, which reads /proc/net/route: the systemd
+ * unit's ProcSubset=pid hides that name, but not /proc/self/net. */
+static bool default_gateway(struct in_addr *gw)
+{
+	FILE *f = fopen("/proc/self/net/route", "r");
+	char line[256], ifname[64];
+	unsigned dest, gateway, flags;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %x %x %x", ifname, &dest, &gateway, &flags) == 4 && dest == 0 &&
+		    (flags & 0x2) /* RTF_GATEWAY */ && gateway != 0) {
+			gw->s_addr = gateway; /* the file holds it in network order, as hex */
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
 static void *natpmp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 {
 	struct natpmp_ctx *c = calloc(1, sizeof(*c));
@@ -128,14 +150,18 @@ static void *natpmp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 		snprintf(why, PORTMAP_WHY_MAX, "out of memory");
 		return NULL;
 	}
-	r = initnatpmp(&c->np, 0, 0);
+	if (!default_gateway(&gw)) {
+		snprintf(why, PORTMAP_WHY_MAX, "no default route: no gateway to ask");
+		free(c);
+		return NULL;
+	}
+	r = initnatpmp(&c->np, 1, gw.s_addr);
 	if (r < 0) {
 		snprintf(why, PORTMAP_WHY_MAX, "cannot start NAT-PMP: %s", strnatpmperr(r));
 		free(c);
 		return NULL;
 	}
 	char gwtext[INET_ADDRSTRLEN];
-	gw.s_addr = c->np.gateway;
 	inet_ntop(AF_INET, &gw, gwtext, sizeof(gwtext));
 	snprintf(c->router, sizeof(c->router), "gateway %s:5351", gwtext);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
