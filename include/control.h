@@ -12,6 +12,8 @@
 #ifndef SIPNATD_CONTROL_H
 #define SIPNATD_CONTROL_H
 
+#include "control_reply.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,17 +22,7 @@
 #define CONTROL_TIMEOUT_S 5
 
 struct control;
-struct control_view;
 struct event_base;
-
-enum control_command {
-	CONTROL_PEERS,
-	CONTROL_REGISTRATIONS,
-	CONTROL_CALLS,
-	CONTROL_STATS,
-	CONTROL_BANS,
-	CONTROL_RELOAD,
-};
 
 enum control_parse {
 	CONTROL_PARSE_OK,          /* *cmd holds the command */

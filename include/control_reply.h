@@ -7,12 +7,21 @@
 #ifndef SIPNATD_CONTROL_REPLY_H
 #define SIPNATD_CONTROL_REPLY_H
 
-#include "control.h"
 #include "sip_env.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <time.h>
+
+/* The requests of the control protocol (control.c reads them). */
+enum control_command {
+	CONTROL_PEERS,
+	CONTROL_REGISTRATIONS,
+	CONTROL_CALLS,
+	CONTROL_STATS,
+	CONTROL_BANS,
+	CONTROL_RELOAD,
+};
 
 struct sip_dispatch;
 struct sip_socket;
