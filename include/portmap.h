@@ -43,6 +43,13 @@ struct portmap_status {
  * router's address when conf says externip = "auto". NULL on failure. */
 struct portmap *portmap_new(struct event_base *base, const struct conf *conf, struct externaddr *ea);
 
+/* The same, asking the router through protocols (NULL-terminated, tried in
+ * order) whatever conf's portmap names, as long as it is not "off". For
+ * tests, which bring a protocol of their own. */
+struct portmap *portmap_new_with(struct event_base *base, const struct conf *conf,
+				 struct externaddr *ea,
+				 const struct portmap_proto_ops *const *protocols);
+
 /* Adopt a new configuration (reload): a new protocol, SIP port or pool
  * removes the old mappings and makes the new ones; "off" removes them all;
  * a new lease renews them all. Returns at once; the worker does the work. */

@@ -95,6 +95,8 @@ struct portmap {
 	unsigned ext_gen;              /* bumped with each new address the router reports */
 	struct in_addr ext_reported;
 
+	const struct portmap_proto_ops *const *protocols; /* NULL: by the mode */
+
 	/* the loop's own */
 	bool externip_auto;
 	unsigned ext_gen_seen;
@@ -294,7 +296,8 @@ static bool stopping(struct portmap *pm)
 
 static void find_router(struct portmap *pm, struct worker *w)
 {
-	const struct portmap_proto_ops *const *ops = mode_protocols(w->want.mode);
+	const struct portmap_proto_ops *const *ops = pm->protocols ? pm->protocols
+								 : mode_protocols(w->want.mode);
 	char why[PORTMAP_WHY_MAX], all[2 * PORTMAP_WHY_MAX + 32] = "", ports[96];
 	time_t now;
 
@@ -636,6 +639,13 @@ static void want_from(struct want *want, const struct conf *conf)
 
 struct portmap *portmap_new(struct event_base *base, const struct conf *conf, struct externaddr *ea)
 {
+	return portmap_new_with(base, conf, ea, NULL);
+}
+
+struct portmap *portmap_new_with(struct event_base *base, const struct conf *conf,
+				 struct externaddr *ea,
+				 const struct portmap_proto_ops *const *protocols)
+{
 	struct portmap *pm = calloc(1, sizeof(*pm));
 	pthread_condattr_t ca;
 
@@ -643,6 +653,7 @@ struct portmap *portmap_new(struct event_base *base, const struct conf *conf, st
 		return NULL;
 	pm->base = base;
 	pm->ea = ea;
+	pm->protocols = protocols;
 	pm->wake[0] = pm->wake[1] = -1;
 	pm->st.state = "off";
 	pthread_mutex_init(&pm->mu, NULL);
