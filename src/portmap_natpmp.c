@@ -8,8 +8,9 @@
  * ...) for up to a minute; this file waits at most NATPMP_WAIT_MS per
  * request, so that a router that does not answer costs two seconds, not one.
  */
+#include "portmap_natpmp.h"
+
 #include "portmap_plan.h"
-#include "portmap_proto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,9 +119,9 @@ static enum portmap_result natpmp_external(void *ctx, time_t now, struct in_addr
 /* The default gateway, where NAT-PMP is spoken (RFC 6886 section 3). Read
  * here rather than by libnatpmp, which reads /proc/net/route: the systemd
  * unit's ProcSubset=pid hides that name, but not /proc/self/net. */
-static bool default_gateway(struct in_addr *gw)
+bool portmap_natpmp_gateway(const char *route_path, struct in_addr *gw)
 {
-	FILE *f = fopen("/proc/self/net/route", "r");
+	FILE *f = fopen(route_path, "r");
 	char line[256], ifname[64];
 	unsigned dest, gateway, flags;
 	bool found = false;
@@ -139,20 +140,26 @@ static bool default_gateway(struct in_addr *gw)
 
 static void *natpmp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 {
+	struct in_addr gw;
+
+	(void)lan; /* the kernel picks the source toward the gateway */
+	if (!portmap_natpmp_gateway("/proc/self/net/route", &gw)) {
+		snprintf(why, PORTMAP_WHY_MAX, "no default route: no gateway to ask");
+		return NULL;
+	}
+	return portmap_natpmp_open_at(gw, why);
+}
+
+void *portmap_natpmp_open_at(struct in_addr gw, char why[PORTMAP_WHY_MAX])
+{
 	struct natpmp_ctx *c = calloc(1, sizeof(*c));
-	struct in_addr gw, addr;
+	struct in_addr addr;
 	struct timespec ts;
 	bool lost;
 	int r;
 
-	(void)lan; /* the kernel picks the source toward the gateway */
 	if (!c) {
 		snprintf(why, PORTMAP_WHY_MAX, "out of memory");
-		return NULL;
-	}
-	if (!default_gateway(&gw)) {
-		snprintf(why, PORTMAP_WHY_MAX, "no default route: no gateway to ask");
-		free(c);
 		return NULL;
 	}
 	r = initnatpmp(&c->np, 1, gw.s_addr);
