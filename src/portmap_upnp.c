@@ -5,7 +5,7 @@
  * own socket timeouts. IGD has no lifetime that tells a restart, so portmap.c
  * asks whether the SIP port's mapping is still there (present).
  */
-#include "portmap_proto.h"
+#include "portmap_upnp.h"
 
 #include <arpa/inet.h>
 #include <miniupnpc/miniupnpc.h>
@@ -41,6 +41,17 @@ static enum portmap_result upnp_result(int r, const char *what, char why[PORTMAP
 	return r > 0 ? PORTMAP_REFUSED : PORTMAP_UNREACHABLE;
 }
 
+/* The device is found: whom the mappings point at, and its name. */
+static void upnp_found(struct upnp_ctx *c, struct in_addr lan, const char *lanaddr, bool not_connected)
+{
+	if (lan.s_addr != htonl(INADDR_ANY))
+		inet_ntop(AF_INET, &lan, c->lan, sizeof(c->lan));
+	else
+		snprintf(c->lan, sizeof(c->lan), "%s", lanaddr);
+	snprintf(c->router, sizeof(c->router), "%s%s", c->urls.rootdescURL ? c->urls.rootdescURL : "?",
+		 not_connected ? " (its WAN reported not connected)" : "");
+}
+
 static void *upnp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 {
 	struct upnp_ctx *c = calloc(1, sizeof(*c));
@@ -74,12 +85,26 @@ static void *upnp_open(struct in_addr lan, char why[PORTMAP_WHY_MAX])
 		free(c);
 		return NULL;
 	}
-	if (lan.s_addr != htonl(INADDR_ANY))
-		inet_ntop(AF_INET, &lan, c->lan, sizeof(c->lan));
-	else
-		snprintf(c->lan, sizeof(c->lan), "%s", lanaddr);
-	snprintf(c->router, sizeof(c->router), "%s%s", c->urls.rootdescURL ? c->urls.rootdescURL : "?",
-		 igd == 2 ? " (its WAN reported not connected)" : "");
+	upnp_found(c, lan, lanaddr, igd == 2);
+	return c;
+}
+
+void *portmap_upnp_open_url(const char *rootdesc_url, struct in_addr lan, char why[PORTMAP_WHY_MAX])
+{
+	struct upnp_ctx *c = calloc(1, sizeof(*c));
+	char lanaddr[64] = "";
+
+	if (!c) {
+		snprintf(why, PORTMAP_WHY_MAX, "out of memory");
+		return NULL;
+	}
+	if (UPNP_GetIGDFromUrl(rootdesc_url, &c->urls, &c->data, lanaddr, sizeof(lanaddr)) != 1) {
+		snprintf(why, PORTMAP_WHY_MAX, "no Internet gateway device at %s", rootdesc_url);
+		FreeUPNPUrls(&c->urls);
+		free(c);
+		return NULL;
+	}
+	upnp_found(c, lan, lanaddr, false);
 	return c;
 }
 
