@@ -50,6 +50,23 @@ START_TEST(keys_and_peers_named)
 }
 END_TEST
 
+/* the router's keys (issue 14): portmap, its lease, externip turning "auto" */
+START_TEST(portmap_named)
+{
+	struct conf *a = load(base);
+	struct conf *b = load(
+		"general: { externhost = \"home.example.net\"; externip = \"auto\"; portmap = \"upnp\";\n"
+		"  portmaplease = 600; localnet = [\"192.168.0.0/24\"]; pbx = \"192.168.0.20\"; };\n"
+		"rtp: { rtptimeout = 60; rtpend = 10099; };\n"
+		"peers: ( { name = \"alice\"; secret = \"a\"; }, { name = \"carol\"; secret = \"c\"; } );\n");
+	char buf[512];
+	conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "general.externip, general.portmap, general.portmaplease, rtp.rtpend");
+	conf_free(a);
+	conf_free(b);
+}
+END_TEST
+
 /* digestalgs: general's change is one key; a peer's own is that peer's
  * change, and a peer that inherits is not named when general's changes. */
 START_TEST(digestalgs_named)
@@ -127,6 +144,7 @@ int main(void)
 	TCase *tc = tcase_create("diff");
 	tcase_add_test(tc, nothing_changed);
 	tcase_add_test(tc, keys_and_peers_named);
+	tcase_add_test(tc, portmap_named);
 	tcase_add_test(tc, digestalgs_named);
 	tcase_add_test(tc, peer_limits_are_changes);
 	tcase_add_test(tc, truncates_safely);
