@@ -17,7 +17,8 @@
 #    lease (seen in sipnatd's log and in miniupnpd's), the router restarted
 #    with its rules lost (as a reboot does) -> the mappings made again, a
 #    reload to "off" -> gone, back -> made again, then SIGTERM -> every
-#    forward gone from miniupnpd's chains.
+#    forward gone from miniupnpd's chains; the router's restart once more
+#    with UPnP-IGD, which has no epoch to tell it.
 # 3. a router whose UPnP and NAT-PMP are off (no miniupnpd): one clear log
 #    line, and sipnatd serves (answers an OPTIONS from the LAN).
 # 4. a router behind a carrier's NAT (its STUN says 100.64.0.7, so miniupnpd
@@ -241,6 +242,25 @@ fi
 # NAT-PMP's removal of all of a host's mappings at once (RFC 6886 3.4)
 n=$(($(count "$d/miniupnpd.log" "$bulk") - removals_before))
 ((n == 1)) || fail "at the stop miniupnpd saw $n requests to remove all of sipnatd's mappings, not 1"
+
+# the same restart with UPnP-IGD, whose answers carry no epoch: sipnatd
+# notices its SIP port's mapping is gone (or the device moved) and maps again
+part="leases upnp"
+d=$top/upnp
+mkdir -p "$d"
+start_sipnatd "$d" upnp
+wait_forwards "$PORTS" 15 || fail "UPnP-IGD: only $(forwards_to_sipnatd) of $PORTS forwards"
+netns_miniupnpd_stop
+netns_miniupnpd_flush
+t0=$SECONDS
+netns_miniupnpd_start "$d" || { cat "$d/miniupnpd.log" >&2; fail "miniupnpd did not start again"; }
+if wait_forwards "$PORTS" 20; then
+    say "$part: after the router's restart sipnatd made its $PORTS mappings again in $((SECONDS - t0)) s: $(grep -oE "portmap: the router .*(no longer has sipnatd's mapping of UDP [0-9]+|stopped answering)" "$d/sipnatd.log" | tail -n 1)"
+else
+    fail "UPnP-IGD: after the router's restart only $(forwards_to_sipnatd) of $PORTS forwards came back: $(grep portmap "$d/sipnatd.log" | tail -n 3 | tr '\n' ' ')"
+fi
+stop_sipnatd
+[[ -z $(netns_miniupnpd_rules) ]] || fail "UPnP-IGD: miniupnpd still forwards after sipnatd stopped: $(netns_miniupnpd_rules | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- 3. router off
 part="router off"
