@@ -617,6 +617,46 @@ START_TEST(new_signalling_restarts_learning_only_on_change)
 }
 END_TEST
 
+/* The kernel refuses to send to a broadcast address without SO_BROADCAST:
+ * the packet was not forwarded, and the leg it came from says so. */
+START_TEST(send_failure_counted_on_its_leg)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct sockaddr_in bcast = uu_addr("255.255.255.255", 5004), bcast_rtcp = uu_addr("255.255.255.255", 5005);
+	struct relay_stream_stats st;
+
+	relay_stream_set_remote_fixed(s, &bcast, &bcast_rtcp, false);
+	unsigned long before = handled(s);
+	send_rtp(pbx_rtp, s, 1, 1);
+	send_rtp(pbx_rtp, s, 2, 1);
+	await_handled(s, before, 2);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_SEND_FAILED);
+	ck_assert_uint_eq(st.local.dropped, 2);
+	ck_assert_uint_eq(st.local.packets, 0);
+	ck_assert_uint_eq(st.local.bytes, 0);
+	ck_assert_uint_eq(st.remote.dropped, 0);
+	ck_assert_uint_eq(st.source_dropped, 0);
+	relay_stream_close(relay, s);
+
+	/* the same when a muxed leg meets a non-muxed one (RTCP moved across
+	 * sockets): the phone's RTCP toward a muxing party that cannot be sent to */
+	s = relay_stream_open(relay);
+	ck_assert_ptr_nonnull(s);
+	relay_stream_set_local(s, &bcast, &bcast, true);
+	set_remote_phone(s, false);
+	before = handled(s);
+	send_rtcp(phone_rtcp, s, 1);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_SEND_FAILED);
+	ck_assert_uint_eq(st.remote.dropped, 1);
+	ck_assert_uint_eq(st.remote.packets, 0);
+	ck_assert_uint_eq(st.local.dropped, 0);
+	relay_stream_close(relay, s);
+}
+END_TEST
+
 START_TEST(drop_names_and_kinds)
 {
 	static const struct {
@@ -682,6 +722,7 @@ static Suite *relay_suite(void)
 	tcase_add_test(path, drop_reasons_counted);
 	tcase_add_test(path, a_source_drop_is_not_hidden_by_a_later_other_one);
 	tcase_add_test(path, new_signalling_restarts_learning_only_on_change);
+	tcase_add_test(path, send_failure_counted_on_its_leg);
 	tcase_add_test(path, drop_names_and_kinds);
 	tcase_add_test(path, now_ms_is_monotonic);
 	suite_add_tcase(s, path);
