@@ -244,6 +244,11 @@ static void count_cb(void *arg, const struct media_call_info *info)
 		ck_assert_int_ge(info->stats[i].port, RANGE_START);
 }
 
+static void copy_id_cb(void *arg, const struct media_call_info *info)
+{
+	snprintf(arg, 512, "%s", info->call_id);
+}
+
 START_TEST(offer_and_answer_show_the_relay)
 {
 	unsigned pbx_port = 4000, phone_port = 5000, out[4], in[4];
@@ -336,6 +341,38 @@ START_TEST(one_session_per_call_id)
 	osip_message_free(m1);
 	osip_message_free(m2);
 	osip_message_free(m3);
+}
+END_TEST
+
+/* Call-IDs have no length limit (RFC 3261 25.1): two calls whose Call-IDs
+ * share a long beginning are two sessions, and one's BYE leaves the other. */
+START_TEST(long_call_ids_stay_apart)
+{
+	char id1[400], id2[400];
+	unsigned port = 4000, a[1], b[1];
+
+	memset(id1, 'k', 300);
+	id1[300] = '\0';
+	strcpy(id2, id1);
+	id1[290] = '1';
+	id2[290] = '2';
+	osip_message_t *m1 = pbx_offer(id1, 1, &port, 1, NULL, MEDIA_DONE);
+	osip_message_t *m2 = pbx_offer(id2, 1, &port, 1, NULL, MEDIA_DONE);
+	m_ports(m1, a, 1);
+	m_ports(m2, b, 1);
+	ck_assert_uint_eq(media_sessions(media), 2);
+	ck_assert_uint_ne(a[0], b[0]);
+	note(request("BYE", id2, 2, PBX_IP, NULL));
+	ck_assert_uint_eq(media_sessions(media), 1);
+	ck_assert_uint_eq(media_ports_free(media), PAIRS - 1);
+	/* ...and the one left is id1's, with its whole Call-ID */
+	struct { char id[512]; } seen = { "" };
+	media_foreach(media, copy_id_cb, &seen);
+	ck_assert_str_eq(seen.id, id1);
+	note(request("BYE", id1, 2, PBX_IP, NULL));
+	ck_assert_uint_eq(media_sessions(media), 0);
+	osip_message_free(m1);
+	osip_message_free(m2);
 }
 END_TEST
 
@@ -677,6 +714,7 @@ static Suite *media_suite(void)
 	tcase_add_test(tc, offer_and_answer_show_the_relay);
 	tcase_add_test(tc, media_flows_through_the_session);
 	tcase_add_test(tc, one_session_per_call_id);
+	tcase_add_test(tc, long_call_ids_stay_apart);
 	tcase_add_test(tc, a_stream_per_m_line);
 	tcase_add_test(tc, pool_exhaustion_leaks_nothing);
 	tcase_add_test(tc, session_end_frees_pairs);
