@@ -674,6 +674,92 @@ START_TEST(media_timeout_ends_a_silent_call)
 }
 END_TEST
 
+static void append_id_cb(void *arg, const struct media_call_info *info)
+{
+	strcat(arg, info->call_id);
+	strcat(arg, " ");
+}
+
+/* rtptimeout and rtpholdtimeout apart: the sweep that ends the silent call
+ * leaves the silent call on hold; a call with media flowing stays too. */
+START_TEST(hold_has_its_own_timeout_and_media_keeps_a_call)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *c = conf_load_string(
+		"general: { bindaddr = \"127.0.0.1\"; externip = \"203.0.113.7\";\n"
+		"  localnet = [ \"127.0.0.2/32\" ]; pbx = \"127.0.0.2:5060\"; };\n"
+		"rtp: { rtpstart = 24130; rtpend = 24137; rtptimeout = 1; rtpholdtimeout = 60; strictrtp = false; };\n",
+		"timeouts.conf", err);
+	ck_assert_msg(c != NULL, "%s", err);
+	struct media *fixture = media;
+	media = media_new(base, c);
+	ck_assert_ptr_nonnull(media);
+
+	struct sockaddr_in pbx_addr;
+	int pbx = uu_bind(PBX_IP, 0, &pbx_addr);
+	unsigned pbx_port = ntohs(pbx_addr.sin_port), phone = 6000, relay[1];
+	osip_message_free(pbx_offer("silent", 1, &pbx_port, 1, NULL, MEDIA_DONE));
+	osip_message_free(phone_answer("silent", 1, &phone, 1, NULL));
+	osip_message_free(pbx_offer("held", 1, &pbx_port, 1, NULL, MEDIA_DONE));
+	osip_message_free(phone_answer("held", 1, &phone, 1, NULL));
+	char sdp[512];
+	sdp_text(sdp, sizeof(sdp), "0.0.0.0", &phone, 1);
+	osip_message_t *hold = request("INVITE", "held", 2, PHONE_IP, sdp);
+	ck_assert_int_eq(media_rewrite(media, hold, false, &phone_sig, adv_in, NULL), MEDIA_DONE);
+	osip_message_free(hold);
+	osip_message_t *talk = pbx_offer("talking", 1, &pbx_port, 1, NULL, MEDIA_DONE);
+	m_ports(talk, relay, 1);
+	osip_message_free(talk);
+	osip_message_free(phone_answer("talking", 1, &phone, 1, NULL));
+	ck_assert_uint_eq(media_sessions(media), 3);
+
+	/* the phone talks (plain comedia: latched at once) until "silent" ends */
+	int phone_fd = uu_bind(PHONE_IP, 0, NULL);
+	uint64_t end = uu_now_ms() + 6000;
+	uint16_t seq = 1;
+	while (media_sessions(media) == 3 && uu_now_ms() < end) {
+		send_rtp(phone_fd, relay[0], seq++);
+		uint8_t buf[2048];
+		uu_recv(base, pbx, buf, sizeof(buf), NULL, 100);
+	}
+	ck_assert_uint_eq(media_sessions(media), 2);
+	ck_assert_uint_eq(media_ports_free(media), 4 - 2);
+	/* the two left are the held call and the talking one */
+	char ids[128] = "";
+	media_foreach(media, append_id_cb, ids);
+	ck_assert_str_eq(ids, "talking held ");
+	struct media_totals t;
+	media_totals(media, &t);
+	ck_assert_uint_eq(t.calls_ended, 1);
+	ck_assert_uint_gt(t.remote_packets, 0);
+	close(phone_fd);
+	close(pbx);
+	media_free(media);
+	media = fixture;
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(answer_after_the_end_takes_nothing)
+{
+	unsigned port = 4000, phone = 6000;
+
+	osip_message_free(pbx_offer("gone", 1, &port, 1, NULL, MEDIA_DONE));
+	note(request("BYE", "gone", 2, PBX_IP, NULL));
+	ck_assert_uint_eq(media_sessions(media), 0);
+	/* a 200 with SDP retransmitted after the BYE: not relayed, and no new session */
+	char sdp[512];
+	sdp_text(sdp, sizeof(sdp), PHONE_IP, &phone, 1);
+	osip_message_t *late = response(200, "INVITE", "gone", 1, PHONE_IP, sdp);
+	ck_assert_int_eq(media_rewrite(media, late, false, &phone_sig, adv_in, NULL), MEDIA_BAD_SDP);
+	media_note(media, late);
+	ck_assert_uint_eq(media_sessions(media), 0);
+	ck_assert_uint_eq(media_ports_free(media), PAIRS);
+	ck_assert(has_line(late, "c=IN IP4 " PHONE_IP));
+	osip_message_free(late);
+}
+END_TEST
+
 START_TEST(reconfigure_moves_the_range_for_new_calls)
 {
 	char err[CONF_ERR_MAX];
@@ -725,6 +811,8 @@ static Suite *media_suite(void)
 	tcase_add_test(tc, nat_no_sends_where_the_sdp_says);
 	tcase_add_test(tc, hold_is_seen);
 	tcase_add_test(tc, media_timeout_ends_a_silent_call);
+	tcase_add_test(tc, hold_has_its_own_timeout_and_media_keeps_a_call);
+	tcase_add_test(tc, answer_after_the_end_takes_nothing);
 	tcase_add_test(tc, reconfigure_moves_the_range_for_new_calls);
 	suite_add_tcase(s, tc);
 	return s;
