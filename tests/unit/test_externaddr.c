@@ -34,7 +34,7 @@ static void setup(void)
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	ud_start(&server, base);
-	dns = ud_evdns(&server, base, "0.3");
+	dns = ud_evdns(&server, base, "1.0");
 	ea = NULL;
 }
 

@@ -49,7 +49,7 @@ static void setup(void)
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	ud_start(&server, base);
-	dns = ud_evdns(&server, base, "0.3");
+	dns = ud_evdns(&server, base, "1.0");
 	cache = dnscache_new(dns);
 	ck_assert_ptr_nonnull(cache);
 	fake_now = 1700000000;
