@@ -5,6 +5,7 @@
  *
  *   static Suite *relay_suite(void) { ... }
  *   UNIT_MAIN(relay_suite)
+ *   UNIT_MAIN_INIT(sipmsg_suite, sipmsg_global_init())   (once, before the run)
  */
 #ifndef SIPNATD_TEST_UNIT_MAIN_H
 #define SIPNATD_TEST_UNIT_MAIN_H
@@ -12,12 +13,16 @@
 #include <check.h>
 #include <stdlib.h>
 
-#define UNIT_MAIN(suite_fn)                                          \
+#define UNIT_MAIN(suite_fn) UNIT_MAIN_INIT(suite_fn, (void)0)
+
+#define UNIT_MAIN_INIT(suite_fn, init)                               \
 	int main(void)                                               \
 	{                                                            \
-		SRunner *sr = srunner_create(suite_fn());            \
+		SRunner *sr;                                         \
 		int failed;                                          \
                                                                      \
+		init;                                                \
+		sr = srunner_create(suite_fn());                     \
 		srunner_run_all(sr, CK_NORMAL);                      \
 		failed = srunner_ntests_failed(sr);                  \
 		srunner_free(sr);                                    \

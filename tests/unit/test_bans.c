@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bans.h"
+#include "../support/unit_main.h"
 
 #define T0 ((time_t)1700000000)
 
@@ -276,14 +277,4 @@ static Suite *bans_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(bans_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(bans_suite)

@@ -10,6 +10,7 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "../support/unit_main.h"
 
 #define GENERAL(localnet)                                                              \
 	"general: {\n"                                                                 \
@@ -239,14 +240,4 @@ static Suite *classify_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(classify_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(classify_suite)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "netaddr.h"
+#include "../support/unit_main.h"
 
 static const struct {
 	const char *text;
@@ -150,14 +151,4 @@ static Suite *netaddr_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(netaddr_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(netaddr_suite)

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "sdp_rewrite.h"
+#include "../support/unit_main.h"
 
 #define RELAY "203.0.113.10"
 
@@ -793,14 +794,4 @@ static Suite *sdp_rewrite_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(sdp_rewrite_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(sdp_rewrite_suite)

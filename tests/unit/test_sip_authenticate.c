@@ -23,6 +23,7 @@
 #include "sip_reply.h"
 #include "sip_samples.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 #define T0 ((time_t)1700000000)
 #define REALM "sipnatd"
@@ -350,14 +351,4 @@ static Suite *authenticate_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(authenticate_suite());
-	int failed;
-
-	sipmsg_global_init();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+UNIT_MAIN_INIT(authenticate_suite, sipmsg_global_init())

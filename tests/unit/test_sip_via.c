@@ -12,6 +12,7 @@
 #include "sip_samples.h"
 #include "sip_via.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 #define SRC_IP "127.0.30.5"
 #define SRC_PORT 40000
@@ -371,15 +372,4 @@ static Suite *sip_via_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(sip_via_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(sip_via_suite, sipmsg_global_init())

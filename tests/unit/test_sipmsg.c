@@ -12,6 +12,7 @@
 #include "log.h"
 #include "sip_samples.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 /* A SIP MESSAGE as Linphone sends it; the test appends Content-Length. */
 #define MESSAGE_HEAD                                                      \
@@ -801,15 +802,4 @@ static Suite *sipmsg_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(sipmsg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(sipmsg_suite, sipmsg_global_init())
