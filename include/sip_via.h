@@ -14,7 +14,9 @@
 /* Stamp the top Via of a received request with received=<source IP> and, when
  * the Via asks for rport or force_rport is set, rport=<source port>
  * (RFC 3581 4: received is then always added). Values a client put there
- * itself are replaced. Returns 0, or -1 when there is no Via or no memory. */
+ * itself are replaced. Returns 0, or -1 when there is no Via, its parameters
+ * are malformed (a quote that does not close: unusable once stamped), or no
+ * memory. */
 int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport);
 
 /* Where a response travels according to its top Via: received (else the

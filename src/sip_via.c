@@ -47,6 +47,43 @@ int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
 	return 0;
 }
 
+/* A quoted value is the whole value, its quotes balanced (RFC 3261 25.1
+ * quoted-string). libosip2 keeps an unbalanced one as it came
+ * ("branresponse=\"-ref;rport"): once sipnatd adds received and rport after
+ * it, the Via reads back as other parameters, and the response would find
+ * neither sipnatd's branch check nor the sender. Such a Via is unusable. */
+static bool quoted_value_ok(const char *v)
+{
+	size_t len;
+
+	if (!v || !strchr(v, '"'))
+		return true;
+	len = strlen(v);
+	if (len < 2 || v[0] != '"' || v[len - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (v[i] == '\\')
+			i++; /* a quoted-pair: the escaped character is not a quote */
+		else if (v[i] == '"')
+			return false;
+	}
+	/* the closing quote must not be the escaped one */
+	size_t backslashes = 0;
+	for (size_t i = len - 1; i > 1 && v[i - 1] == '\\'; i--)
+		backslashes++;
+	return backslashes % 2 == 0;
+}
+
+static bool params_well_formed(const osip_via_t *via)
+{
+	osip_generic_param_t *p;
+
+	for (int i = 0; (p = osip_list_get(&via->via_params, i)) != NULL; i++)
+		if ((p->gname && strchr(p->gname, '"')) || !quoted_value_ok(p->gvalue))
+			return false;
+	return true;
+}
+
 int sip_via_stamp_received_addr(osip_message_t *req, const struct netaddr *src, bool force_rport)
 {
 	osip_via_t *via = osip_list_get(&req->vias, 0);
@@ -54,7 +91,8 @@ int sip_via_stamp_received_addr(osip_message_t *req, const struct netaddr *src, 
 	struct netaddr sent_by;
 	bool wants_rport = false;
 
-	if (!via || !via->host || (src->family != AF_INET && src->family != AF_INET6))
+	if (!via || !via->host || (src->family != AF_INET && src->family != AF_INET6) ||
+	    !params_well_formed(via))
 		return -1;
 	/* RFC 3261 25.1: via-received is IPv4address / IPv6address, the
 	 * address without brackets (RFC 5118 4.5) */

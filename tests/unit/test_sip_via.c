@@ -77,6 +77,26 @@ static struct sockaddr_in addr(const char *ip, uint16_t port)
 	return netaddr_make(in, port);
 }
 
+/* A request with the Via line prefix+via, or NULL when the parser refuses it. */
+static osip_message_t *request_or_null(const char *prefix, const char *via)
+{
+	char line[1024], text[2048];
+	osip_message_t *msg = NULL;
+	const char *why = NULL;
+
+	snprintf(line, sizeof(line), "%s%s", prefix, via);
+	snprintf(text, sizeof(text),
+		 "OPTIONS sip:pbx.example.com SIP/2.0\r\n%s\r\nMax-Forwards: 70\r\n"
+		 "To: <sip:pbx.example.com>\r\nFrom: <sip:bob@pbx.example.com>;tag=q1\r\n"
+		 "Call-ID: quoted\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", line);
+	if (text_parse(text, &msg, &why) != SIPMSG_OK) {
+		if (msg)
+			osip_message_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
 /* Via number i of msg as it would be written. */
 static void assert_via(osip_message_t *msg, int i, const char *want)
 {
@@ -278,6 +298,46 @@ START_TEST(stamp_without_via_fails)
 	ck_assert_int_eq(sip_via_stamp_received(msg, &src, true), -1);
 	ck_assert(!sip_via_response_target(msg, &to));
 	osip_message_free(msg);
+}
+END_TEST
+
+/* A quoted parameter value is whole and balanced; one that is not would be
+ * read back as other parameters once received/rport follow it (found by
+ * fuzz_sip_path: the response then found neither sipnatd nor the sender). */
+static const struct {
+	const char *via;
+	bool usable;
+} quoted[] = {
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"a;b\";branch=z9hG4bKq1", true },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"a\\\"b\";branch=z9hG4bKq2", true },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"\";branch=z9hG4bKq3", true },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;branresponse=\"-ref;rport", false },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=a\"b;branch=z9hG4bKq5", false },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"a\\\";branch=z9hG4bKq6", false },
+};
+
+START_TEST(quoted_values)
+{
+	osip_message_t *req = request_or_null("Via: ", quoted[_i].via), *again = NULL;
+	struct sockaddr_in src = addr(SRC_IP, SRC_PORT);
+	char *text = NULL;
+	size_t len;
+	const char *why;
+
+	if (!req)
+		return; /* libosip2 refused it already: nothing to stamp */
+	ck_assert_int_eq(sip_via_stamp_received(req, &src, true), quoted[_i].usable ? 0 : -1);
+	if (quoted[_i].usable) {
+		/* stamped, it reads back with the same parameters */
+		ck_assert_int_eq(sipmsg_serialize(req, &text, &len), 0);
+		ck_assert_int_eq(sipmsg_parse(text, len, &again, &why), SIPMSG_OK);
+		osip_via_t *a = osip_list_get(&req->vias, 0), *b = osip_list_get(&again->vias, 0);
+		ck_assert_int_eq(osip_list_size(&a->via_params), osip_list_size(&b->via_params));
+		ck_assert_str_eq(sip_via_param(b, "received", NULL), SRC_IP);
+		osip_free(text);
+		osip_message_free(again);
+	}
+	osip_message_free(req);
 }
 END_TEST
 
@@ -488,6 +548,7 @@ static Suite *sip_via_suite(void)
 
 	tc = tcase_create("stamp");
 	tcase_add_test(tc, rport_present);
+	tcase_add_loop_test(tc, quoted_values, 0, (int)(sizeof(quoted) / sizeof(quoted[0])));
 	tcase_add_test(tc, rport_present_received_even_if_same);
 	tcase_add_test(tc, rport_absent);
 	tcase_add_test(tc, rport_absent_sent_by_is_source);
