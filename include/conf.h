@@ -10,6 +10,8 @@
 #ifndef SIPNATD_CONF_H
 #define SIPNATD_CONF_H
 
+#include "netaddr.h"
+
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,11 +29,18 @@ enum conf_log_level {
 	CONF_LOG_DEBUG = 7,
 };
 
-/* One localnet entry, IPv4, in host byte order; net is already masked. */
+/* One localnet entry: prefix for either family (issue 20); net and mask
+ * repeat an IPv4 prefix in host byte order (net already masked) and are 0
+ * for an IPv6 one. */
 struct conf_net {
 	uint32_t net;
 	uint32_t mask;
+	struct netaddr_prefix prefix;
 };
+
+/* general.banprefix6: an IPv6 source is banned and counted per prefix of
+ * this length (one host owns a /64). */
+#define CONF_BANPREFIX6_DEFAULT 64
 
 /* general.portmap: how sipnatd asks the home router for its ports (issue 14).
  * PCP asks in NAT-PMP's version-0 form (see portmap.h). */
@@ -108,6 +117,7 @@ struct conf {
 	struct conf_digestalgs digestalgs; /* the challenges sent, to everyone */
 	int banafter;
 	int bantime_s;
+	int banprefix6;        /* general.banprefix6, 32..128 */
 	int maxexpiry_s;
 	int minexpiry_s;
 	int defaultexpiry_s;
@@ -162,8 +172,8 @@ bool conf_digestalgs_has(const struct conf_digestalgs *algs, enum conf_digest_al
  * algs; false for anything else. */
 bool conf_digestalgs_parse(const char *text, struct conf_digestalgs *algs);
 
-/* Parse "a.b.c.d/n" or "a.b.c.d/m.m.m.m" into net. Returns false on anything else
- * (including a mask that is not contiguous). */
+/* Parse "a.b.c.d/n", "a.b.c.d/m.m.m.m" or an IPv6 prefix "x:x::/n" into net.
+ * Returns false on anything else (including a mask that is not contiguous). */
 bool conf_net_parse(const char *text, struct conf_net *net);
 
 /* What differs between two configurations, as a comma-separated list of the

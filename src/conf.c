@@ -441,10 +441,11 @@ static bool parse_localnet(struct load *ld, const config_setting_t *s, void *obj
 		text = config_setting_get_string(e);
 		/* the text is not echoed: it may hold a newline, messages are one line */
 		if (!conf_net_parse(text, net))
-			return fail(ld, e, key, "not a network (want a.b.c.d/n or a.b.c.d/m.m.m.m)");
+			return fail(ld, e, key,
+				    "not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)");
 		/* Local sources skip authentication: a /0 would open the PBX
 		 * to the whole Internet. */
-		if (net->mask == 0)
+		if (net->prefix.len == 0)
 			return fail(ld, e, key, "a /0 network would make every address local");
 		conf->localnet_count++;
 	}
@@ -473,6 +474,8 @@ static const struct key general_keys[] = {
 	PARSED_KEY("digestalgs", "md5", parse_digestalgs),
 	INT_KEY("banafter", C(banafter), 10, 0, 1000000),
 	INT_KEY("bantime", C(bantime_s), 600, 0, 31536000),
+	/* shorter than /32 would ban a whole provider's customers at once */
+	INT_KEY("banprefix6", C(banprefix6), CONF_BANPREFIX6_DEFAULT, 32, 128),
 	INT_KEY("maxexpiry", C(maxexpiry_s), 3600, 1, 86400),
 	INT_KEY("minexpiry", C(minexpiry_s), 60, 1, 86400),
 	INT_KEY("defaultexpiry", C(defaultexpiry_s), 120, 1, 86400),
@@ -922,34 +925,16 @@ const struct conf_peer *conf_peer_find(const struct conf *conf, const char *name
 
 bool conf_net_parse(const char *text, struct conf_net *net)
 {
-	char addr_text[INET_ADDRSTRLEN];
-	const char *slash = text ? strchr(text, '/') : NULL;
-	struct in_addr addr, mask_addr;
-	uint32_t mask, inverse;
-	unsigned bits;
+	struct netaddr_prefix prefix;
 
-	if (!slash || (size_t)(slash - text) >= sizeof(addr_text))
+	if (!netaddr_prefix_parse(text, &prefix))
 		return false;
-	memcpy(addr_text, text, (size_t)(slash - text));
-	addr_text[slash - text] = '\0';
-	if (!parse_ipv4(addr_text, &addr))
-		return false;
-	if (strchr(slash + 1, '.')) {
-		if (!parse_ipv4(slash + 1, &mask_addr))
-			return false;
-		mask = ntohl(mask_addr.s_addr);
-		/* ones then zeros: the inverse is 0..01..1, one below a power of two */
-		inverse = ~mask;
-		if (inverse & (inverse + 1))
-			return false;
-	} else {
-		if (!parse_decimal(slash + 1, 2, 0, 32, &bits))
-			return false;
-		mask = bits ? 0xffffffffu << (32 - bits) : 0;
+	memset(net, 0, sizeof(*net));
+	net->prefix = prefix;
+	if (prefix.net.family == AF_INET) {
+		net->mask = prefix.len ? 0xffffffffu << (32 - prefix.len) : 0;
+		net->net = ntohl(prefix.net.ip.v4.s_addr);
 	}
-	/* "192.168.0.1/24" means the network the host is on: mask the host bits off */
-	net->mask = mask;
-	net->net = ntohl(addr.s_addr) & mask;
 	return true;
 }
 

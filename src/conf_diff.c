@@ -87,6 +87,7 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 		add(&o, "general.digestalgs");
 	CHANGED(banafter, "general.banafter");
 	CHANGED(bantime_s, "general.bantime");
+	CHANGED(banprefix6, "general.banprefix6");
 	CHANGED(maxexpiry_s, "general.maxexpiry");
 	CHANGED(minexpiry_s, "general.minexpiry");
 	CHANGED(defaultexpiry_s, "general.defaultexpiry");

@@ -14,6 +14,7 @@
 #include "externaddr.h"
 #include "log.h"
 #include "netaddr.h"
+#include "../support/unit_main.h"
 
 static struct event_base *base;
 
@@ -139,14 +140,4 @@ static Suite *advertise_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(advertise_suite());
-	int failed;
-
-	log_set_level(LOG_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+UNIT_MAIN_INIT(advertise_suite, log_set_level(LOG_ERR))

@@ -17,6 +17,7 @@
 #include "sip_path.h"
 #include "sip_reply.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 static struct sip_path *path;
 
@@ -400,14 +401,4 @@ static Suite *dispatch_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(dispatch_suite());
-	int failed;
-
-	sip_path_global_init();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+UNIT_MAIN_INIT(dispatch_suite, sip_path_global_init())

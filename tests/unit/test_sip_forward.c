@@ -22,6 +22,7 @@
 #include "sip_reply.h"
 #include "sip_samples.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 static const char conf_text[] =
 	"general: { bindaddr = \"127.0.0.1\"; localaddr = \"192.168.1.2\"; externip = \"203.0.113.1\";\n"
@@ -320,14 +321,4 @@ static Suite *forward_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(forward_suite());
-	int failed;
-
-	sipmsg_global_init();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+UNIT_MAIN_INIT(forward_suite, sipmsg_global_init())

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "registrar.h"
 #include "statefile.h"
+#include "../support/unit_main.h"
 
 #define NOW ((time_t)1700000000)
 #define HEADER "# sipnatd registrations v1\n"
@@ -832,14 +833,4 @@ static Suite *statefile_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(statefile_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(statefile_suite)
