@@ -2,7 +2,7 @@
  * control: the control socket sipnatctl talks to (design section 10). A UNIX
  * stream socket at general.control, served in the daemon's event loop. The
  * protocol is one request line ("peers", "registrations", "calls", "stats",
- * "bans" or "reload"), one JSON object in reply, then the daemon closes the
+ * "bans", "status" or "reload"), one JSON object in reply, then the daemon closes the
  * connection. A reply that went wrong is {"error": "why"}.
  *
  * Everything a client sends is bounded (CONTROL_REQUEST_MAX bytes, at most
@@ -12,6 +12,8 @@
 #ifndef SIPNATD_CONTROL_H
 #define SIPNATD_CONTROL_H
 
+#include "control_reply.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,17 +22,7 @@
 #define CONTROL_TIMEOUT_S 5
 
 struct control;
-struct control_view;
 struct event_base;
-
-enum control_command {
-	CONTROL_PEERS,
-	CONTROL_REGISTRATIONS,
-	CONTROL_CALLS,
-	CONTROL_STATS,
-	CONTROL_BANS,
-	CONTROL_RELOAD,
-};
 
 enum control_parse {
 	CONTROL_PARSE_OK,          /* *cmd holds the command */

@@ -7,15 +7,27 @@
 #ifndef SIPNATD_CONTROL_REPLY_H
 #define SIPNATD_CONTROL_REPLY_H
 
-#include "control.h"
 #include "sip_env.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <time.h>
 
+/* The requests of the control protocol (control.c reads them). */
+enum control_command {
+	CONTROL_PEERS,
+	CONTROL_REGISTRATIONS,
+	CONTROL_CALLS,
+	CONTROL_STATS,
+	CONTROL_BANS,
+	CONTROL_RELOAD,
+	CONTROL_STATUS,
+};
+
 struct sip_dispatch;
 struct sip_socket;
+struct externaddr;
+struct portmap;
 
 /* Reloads so far, as "stats" and "reload" report them. */
 struct control_reloads {
@@ -35,6 +47,10 @@ struct control_view {
 	/* the TCP/TLS side's counters (sip_stream); NULL while neither is enabled */
 	const struct sip_stream_counters *streams;
 	const char *conf_path;
+	/* "status": the external address and the router's mappings (either
+	 * may be NULL: none, portmap off) */
+	const struct externaddr *external;
+	struct portmap *portmap;
 	/* Re-read the configuration; true when it was swapped in. NULL: a
 	 * reload is answered as failed. */
 	bool (*reload)(void *arg);

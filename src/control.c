@@ -35,6 +35,7 @@ static const char *const command_names[] = {
 	[CONTROL_STATS] = "stats",
 	[CONTROL_BANS] = "bans",
 	[CONTROL_RELOAD] = "reload",
+	[CONTROL_STATUS] = "status",
 };
 #define COMMAND_COUNT (sizeof(command_names) / sizeof(command_names[0]))
 

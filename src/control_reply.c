@@ -8,8 +8,10 @@
 
 #include "auth.h"
 #include "bans.h"
+#include "externaddr.h"
 #include "media.h"
 #include "netaddr.h"
+#include "portmap.h"
 #include "qualify.h"
 #include "registrar.h"
 #include "sip_authenticate.h"
@@ -345,6 +347,77 @@ static json_t *stats_reply(const struct control_view *v, time_t now, time_t star
 			 "reloads", "done", count(reloads.done), "failed", count(reloads.failed));
 }
 
+/* ---- status: the external address and the router's mappings ---- */
+
+static json_t *ip_or_null(bool have, struct in_addr addr)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!have || !inet_ntop(AF_INET, &addr, ip, sizeof(ip)))
+		return json_null();
+	return json_string(ip);
+}
+
+/* Runs of neighbouring ports in the same state, as one row each. */
+static json_t *mapping_runs(const struct portmap_entry *e, size_t n, time_t now)
+{
+	json_t *list = json_array();
+	size_t i = 0;
+
+	while (list && i < n) {
+		size_t j = i;
+		long min_left = 0, max_left = 0;
+		while (j + 1 < n && e[j + 1].port == e[j].port + 1 && e[j + 1].mapped == e[i].mapped)
+			j++;
+		for (size_t k = i; k <= j; k++) {
+			long left = e[k].expires_at ? (long)(e[k].expires_at - now) : -1;
+			if (k == i || left < min_left)
+				min_left = left;
+			if (k == i || left > max_left)
+				max_left = left;
+		}
+		json_t *o = json_pack("{s:i, s:i, s:b, s:I}", "first", e[i].port, "last", e[j].port,
+				      "mapped", e[i].mapped, "public_first", (json_int_t)e[i].public_port);
+		if (!o || (e[i].mapped && (!put(o, "lease_left_min_s", json_integer(min_left)) ||
+					   !put(o, "lease_left_max_s", json_integer(max_left)))) ||
+		    json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+		i = j + 1;
+	}
+	return list;
+}
+
+static json_t *status_reply(const struct control_view *v)
+{
+	struct portmap_status st = { .mode = CONF_PORTMAP_OFF, .state = "off" };
+	struct portmap_entry *e = calloc(CONF_PORTMAP_MAX_PORTS, sizeof(*e));
+	struct in_addr ext;
+	bool have_ext = v->external && externaddr_get(v->external, &ext);
+	time_t now = 0;
+	size_t n = 0;
+
+	if (!e)
+		return NULL;
+	if (v->portmap) {
+		portmap_status(v->portmap, &st);
+		n = portmap_entries(v->portmap, e, CONF_PORTMAP_MAX_PORTS, &now);
+	}
+	json_t *pm = json_pack("{s:s, s:s, s:o, s:s, s:o, s:b, s:i, s:I, s:I, s:s, s:o}",
+			       "mode", conf_portmap_name(st.mode), "state", st.state,
+			       "protocol", st.protocol ? json_string(st.protocol) : json_null(),
+			       "router", st.router,
+			       "router_address", ip_or_null(st.have_external, st.external),
+			       "router_address_usable", st.have_external && st.external_kind == PORTMAP_ADDR_PUBLIC,
+			       "lease_s", st.lease_s, "ports", (json_int_t)st.ports,
+			       "mapped", (json_int_t)st.mapped, "last_error", st.last_error,
+			       "mappings", mapping_runs(e, n, now));
+	free(e);
+	return json_pack("{s:{s:o, s:s}, s:o}", "external", "address", ip_or_null(have_ext, ext),
+			 "source", v->external ? externaddr_source(v->external) : "none", "portmap", pm);
+}
+
 /* ---- reload ---- */
 
 static json_t *reload_reply(const struct control_view *v)
@@ -375,6 +448,8 @@ json_t *control_reply(const struct control_view *v, enum control_command cmd, ti
 		return bans_reply(v, now);
 	case CONTROL_RELOAD:
 		return reload_reply(v);
+	case CONTROL_STATUS:
+		return status_reply(v);
 	}
 	return control_reply_error("unknown command");
 }

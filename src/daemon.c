@@ -21,6 +21,7 @@
 #include "media.h"
 #include "natdetect.h"
 #include "externaddr.h"
+#include "portmap.h"
 #include "log.h"
 #include "netaddr.h"
 #include "notify.h"
@@ -54,6 +55,7 @@ struct daemon {
 	struct sip_socket *sip;
 	struct sip_edge *edge;      /* TCP/TLS listeners; picks each message's way out */
 	struct externaddr *external;
+	struct portmap *portmap;    /* the router's port mappings (general.portmap) */
 	struct advertise *advertise;
 	struct dnscache *dnscache;
 	struct trunks *trunks;
@@ -293,6 +295,7 @@ static bool reload(struct daemon *d)
 	sip_reply_set_server(d->conf->useragent);
 	statefile_writer_set_path(d->state, d->conf->statefile);
 	externaddr_reconfigure(d->external, d->conf);
+	portmap_reconfigure(d->portmap, d->conf);
 	trunks_reconfigure(d->trunks, d->conf);
 	advertise_reconfigure(d->advertise, d->conf);
 	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
@@ -382,6 +385,8 @@ static void fill_views(struct daemon *d)
 		.sip = d->sip,
 		.streams = sip_edge_stream_counters(d->edge),
 		.conf_path = d->conf_path,
+		.external = d->external,
+		.portmap = d->portmap,
 		.reload = reload_cb,
 		.reloads = reloads_cb,
 		.arg = d,
@@ -496,7 +501,12 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		log_err("cannot listen for SIP over TCP/TLS: %s", err);
 		return -1;
 	}
-	fill_views(d); /* again: now with the sockets */
+	d->portmap = portmap_new(d->base, d->conf, d->external);
+	if (!d->portmap) {
+		log_err("cannot start the router's port mapping");
+		return -1;
+	}
+	fill_views(d); /* again: now with the sockets and the router's mappings */
 	struct timeval hk = { .tv_sec = HOUSEKEEPING_S };
 	if (start_signals(d) != 0 || event_add(d->housekeeping, &hk) != 0)
 		return -1;
@@ -559,6 +569,9 @@ void daemon_free(struct daemon *d)
 	control_close(d->control);
 	sip_edge_free(d->edge);
 	sip_socket_close(d->sip);
+	/* the router's mappings go before the daemon does (clean stop) */
+	portmap_free(d->portmap);
+	d->portmap = NULL;
 	qualify_free(d->qualify);
 	/* a pending write is done now, not lost */
 	statefile_writer_free(d->state);

@@ -61,6 +61,7 @@ struct relay {
 	struct mmsghdr out[RELAY_BATCH];
 	struct iovec out_iov[RELAY_BATCH];
 	struct sockaddr_in to[RELAY_BATCH];
+	struct relay_leg_stats *out_leg[RELAY_BATCH];  /* the leg each came from */
 };
 
 uint64_t relay_now_ms(void)
@@ -155,10 +156,11 @@ static bool addr_set(const struct sockaddr_in *a)
 	return a->sin_addr.s_addr != 0 && a->sin_port != 0;
 }
 
-/* Decide where packet i goes; false = drop (counted, with why). */
+/* Decide where packet i goes; false = drop (counted, with why). *leg is
+ * the leg it came from (counted as forwarded there). */
 static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, size_t len,
 			 const struct sockaddr_in *src, uint64_t now, struct sockaddr_in *dest,
-			 int *out_sock)
+			 int *out_sock, struct relay_leg_stats **leg)
 {
 	bool from_local = s->have_local && src->sin_addr.s_addr == s->local_rtp.sin_addr.s_addr;
 	bool rtcp = which == SOCK_RTCP || looks_like_rtcp(p, len);
@@ -211,10 +213,20 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	}
 	st->packets++;
 	st->bytes += len;
+	*leg = st;
 	return true;
 drop:
 	note_drop(s, st, why, src);
 	return false;
+}
+
+/* A packet counted as forwarded that the kernel would not send: a drop of
+ * the leg it came from after all. */
+static void unforward(struct relay_stream *s, struct relay_leg_stats *leg, size_t len)
+{
+	leg->packets--;
+	leg->bytes -= len;
+	note_drop(s, leg, RELAY_DROP_SEND_FAILED, NULL);
 }
 
 /* Send what is queued on fd; transient errors (a full queue, an ICMP error
@@ -232,7 +244,7 @@ static void flush(struct relay *r, int fd, unsigned n, struct relay_stream *s)
 		if (k < 0 && errno == EINTR)
 			continue;
 		/* skip the one that failed and go on with the rest */
-		note_drop(s, &s->remote_stats, RELAY_DROP_SEND_FAILED, NULL);
+		unforward(s, r->out_leg[sent], r->out_iov[sent].iov_len);
 		sent++;
 	}
 }
@@ -262,23 +274,26 @@ static void read_socket(struct relay_stream *s, int which)
 		for (int i = 0; i < n; i++) {
 			size_t len = r->in[i].msg_len;
 			struct sockaddr_in dest;
+			struct relay_leg_stats *leg;
 			int out_sock = which;
 			if (r->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &r->from[i]);
 				continue;
 			}
-			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock))
+			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock, &leg))
 				continue;
 			s->last_ms = now;
 			if (out_sock != which) {
 				/* a muxed leg meets a non-muxed one: rare, send at once */
-				sendto(s->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
-				       (const struct sockaddr *)&dest, sizeof(dest));
+				if (sendto(s->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
+					   (const struct sockaddr *)&dest, sizeof(dest)) < 0)
+					unforward(s, leg, len);
 				continue;
 			}
 			r->to[queued] = dest;
 			r->out_iov[queued].iov_base = r->buf[i];
 			r->out_iov[queued].iov_len = len;
+			r->out_leg[queued] = leg;
 			memset(&r->out[queued].msg_hdr, 0, sizeof(r->out[queued].msg_hdr));
 			r->out[queued].msg_hdr.msg_name = &r->to[queued];
 			r->out[queued].msg_hdr.msg_namelen = sizeof(r->to[queued]);
