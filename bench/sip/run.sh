@@ -240,8 +240,20 @@ run_step() {
 		-trace_stat -stf "$dir/uac.csv" -trace_err -trace_screen -screen_file "$dir/uac.screen" \
 		"$TARGET" >"$dir/uac.out" 2>&1 &
 	uac=$!; PIDS+=("$uac")
+	# the first sipnatd CPU run is profiled (perf record -g), when PERF_DIR is set
+	local perf=""
+	if [ -n "${PERF_DIR:-}" ] && [ "$sys" = sipnatd ] && [ "$calls" = "$CPU_CALLS" ] &&
+	   [ ! -s "$PERF_DIR/perf.data" ] && command -v perf >/dev/null; then
+		perf record -q -g -F 999 -o "$PERF_DIR/perf.data" -p "${PROXY_PIDS[0]}" \
+			>"$dir/perf.log" 2>&1 &
+		perf=$!; PIDS+=("$perf")
+	fi
 	wait "$uac"; forget "$uac"
 	t1=$(cpu_ticks "${PROXY_PIDS[@]}")
+	if [ -n "$perf" ]; then
+		kill -INT "$perf" 2>/dev/null
+		wait "$perf" 2>/dev/null; forget "$perf"
+	fi
 	# the uas finishes its last calls (1 s timewait), then quits on SIGUSR1
 	sleep 1.5
 	kill -USR1 "$uas" 2>/dev/null
