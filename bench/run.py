@@ -105,9 +105,10 @@ def wait_for(what, cond, timeout_s):
     raise RuntimeError(f"{what}: not ready within {timeout_s} s")
 
 
-def cpu_by_process(exclude):
+def cpu_by_process(exclude, children=False):
     """{(pid, start time): CPU seconds} for every process but those in
-    exclude and the kernel's softirq threads."""
+    exclude and the kernel's softirq threads; children: with the CPU of
+    the children it reaped (a make's compilers)."""
     tck = os.sysconf("SC_CLK_TCK")
     out = {}
     for name in os.listdir("/proc"):
@@ -121,7 +122,10 @@ def cpu_by_process(exclude):
         fields = stat[stat.rindex(")") + 2:].split()
         if "(ksoftirqd/" in stat:
             continue
-        out[(int(name), fields[19])] = (int(fields[11]) + int(fields[12])) / tck
+        ticks = int(fields[11]) + int(fields[12])
+        if children:
+            ticks += int(fields[13]) + int(fields[14])
+        out[(int(name), fields[19])] = ticks / tck
     return out
 
 
@@ -391,23 +395,31 @@ logging: {{ level = "notice"; }};
         self.perf_path = path
         log(f"perf top 10 of sipnatd in {path}")
 
+    def mine_s(self):
+        """CPU seconds of this script, what it reaped, and what still runs."""
+        t = os.times()
+        live = sum(v for k, v in cpu_by_process(set()).items() if k[0] in self.ours())
+        return t.user + t.system + t.children_user + t.children_system + live
+
     def noise_start(self):
-        self.noise0 = (loadavg(), cpu_by_process(self.ours()), time.monotonic())
+        self.noise0 = (loadavg(), cpu_by_process(self.ours(), children=True), time.monotonic(),
+                       cpu_busy_s(), self.mine_s())
 
     def noise_line(self):
         """What else ran: load average before/after and the processes that
         took the most CPU meanwhile (not ours)."""
-        la0, a, t0 = self.noise0
-        b, names = cpu_by_process(self.ours()), proc_names()
+        la0, a, t0, busy0, mine0 = self.noise0
+        b, names = cpu_by_process(self.ours(), children=True), proc_names()
         wall = time.monotonic() - t0
+        busy = max(0.0, (cpu_busy_s() - busy0) - (self.mine_s() - mine0)) / wall * 100
         use = sorted(((v - a.get(k, 0), names.get(k, "?")) for k, v in b.items()), reverse=True)
         by_name = {}
         for sec, name in use:
             by_name[name] = by_name.get(name, 0) + sec
         top = sorted(by_name.items(), key=lambda x: -x[1])[:5]
-        total = sum(by_name.values()) / wall * 100
-        return (f"Noise: load average {la0} at start, {loadavg()} at end; other processes took "
-                f"{total:.0f} % of a core over the {wall / 60:.0f} min run; top: " +
+        return (f"Noise: load average {la0} at start, {loadavg()} at end; the CPUs were busy "
+                f"{busy:.0f} % of a core with others' work over the {wall / 60:.0f} min run; "
+                f"top (CPU incl. reaped children): " +
                 ", ".join(f"{n} {s / wall * 100:.0f} %" for n, s in top))
 
     def measure_rss(self, n):

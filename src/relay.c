@@ -294,33 +294,52 @@ static int receive(struct relay *r, int fd)
 	return n;
 }
 
+/* After receive returned n: is the socket's queue empty now? A short batch
+ * or EAGAIN says so; an error (the socket stays) does not. */
+static bool drained(int n)
+{
+	return n >= 0 ? n < RELAY_BATCH : errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
 /* Read and throw away what waits on a socket no stream holds (or that a
- * stream is about to take). */
-static void discard(struct relay *r, int fd)
+ * stream is about to take). Whether it is empty now. */
+static bool discard(struct relay *r, int fd)
 {
 	for (int round = 0; round < 64; round++) {
 		int n = receive(r, fd);
-		if (n <= 0)
-			return;
-		r->stray += (unsigned long)n;
-		if (n < RELAY_BATCH)
-			return;
+		if (n > 0)
+			r->stray += (unsigned long)n;
+		if (drained(n))
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
 	}
+	return false;
 }
 
-static void read_socket(struct relay *r, struct relay_pair *pair, int which)
+/* The sockets are edge-triggered (a socket read empty is not polled again
+ * for nothing): one left with data (a flood, or an error) is queued again
+ * here, and its turn comes on the next pass. */
+static void rearm(struct relay *r, struct relay_pair *pair, int which)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u64 = (uintptr_t)pair | (uintptr_t)which };
+
+	epoll_ctl(r->epfd, EPOLL_CTL_MOD, pair->fd[which], &ev);
+}
+
+/* Read what waits on one socket, up to 4 batches; whether it is empty now. */
+static bool read_socket(struct relay *r, struct relay_pair *pair, int which)
 {
 	struct relay_stream *s = pair->s;
 	int fd = pair->fd[which];
 
+	if (!s)
+		return discard(r, fd);
 	for (int round = 0; round < 4; round++) {
-		if (!s) {
-			discard(r, fd);
-			return;
-		}
 		int n = receive(r, fd);
 		if (n <= 0)
-			return; /* EAGAIN, or an ICMP error report: the socket stays */
+			return drained(n); /* EAGAIN, or an error: the socket stays */
 		uint64_t now = relay_now_ms();
 		unsigned queued = 0;
 		for (int i = 0; i < n; i++) {
@@ -349,14 +368,14 @@ static void read_socket(struct relay *r, struct relay_pair *pair, int which)
 		if (queued)
 			flush(r, fd, queued, s);
 		if (n < RELAY_BATCH)
-			return;
+			return true;
 	}
+	return false;
 }
 
 _Static_assert(_Alignof(struct relay_pair) >= 2, "the low bit of a pair pointer is free");
 
-/* Read every socket that is ready now; how many were. Level-triggered: a
- * socket read_socket left data on is ready again next time. */
+/* Read every socket that is ready now; how many were. */
 static int read_ready(struct relay *r)
 {
 	struct epoll_event ready[RELAY_READY_MAX];
@@ -366,7 +385,9 @@ static int read_ready(struct relay *r)
 		int n = epoll_wait(r->epfd, ready, RELAY_READY_MAX, 0);
 		for (int i = 0; i < n; i++) {
 			uintptr_t tag = (uintptr_t)ready[i].data.u64;
-			read_socket(r, (struct relay_pair *)(tag & ~(uintptr_t)1), (int)(tag & 1));
+			struct relay_pair *pair = (struct relay_pair *)(tag & ~(uintptr_t)1);
+			if (!read_socket(r, pair, (int)(tag & 1)))
+				rearm(r, pair, (int)(tag & 1));
 		}
 		if (n <= 0)
 			break;
@@ -499,7 +520,7 @@ static enum bind_result bind_pair(struct relay *r, struct relay_pair *pair, uint
 		pair->fd[k] = fd;
 	}
 	for (int k = 0; k < 2; k++) {
-		struct epoll_event ev = { .events = EPOLLIN,
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
 					  .data.u64 = (uintptr_t)pair | (uintptr_t)k };
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, pair->fd[k], &ev) != 0) {
 			if (k == 1)
@@ -596,8 +617,9 @@ struct relay_stream *relay_stream_open(struct relay *r)
 			}
 		} else {
 			/* what came while the pair was free is not this stream's */
-			discard(r, pair->fd[SOCK_RTP]);
-			discard(r, pair->fd[SOCK_RTCP]);
+			for (int k = 0; k < 2; k++)
+				if (!discard(r, pair->fd[k]))
+					rearm(r, pair, k);
 		}
 		pair->s = s;
 		s->pair = pair;
