@@ -5,9 +5,11 @@
  * relay's own, shared by all streams (one loop, one thread), so no packet
  * allocates anything.
  *
- * A pair's two sockets are bound the first time the pool hands it out and
- * then stay bound, in the epoll set, across calls: a call costs no socket(),
- * bind(), close() or epoll_ctl(). While no stream holds the pair, whatever
+ * A pair's two sockets are bound when the pool is built (or the range grows),
+ * as far as the process may open descriptors, else the first time the pool
+ * hands the pair out, and then stay bound, in the epoll set, across calls: a
+ * call costs no socket(), bind(), close() or epoll_ctl(). A port that another
+ * program holds is disabled then, as it would have been at its first call. While no stream holds the pair, whatever
  * arrives on it is read and thrown away, and a stream that takes the pair
  * first empties both sockets, so only datagrams that arrive after it opened
  * reach it (R20; the pool's quarantine and random order are portpool.c's,
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -48,6 +51,7 @@
 #define RELAY_POLL_ENTER 200     /* wakeups in a window (2000/s): tick from now on */
 #define RELAY_POLL_LEAVE 100     /* ready sockets in a window of ticks (1000/s): wake again */
 #define RELAY_READY_MAX 256      /* sockets taken from epoll at a time */
+#define RELAY_FD_SPARE 1024      /* descriptors left to the rest of the daemon */
 
 enum { SOCK_RTP, SOCK_RTCP };
 
@@ -536,6 +540,49 @@ static enum bind_result bind_pair(struct relay *r, struct relay_pair *pair, uint
 	return BIND_OK;
 }
 
+/* How many more pairs may be bound ahead of use: the descriptor limit
+ * (raised to its hard limit: the relay's sockets are most of the daemon's
+ * descriptors) less RELAY_FD_SPARE and what is bound already. */
+static size_t bind_budget(const struct relay *r)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+		if (want.rlim_cur > 1u << 20)
+			want.rlim_cur = 1u << 20;
+		if (want.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = want.rlim_cur;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1u << 20;
+	size_t pairs = rl.rlim_cur > RELAY_FD_SPARE ? (size_t)(rl.rlim_cur - RELAY_FD_SPARE) / 2 : 0;
+	return pairs > r->bound ? pairs - r->bound : 0;
+}
+
+/* Bind every free pair of the range ahead of its first call, within the
+ * descriptor budget; pairs another program holds are disabled. */
+static void bind_range(struct relay *r, int rtpstart, int rtpend)
+{
+	size_t budget = bind_budget(r);
+
+	for (int p = rtpstart + (rtpstart & 1); p + 1 <= rtpend && p <= 65534 && budget; p += 2) {
+		uint16_t port = (uint16_t)p;
+		struct relay_pair *pair = pair_of(r, port);
+		if (pair->bound || !portpool_in_range(r->pool, port))
+			continue;
+		enum bind_result br = bind_pair(r, pair, port);
+		if (br == BIND_PORT_TAKEN)
+			portpool_disable(r->pool, port);
+		else if (br == BIND_NO_RESOURCES)
+			return; /* the rest binds at its first call */
+		else
+			budget--;
+	}
+}
+
 struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend)
 {
 	struct relay *r = calloc(1, sizeof(*r));
@@ -571,6 +618,7 @@ struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtp
 		relay_free(r);
 		return NULL;
 	}
+	bind_range(r, rtpstart, rtpend);
 	return r;
 }
 
@@ -585,6 +633,7 @@ int relay_resize(struct relay *r, int rtpstart, int rtpend)
 		if (pair->bound && !pair->s && !portpool_in_range(r->pool, (uint16_t)(2 * i)))
 			unbind_pair(r, pair);
 	}
+	bind_range(r, rtpstart, rtpend);
 	return 0;
 }
 

@@ -53,11 +53,14 @@ if [ -n "$BASELINE" ]; then
 	case " $SYSTEMS " in *" sipnatd-base "*) ;; *) SYSTEMS="${SYSTEMS/sipnatd /sipnatd sipnatd-base }" ;; esac
 fi
 
-SN_ADDR=127.0.9.10:29060
-KAM_ADDR=127.0.9.40:29160
-NG_ADDR=127.0.9.50:22222
-UAS_IP=127.0.9.20 UAS_PORT=29080
-UAC_IP=127.0.10.5 UAC_PORT=5070
+# BENCH_NET=N moves every address to 127.0.N.x and the caller to 127.0.N+1.5,
+# so that two copies of this benchmark (two worktrees) never collide.
+NET=${BENCH_NET:-9}
+SN_ADDR=127.0.$NET.10:29060
+KAM_ADDR=127.0.$NET.40:29160
+NG_ADDR=127.0.$NET.50:22222
+UAS_IP=127.0.$NET.20 UAS_PORT=29080
+UAC_IP=127.0.$((NET + 1)).5 UAC_PORT=5070
 PROXY_CPU=1 SIPP_CPU=0
 
 WORK=$(mktemp -d /tmp/bench-sip.XXXXXX)
@@ -200,7 +203,7 @@ write_sipnatd_conf() {
 general: {
   bindaddr = "${SN_ADDR%:*}"; bindport = ${SN_ADDR#*:};
   externip = "${SN_ADDR%:*}";
-  localnet = [ "127.0.9.0/24" ];
+  localnet = [ "127.0.$NET.0/24" ];
   pbx = "$UAS_IP:$UAS_PORT";
   statefile = "$1/registrations"; control = "$1/control";
 };
@@ -240,8 +243,9 @@ start_proxy() {
 	esac
 	# kam-*
 	TARGET=$KAM_ADDR
+	sed "s/127\.0\.9\./127.0.$NET./g" "$HERE/kamailio-${sys#kam-}.cfg" >"$dir/kamailio.cfg"
 	taskset -c $PROXY_CPU kamailio -DD -E -m 1024 -M 64 -Y "$dir" -w "$dir" \
-		-f "$HERE/kamailio-${sys#kam-}.cfg" >"$dir/proxy.log" 2>&1 &
+		-f "$dir/kamailio.cfg" >"$dir/proxy.log" 2>&1 &
 	pid=$!; PIDS+=("$pid")
 	wait_udp "$KAM_ADDR" "$pid" || return 1
 	sleep 0.5	# every child forked and settled
@@ -286,7 +290,7 @@ run_step() {
 	local perf=""
 	if [ -n "${PERF_DIR:-}" ] && [ "$sys" = sipnatd ] && [ "$calls" = "$CPU_CALLS" ] &&
 	   [ ! -s "$PERF_DIR/perf.data" ] && command -v perf >/dev/null; then
-		perf record -q -g -F 999 -o "$PERF_DIR/perf.data" -p "${PROXY_PIDS[0]}" \
+		perf record -q ${PERF_CALLGRAPH:--g} -F 999 -o "$PERF_DIR/perf.data" -p "${PROXY_PIDS[0]}" \
 			>"$dir/perf.log" 2>&1 &
 		perf=$!; PIDS+=("$perf")
 	fi
