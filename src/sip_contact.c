@@ -5,6 +5,7 @@
 #include "sip_contact.h"
 
 #include "base32.h"
+#include "netaddr.h"
 #include "secret.h"
 
 #include <arpa/inet.h>
@@ -135,10 +136,10 @@ static int token_encode(const char *uri_text, const struct sockaddr_in *nat, cha
 
 static int rewrite_uri(osip_uri_t *url, struct in_addr host, uint16_t port, const char *token)
 {
-	char ip[INET_ADDRSTRLEN], portbuf[8];
+	char ip[16], portbuf[6];
 
-	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(portbuf, sizeof(portbuf), "%u", port);
+	netaddr_ipv4_str(host, ip);
+	netaddr_port_str(port, portbuf);
 	osip_free(url->host);
 	osip_free(url->port);
 	url->host = osip_strdup(ip);
