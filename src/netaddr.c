@@ -48,11 +48,11 @@ size_t netaddr_port_str(uint16_t port, char buf[6])
 
 const char *netaddr_format(const struct sockaddr_in *addr, char buf[NETADDR_STRLEN])
 {
-	char ip[INET_ADDRSTRLEN];
+	/* no stdio: the SIP path formats an address for every request */
+	size_t n = netaddr_ipv4_str(addr->sin_addr, buf);
 
-	if (!inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof(ip)))
-		strcpy(ip, "?");
-	snprintf(buf, NETADDR_STRLEN, "%s:%u", ip, ntohs(addr->sin_port));
+	buf[n++] = ':';
+	netaddr_port_str(ntohs(addr->sin_port), buf + n);
 	return buf;
 }
 
