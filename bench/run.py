@@ -539,6 +539,12 @@ logging: {{ level = "notice"; }};
         out.append(f"  p99 forwarding delay < 2 ms: {sn['lat_p99_us'] / 1000:.2f} ms through sipnatd "
                    f"(added over the bare forwarder: p50 {add50 / 1000:+.2f} ms, p99 {add99 / 1000:+.2f} ms)"
                    f" -> {verdict(sn['lat_p99_us'] < 2000)}")
+        quiet = min(res["sipnatd"]["cpu_runs"], key=lambda r: r["foreign_cpu_pct"])
+        fquiet = min(res["udpfwd"]["cpu_runs"], key=lambda r: r["foreign_cpu_pct"])
+        out.append(f"    in the quietest run (others {quiet['foreign_cpu_pct']:.0f} % of a core): p50 "
+                   f"{quiet['lat_p50_us'] / 1000:.2f} ms, p99 {quiet['lat_p99_us'] / 1000:.2f} ms "
+                   f"(bare forwarder's quietest, others {fquiet['foreign_cpu_pct']:.0f} %: p50 "
+                   f"{fquiet['lat_p50_us'] / 1000:.2f} ms, p99 {fquiet['lat_p99_us'] / 1000:.2f} ms)")
         out.append(f"  0 loss at {n_cpu} x {pps} pps: {sn['loss_pct']:.3f} % -> "
                    f"{verdict(sn['loss_pct'] == 0)}")
         if ladders:

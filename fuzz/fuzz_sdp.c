@@ -4,6 +4,9 @@
  * reports, a finding is a rewrite that differs between two runs (R18: the
  * same input gives the same output) or whose output sdp_rewrite_inspect refuses or
  * reads as a different number of streams (the next hop gets what we sent).
+ * The family-neutral load (IN IP6 too) is run the same way with an IPv6
+ * advertised address (issue 20): its output must read back with every
+ * stream in IPv6.
  */
 #include "sdp_rewrite.h"
 
@@ -21,6 +24,38 @@ static void finding(const char *what, const char *out, size_t out_len)
 	abort();
 }
 
+/* The family-neutral path: load with IN IP6 allowed, advertise IPv6. */
+static void fuzz_ipv6(const char *body, size_t size)
+{
+	const unsigned both = SDP_FAMILY_IP4 | SDP_FAMILY_IP6;
+	struct sdp_rewrite_params params;
+	struct sdp_info info, again;
+	struct sdp_body *b;
+	char *out = NULL;
+	size_t out_len = 0;
+
+	b = sdp_rewrite_body_load_family(body, size, both, &info);
+	if (!b)
+		return;
+	(void)sdp_rewrite_is_hold(&info);
+	memset(&params, 0, sizeof(params));
+	if (!netaddr_parse_ip("2001:db8::10", &params.advertise))
+		abort();
+	for (size_t i = 0; i < info.count; i++)
+		params.ports[i] = (uint16_t)(10000 + 2 * i);
+	if (sdp_rewrite_body_rewrite(b, &params, &out, &out_len) == 0) {
+		if (sdp_rewrite_inspect_family(out, out_len, both, &again) != 0)
+			finding("the IPv6 rewrite is refused by sdp_rewrite_inspect_family", out, out_len);
+		else if (again.count != info.count)
+			finding("the IPv6 rewrite has another number of streams", out, out_len);
+		for (size_t i = 0; i < again.count; i++)
+			if (again.streams[i].port && again.streams[i].conn.family != AF_INET6)
+				finding("the IPv6 rewrite left a stream in IPv4", out, out_len);
+	}
+	free(out);
+	sdp_rewrite_body_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
@@ -29,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *out = NULL, *out2 = NULL;
 	size_t out_len = 0, out2_len = 0;
 
+	fuzz_ipv6(body, size);
 	if (sdp_rewrite_inspect(body, size, &info) != 0)
 		return 0;
 	(void)sdp_rewrite_is_hold(&info);

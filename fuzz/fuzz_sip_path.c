@@ -1,10 +1,10 @@
 /*
- * fuzz_sip_path: one datagram through the whole SIP path (sip_path.c: parse,
- * classify, Via stamp, authenticate, route, SDP/Contact/Via rewrite,
- * serialise), once from each kind of source. A crash, a sanitizer report or
- * a broken path invariant (a forwarded message that does not parse again, a
- * wrong Content-Length, a response that does not find sipnatd's branch, a
- * Contact that does not restore) is a finding.
+ * fuzz_sip_path: one datagram through the daemon's own SIP path
+ * (sip_dispatch.c over the stand-ins of tests/support/sip_path.c), once from
+ * each kind of source. A crash, a sanitizer report or a broken wire
+ * invariant (tests/support/sip_invariants.h: a sent message that does not
+ * parse again, a wrong Content-Length, a response that does not find
+ * sipnatd's branch, a Contact that does not restore) is a finding.
  */
 #include "sip_path.h"
 

@@ -10,6 +10,8 @@
 #ifndef SIPNATD_CONF_H
 #define SIPNATD_CONF_H
 
+#include "netaddr.h"
+
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,11 +29,32 @@ enum conf_log_level {
 	CONF_LOG_DEBUG = 7,
 };
 
-/* One localnet entry, IPv4, in host byte order; net is already masked. */
+/* One localnet entry: prefix for either family (issue 20); net and mask
+ * repeat an IPv4 prefix in host byte order (net already masked) and are 0
+ * for an IPv6 one. */
 struct conf_net {
 	uint32_t net;
 	uint32_t mask;
+	struct netaddr_prefix prefix;
 };
+
+/* general.banprefix6: an IPv6 source is banned and counted per prefix of
+ * this length (one host owns a /64). */
+#define CONF_BANPREFIX6_DEFAULT 64
+
+/* general.portmap: how sipnatd asks the home router for its ports (issue 14).
+ * PCP asks in NAT-PMP's version-0 form (see portmap.h). */
+enum conf_portmap {
+	CONF_PORTMAP_OFF,
+	CONF_PORTMAP_UPNP,
+	CONF_PORTMAP_NATPMP,
+	CONF_PORTMAP_PCP,
+	CONF_PORTMAP_AUTO,
+};
+
+/* With portmap on, the whole relay pool is mapped up front (portmap.c says
+ * why): at most this many ports, so that a router's table is not flooded. */
+#define CONF_PORTMAP_MAX_PORTS 512
 
 /* Per-peer nat= flags (Asterisk's nat= values). */
 #define CONF_NAT_FORCE_RPORT 0x1
@@ -80,6 +103,9 @@ struct conf {
 	int externrefresh_s;
 	bool has_externip;
 	struct in_addr externip;
+	bool externip_auto;    /* externip = "auto": the router's address (portmap) */
+	enum conf_portmap portmap;
+	int portmaplease_s;    /* lease asked for each mapping (0 = permanent) */
 	struct conf_net *localnet;
 	size_t localnet_count;
 	struct sockaddr_in pbx;
@@ -91,6 +117,7 @@ struct conf {
 	struct conf_digestalgs digestalgs; /* the challenges sent, to everyone */
 	int banafter;
 	int bantime_s;
+	int banprefix6;        /* general.banprefix6, 32..128 */
 	int maxexpiry_s;
 	int minexpiry_s;
 	int defaultexpiry_s;
@@ -145,14 +172,18 @@ bool conf_digestalgs_has(const struct conf_digestalgs *algs, enum conf_digest_al
  * algs; false for anything else. */
 bool conf_digestalgs_parse(const char *text, struct conf_digestalgs *algs);
 
-/* Parse "a.b.c.d/n" or "a.b.c.d/m.m.m.m" into net. Returns false on anything else
- * (including a mask that is not contiguous). */
+/* Parse "a.b.c.d/n", "a.b.c.d/m.m.m.m" or an IPv6 prefix "x:x::/n" into net.
+ * Returns false on anything else (including a mask that is not contiguous). */
 bool conf_net_parse(const char *text, struct conf_net *net);
 
 /* What differs between two configurations, as a comma-separated list of the
  * keys a user would recognise ("general.externhost, rtp.rtptimeout, peer bob
  * added"), written into buf (empty when nothing did). Returns its length. */
 size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size_t len);
+
+/* Name of a portmap value ("off", "upnp", ...), and the reverse. */
+const char *conf_portmap_name(enum conf_portmap pm);
+bool conf_portmap_parse(const char *text, enum conf_portmap *pm);
 
 /* Name of a log level ("notice"), and the reverse (returns false if unknown). */
 const char *conf_log_level_name(enum conf_log_level level);

@@ -2,7 +2,7 @@
  * control: the control socket sipnatctl talks to (design section 10). A UNIX
  * stream socket at general.control, served in the daemon's event loop. The
  * protocol is one request line ("peers", "registrations", "calls", "stats",
- * "bans" or "reload"), one JSON object in reply, then the daemon closes the
+ * "bans", "status" or "reload"), one JSON object in reply, then the daemon closes the
  * connection. A reply that went wrong is {"error": "why"}.
  *
  * Everything a client sends is bounded (CONTROL_REQUEST_MAX bytes, at most
@@ -12,6 +12,8 @@
 #ifndef SIPNATD_CONTROL_H
 #define SIPNATD_CONTROL_H
 
+#include "control_reply.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,17 +21,8 @@
 #define CONTROL_CLIENTS_MAX 16
 #define CONTROL_TIMEOUT_S 5
 
-struct daemon;
 struct control;
-
-enum control_command {
-	CONTROL_PEERS,
-	CONTROL_REGISTRATIONS,
-	CONTROL_CALLS,
-	CONTROL_STATS,
-	CONTROL_BANS,
-	CONTROL_RELOAD,
-};
+struct event_base;
 
 enum control_parse {
 	CONTROL_PARSE_OK,          /* *cmd holds the command */
@@ -51,8 +44,10 @@ const char *control_command_name(enum control_command cmd);
 /* Listen on path (general.control): a stale socket left by an earlier run is
  * removed first; the new one is made 0660. Returns NULL after logging one
  * warning when that cannot be done (no such directory: `make run` on a
- * machine without /run/sipnatd); the daemon then runs without it. */
-struct control *control_open(struct daemon *d, const char *path);
+ * machine without /run/sipnatd); the daemon then runs without it. The
+ * replies read view (control_reply.h), which must outlive c. */
+struct control *control_open(struct event_base *base, const char *path,
+			     const struct control_view *view);
 
 /* Close every connection, stop listening and remove the socket file (if it
  * is still the one control_open made). NULL is allowed. */

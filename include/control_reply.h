@@ -7,17 +7,57 @@
 #ifndef SIPNATD_CONTROL_REPLY_H
 #define SIPNATD_CONTROL_REPLY_H
 
-#include "control.h"
+#include "sip_env.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <time.h>
 
-struct daemon;
+/* The requests of the control protocol (control.c reads them). */
+enum control_command {
+	CONTROL_PEERS,
+	CONTROL_REGISTRATIONS,
+	CONTROL_CALLS,
+	CONTROL_STATS,
+	CONTROL_BANS,
+	CONTROL_RELOAD,
+	CONTROL_STATUS,
+};
 
-/* The reply to cmd (CONTROL_RELOAD runs daemon_reload). started is when the
+struct sip_dispatch;
+struct sip_socket;
+struct externaddr;
+struct portmap;
+
+/* Reloads so far, as "stats" and "reload" report them. */
+struct control_reloads {
+	unsigned long done, failed;
+	const char *last_error;  /* why the last failed reload failed ("" if none) */
+};
+
+/* What the replies read, filled by the daemon (or a test): the SIP path's
+ * environment (conf, registrar, media, bans, auth, qualify), its dispatcher
+ * and socket for counters (either may be NULL), and the reload. */
+struct control_view {
+	const struct sip_env *env;
+	const struct sip_dispatch *dispatch;
+	const struct sip_socket *sip;
+	const char *conf_path;
+	/* "status": the external address and the router's mappings (either
+	 * may be NULL: none, portmap off) */
+	const struct externaddr *external;
+	struct portmap *portmap;
+	/* Re-read the configuration; true when it was swapped in. NULL: a
+	 * reload is answered as failed. */
+	bool (*reload)(void *arg);
+	void (*reloads)(void *arg, struct control_reloads *out);
+	void *arg;
+};
+
+/* The reply to cmd (CONTROL_RELOAD runs view->reload). started is when the
  * daemon came up (CLOCK_MONOTONIC seconds), for the uptime. Returns a new
  * reference (caller json_decref's it), NULL only when out of memory. */
-json_t *control_reply(struct daemon *d, enum control_command cmd, time_t started);
+json_t *control_reply(const struct control_view *view, enum control_command cmd, time_t started);
 
 /* {"error": why}; NULL when out of memory. */
 json_t *control_reply_error(const char *why);

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <time.h>
 
 struct dnscache;
 
@@ -30,6 +31,10 @@ enum dnscache_answer dnscache_lookup(struct dnscache *cache, const char *name, s
 
 /* The cached address of name even if stale (last good answer). */
 bool dnscache_last_good(const struct dnscache *cache, const char *name, struct in_addr *addr);
+
+/* The clock the cache reads for freshness and negative caching: time(2)
+ * unless a test sets its own (NULL restores time(2)). */
+void dnscache_set_clock(struct dnscache *cache, time_t (*clock)(void));
 
 /* Free the cache. Waiting callers are dropped without a call: free the evdns
  * base (without failing requests) first, and the waiters' arguments after. */

@@ -3,6 +3,8 @@
  * section 5, "External address"; R13). Either the fixed externip, or
  * externhost resolved through evdns at start and every externrefresh seconds.
  * A failed lookup keeps the last good address; nothing ever blocks the loop.
+ * With externip = "auto" the home router's address (portmap) comes first,
+ * externhost (when also set) second.
  */
 #ifndef SIPNATD_EXTERNADDR_H
 #define SIPNATD_EXTERNADDR_H
@@ -29,6 +31,19 @@ void externaddr_reconfigure(struct externaddr *ea, const struct conf *conf);
 
 /* The current external address; false before any lookup has succeeded. */
 bool externaddr_get(const struct externaddr *ea, struct in_addr *out);
+
+/* The router's external address (portmap, externip = "auto"): advertised
+ * from now on while the configuration says "auto". */
+void externaddr_set_router(struct externaddr *ea, struct in_addr addr);
+
+/* The router reported an address that cannot be advertised (double NAT,
+ * CGNAT): externhost serves when configured, else the last good router
+ * address stays. Returns a phrase for the log saying which (static). */
+const char *externaddr_router_unusable(struct externaddr *ea);
+
+/* Where the address externaddr_get gives comes from: "externip",
+ * "router", "externhost" or "none" (static). */
+const char *externaddr_source(const struct externaddr *ea);
 
 /* Lookups so far that failed / succeeded (for stats and tests). */
 unsigned long externaddr_failures(const struct externaddr *ea);

@@ -14,6 +14,7 @@
 #define SIPNATD_NATDETECT_H
 
 #include "conf.h"
+#include "netaddr.h"
 
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
@@ -33,8 +34,9 @@
 bool natdetect_is_private(struct in_addr addr);
 
 /* Source src against a claimed host (text) and port (text, NULL = default
- * 5060): NATDETECT bit `bit` when host is an IPv4 literal and host:port is
- * not src; 0 when they match or host is a name (or NULL). */
+ * 5060): NATDETECT bit `bit` when host is an address literal and host:port is
+ * not src (an IPv6 literal never is an IPv4 source); 0 when they match or
+ * host is a name (or NULL). */
 unsigned natdetect_claim(const struct sockaddr_in *src, const char *host, const char *port,
 			 unsigned bit);
 
@@ -45,6 +47,26 @@ unsigned natdetect_signalling(const osip_message_t *msg, const struct sockaddr_i
 /* The evidence of one SDP connection address: none when it is the source
  * IP or 0.0.0.0 (hold); else private or merely another address. */
 unsigned natdetect_sdp(struct in_addr sdp_addr, struct in_addr src_ip);
+
+/* ---- either family (issue 20) ---- */
+
+/* natdetect_is_private for either family. IPv6: unspecified ::, loopback
+ * ::1, unique local fc00::/7 (RFC 4193), link-local fe80::/10, the old
+ * site-local fec0::/10 and multicast ff00::/8. A v4-mapped address is its
+ * IPv4 address. The documentation prefix 2001:db8::/32 counts as public,
+ * as the IPv4 TEST-NETs do. */
+bool natdetect_is_private_addr(const struct netaddr *addr);
+
+/* natdetect_claim, natdetect_signalling, natdetect_sdp and
+ * natdetect_force_rport for a source of either family: an IPv6 host in a
+ * Via or Contact ("[2001:db8::1]", or bare as libosip2 keeps it) is
+ * compared by value. */
+unsigned natdetect_claim_addr(const struct netaddr *src, const char *host, const char *port,
+			      unsigned bit);
+unsigned natdetect_signalling_addr(const osip_message_t *msg, const struct netaddr *src);
+unsigned natdetect_sdp_addr(const struct netaddr *sdp_addr, const struct netaddr *src_ip);
+bool natdetect_force_rport_addr(unsigned nat, const struct netaddr *src, const char *via_host,
+				const char *via_port);
 
 /* "Via, Contact, private SDP address" for log lines; "none" for 0. */
 const char *natdetect_describe(unsigned reasons, char *buf, size_t len);

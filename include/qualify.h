@@ -8,11 +8,13 @@
 #ifndef SIPNATD_QUALIFY_H
 #define SIPNATD_QUALIFY_H
 
+#include "sip_env.h"
+
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
 #include <stdbool.h>
 
-struct daemon;
 struct qualify;
 
 enum qualify_status {
@@ -21,7 +23,9 @@ enum qualify_status {
 	QUALIFY_UNREACHABLE,
 };
 
-struct qualify *qualify_new(struct daemon *d);
+/* Pings run on base's timers and leave through env->send from the address
+ * env->advertise gives toward each target; env must outlive q. */
+struct qualify *qualify_new(struct event_base *base, const struct sip_env *env);
 
 /* Watch name at addr, pinging every freq_s seconds with Request-URI ruri
  * (NULL: sip:<addr>; a registered phone gets its own Contact, R35), the first

@@ -55,7 +55,8 @@ const char *relay_drop_name(enum relay_drop why);
 bool relay_drop_is_source(enum relay_drop why);
 
 /* The relay binds its sockets on bind_ip and takes ports from rtpstart..rtpend;
- * it binds the range's pairs now, as far as the descriptor limit allows. */
+ * a pair is bound at its first call and stays bound until relay_free or a
+ * reload that moves the range away from it. */
 struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend);
 void relay_free(struct relay *r);
 

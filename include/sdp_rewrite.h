@@ -9,9 +9,18 @@
  * with port 0 stays rejected; c=0.0.0.0 (RFC 2543 hold) stays 0.0.0.0; every
  * other line passes through. The same input and parameters always give the
  * same output, byte for byte (R18).
+ *
+ * Families (issue 20): the functions without _family read IPv4 connection
+ * addresses only, as the IPv4 path always has. The _family loads read
+ * IN IP6 too; the advertised address may be of either family whatever the
+ * body had, and every c=, o= and a=rtcp then names that family (never a mix
+ * within one body): c=IN IP4 x becomes c=IN IP6 2001:db8::10 and back, and
+ * a hold address becomes the other family's (0.0.0.0 <-> ::).
  */
 #ifndef SIPNATD_SDP_REWRITE_H
 #define SIPNATD_SDP_REWRITE_H
+
+#include "netaddr.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -32,8 +41,13 @@ struct sdp_stream {
 	char media[16];          /* "audio", "video", ... */
 	uint16_t port;           /* 0: rejected */
 	uint16_t rtcp_port;      /* a=rtcp's port, else port + 1 */
-	struct in_addr addr;     /* media-level c=, else the session's; 0.0.0.0 = hold */
+	struct in_addr addr;     /* media-level c=, else the session's; 0.0.0.0 = hold;
+				  * 0.0.0.0 too for an IPv6 c= (see conn) */
 	struct in_addr rtcp_addr;/* a=rtcp's address when it names one, else addr */
+	struct netaddr conn;     /* the c= address, either family, port = port;
+				  * 0.0.0.0 or :: = hold; family 0 when rejected */
+	struct netaddr rtcp_conn;/* where RTCP goes: a=rtcp's address and port, else
+				  * conn's address and rtcp_port */
 	bool rtcp_mux;           /* a=rtcp-mux */
 	enum sdp_direction direction; /* media-level, else session-level, else sendrecv */
 };
@@ -51,6 +65,8 @@ int sdp_rewrite_inspect(const char *body, size_t len, struct sdp_info *info);
 
 struct sdp_rewrite_params {
 	struct in_addr addr;              /* sipnatd's address toward the receiver */
+	struct netaddr advertise;         /* either family; when set (family not 0)
+					   * it is used instead of addr */
 	uint16_t ports[SDP_MAX_MEDIA];    /* relay RTP port per m= line (ignored for port 0 lines) */
 	bool rtcp_mux[SDP_MAX_MEDIA];     /* the relay muxes RTCP on the RTP port for this stream */
 };
@@ -73,8 +89,22 @@ int sdp_rewrite_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params
 		     size_t *out_len);
 void sdp_rewrite_body_free(struct sdp_body *b);
 
+/* Which connection address families a _family load reads (IN IP4, IN IP6). */
+#define SDP_FAMILY_IP4 0x1
+#define SDP_FAMILY_IP6 0x2
+
+/* sdp_rewrite_inspect and sdp_rewrite_body_load reading the connection
+ * addresses (c=, a=rtcp) of the families in `families`: with SDP_FAMILY_IP6,
+ * an IN IP6 unicast literal (RFC 4566 section 5.7; no brackets) fills conn
+ * (and leaves addr 0.0.0.0). IPv4-only families behave as the functions
+ * without _family, byte for byte. */
+int sdp_rewrite_inspect_family(const char *body, size_t len, unsigned families,
+			       struct sdp_info *info);
+struct sdp_body *sdp_rewrite_body_load_family(const char *body, size_t len, unsigned families,
+					      struct sdp_info *info);
+
 /* True when every stream is on hold (sendonly, recvonly, inactive, or
- * c=0.0.0.0): the call is held, rtpholdtimeout applies. */
+ * c=0.0.0.0 or c=::): the call is held, rtpholdtimeout applies. */
 bool sdp_rewrite_is_hold(const struct sdp_info *info);
 
 #endif

@@ -9,12 +9,10 @@
 #ifndef SIPNATD_SIP_AUTHENTICATE_H
 #define SIPNATD_SIP_AUTHENTICATE_H
 
-#include "conf.h"
+#include "sip_env.h"
 
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
-
-struct daemon;
 
 enum admission {
 	ADMIT,        /* go on; *peer is the authenticated peer (NULL for in-dialog/guest) */
@@ -22,23 +20,24 @@ enum admission {
 	DROPPED,      /* say nothing (an ACK to absorb, a flood over budget) */
 };
 
-/* Admit req, which arrived from src as the len bytes at datagram (the
- * authenticate step tells a retransmission from a replay by those bytes). */
-enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
-				const struct sockaddr_in *src, const void *datagram, size_t len,
-				const struct conf_peer **peer, osip_message_t **answer);
-
-/* Tell the dialog table about a message on its way between the PBX and an
- * Internet party (after routing): to_internet says which way it goes. */
-void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, bool to_internet,
-				  const struct conf_peer *peer);
-
-/* Counters for stats (monotonic since start): failed logins (every wrong
+/* Counters of the caller's (the dispatcher's): failed logins (every wrong
  * digest, whatever the answer, and digest uris that are not the
  * Request-URI) and bans they started. */
 struct sip_auth_counters {
 	unsigned long failures, bans;
 };
-const struct sip_auth_counters *sip_authenticate_counters(void);
+
+/* Admit req, which arrived from src as the len bytes at datagram (the
+ * authenticate step tells a retransmission from a replay by those bytes).
+ * Failures and bans are added to *counters. */
+enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_counters *counters,
+				osip_message_t *req, const struct sockaddr_in *src,
+				const void *datagram, size_t len, const struct conf_peer **peer,
+				osip_message_t **answer);
+
+/* Tell the dialog table about a message on its way between the PBX and an
+ * Internet party (after routing): to_internet says which way it goes. */
+void sip_authenticate_note_dialog(const struct sip_env *env, const osip_message_t *msg,
+				  bool to_internet, const struct conf_peer *peer);
 
 #endif

@@ -7,13 +7,11 @@
 #ifndef SIPNATD_SIP_FORWARD_H
 #define SIPNATD_SIP_FORWARD_H
 
-#include "conf.h"
+#include "sip_env.h"
 
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
 #include <stdbool.h>
-
-struct daemon;
 
 /* Where the message comes from, as the forward step needs it. */
 struct forward_source {
@@ -36,19 +34,20 @@ enum forward_result {
 
 /* Forward a request to dest. The top Via must already be stamped. Decrements
  * Max-Forwards (the caller has answered 483 at zero). */
-enum forward_result sip_forward_request(struct daemon *d, osip_message_t *req,
+enum forward_result sip_forward_request(const struct sip_env *env, osip_message_t *req,
 				    const struct forward_source *src, const struct sockaddr_in *dest);
 
 /* Forward a response whose own Via has been removed; it goes where its new
  * top Via says. Returns FORWARD_FAILED when that Via is unusable. */
-enum forward_result sip_forward_response(struct daemon *d, osip_message_t *resp,
+enum forward_result sip_forward_response(const struct sip_env *env, osip_message_t *resp,
 				     const struct forward_source *src);
 
 /* Max-Forwards of req: the value, 70 when absent (and then added), -1 when
  * malformed. */
 int sip_forward_max_forwards(osip_message_t *req);
 
-/* Serialise and send msg to dest from the SIP socket. */
-void sip_forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest);
+/* Serialise msg and send it to dest through env->send (toward the Internet
+ * with the LAN hidden, sip_hide.c). */
+void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const struct sockaddr_in *dest);
 
 #endif

@@ -45,8 +45,12 @@ const char *sipmsg_method(const osip_message_t *msg);
 const char *sipmsg_call_id(const osip_message_t *msg);
 
 /* The whole Call-ID ("number@host"; libosip2 keeps the parts apart) into buf,
- * for use as a key. Returns buf ("" when absent). */
+ * for use as a key (dialogs, bindings, tokens). A Call-ID that does not fit
+ * keeps its head and ends in "~" and a keyed digest of the whole, so two
+ * Call-IDs are one key only when they are one Call-ID. Returns buf ("" when
+ * absent). */
 #define SIPMSG_CALLID_MAX 256
+#define SIPMSG_CALLID_DIGEST 16 /* hex digits ending a Call-ID too long to keep */
 const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLID_MAX]);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "registrar.h"
 
+#include <event2/event.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -25,5 +26,32 @@ long statefile_load(const char *path, struct registrar *r, time_t now, size_t *b
 
 /* The same from a buffer (tests, fuzzing); name stands for the file. */
 long statefile_parse(const char *text, size_t len, struct registrar *r, time_t now, size_t *bad);
+
+/*
+ * The writer: registrations change in bursts (a phone's REGISTER, a reload
+ * that drops peers), so writes are coalesced to at most one per
+ * STATEFILE_WRITE_DELAY_MS. A failed write (full disk, read-only mount) is
+ * logged once per attempt and retried every STATEFILE_RETRY_S; the bindings
+ * stay in memory meanwhile and the service goes on.
+ */
+#define STATEFILE_WRITE_DELAY_MS 1000
+#define STATEFILE_RETRY_S 10
+
+struct statefile_writer;
+
+/* A writer of r's bindings to path (the caller keeps both alive; path may be
+ * changed with statefile_writer_set_path). NULL when out of memory. */
+struct statefile_writer *statefile_writer_new(struct event_base *base, const struct registrar *r,
+					      const char *path);
+
+/* The bindings changed: write them soon. A retry waiting after a failure is
+ * brought forward, since a change is a good moment to try again. */
+void statefile_writer_changed(struct statefile_writer *w);
+
+/* A reload gave another statefile path (the next write goes there). */
+void statefile_writer_set_path(struct statefile_writer *w, const char *path);
+
+/* Writes a pending change now (a clean stop loses nothing), then frees. */
+void statefile_writer_free(struct statefile_writer *w);
 
 #endif

@@ -6,14 +6,17 @@
 set -eu
 
 BUILD_PKGS="build-essential cmake pkg-config clang libosip2-dev libevent-dev libconfig-dev \
-libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file libclang-rt-14-dev"
+libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file libclang-rt-14-dev \
+libminiupnpc-dev libnatpmp-dev"
 # Real peers the integration tests drive: sipp as phones and PBX, sipvicious as
 # the scanner, dnsmasq as a DNS server, tshark to see the wire, iproute2 and
 # iptables for the NAT test, valgrind for leak checks, systemd-analyze for the
 # unit's exposure figure; baresip and linphonec as real softphones behind the
-# NAT (tests/nat/softphones.sh; baresip-core holds the modules it loads).
+# NAT (tests/nat/softphones.sh; baresip-core holds the modules it loads);
+# miniupnpd (its iptables backend, as netns.sh's routers use iptables) as the
+# home router that sipnatd asks for its ports (tests/nat/portmap.sh).
 TEST_PKGS="sip-tester sipvicious dnsmasq-base tshark iproute2 iptables valgrind systemd \
-python3 baresip-core linphone-cli"
+python3 baresip-core linphone-cli miniupnpd-iptables"
 
 # The benchmarks (make bench, make bench-sip; bench/README.md): the peers
 # sipnatd is measured against, the SIP load generator and the profiler.

@@ -15,7 +15,7 @@
 #define PROBE 8
 
 struct slot {
-	uint32_t addr;           /* network order; 0 = free */
+	struct netaddr_prefix scope; /* family 0 = free */
 	time_t seen;
 	time_t fail_window;
 	unsigned failures;
@@ -59,15 +59,8 @@ void bans_free(struct bans *b)
 	}
 }
 
-/* Every bit of the address reaches the low bits the table index takes, so
- * that the addresses of one subnet spread out. (A plain multiplicative hash
- * of the network-order word left the last octet, the high byte on a
- * little-endian host, out of the index: a whole /24 shared one probe window,
- * evicted its own entries and escaped its bans; issue 11.) */
-static size_t hash(uint32_t addr)
+static uint32_t mix(uint32_t x)
 {
-	uint32_t x = ntohl(addr);
-
 	x ^= x >> 16;
 	x *= 0x45d9f3bu;
 	x ^= x >> 16;
@@ -76,43 +69,96 @@ static size_t hash(uint32_t addr)
 	return x;
 }
 
-static struct slot *find(const struct bans *b, struct in_addr addr)
+/* Every bit of the address reaches the low bits the table index takes, so
+ * that the addresses of one subnet spread out. (A plain multiplicative hash
+ * of the network-order word left the last octet, the high byte on a
+ * little-endian host, out of the index: a whole /24 shared one probe window,
+ * evicted its own entries and escaped its bans; issue 11.) An IPv6 scope
+ * folds its four words in turn, the length with them. */
+static size_t hash(const struct netaddr_prefix *scope)
 {
-	size_t h = hash(addr.s_addr);
+	if (scope->net.family == AF_INET)
+		return mix(ntohl(scope->net.ip.v4.s_addr));
+	uint32_t h = scope->len;
+	for (size_t i = 0; i < 16; i += 4) {
+		uint32_t w;
+		memcpy(&w, scope->net.ip.v6.s6_addr + i, sizeof(w));
+		h = mix(h ^ ntohl(w));
+	}
+	return h;
+}
+
+static bool same_scope(const struct netaddr_prefix *a, const struct netaddr_prefix *b)
+{
+	return a->net.family == b->net.family && a->len == b->len && netaddr_same_ip(&a->net, &b->net);
+}
+
+struct netaddr_prefix bans_scope(const struct netaddr *addr, unsigned prefix6)
+{
+	if (prefix6 < 1)
+		prefix6 = 1;
+	return netaddr_prefix_of(addr, addr->family == AF_INET6 ? prefix6 : 32);
+}
+
+static struct slot *find(const struct bans *b, const struct netaddr_prefix *scope)
+{
+	size_t h = hash(scope);
 
 	for (size_t i = 0; i < PROBE; i++) {
 		struct slot *s = &b->slots[(h + i) & (b->capacity - 1)];
-		if (s->addr == addr.s_addr)
+		if (s->scope.net.family && same_scope(&s->scope, scope))
 			return s;
 	}
 	return NULL;
 }
 
-static struct slot *find_or_take(struct bans *b, struct in_addr addr, time_t now)
+static struct slot *find_or_take(struct bans *b, const struct netaddr_prefix *scope, time_t now)
 {
-	size_t h = hash(addr.s_addr);
+	size_t h = hash(scope);
 	struct slot *victim = NULL;
 
 	for (size_t i = 0; i < PROBE; i++) {
 		struct slot *s = &b->slots[(h + i) & (b->capacity - 1)];
-		if (s->addr == addr.s_addr)
+		if (s->scope.net.family && same_scope(&s->scope, scope))
 			return s;
 		/* a free slot, or the stalest one not currently banned */
-		bool banned = s->addr && s->banned_until > now;
-		if (!banned && (!victim || !s->addr || (victim->addr && s->seen < victim->seen)))
+		bool used = s->scope.net.family != 0;
+		bool banned = used && s->banned_until > now;
+		if (!banned && (!victim || !used || (victim->scope.net.family && s->seen < victim->seen)))
 			victim = s;
 	}
 	if (!victim)
 		return NULL; /* every slot nearby holds a live ban: keep them */
 	memset(victim, 0, sizeof(*victim));
-	victim->addr = addr.s_addr;
+	victim->scope = *scope;
 	return victim;
+}
+
+static struct netaddr from_v4(struct in_addr addr)
+{
+	struct netaddr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	a.ip.v4 = addr;
+	return a;
+}
+
+bool bans_is_banned_addr(const struct bans *b, const struct netaddr *addr, unsigned prefix6,
+			 time_t now)
+{
+	if (addr->family != AF_INET && addr->family != AF_INET6)
+		return false;
+	struct netaddr_prefix scope = bans_scope(addr, prefix6);
+	const struct slot *s = find(b, &scope);
+	return s && s->banned_until > now;
 }
 
 bool bans_is_banned(const struct bans *b, struct in_addr addr, time_t now)
 {
-	const struct slot *s = find(b, addr);
-	return s && s->banned_until > now;
+	struct netaddr a = from_v4(addr);
+
+	return bans_is_banned_addr(b, &a, BANS_PREFIX6_DEFAULT, now);
 }
 
 /*
@@ -139,11 +185,15 @@ static bool bucket_overflows(struct slot *s, time_t now, int banafter, int banti
 	return s->level_milli >= (int64_t)banafter * 1000;
 }
 
-bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter, int bantime_s)
+bool bans_failure_addr(struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now,
+		       int banafter, int bantime_s)
 {
 	if (banafter <= 0 || bantime_s <= 0)
 		return false;
-	struct slot *s = find_or_take(b, addr, now);
+	if (addr->family != AF_INET && addr->family != AF_INET6)
+		return false;
+	struct netaddr_prefix scope = bans_scope(addr, prefix6);
+	struct slot *s = find_or_take(b, &scope, now);
 	if (!s)
 		return false;
 	s->seen = now;
@@ -160,9 +210,20 @@ bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter,
 	return false;
 }
 
-bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now)
+bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter, int bantime_s)
 {
-	struct slot *s = find_or_take(b, addr, now);
+	struct netaddr a = from_v4(addr);
+
+	return bans_failure_addr(b, &a, BANS_PREFIX6_DEFAULT, now, banafter, bantime_s);
+}
+
+bool bans_challenge_allowed_addr(struct bans *b, const struct netaddr *addr, unsigned prefix6,
+				 time_t now)
+{
+	if (addr->family != AF_INET && addr->family != AF_INET6)
+		return true;
+	struct netaddr_prefix scope = bans_scope(addr, prefix6);
+	struct slot *s = find_or_take(b, &scope, now);
 
 	if (!s)
 		return true; /* no room to count: serve rather than refuse */
@@ -177,12 +238,19 @@ bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now)
 	return true;
 }
 
+bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now)
+{
+	struct netaddr a = from_v4(addr);
+
+	return bans_challenge_allowed_addr(b, &a, BANS_PREFIX6_DEFAULT, now);
+}
+
 size_t bans_active(const struct bans *b, time_t now)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < b->capacity; i++)
-		if (b->slots[i].addr && b->slots[i].banned_until > now)
+		if (b->slots[i].scope.net.family && b->slots[i].banned_until > now)
 			n++;
 	return n;
 }
@@ -193,8 +261,11 @@ size_t bans_list(const struct bans *b, time_t now, struct ban_entry *out, size_t
 
 	for (size_t i = 0; i < b->capacity && n < max; i++) {
 		const struct slot *s = &b->slots[i];
-		if (s->addr && s->banned_until > now) {
-			out[n].addr.s_addr = s->addr;
+		if (s->scope.net.family && s->banned_until > now) {
+			memset(&out[n], 0, sizeof(out[n]));
+			if (s->scope.net.family == AF_INET)
+				out[n].addr = s->scope.net.ip.v4;
+			out[n].scope = s->scope;
 			out[n].until = s->banned_until;
 			out[n].failures = s->failures;
 			n++;

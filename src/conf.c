@@ -262,10 +262,22 @@ static const char *parse_externip(const char *text, void *obj)
 {
 	struct conf *conf = obj;
 
+	if (strcmp(text, "auto") == 0) {
+		conf->externip_auto = true; /* checked against portmap in check_general */
+		return NULL;
+	}
 	if (!parse_ipv4(text, &conf->externip))
 		return "not an IPv4 address";
 	conf->has_externip = true;
 	return NULL;
+}
+
+static const char *parse_portmap(const char *text, void *obj)
+{
+	struct conf *conf = obj;
+
+	return conf_portmap_parse(text, &conf->portmap) ? NULL
+		: "must be off, upnp, natpmp, pcp or auto";
 }
 
 static const char *parse_localaddr(const char *text, void *obj)
@@ -429,10 +441,11 @@ static bool parse_localnet(struct load *ld, const config_setting_t *s, void *obj
 		text = config_setting_get_string(e);
 		/* the text is not echoed: it may hold a newline, messages are one line */
 		if (!conf_net_parse(text, net))
-			return fail(ld, e, key, "not a network (want a.b.c.d/n or a.b.c.d/m.m.m.m)");
+			return fail(ld, e, key,
+				    "not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)");
 		/* Local sources skip authentication: a /0 would open the PBX
 		 * to the whole Internet. */
-		if (net->mask == 0)
+		if (net->prefix.len == 0)
 			return fail(ld, e, key, "a /0 network would make every address local");
 		conf->localnet_count++;
 	}
@@ -447,6 +460,8 @@ static const struct key general_keys[] = {
 	STRING_KEY("externhost", C(externhost), NULL, check_hostname),
 	PARSED_KEY("externip", NULL, parse_externip),
 	INT_KEY("externrefresh", C(externrefresh_s), 10, 1, 86400),
+	PARSED_KEY("portmap", "off", parse_portmap),
+	INT_KEY("portmaplease", C(portmaplease_s), 3600, 0, 604800),
 	{ .name = "localnet", .kind = K_CUSTOM, .required = true, .parse_setting = parse_localnet },
 	{ .name = "pbx", .kind = K_PARSED, .required = true, .parse = parse_pbx },
 	PARSED_KEY("localaddr", NULL, parse_localaddr),
@@ -459,6 +474,8 @@ static const struct key general_keys[] = {
 	PARSED_KEY("digestalgs", "md5", parse_digestalgs),
 	INT_KEY("banafter", C(banafter), 10, 0, 1000000),
 	INT_KEY("bantime", C(bantime_s), 600, 0, 31536000),
+	/* shorter than /32 would ban a whole provider's customers at once */
+	INT_KEY("banprefix6", C(banprefix6), CONF_BANPREFIX6_DEFAULT, 32, 128),
 	INT_KEY("maxexpiry", C(maxexpiry_s), 3600, 1, 86400),
 	INT_KEY("minexpiry", C(minexpiry_s), 60, 1, 86400),
 	INT_KEY("defaultexpiry", C(defaultexpiry_s), 120, 1, 86400),
@@ -620,9 +637,17 @@ static bool open_group(struct load *ld, const char *name, const struct key *keys
 
 static bool check_general(struct load *ld, const config_setting_t *g, const struct conf *conf)
 {
-	if (!conf->externhost && !conf->has_externip)
+	if (!conf->externhost && !conf->has_externip && !conf->externip_auto)
 		return fail(ld, member(ld, g, "externhost"), "externhost",
 			    "one of externhost and externip is required");
+	if (conf->externip_auto && conf->portmap == CONF_PORTMAP_OFF)
+		return fail(ld, member(ld, g, "externip"), "externip",
+			    "\"auto\" takes the router's address: it needs general.portmap");
+	/* shorter leases would keep the router busy renewing (RFC 6886 3.3
+	 * renews at half the lifetime) */
+	if (conf->portmaplease_s > 0 && conf->portmaplease_s < 10)
+		return fail(ld, member(ld, g, "portmaplease"), "portmaplease",
+			    "must be 0 (permanent) or at least 10 seconds");
 	if (conf->externhost && conf->has_externip)
 		return fail(ld, member(ld, g, "externip"), "externip",
 			    "give externhost or externip, not both");
@@ -668,6 +693,13 @@ static bool parse_rtp(struct load *ld, struct conf *conf)
 		return fail(ld, member(ld, g, "rtpstart"), "rtpstart",
 			    "must be <= rtpend - 3 (%d)", conf->rtpend - 3);
 	}
+	if (conf->portmap != CONF_PORTMAP_OFF &&
+	    conf->rtpend - conf->rtpstart + 1 > CONF_PORTMAP_MAX_PORTS - 1)
+		return fail(ld, member(ld, g, given(g, "rtpend") ? "rtpend" : "rtpstart"),
+			    given(g, "rtpend") ? "rtpend" : "rtpstart",
+			    "with general.portmap the pool is mapped on the router port by port: "
+			    "at most %d ports (rtpend - rtpstart + 1), this pool has %d",
+			    CONF_PORTMAP_MAX_PORTS - 1, conf->rtpend - conf->rtpstart + 1);
 	return true;
 }
 
@@ -893,34 +925,16 @@ const struct conf_peer *conf_peer_find(const struct conf *conf, const char *name
 
 bool conf_net_parse(const char *text, struct conf_net *net)
 {
-	char addr_text[INET_ADDRSTRLEN];
-	const char *slash = text ? strchr(text, '/') : NULL;
-	struct in_addr addr, mask_addr;
-	uint32_t mask, inverse;
-	unsigned bits;
+	struct netaddr_prefix prefix;
 
-	if (!slash || (size_t)(slash - text) >= sizeof(addr_text))
+	if (!netaddr_prefix_parse(text, &prefix))
 		return false;
-	memcpy(addr_text, text, (size_t)(slash - text));
-	addr_text[slash - text] = '\0';
-	if (!parse_ipv4(addr_text, &addr))
-		return false;
-	if (strchr(slash + 1, '.')) {
-		if (!parse_ipv4(slash + 1, &mask_addr))
-			return false;
-		mask = ntohl(mask_addr.s_addr);
-		/* ones then zeros: the inverse is 0..01..1, one below a power of two */
-		inverse = ~mask;
-		if (inverse & (inverse + 1))
-			return false;
-	} else {
-		if (!parse_decimal(slash + 1, 2, 0, 32, &bits))
-			return false;
-		mask = bits ? 0xffffffffu << (32 - bits) : 0;
+	memset(net, 0, sizeof(*net));
+	net->prefix = prefix;
+	if (prefix.net.family == AF_INET) {
+		net->mask = prefix.len ? 0xffffffffu << (32 - prefix.len) : 0;
+		net->net = ntohl(prefix.net.ip.v4.s_addr);
 	}
-	/* "192.168.0.1/24" means the network the host is on: mask the host bits off */
-	net->mask = mask;
-	net->net = ntohl(addr.s_addr) & mask;
 	return true;
 }
 
@@ -950,5 +964,30 @@ bool conf_log_level_parse(const char *name, enum conf_log_level *level)
 			return true;
 		}
 	}
+	return false;
+}
+
+static const char *const portmap_names[] = {
+	[CONF_PORTMAP_OFF] = "off",
+	[CONF_PORTMAP_UPNP] = "upnp",
+	[CONF_PORTMAP_NATPMP] = "natpmp",
+	[CONF_PORTMAP_PCP] = "pcp",
+	[CONF_PORTMAP_AUTO] = "auto",
+};
+
+const char *conf_portmap_name(enum conf_portmap pm)
+{
+	if ((size_t)pm < sizeof(portmap_names) / sizeof(portmap_names[0]))
+		return portmap_names[pm];
+	return "?";
+}
+
+bool conf_portmap_parse(const char *text, enum conf_portmap *pm)
+{
+	for (size_t i = 0; i < sizeof(portmap_names) / sizeof(portmap_names[0]); i++)
+		if (strcmp(text, portmap_names[i]) == 0) {
+			*pm = (enum conf_portmap)i;
+			return true;
+		}
 	return false;
 }

@@ -67,8 +67,11 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 	if (str_differs(old->externhost, new->externhost))
 		add(&o, "general.externhost");
 	CHANGED(externrefresh_s, "general.externrefresh");
-	if (old->has_externip != new->has_externip || old->externip.s_addr != new->externip.s_addr)
+	if (old->has_externip != new->has_externip || old->externip.s_addr != new->externip.s_addr ||
+	    old->externip_auto != new->externip_auto)
 		add(&o, "general.externip");
+	CHANGED(portmap, "general.portmap");
+	CHANGED(portmaplease_s, "general.portmaplease");
 	if (old->localnet_count != new->localnet_count ||
 	    memcmp(old->localnet, new->localnet, old->localnet_count * sizeof(*old->localnet)) != 0)
 		add(&o, "general.localnet");
@@ -84,6 +87,7 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 		add(&o, "general.digestalgs");
 	CHANGED(banafter, "general.banafter");
 	CHANGED(bantime_s, "general.bantime");
+	CHANGED(banprefix6, "general.banprefix6");
 	CHANGED(maxexpiry_s, "general.maxexpiry");
 	CHANGED(minexpiry_s, "general.minexpiry");
 	CHANGED(defaultexpiry_s, "general.defaultexpiry");

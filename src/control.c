@@ -9,7 +9,6 @@
 #include "control.h"
 
 #include "control_reply.h"
-#include "daemon.h"
 #include "log.h"
 
 #include <errno.h>
@@ -36,6 +35,7 @@ static const char *const command_names[] = {
 	[CONTROL_STATS] = "stats",
 	[CONTROL_BANS] = "bans",
 	[CONTROL_RELOAD] = "reload",
+	[CONTROL_STATUS] = "status",
 };
 #define COMMAND_COUNT (sizeof(command_names) / sizeof(command_names[0]))
 
@@ -47,7 +47,8 @@ struct client {
 };
 
 struct control {
-	struct daemon *d;
+	struct event_base *base;
+	const struct control_view *view;
 	struct evconnlistener *listener;
 	struct event *resume;        /* re-enables accepting after a pause */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -184,7 +185,7 @@ static void client_request(struct client *cl, bool ended)
 	log_debug("control: %s", control_command_name(cmd));
 	if (cmd == CONTROL_RELOAD)
 		log_notice("reload requested over the control socket");
-	answer(cl, control_reply(cl->c->d, cmd, cl->c->started));
+	answer(cl, control_reply(cl->c->view, cmd, cl->c->started));
 }
 
 static void client_read_cb(struct bufferevent *bev, void *arg)
@@ -236,7 +237,7 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
 	}
 	cl = calloc(1, sizeof(*cl));
 	if (cl)
-		cl->bev = bufferevent_socket_new(c->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!cl || !cl->bev) {
 		free(cl);
 		close(fd);
@@ -354,7 +355,8 @@ static int listen_socket(const struct sockaddr_un *sun, struct stat *st)
 	return -1;
 }
 
-struct control *control_open(struct daemon *d, const char *path)
+struct control *control_open(struct event_base *base, const char *path,
+			     const struct control_view *view)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *c;
@@ -371,13 +373,14 @@ struct control *control_open(struct daemon *d, const char *path)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c) {
-		c->d = d;
+		c->base = base;
+		c->view = view;
 		c->started = monotonic_s();
 		c->dev = st.st_dev;
 		c->ino = st.st_ino;
 		memcpy(c->path, sun.sun_path, sizeof(c->path));
-		c->resume = evtimer_new(d->base, resume_cb, c);
-		c->listener = evconnlistener_new(d->base, accept_cb, c,
+		c->resume = evtimer_new(base, resume_cb, c);
+		c->listener = evconnlistener_new(base, accept_cb, c,
 						 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
 						 CONTROL_BACKLOG, fd);
 	}

@@ -1,16 +1,17 @@
 /*
  * control_reply: the JSON behind every sipnatctl table. Each command reads
  * the modules through their accessors at the moment of the request and
- * changes nothing, except "reload", which is daemon_reload itself. Names are
+ * changes nothing, except "reload", which is the daemon's reload itself. Names are
  * the ones an admin reads in sipnatctl(8); counters are totals since start.
  */
 #include "control_reply.h"
 
 #include "auth.h"
 #include "bans.h"
-#include "daemon.h"
+#include "externaddr.h"
 #include "media.h"
 #include "netaddr.h"
+#include "portmap.h"
 #include "qualify.h"
 #include "registrar.h"
 #include "sip_authenticate.h"
@@ -70,10 +71,10 @@ json_t *control_reply_error(const char *why)
 
 /* ---- peers ---- */
 
-static json_t *peer_status(const struct daemon *d, const char *name, bool monitored, json_t *obj)
+static json_t *peer_status(const struct control_view *v, const char *name, bool monitored, json_t *obj)
 {
 	int rtt = 0;
-	enum qualify_status st = qualify_status_of(d->qualify, name, &rtt);
+	enum qualify_status st = qualify_status_of(v->env->qualify, name, &rtt);
 
 	if (!monitored)
 		st = QUALIFY_UNKNOWN;
@@ -84,10 +85,10 @@ static json_t *peer_status(const struct daemon *d, const char *name, bool monito
 	return NULL;
 }
 
-static json_t *peer_json(const struct daemon *d, const struct conf_peer *p, time_t now)
+static json_t *peer_json(const struct control_view *v, const struct conf_peer *p, time_t now)
 {
 	const struct binding *b[REGISTRAR_MAX_CONTACTS];
-	size_t bindings = p->host ? 0 : registrar_bindings(d->registrar, p->name, now, b, REGISTRAR_MAX_CONTACTS);
+	size_t bindings = p->host ? 0 : registrar_bindings(v->env->registrar, p->name, now, b, REGISTRAR_MAX_CONTACTS);
 	json_t *host;
 
 	if (p->host) {
@@ -96,25 +97,25 @@ static json_t *peer_json(const struct daemon *d, const struct conf_peer *p, time
 		host = json_string(text);
 	} else {
 		/* where requests for it go: its freshest binding's NAT address */
-		const struct binding *last = registrar_lookup(d->registrar, p->name, now);
+		const struct binding *last = registrar_lookup(v->env->registrar, p->name, now);
 		host = last ? address(&last->nat) : json_null();
 	}
 	json_t *o = json_pack("{s:s, s:s, s:o, s:b, s:I}", "name", p->name, "kind",
 			      p->host ? "trunk" : "dynamic", "host", host, "qualify", p->qualify,
 			      "bindings", (json_int_t)bindings);
-	return o ? peer_status(d, p->name, p->qualify, o) : NULL;
+	return o ? peer_status(v, p->name, p->qualify, o) : NULL;
 }
 
-static json_t *peers_reply(const struct daemon *d, time_t now)
+static json_t *peers_reply(const struct control_view *v, time_t now)
 {
 	json_t *list = json_array();
 
-	for (size_t i = 0; list && i < d->conf->peer_count; i++)
-		if (json_array_append_new(list, peer_json(d, &d->conf->peers[i], now)) != 0)
+	for (size_t i = 0; list && i < v->env->conf->peer_count; i++)
+		if (json_array_append_new(list, peer_json(v, &v->env->conf->peers[i], now)) != 0)
 			goto fail;
 	json_t *pbx = json_pack("{s:s, s:s, s:o, s:b, s:n}", "name", PBX_NAME, "kind", "pbx", "host",
-				address(&d->conf->pbx), "qualify", 1, "bindings");
-	if (!pbx || json_array_append_new(list, peer_status(d, PBX_NAME, true, pbx)) != 0)
+				address(&v->env->conf->pbx), "qualify", 1, "bindings");
+	if (!pbx || json_array_append_new(list, peer_status(v, PBX_NAME, true, pbx)) != 0)
 		goto fail;
 	return json_pack("{s:o}", "peers", list);
 fail:
@@ -156,12 +157,12 @@ static int by_peer_then_contact(const void *a, const void *b)
 	return c ? c : strcmp(x->contact, y->contact);
 }
 
-static json_t *registrations_reply(const struct daemon *d, time_t now)
+static json_t *registrations_reply(const struct control_view *v, time_t now)
 {
 	struct binding_list l = { 0 };
 	json_t *list = json_array();
 
-	registrar_foreach(d->registrar, collect_binding, &l);
+	registrar_foreach(v->env->registrar, collect_binding, &l);
 	if (l.failed || !list)
 		goto fail;
 	if (l.count)
@@ -227,13 +228,13 @@ static void add_call(void *arg, const struct media_call_info *info)
 		w->failed = true;
 }
 
-static json_t *calls_reply(const struct daemon *d)
+static json_t *calls_reply(const struct control_view *v)
 {
 	struct calls_walk w = { .list = json_array(), .now_ms = relay_now_ms() };
 
 	if (!w.list)
 		return NULL;
-	media_foreach(d->media, add_call, &w);
+	media_foreach(v->env->media, add_call, &w);
 	if (w.failed) {
 		json_decref(w.list);
 		return NULL;
@@ -243,16 +244,16 @@ static json_t *calls_reply(const struct daemon *d)
 
 /* ---- bans ---- */
 
-static json_t *bans_reply(const struct daemon *d, time_t now)
+static json_t *bans_reply(const struct control_view *v, time_t now)
 {
-	size_t max = bans_active(d->bans, now), n;
+	size_t max = bans_active(v->env->bans, now), n;
 	struct ban_entry *e = calloc(max ? max : 1, sizeof(*e));
 	json_t *list = json_array();
 	char ip[INET_ADDRSTRLEN];
 
 	if (!e || !list)
 		goto fail;
-	n = bans_list(d->bans, now, e, max);
+	n = bans_list(v->env->bans, now, e, max);
 	for (size_t i = 0; i < n; i++) {
 		inet_ntop(AF_INET, &e[i].addr, ip, sizeof(ip));
 		json_t *o = json_pack("{s:s, s:I, s:I}", "address", ip, "seconds_left",
@@ -270,9 +271,10 @@ fail:
 
 /* ---- stats ---- */
 
-static json_t *sip_stats(const struct daemon *d)
+static json_t *sip_stats(const struct control_view *v)
 {
-	const struct sip_counters *s = sip_dispatch_counters();
+	static const struct sip_counters none;
+	const struct sip_counters *s = v->dispatch ? sip_dispatch_counters(v->dispatch) : &none;
 	json_t *o = json_object();
 
 	if (o && put(o, "received", count(s->received)) && put(o, "requests", count(s->requests)) &&
@@ -283,8 +285,8 @@ static json_t *sip_stats(const struct daemon *d)
 	    put(o, "stray_responses", count(s->stray_responses)) &&
 	    put(o, "lookups_failed", count(s->lookups_failed)) && put(o, "dropped", count(s->dropped)) &&
 	    put(o, "banned", count(s->banned)) &&
-	    put(o, "rx_overflows", count(d->sip ? sip_socket_rx_overflows(d->sip) : 0)) &&
-	    put(o, "send_errors", count(d->sip ? sip_socket_send_errors(d->sip) : 0)))
+	    put(o, "rx_overflows", count(v->sip ? sip_socket_rx_overflows(v->sip) : 0)) &&
+	    put(o, "send_errors", count(v->sip ? sip_socket_send_errors(v->sip) : 0)))
 		return o;
 	json_decref(o);
 	return NULL;
@@ -296,19 +298,23 @@ static json_t *leg_totals(unsigned long packets, unsigned long bytes, unsigned l
 			 count(dropped));
 }
 
-static json_t *stats_reply(const struct daemon *d, time_t now, time_t started)
+static json_t *stats_reply(const struct control_view *v, time_t now, time_t started)
 {
-	const struct sip_auth_counters *a = sip_authenticate_counters();
-	size_t pairs = media_ports_capacity(d->media), free_pairs = media_ports_free(d->media);
+	static const struct sip_auth_counters no_auth;
+	const struct sip_auth_counters *a = v->dispatch ? sip_dispatch_auth_counters(v->dispatch) : &no_auth;
+	struct control_reloads reloads = { .last_error = "" };
+	size_t pairs = media_ports_capacity(v->env->media), free_pairs = media_ports_free(v->env->media);
 	struct media_totals t;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	media_totals(d->media, &t);
+	if (v->reloads)
+		v->reloads(v->arg, &reloads);
+	media_totals(v->env->media, &t);
 	json_t *auth = json_pack("{s:o, s:o, s:I, s:o}", "failures", count(a->failures), "bans",
-				 count(a->bans), "bans_active", (json_int_t)bans_active(d->bans, now),
-				 "digest_computations", count(auth_digest_computations(d->auth)));
-	json_t *calls = json_pack("{s:I, s:o, s:o, s:o}", "active", (json_int_t)media_sessions(d->media),
+				 count(a->bans), "bans_active", (json_int_t)bans_active(v->env->bans, now),
+				 "digest_computations", count(auth_digest_computations(v->env->auth)));
+	json_t *calls = json_pack("{s:I, s:o, s:o, s:o}", "active", (json_int_t)media_sessions(v->env->media),
 				  "set_up", count(t.calls_set_up), "failed", count(t.calls_failed),
 				  "ended", count(t.calls_ended));
 	json_t *relay = json_pack("{s:o, s:o}", "from_local",
@@ -319,39 +325,116 @@ static json_t *stats_reply(const struct daemon *d, time_t now, time_t started)
 				 (json_int_t)(pairs > free_pairs ? pairs - free_pairs : 0));
 	return json_pack("{s:s, s:I, s:o, s:o, s:{s:I, s:I}, s:o, s:o, s:o, s:{s:o, s:o}}",
 			 "version", SIPNATD_VERSION, "uptime_s", (json_int_t)(ts.tv_sec - started),
-			 "sip", sip_stats(d), "auth", auth,
-			 "registrations", "bindings", (json_int_t)registrar_count(d->registrar), "peers",
-			 (json_int_t)d->conf->peer_count,
+			 "sip", sip_stats(v), "auth", auth,
+			 "registrations", "bindings", (json_int_t)registrar_count(v->env->registrar), "peers",
+			 (json_int_t)v->env->conf->peer_count,
 			 "calls", calls, "relay", relay, "pool", pool,
-			 "reloads", "done", count(d->reloads), "failed", count(d->reload_failures));
+			 "reloads", "done", count(reloads.done), "failed", count(reloads.failed));
+}
+
+/* ---- status: the external address and the router's mappings ---- */
+
+static json_t *ip_or_null(bool have, struct in_addr addr)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!have || !inet_ntop(AF_INET, &addr, ip, sizeof(ip)))
+		return json_null();
+	return json_string(ip);
+}
+
+/* Runs of neighbouring ports in the same state, as one row each. */
+static json_t *mapping_runs(const struct portmap_entry *e, size_t n, time_t now)
+{
+	json_t *list = json_array();
+	size_t i = 0;
+
+	while (list && i < n) {
+		size_t j = i;
+		long min_left = 0, max_left = 0;
+		while (j + 1 < n && e[j + 1].port == e[j].port + 1 && e[j + 1].mapped == e[i].mapped)
+			j++;
+		for (size_t k = i; k <= j; k++) {
+			long left = e[k].expires_at ? (long)(e[k].expires_at - now) : -1;
+			if (k == i || left < min_left)
+				min_left = left;
+			if (k == i || left > max_left)
+				max_left = left;
+		}
+		json_t *o = json_pack("{s:i, s:i, s:b, s:I}", "first", e[i].port, "last", e[j].port,
+				      "mapped", e[i].mapped, "public_first", (json_int_t)e[i].public_port);
+		if (!o || (e[i].mapped && (!put(o, "lease_left_min_s", json_integer(min_left)) ||
+					   !put(o, "lease_left_max_s", json_integer(max_left)))) ||
+		    json_array_append_new(list, o) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+		i = j + 1;
+	}
+	return list;
+}
+
+static json_t *status_reply(const struct control_view *v)
+{
+	struct portmap_status st = { .mode = CONF_PORTMAP_OFF, .state = "off" };
+	struct portmap_entry *e = calloc(CONF_PORTMAP_MAX_PORTS, sizeof(*e));
+	struct in_addr ext;
+	bool have_ext = v->external && externaddr_get(v->external, &ext);
+	time_t now = 0;
+	size_t n = 0;
+
+	if (!e)
+		return NULL;
+	if (v->portmap) {
+		portmap_status(v->portmap, &st);
+		n = portmap_entries(v->portmap, e, CONF_PORTMAP_MAX_PORTS, &now);
+	}
+	json_t *pm = json_pack("{s:s, s:s, s:o, s:s, s:o, s:b, s:i, s:I, s:I, s:s, s:o}",
+			       "mode", conf_portmap_name(st.mode), "state", st.state,
+			       "protocol", st.protocol ? json_string(st.protocol) : json_null(),
+			       "router", st.router,
+			       "router_address", ip_or_null(st.have_external, st.external),
+			       "router_address_usable", st.have_external && st.external_kind == PORTMAP_ADDR_PUBLIC,
+			       "lease_s", st.lease_s, "ports", (json_int_t)st.ports,
+			       "mapped", (json_int_t)st.mapped, "last_error", st.last_error,
+			       "mappings", mapping_runs(e, n, now));
+	free(e);
+	return json_pack("{s:{s:o, s:s}, s:o}", "external", "address", ip_or_null(have_ext, ext),
+			 "source", v->external ? externaddr_source(v->external) : "none", "portmap", pm);
 }
 
 /* ---- reload ---- */
 
-static json_t *reload_reply(struct daemon *d)
+static json_t *reload_reply(const struct control_view *v)
 {
-	if (daemon_reload(d))
-		return json_pack("{s:b, s:s}", "reload", 1, "config", d->conf_path);
-	return json_pack("{s:b, s:s}", "reload", 0, "error", d->reload_error);
+	struct control_reloads reloads = { .last_error = "reload is not available" };
+
+	if (v->reload && v->reload(v->arg))
+		return json_pack("{s:b, s:s}", "reload", 1, "config", v->conf_path ? v->conf_path : "");
+	if (v->reload && v->reloads)
+		v->reloads(v->arg, &reloads);
+	return json_pack("{s:b, s:s}", "reload", 0, "error", reloads.last_error);
 }
 
-json_t *control_reply(struct daemon *d, enum control_command cmd, time_t started)
+json_t *control_reply(const struct control_view *v, enum control_command cmd, time_t started)
 {
 	time_t now = time(NULL);
 
 	switch (cmd) {
 	case CONTROL_PEERS:
-		return peers_reply(d, now);
+		return peers_reply(v, now);
 	case CONTROL_REGISTRATIONS:
-		return registrations_reply(d, now);
+		return registrations_reply(v, now);
 	case CONTROL_CALLS:
-		return calls_reply(d);
+		return calls_reply(v);
 	case CONTROL_STATS:
-		return stats_reply(d, now, started);
+		return stats_reply(v, now, started);
 	case CONTROL_BANS:
-		return bans_reply(d, now);
+		return bans_reply(v, now);
 	case CONTROL_RELOAD:
-		return reload_reply(d);
+		return reload_reply(v);
+	case CONTROL_STATUS:
+		return status_reply(v);
 	}
 	return control_reply_error("unknown command");
 }

@@ -6,8 +6,10 @@
  */
 #include "daemon.h"
 
+#include "advertise.h"
 #include "classify.h"
 #include "control.h"
+#include "control_reply.h"
 #include "dnscache.h"
 #include "trunks.h"
 #include "qualify.h"
@@ -19,31 +21,61 @@
 #include "media.h"
 #include "natdetect.h"
 #include "externaddr.h"
+#include "portmap.h"
 #include "log.h"
 #include "netaddr.h"
 #include "notify.h"
 #include "secret.h"
 #include "sip_dispatch.h"
+#include "sip_env.h"
+#include "sip_reply.h"
 #include "sip_socket.h"
 #include "version.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#define LAN_ADDR_RETRY_S 10
 #define PBX_QUALIFY_S 30
 #define HOUSEKEEPING_S 5
-#define STATE_SAVE_DELAY_MS 1000
-#define STATE_RETRY_S 10
 #define BANS_CAPACITY 8192
 #define DIALOGS_CAPACITY 32768
+
+struct daemon {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct conf *conf;          /* the configuration in force; replaced on reload */
+	const char *conf_path;
+	int debug;                  /* -d count */
+
+	struct sip_socket *sip;
+	struct externaddr *external;
+	struct portmap *portmap;    /* the router's port mappings (general.portmap) */
+	struct advertise *advertise;
+	struct dnscache *dnscache;
+	struct trunks *trunks;
+	struct qualify *qualify;
+	struct auth *auth;
+	struct bans *bans;
+	struct dialogs *dialogs;
+	struct registrar *registrar;
+	struct media *media;
+	struct statefile_writer *state;
+	struct sip_env env;         /* the SIP path's view of the above */
+	struct sip_dispatch *dispatch;
+	struct control_view view;   /* the control socket's view */
+	struct control *control;    /* NULL when the socket could not be made */
+	struct event *housekeeping; /* expiry of bindings and dialogs */
+
+	struct event *sig_hup, *sig_term, *sig_int;
+	struct event *watchdog;
+	bool stopping;
+	unsigned long reloads, reload_failures;
+	char reload_error[CONF_ERR_MAX];  /* why the last failed reload failed */
+};
 
 static int effective_level(const struct conf *conf, int debug)
 {
@@ -57,104 +89,15 @@ static void apply_logging(const struct daemon *d)
 	sip_socket_set_trace(d->conf->siptrace || d->debug >= 2);
 }
 
-/* The address the kernel would use to reach the PBX: connect() on a UDP
- * socket sends nothing and needs no netlink. */
-static bool route_source_to(const struct sockaddr_in *dest, struct in_addr *out)
-{
-	struct sockaddr_in local;
-	socklen_t len = sizeof(local);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool ok = false;
-
-	if (fd < 0)
-		return false;
-	if (connect(fd, (const struct sockaddr *)dest, sizeof(*dest)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&local, &len) == 0 && local.sin_addr.s_addr != 0) {
-		*out = local.sin_addr;
-		ok = true;
-	}
-	close(fd);
-	return ok;
-}
-
-static void find_lan_addr(struct daemon *d)
-{
-	const struct conf *conf = d->conf;
-	char pbx[NETADDR_STRLEN], ip[INET_ADDRSTRLEN];
-	bool had = d->have_lan_addr;
-	struct in_addr before = d->lan_addr;
-
-	if (conf->has_localaddr) {
-		d->lan_addr = conf->localaddr;
-		d->have_lan_addr = true;
-	} else if (conf->bindaddr.s_addr != htonl(INADDR_ANY)) {
-		d->lan_addr = conf->bindaddr;
-		d->have_lan_addr = true;
-	} else {
-		d->have_lan_addr = route_source_to(&conf->pbx, &d->lan_addr);
-	}
-	if (!d->have_lan_addr) {
-		log_warn("no route to the PBX at %s: cannot tell which LAN address to advertise; set general.localaddr or fix the route (retrying every %d s)",
-			 netaddr_format(&conf->pbx, pbx), LAN_ADDR_RETRY_S);
-		struct timeval tv = { .tv_sec = LAN_ADDR_RETRY_S };
-		evtimer_add(d->lan_addr_retry, &tv);
-		return;
-	}
-	evtimer_del(d->lan_addr_retry);
-	if (!had || before.s_addr != d->lan_addr.s_addr) {
-		inet_ntop(AF_INET, &d->lan_addr, ip, sizeof(ip));
-		log_info("advertising %s toward the LAN", ip);
-	}
-}
-
-static void lan_addr_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	find_lan_addr(arg);
-}
-
-/* Write the bindings if they changed. False when the write failed (logged;
- * the bindings stay in memory and the service goes on). */
-static bool save_state_now(struct daemon *d)
-{
-	char err[512];
-
-	if (!d->state_dirty)
-		return true;
-	d->state_dirty = false;
-	if (statefile_save(d->conf->statefile, d->registrar, err, sizeof(err)) == 0)
-		return true;
-	log_warn("cannot save registrations: %s; retrying every %d s", err, STATE_RETRY_S);
-	d->state_dirty = true;
-	return false;
-}
-
-static void save_state_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-	struct timeval tv = { .tv_sec = STATE_RETRY_S };
-
-	/* a full disk gets freed, a read-only mount remounted: try again */
-	d->state_retrying = !save_state_now(d);
-	if (d->state_retrying)
-		evtimer_add(d->state_save, &tv);
-}
-
 static void watch_peers(struct daemon *d);
 
-void daemon_registrations_changed(struct daemon *d)
+/* The bindings changed: save them soon, and ping where phones now are. */
+static void registrations_changed(void *arg)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = STATE_SAVE_DELAY_MS * 1000 };
+	struct daemon *d = arg;
 
 	watch_peers(d);
-	d->state_dirty = true;
-	/* At most one write a second; a pending retry after a failure is
-	 * brought forward, since a change is a good moment to try again. */
-	if (d->state_retrying) {
-		evtimer_del(d->state_save);
-		d->state_retrying = false;
-	}
-	if (!evtimer_pending(d->state_save, NULL))
-		evtimer_add(d->state_save, &tv);
+	statefile_writer_changed(d->state);
 }
 
 static void binding_expired(void *arg, const struct binding *b)
@@ -170,7 +113,7 @@ static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 	time_t now = time(NULL);
 
 	if (registrar_expire(d->registrar, now, binding_expired, NULL) > 0)
-		daemon_registrations_changed(d);
+		registrations_changed(d);
 	watch_peers(d);
 	dialogs_expire(d->dialogs, now);
 }
@@ -197,7 +140,7 @@ static void load_state(struct daemon *d)
 	if (bad)
 		log_warn("%s: %zu malformed line%s skipped", d->conf->statefile, bad, bad == 1 ? "" : "s");
 	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
-		daemon_registrations_changed(d);
+		registrations_changed(d);
 }
 
 /* The PBX is pinged like a peer: "is Asterisk running?" is the first thing an
@@ -245,17 +188,6 @@ static void watch_peers(struct daemon *d)
 		else
 			qualify_unwatch(d->qualify, p->name);
 	}
-}
-
-bool daemon_advertised_addr(const struct daemon *d, struct in_addr dest, struct in_addr *out)
-{
-	if (classify_is_local(d->conf, dest)) {
-		if (!d->have_lan_addr)
-			return false;
-		*out = d->lan_addr;
-		return true;
-	}
-	return externaddr_get(d->external, out);
 }
 
 /* libevent's own warnings (a name server that stopped answering) go to our
@@ -326,7 +258,9 @@ static void note_restart_only(const struct conf *old, const struct conf *new)
 		log_warn("reload: general.control changed; this requires a restart");
 }
 
-bool daemon_reload(struct daemon *d)
+/* Re-read the configuration file: on error log and keep the old one. True
+ * when the new file was swapped in (SIGHUP, and sipnatctl reload). */
+static bool reload(struct daemon *d)
 {
 	char err[CONF_ERR_MAX];
 	struct conf *next;
@@ -351,18 +285,21 @@ bool daemon_reload(struct daemon *d)
 	d->conf = next;
 	apply_logging(d);
 	use_resolv_conf(d, true);
+	d->env.conf = d->conf;
+	sip_reply_set_server(d->conf->useragent);
+	statefile_writer_set_path(d->state, d->conf->statefile);
 	externaddr_reconfigure(d->external, d->conf);
+	portmap_reconfigure(d->portmap, d->conf);
 	trunks_reconfigure(d->trunks, d->conf);
-	find_lan_addr(d);
+	advertise_reconfigure(d->advertise, d->conf);
 	if (registrar_retain(d->registrar, peer_still_dynamic, d->conf) > 0)
-		daemon_registrations_changed(d);
+		registrations_changed(d);
 	qualify_retain(d->qualify, still_watched, d->conf);
 	watch_pbx(d);
 	watch_peers(d);
 	if (d->conf->banafter == 0 || d->conf->bantime_s == 0)
 		bans_clear(d->bans);
 	media_reconfigure(d->media, d->conf);
-	sip_dispatch_reconfigure(d);
 	conf_free(old);
 	d->reloads++;
 	log_notice("configuration reloaded from %s: %s", d->conf_path, changed[0] ? changed : "no changes");
@@ -372,7 +309,74 @@ bool daemon_reload(struct daemon *d)
 
 static void sighup_cb(evutil_socket_t fd, short what, void *arg)
 {
-	daemon_reload(arg);
+	reload(arg);
+}
+
+static bool reload_cb(void *arg)
+{
+	return reload(arg);
+}
+
+static void reloads_cb(void *arg, struct control_reloads *out)
+{
+	const struct daemon *d = arg;
+
+	out->done = d->reloads;
+	out->failed = d->reload_failures;
+	out->last_error = d->reload_error;
+}
+
+/* The SIP path's ends in the daemon: the SIP socket, the DNS cache, the
+ * clock. */
+static void send_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+{
+	/* a failed send is counted and logged by sip_socket; UDP loses it */
+	(void)sip_socket_send(arg, buf, len, dest);
+}
+
+static enum dnscache_answer resolve_cb(void *arg, const char *name, struct in_addr *addr,
+				       dnscache_fn done, void *done_arg)
+{
+	return dnscache_lookup(arg, name, addr, done, done_arg);
+}
+
+static time_t wall_clock(void)
+{
+	return time(NULL);
+}
+
+/* What the SIP path and the control socket may see of the daemon. */
+static void fill_views(struct daemon *d)
+{
+	d->env = (struct sip_env){
+		.conf = d->conf,
+		.advertise = d->advertise,
+		.registrar = d->registrar,
+		.dialogs = d->dialogs,
+		.auth = d->auth,
+		.bans = d->bans,
+		.media = d->media,
+		.trunks = d->trunks,
+		.qualify = d->qualify,
+		.send = send_cb,
+		.send_arg = d->sip,
+		.resolve = resolve_cb,
+		.resolve_arg = d->dnscache,
+		.registrations_changed = registrations_changed,
+		.changed_arg = d,
+		.now = wall_clock,
+	};
+	d->view = (struct control_view){
+		.env = &d->env,
+		.dispatch = d->dispatch,
+		.sip = d->sip,
+		.conf_path = d->conf_path,
+		.external = d->external,
+		.portmap = d->portmap,
+		.reload = reload_cb,
+		.reloads = reloads_cb,
+		.arg = d,
+	};
 }
 
 static void sigterm_cb(evutil_socket_t sig, short what, void *arg)
@@ -420,15 +424,15 @@ static int start_signals(struct daemon *d)
 	return 0;
 }
 
-int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
+static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 {
 	char err[256], bind[NETADDR_STRLEN];
 
-	memset(d, 0, sizeof(*d));
 	d->conf = conf;
 	d->conf_path = cmd->conf_path;
 	d->debug = cmd->debug;
 	apply_logging(d);
+	sip_reply_set_server(conf->useragent);
 
 	if (secret_init() != 0) {
 		log_err("cannot read random bytes for the process key: %s", strerror(errno));
@@ -449,40 +453,47 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	d->external = externaddr_new(d->base, d->dns, d->conf);
 	d->dnscache = dnscache_new(d->dns);
 	d->trunks = d->dnscache ? trunks_new(d->base, d->dnscache, d->conf) : NULL;
-	d->lan_addr_retry = evtimer_new(d->base, lan_addr_retry_cb, d);
-	if (!d->external || !d->trunks || !d->lan_addr_retry) {
-		log_err("out of memory at start");
-		return -1;
-	}
-	find_lan_addr(d);
-
-	struct sockaddr_in bind_addr = netaddr_make(conf->bindaddr, conf->bindport);
-	d->sip = sip_socket_open(d->base, &bind_addr, sip_dispatch_datagram, d, err, sizeof(err));
-	if (!d->sip) {
-		log_err("cannot listen for SIP: %s", err);
-		return -1;
-	}
-	if (sip_dispatch_start(d) != 0 || start_signals(d) != 0)
-		return -1;
-	d->qualify = qualify_new(d);
+	d->advertise = d->external ? advertise_new(d->base, d->conf, d->external) : NULL;
 	d->auth = auth_new();
 	d->bans = bans_new(BANS_CAPACITY);
 	d->dialogs = dialogs_new(DIALOGS_CAPACITY);
 	d->registrar = registrar_new();
 	d->media = media_new(d->base, d->conf);
+	d->state = d->registrar ? statefile_writer_new(d->base, d->registrar, d->conf->statefile) : NULL;
 	d->housekeeping = event_new(d->base, -1, EV_PERSIST, housekeeping_cb, d);
-	d->state_save = evtimer_new(d->base, save_state_cb, d);
-	struct timeval hk = { .tv_sec = HOUSEKEEPING_S };
-	if (!d->qualify || !d->auth || !d->bans || !d->dialogs || !d->registrar || !d->media ||
-	    !d->housekeeping ||
-	    !d->state_save || event_add(d->housekeeping, &hk) != 0) {
+	if (!d->external || !d->trunks || !d->advertise || !d->auth || !d->bans || !d->dialogs ||
+	    !d->registrar || !d->media || !d->state || !d->housekeeping) {
 		log_err("out of memory at start");
 		return -1;
 	}
+	fill_views(d);
+	d->qualify = qualify_new(d->base, &d->env);
+	d->dispatch = sip_dispatch_new(&d->env);
+	if (!d->qualify || !d->dispatch) {
+		log_err("out of memory at start");
+		return -1;
+	}
+
+	struct sockaddr_in bind_addr = netaddr_make(conf->bindaddr, conf->bindport);
+	d->sip = sip_socket_open(d->base, &bind_addr, sip_dispatch_datagram, d->dispatch, err,
+				 sizeof(err));
+	if (!d->sip) {
+		log_err("cannot listen for SIP: %s", err);
+		return -1;
+	}
+	d->portmap = portmap_new(d->base, d->conf, d->external);
+	if (!d->portmap) {
+		log_err("cannot start the router's port mapping");
+		return -1;
+	}
+	fill_views(d); /* again: now with the socket and the router's mappings */
+	struct timeval hk = { .tv_sec = HOUSEKEEPING_S };
+	if (start_signals(d) != 0 || event_add(d->housekeeping, &hk) != 0)
+		return -1;
 	warn_nat_settings(d->conf);
 	warn_peer_nat(d->conf);
 	load_state(d);
-	d->control = control_open(d, conf->control);
+	d->control = control_open(d->base, conf->control, &d->view);
 	watch_pbx(d);
 	watch_peers(d);
 
@@ -491,6 +502,22 @@ int daemon_start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		   conf->rtpstart, conf->rtpend);
 	notify_ready("running");
 	return 0;
+}
+
+struct daemon *daemon_start(struct conf *conf, const struct cmdline *cmd)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		log_err("out of memory at start");
+		conf_free(conf);
+		return NULL;
+	}
+	if (start(d, conf, cmd) != 0) {
+		daemon_free(d);
+		return NULL;
+	}
+	return d;
 }
 
 int daemon_run(struct daemon *d)
@@ -504,6 +531,8 @@ int daemon_run(struct daemon *d)
 
 void daemon_free(struct daemon *d)
 {
+	if (!d)
+		return;
 	/* From here on a second SIGTERM (systemd, timeout(1)) must not kill the
 	 * half-freed process with the default action when libevent restores it:
 	 * block the stop signals; the process is leaving anyway. */
@@ -514,12 +543,13 @@ void daemon_free(struct daemon *d)
 	sigprocmask(SIG_BLOCK, &stop, NULL);
 
 	control_close(d->control);
-	sip_dispatch_stop(d);
-	if (d->state_save) {
-		/* a pending write is done now, not lost */
-		save_state_now(d);
-		event_free(d->state_save);
-	}
+	sip_socket_close(d->sip);
+	/* the router's mappings go before the daemon does (clean stop) */
+	portmap_free(d->portmap);
+	d->portmap = NULL;
+	qualify_free(d->qualify);
+	/* a pending write is done now, not lost */
+	statefile_writer_free(d->state);
 	if (d->housekeeping)
 		event_free(d->housekeeping);
 	media_free(d->media);
@@ -527,8 +557,6 @@ void daemon_free(struct daemon *d)
 	dialogs_free(d->dialogs);
 	bans_free(d->bans);
 	auth_free(d->auth);
-	qualify_free(d->qualify);
-	sip_socket_close(d->sip);
 	if (d->sig_hup)
 		event_free(d->sig_hup);
 	if (d->sig_term)
@@ -537,18 +565,19 @@ void daemon_free(struct daemon *d)
 		event_free(d->sig_int);
 	if (d->watchdog)
 		event_free(d->watchdog);
-	if (d->lan_addr_retry)
-		event_free(d->lan_addr_retry);
+	advertise_free(d->advertise);
 	/* Free the resolver without calling back into the modules below, then
-	 * the modules that had lookups in flight. */
+	 * the modules that had lookups in flight (the dispatcher's waiting
+	 * requests among them). */
 	trunks_free(d->trunks);
 	if (d->dns)
 		evdns_base_free(d->dns, 0);
+	sip_dispatch_free(d->dispatch);
 	dnscache_free(d->dnscache);
 	externaddr_free(d->external);
 	if (d->base)
 		event_base_free(d->base);
 	conf_free(d->conf);
 	secret_free();
-	memset(d, 0, sizeof(*d));
+	free(d);
 }

@@ -38,7 +38,18 @@ struct dnscache {
 	struct evdns_base *dns;
 	struct entry entries[DNSCACHE_ENTRIES];
 	int waiting;
+	time_t (*clock)(void);   /* NULL: time(2); a test's clock otherwise */
 };
+
+static time_t now_of(const struct dnscache *c)
+{
+	return c->clock ? c->clock() : time(NULL);
+}
+
+void dnscache_set_clock(struct dnscache *c, time_t (*clock)(void))
+{
+	c->clock = clock;
+}
 
 struct dnscache *dnscache_new(struct evdns_base *dns)
 {
@@ -84,7 +95,7 @@ static void done_cb(int result, char type, int count, int ttl, void *addresses, 
 {
 	struct entry *e = arg;
 	struct dnscache *c = e->cache;
-	time_t now = time(NULL);
+	time_t now = now_of(c);
 	bool ok = result == DNS_ERR_NONE && type == DNS_IPv4_A && count > 0;
 
 	e->pending = false;
@@ -116,7 +127,7 @@ static void done_cb(int result, char type, int count, int ttl, void *addresses, 
 enum dnscache_answer dnscache_lookup(struct dnscache *c, const char *name, struct in_addr *addr,
 				     dnscache_fn fn, void *arg)
 {
-	time_t now = time(NULL);
+	time_t now = now_of(c);
 	struct entry *e = find(c, name);
 
 	if (e && e->have_addr && now < e->fresh_until) {

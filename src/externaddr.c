@@ -23,6 +23,9 @@ struct externaddr {
 	struct event *timer;
 	struct evdns_request *pending;
 	char *asked;              /* the name the pending lookup asked for */
+	bool router_on;           /* externip = "auto" */
+	bool have_router;         /* the router gave an address that can be advertised */
+	struct in_addr router;
 	unsigned long failures;
 	bool failing;             /* the last lookup failed (log once per spell) */
 };
@@ -106,6 +109,9 @@ static void refresh_cb(evutil_socket_t fd, short what, void *arg)
 
 static void adopt(struct externaddr *ea, const struct conf *conf)
 {
+	if (!conf->externip_auto)
+		ea->have_router = false;
+	ea->router_on = conf->externip_auto;
 	free(ea->host);
 	ea->host = conf->externhost ? strdup(conf->externhost) : NULL;
 	ea->refresh_s = conf->externrefresh_s;
@@ -115,6 +121,8 @@ static void adopt(struct externaddr *ea, const struct conf *conf)
 		ea->failing = false;
 		evtimer_del(ea->timer);
 	} else {
+		if (!ea->host)
+			ea->have_addr = false; /* a former externip: the router's comes */
 		evtimer_del(ea->timer);
 		event_active(ea->timer, EV_TIMEOUT, 0);
 	}
@@ -147,8 +155,49 @@ void externaddr_reconfigure(struct externaddr *ea, const struct conf *conf)
 	adopt(ea, conf);
 }
 
+void externaddr_set_router(struct externaddr *ea, struct in_addr addr)
+{
+	char ip[INET_ADDRSTRLEN], old[INET_ADDRSTRLEN];
+
+	if (!ea->router_on)
+		return;
+	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	if (!ea->have_router)
+		log_notice("external address from the router: %s", ip);
+	else if (ea->router.s_addr != addr.s_addr) {
+		inet_ntop(AF_INET, &ea->router, old, sizeof(old));
+		log_notice("external address changed: the router now reports %s (was %s)", ip, old);
+	}
+	ea->router = addr;
+	ea->have_router = true;
+}
+
+const char *externaddr_router_unusable(struct externaddr *ea)
+{
+	if (ea->host) {
+		ea->have_router = false;
+		return "not advertised: falling back to externhost";
+	}
+	if (ea->have_router)
+		return "not advertised: keeping the router's last public address";
+	return "not advertised, and nothing else is configured: calls that need the external address get 503 (set externip or externhost)";
+}
+
+const char *externaddr_source(const struct externaddr *ea)
+{
+	if (ea->router_on && ea->have_router)
+		return "router";
+	if (!ea->have_addr)
+		return "none";
+	return ea->host ? "externhost" : "externip";
+}
+
 bool externaddr_get(const struct externaddr *ea, struct in_addr *out)
 {
+	if (ea->router_on && ea->have_router) {
+		*out = ea->router;
+		return true;
+	}
 	if (!ea->have_addr)
 		return false;
 	*out = ea->addr;

@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 {
 	struct cmdline cmd;
 	char err[CONF_ERR_MAX];
-	struct daemon d;
+	struct daemon *d;
 	int report_fd = -1, rc;
 
 	cmdline_parse(argc, argv, &cmd);
@@ -140,17 +140,17 @@ int main(int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
-	if (daemon_start(&d, conf, &cmd) != 0) {
+	d = daemon_start(conf, &cmd);
+	if (!d) {
 		report(report_fd, 1);
-		daemon_free(&d);
 		if (!cmd.foreground)
 			unlink(cmd.pid_path);
 		log_close();
 		return 1;
 	}
 	report(report_fd, 0);
-	rc = daemon_run(&d);
-	daemon_free(&d);
+	rc = daemon_run(d);
+	daemon_free(d);
 	if (!cmd.foreground)
 		unlink(cmd.pid_path);
 	log_notice("stopped");

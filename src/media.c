@@ -30,7 +30,7 @@
 #define SESSION_BUCKETS 4096
 
 struct session {
-	char call_id[SIPMSG_CALLID_MAX];
+	char *call_id;             /* whole: Call-IDs have no length limit */
 	struct relay_stream *streams[SDP_MAX_MEDIA];
 	size_t count;              /* m= lines seen */
 	bool confirmed;            /* a 2xx to the INVITE passed */
@@ -220,6 +220,7 @@ static void free_session(struct media *m, struct session *s)
 {
 	for (size_t i = 0; i < s->count; i++)
 		relay_stream_close(m->relay, s->streams[i]);
+	free(s->call_id);
 	free(s->peer);
 	free(s);
 }
@@ -385,12 +386,12 @@ static struct session *new_session(const osip_message_t *msg, const char *call_i
 
 	if (!s)
 		return NULL;
-	if (peer && !(s->peer = strdup(peer->name))) {
+	if (!(s->call_id = strdup(call_id)) || (peer && !(s->peer = strdup(peer->name)))) {
+		free(s->call_id);
 		free(s);
 		return NULL;
 	}
 	s->maxrelays = peer ? peer->maxrelays : 0;
-	snprintf(s->call_id, sizeof(s->call_id), "%s", call_id);
 	s->created_ms = relay_now_ms();
 	if (MSG_IS_INVITE(msg) && msg->cseq && msg->cseq->number)
 		s->invite_cseq = (unsigned)strtoul(msg->cseq->number, NULL, 10);
@@ -583,16 +584,29 @@ static enum media_result put_relay_in_sdp(osip_message_t *msg, const struct sess
 	return rc == 0 ? MEDIA_DONE : MEDIA_FAILED;
 }
 
-enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
-				const struct sockaddr_in *signal_src, struct in_addr advertised,
-				const struct conf_peer *peer)
+/* The whole Call-ID of msg ("number@host"), allocated. Not cut at
+ * SIPMSG_CALLID_MAX: two calls whose Call-IDs begin alike must never share
+ * a session (one's BYE would end the other's, one's SDP move its media). */
+static char *call_id_dup(const osip_message_t *msg)
+{
+	const char *number = msg->call_id && msg->call_id->number ? msg->call_id->number : "";
+	const char *host = msg->call_id ? msg->call_id->host : NULL;
+	size_t len = strlen(number) + (host ? 1 + strlen(host) : 0) + 1;
+	char *id = malloc(len);
+
+	if (id)
+		snprintf(id, len, "%s%s%s", number, host ? "@" : "", host ? host : "");
+	return id;
+}
+
+static enum media_result rewrite_call(struct media *m, osip_message_t *msg, const char *call_id,
+				      bool from_local, const struct sockaddr_in *signal_src,
+				      struct in_addr advertised, const struct conf_peer *peer)
 {
 	osip_body_t *body;
 	struct sdp_info info;
-	char call_id[SIPMSG_CALLID_MAX];
 	bool created = false;
 
-	sipmsg_call_id_full(msg, call_id);
 	struct session *s = find(m, call_id);
 	bool new_call = !s && MSG_IS_REQUEST(msg) && MSG_IS_INVITE(msg);
 	if (sdp_in_multipart(msg))
@@ -634,13 +648,21 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 	return MEDIA_DONE;
 }
 
-void media_note(struct media *m, const osip_message_t *msg)
+enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
+				const struct sockaddr_in *signal_src, struct in_addr advertised,
+				const struct conf_peer *peer)
 {
-	char call_id[SIPMSG_CALLID_MAX];
-	struct session *s = find(m, sipmsg_call_id_full(msg, call_id));
+	char *call_id = call_id_dup(msg);
 
-	if (!s)
-		return;
+	if (!call_id)
+		return MEDIA_FAILED;
+	enum media_result r = rewrite_call(m, msg, call_id, from_local, signal_src, advertised, peer);
+	free(call_id);
+	return r;
+}
+
+static void note_call(struct media *m, const osip_message_t *msg, struct session *s)
+{
 	if (MSG_IS_REQUEST(msg)) {
 		if (MSG_IS_BYE(msg))
 			end_session(m, s, "BYE");
@@ -665,6 +687,16 @@ void media_note(struct media *m, const osip_message_t *msg)
 		/* only the answer to the INVITE that made the session ends it (R21) */
 		end_session(m, s, "call failed");
 	}
+}
+
+void media_note(struct media *m, const osip_message_t *msg)
+{
+	char *call_id = call_id_dup(msg);
+	struct session *s = call_id ? find(m, call_id) : NULL;
+
+	free(call_id);
+	if (s)
+		note_call(m, msg, s);
 }
 
 size_t media_sessions(const struct media *m)

@@ -15,7 +15,7 @@
 
 #define SIP_DEFAULT_PORT 5060
 
-bool natdetect_is_private(struct in_addr addr)
+static bool natdetect_is_private_v4(struct in_addr addr)
 {
 	static const struct {
 		uint32_t net, mask;
@@ -38,47 +38,106 @@ bool natdetect_is_private(struct in_addr addr)
 	return false;
 }
 
-unsigned natdetect_claim(const struct sockaddr_in *src, const char *host, const char *port,
-			 unsigned bit)
+static bool natdetect_is_private_v6(const struct in6_addr *a)
 {
-	struct in_addr ip;
+	static const struct in6_addr loopback = IN6ADDR_LOOPBACK_INIT;
+	static const struct {
+		uint8_t first, mask;   /* the first byte, and which of its bits count */
+		uint8_t second, mask2; /* the second */
+	} nets[] = {
+		{ 0xfc, 0xfe, 0x00, 0x00 }, /* fc00::/7 unique local (RFC 4193) */
+		{ 0xfe, 0xff, 0x80, 0xc0 }, /* fe80::/10 link-local */
+		{ 0xfe, 0xff, 0xc0, 0xc0 }, /* fec0::/10 site-local (deprecated, RFC 3879) */
+		{ 0xff, 0xff, 0x00, 0x00 }, /* ff00::/8 multicast */
+	};
+
+	if (IN6_IS_ADDR_UNSPECIFIED(a) || memcmp(a, &loopback, sizeof(loopback)) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
+		if ((a->s6_addr[0] & nets[i].mask) == nets[i].first &&
+		    (a->s6_addr[1] & nets[i].mask2) == nets[i].second)
+			return true;
+	return false;
+}
+
+bool natdetect_is_private_addr(const struct netaddr *addr)
+{
+	if (addr->family == AF_INET)
+		return natdetect_is_private_v4(addr->ip.v4);
+	if (addr->family == AF_INET6)
+		return natdetect_is_private_v6(&addr->ip.v6);
+	return false;
+}
+
+bool natdetect_is_private(struct in_addr addr)
+{
+	return natdetect_is_private_v4(addr);
+}
+
+unsigned natdetect_claim_addr(const struct netaddr *src, const char *host, const char *port,
+			      unsigned bit)
+{
+	struct netaddr ip;
 	uint16_t p = SIP_DEFAULT_PORT;
 
-	if (!host || !netaddr_parse_ipv4(host, &ip))
+	if (!host || !netaddr_parse_ip(host, &ip))
 		return 0; /* a name: nothing to compare without DNS */
-	if (ip.s_addr != src->sin_addr.s_addr)
+	if (!netaddr_same_ip(&ip, src))
 		return bit;
 	/* a port that is no port cannot be where the request came from */
 	if (port && *port && !netaddr_parse_port(port, &p))
 		return bit;
-	return p == ntohs(src->sin_port) ? 0 : bit;
+	return p == src->port ? 0 : bit;
+}
+
+unsigned natdetect_claim(const struct sockaddr_in *src, const char *host, const char *port,
+			 unsigned bit)
+{
+	struct netaddr a = netaddr_from_in(src);
+
+	return natdetect_claim_addr(&a, host, port, bit);
 }
 
 unsigned natdetect_signalling(const osip_message_t *msg, const struct sockaddr_in *src)
+{
+	struct netaddr a = netaddr_from_in(src);
+
+	return natdetect_signalling_addr(msg, &a);
+}
+
+unsigned natdetect_signalling_addr(const osip_message_t *msg, const struct netaddr *src)
 {
 	unsigned reasons = 0;
 
 	if (MSG_IS_REQUEST(msg)) {
 		const osip_via_t *via = osip_list_get(&msg->vias, 0);
 		if (via)
-			reasons |= natdetect_claim(src, via->host, via->port, NATDETECT_VIA);
+			reasons |= natdetect_claim_addr(src, via->host, via->port, NATDETECT_VIA);
 	}
 	const osip_contact_t *contact = osip_list_get(&msg->contacts, 0);
 	if (contact && contact->url)
-		reasons |= natdetect_claim(src, contact->url->host, contact->url->port,
-					   NATDETECT_CONTACT);
+		reasons |= natdetect_claim_addr(src, contact->url->host, contact->url->port,
+						NATDETECT_CONTACT);
 	return reasons;
+}
+
+unsigned natdetect_sdp_addr(const struct netaddr *sdp_addr, const struct netaddr *src_ip)
+{
+	if (!netaddr_is_specified(sdp_addr))
+		return 0; /* hold (0.0.0.0, ::) says nothing about where the party is */
+	/* where it sends from: no NAT between us, whatever the address (a
+	 * private network that reaches sipnatd directly) */
+	if (netaddr_same_ip(sdp_addr, src_ip))
+		return 0;
+	return natdetect_is_private_addr(sdp_addr) ? NATDETECT_SDP_PRIVATE : NATDETECT_SDP_OTHER;
 }
 
 unsigned natdetect_sdp(struct in_addr sdp_addr, struct in_addr src_ip)
 {
-	if (sdp_addr.s_addr == htonl(INADDR_ANY))
-		return 0; /* hold says nothing about where the party is */
-	/* where it sends from: no NAT between us, whatever the address (a
-	 * private network that reaches sipnatd directly) */
-	if (sdp_addr.s_addr == src_ip.s_addr)
-		return 0;
-	return natdetect_is_private(sdp_addr) ? NATDETECT_SDP_PRIVATE : NATDETECT_SDP_OTHER;
+	struct sockaddr_in s = netaddr_make(sdp_addr, 0), r = netaddr_make(src_ip, 0);
+	struct netaddr a = netaddr_from_in(&s), b = netaddr_from_in(&r);
+
+	return natdetect_sdp_addr(&a, &b);
 }
 
 const char *natdetect_describe(unsigned reasons, char *buf, size_t len)
@@ -110,20 +169,28 @@ const char *natdetect_describe(unsigned reasons, char *buf, size_t len)
 	return buf;
 }
 
-bool natdetect_force_rport(unsigned nat, const struct sockaddr_in *src, const char *via_host,
-			   const char *via_port)
+bool natdetect_force_rport_addr(unsigned nat, const struct netaddr *src, const char *via_host,
+				const char *via_port)
 {
 	if (nat & CONF_NAT_FORCE_RPORT)
 		return true;
 	/* auto_force_rport: a name as sent-by cannot be checked, and answering
 	 * to the source is what reaches the party in that case too */
 	if (nat & CONF_NAT_AUTO) {
-		struct in_addr ip;
-		if (!via_host || !netaddr_parse_ipv4(via_host, &ip))
+		struct netaddr ip;
+		if (!via_host || !netaddr_parse_ip(via_host, &ip))
 			return true;
-		return natdetect_claim(src, via_host, via_port, NATDETECT_VIA) != 0;
+		return natdetect_claim_addr(src, via_host, via_port, NATDETECT_VIA) != 0;
 	}
 	return false;
+}
+
+bool natdetect_force_rport(unsigned nat, const struct sockaddr_in *src, const char *via_host,
+			   const char *via_port)
+{
+	struct netaddr a = netaddr_from_in(src);
+
+	return natdetect_force_rport_addr(nat, &a, via_host, via_port);
 }
 
 bool natdetect_peer_warning(const struct conf_peer *peer, char *buf, size_t len)

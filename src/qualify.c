@@ -1,18 +1,18 @@
 /*
  * qualify: the one place sipnatd originates requests. Beside the SIP path:
- * pings leave through the SIP socket with sipnatd's own branch, and their
+ * pings leave through the environment's send (the SIP socket in the daemon)
+ * with sipnatd's own branch, and their
  * responses come back through the dispatcher, which hands them here once it
  * has removed that Via.
  */
 #include "qualify.h"
 
-#include "daemon.h"
+#include "advertise.h"
 #include "log.h"
 #include "netaddr.h"
 #include "secret.h"
 #include "sip_branch.h"
 #include "sip_reply.h"
-#include "sip_socket.h"
 #include "sipmsg.h"
 
 #include <arpa/inet.h>
@@ -43,7 +43,8 @@ struct target {
 };
 
 struct qualify {
-	struct daemon *d;
+	struct event_base *base;
+	const struct sip_env *env;
 	struct target *targets;
 };
 
@@ -119,13 +120,13 @@ static int set_request_uri(osip_uri_t *uri, const struct target *t)
  * Request-URI that does not parse. */
 static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 {
-	struct daemon *d = t->q->d;
+	const struct conf *conf = t->q->env->conf;
 	char ip[INET_ADDRSTRLEN], port[8], cseq[16], branch[BRANCH_MAX];
 	osip_message_t *msg = NULL;
 	osip_uri_t *ruri = NULL;
 
 	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
-	snprintf(port, sizeof(port), "%u", d->conf->bindport);
+	snprintf(port, sizeof(port), "%u", conf->bindport);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (sip_branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
 		return NULL;
@@ -146,7 +147,7 @@ static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 		goto fail;
 	osip_cseq_set_number(msg->cseq, osip_strdup(cseq));
 	osip_cseq_set_method(msg->cseq, osip_strdup("OPTIONS"));
-	if (osip_message_set_user_agent(msg, d->conf->useragent ? d->conf->useragent : SIP_SERVER_NAME) != 0)
+	if (osip_message_set_user_agent(msg, conf->useragent ? conf->useragent : SIP_SERVER_NAME) != 0)
 		goto fail;
 	return msg;
 fail:
@@ -156,12 +157,12 @@ fail:
 
 static void send_ping(struct target *t)
 {
-	struct daemon *d = t->q->d;
+	const struct sip_env *env = t->q->env;
 	struct in_addr adv;
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (!daemon_advertised_addr(d, t->addr.sin_addr, &adv))
+	if (!advertise_toward(env->advertise, t->addr.sin_addr, &adv))
 		return; /* nothing to say who we are yet; the timeout will tell */
 	osip_message_t *msg = build_ping(t, adv);
 	if (!msg) {
@@ -169,7 +170,7 @@ static void send_ping(struct target *t)
 		return; /* the timeout will tell */
 	}
 	if (sipmsg_serialize(msg, &buf, &len) == 0)
-		sip_socket_send(d->sip, buf, len, &t->addr);
+		env->send(env->send_arg, buf, len, &t->addr);
 	osip_free(buf);
 	osip_message_free(msg);
 }
@@ -215,12 +216,14 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	arm(t, t->interval_ms < left ? t->interval_ms : left);
 }
 
-struct qualify *qualify_new(struct daemon *d)
+struct qualify *qualify_new(struct event_base *base, const struct sip_env *env)
 {
 	struct qualify *q = calloc(1, sizeof(*q));
 
-	if (q)
-		q->d = d;
+	if (q) {
+		q->base = base;
+		q->env = env;
+	}
 	return q;
 }
 
@@ -246,7 +249,7 @@ int qualify_watch(struct qualify *q, const char *name, const char *ruri,
 		if (!t)
 			return -1;
 		t->q = q;
-		t->timer = evtimer_new(q->d->base, timer_cb, t);
+		t->timer = evtimer_new(q->base, timer_cb, t);
 		if (!t->timer) {
 			free(t);
 			return -1;

@@ -5,11 +5,13 @@
  * relay's own, shared by all streams (one loop, one thread), so no packet
  * allocates anything.
  *
- * A pair's two sockets are bound when the pool is built (or the range grows),
- * as far as the process may open descriptors, else the first time the pool
- * hands the pair out, and then stay bound, in the epoll set, across calls: a
- * call costs no socket(), bind(), close() or epoll_ctl(). A port that another
- * program holds is disabled then, as it would have been at its first call. While no stream holds the pair, whatever
+ * A pair's two sockets are bound the first time the pool hands it out and
+ * then stay bound, in the epoll set, across calls: a call costs no socket(),
+ * bind(), close() or epoll_ctl(). (Binding the whole range at start was
+ * measured too, but it takes every port of the range at once, so two
+ * processes on one address with overlapping ranges, such as tests run in
+ * parallel, starve each other.) Should the process run out of descriptors,
+ * a free pair's sockets are closed to make room. While no stream holds the pair, whatever
  * arrives on it is read and thrown away, and a stream that takes the pair
  * first empties both sockets, so only datagrams that arrive after it opened
  * reach it (R20; the pool's quarantine and random order are portpool.c's,
@@ -37,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -51,7 +52,6 @@
 #define RELAY_POLL_ENTER 200     /* wakeups in a window (2000/s): tick from now on */
 #define RELAY_POLL_LEAVE 100     /* ready sockets in a window of ticks (1000/s): wake again */
 #define RELAY_READY_MAX 256      /* sockets taken from epoll at a time */
-#define RELAY_FD_SPARE 1024      /* descriptors left to the rest of the daemon */
 
 enum { SOCK_RTP, SOCK_RTCP };
 
@@ -111,6 +111,7 @@ struct relay {
 	struct mmsghdr out[RELAY_BATCH];
 	struct iovec out_iov[RELAY_BATCH];
 	struct sockaddr_in to[RELAY_BATCH];
+	struct relay_leg_stats *out_leg[RELAY_BATCH];  /* the leg each came from */
 };
 
 uint64_t relay_now_ms(void)
@@ -205,10 +206,11 @@ static bool addr_set(const struct sockaddr_in *a)
 	return a->sin_addr.s_addr != 0 && a->sin_port != 0;
 }
 
-/* Decide where packet i goes; false = drop (counted, with why). */
+/* Decide where packet i goes; false = drop (counted, with why). *leg is
+ * the leg it came from (counted as forwarded there). */
 static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, size_t len,
 			 const struct sockaddr_in *src, uint64_t now, struct sockaddr_in *dest,
-			 int *out_sock)
+			 int *out_sock, struct relay_leg_stats **leg)
 {
 	bool from_local = s->have_local && src->sin_addr.s_addr == s->local_rtp.sin_addr.s_addr;
 	bool rtcp = which == SOCK_RTCP || looks_like_rtcp(p, len);
@@ -261,10 +263,20 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	}
 	st->packets++;
 	st->bytes += len;
+	*leg = st;
 	return true;
 drop:
 	note_drop(s, st, why, src);
 	return false;
+}
+
+/* A packet counted as forwarded that the kernel would not send: a drop of
+ * the leg it came from after all. */
+static void unforward(struct relay_stream *s, struct relay_leg_stats *leg, size_t len)
+{
+	leg->packets--;
+	leg->bytes -= len;
+	note_drop(s, leg, RELAY_DROP_SEND_FAILED, NULL);
 }
 
 /* Send what is queued on fd; transient errors (a full queue, an ICMP error
@@ -282,7 +294,7 @@ static void flush(struct relay *r, int fd, unsigned n, struct relay_stream *s)
 		if (k < 0 && errno == EINTR)
 			continue;
 		/* skip the one that failed and go on with the rest */
-		note_drop(s, &s->remote_stats, RELAY_DROP_SEND_FAILED, NULL);
+		unforward(s, r->out_leg[sent], r->out_iov[sent].iov_len);
 		sent++;
 	}
 }
@@ -349,24 +361,27 @@ static bool read_socket(struct relay *r, struct relay_pair *pair, int which)
 		for (int i = 0; i < n; i++) {
 			size_t len = r->in[i].msg_len;
 			struct sockaddr_in dest;
+			struct relay_leg_stats *leg;
 			int out_sock = which;
 			if (r->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &r->from[i]);
 				continue;
 			}
-			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock))
+			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock, &leg))
 				continue;
 			s->last_ms = now;
 			if (out_sock != which) {
 				/* a muxed leg meets a non-muxed one: rare, send at once */
-				sendto(pair->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
-				       (const struct sockaddr *)&dest, sizeof(dest));
+				if (sendto(pair->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
+					   (const struct sockaddr *)&dest, sizeof(dest)) < 0)
+					unforward(s, leg, len);
 				continue;
 			}
 			/* the out headers point at to[] and out_iov[] (relay_new) */
 			r->to[queued] = dest;
 			r->out_iov[queued].iov_base = r->buf[i];
 			r->out_iov[queued].iov_len = len;
+			r->out_leg[queued] = leg;
 			queued++;
 		}
 		if (queued)
@@ -540,49 +555,6 @@ static enum bind_result bind_pair(struct relay *r, struct relay_pair *pair, uint
 	return BIND_OK;
 }
 
-/* How many more pairs may be bound ahead of use: the descriptor limit
- * (raised to its hard limit: the relay's sockets are most of the daemon's
- * descriptors) less RELAY_FD_SPARE and what is bound already. */
-static size_t bind_budget(const struct relay *r)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 0;
-	if (rl.rlim_cur < rl.rlim_max) {
-		struct rlimit want = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
-		if (want.rlim_cur > 1u << 20)
-			want.rlim_cur = 1u << 20;
-		if (want.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &want) == 0)
-			rl.rlim_cur = want.rlim_cur;
-	}
-	if (rl.rlim_cur == RLIM_INFINITY)
-		rl.rlim_cur = 1u << 20;
-	size_t pairs = rl.rlim_cur > RELAY_FD_SPARE ? (size_t)(rl.rlim_cur - RELAY_FD_SPARE) / 2 : 0;
-	return pairs > r->bound ? pairs - r->bound : 0;
-}
-
-/* Bind every free pair of the range ahead of its first call, within the
- * descriptor budget; pairs another program holds are disabled. */
-static void bind_range(struct relay *r, int rtpstart, int rtpend)
-{
-	size_t budget = bind_budget(r);
-
-	for (int p = rtpstart + (rtpstart & 1); p + 1 <= rtpend && p <= 65534 && budget; p += 2) {
-		uint16_t port = (uint16_t)p;
-		struct relay_pair *pair = pair_of(r, port);
-		if (pair->bound || !portpool_in_range(r->pool, port))
-			continue;
-		enum bind_result br = bind_pair(r, pair, port);
-		if (br == BIND_PORT_TAKEN)
-			portpool_disable(r->pool, port);
-		else if (br == BIND_NO_RESOURCES)
-			return; /* the rest binds at its first call */
-		else
-			budget--;
-	}
-}
-
 struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend)
 {
 	struct relay *r = calloc(1, sizeof(*r));
@@ -618,7 +590,6 @@ struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtp
 		relay_free(r);
 		return NULL;
 	}
-	bind_range(r, rtpstart, rtpend);
 	return r;
 }
 
@@ -633,7 +604,6 @@ int relay_resize(struct relay *r, int rtpstart, int rtpend)
 		if (pair->bound && !pair->s && !portpool_in_range(r->pool, (uint16_t)(2 * i)))
 			unbind_pair(r, pair);
 	}
-	bind_range(r, rtpstart, rtpend);
 	return 0;
 }
 

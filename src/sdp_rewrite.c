@@ -236,12 +236,46 @@ static bool sdp_parse_ipv4(const char *text, struct in_addr *out)
 	return netaddr_parse_ipv4(buf, out) && !IN_MULTICAST(ntohl(out->s_addr));
 }
 
-/* c=IN IP4 <unicast literal> */
-static bool sdp_conn_ipv4(const sdp_connection_t *c, struct in_addr *out)
+/* A unicast IPv6 literal as RFC 4566 writes it (no brackets, no zone;
+ * :: included, it is the IPv6 hold); trailing blanks allowed. A v4-mapped
+ * one is the IPv4 address it maps. */
+static bool sdp_parse_ipv6(const char *text, struct netaddr *out)
 {
-	return c->c_nettype && strcasecmp(c->c_nettype, "IN") == 0 && c->c_addrtype &&
-	       strcasecmp(c->c_addrtype, "IP4") == 0 && c->c_addr && !c->c_addr_multicast_ttl &&
-	       !c->c_addr_multicast_int && sdp_parse_ipv4(c->c_addr, out);
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr v6;
+	size_t n = sdp_trimmed(text, strlen(text));
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, &v6) != 1 || IN6_IS_ADDR_MULTICAST(&v6))
+		return false;
+	return netaddr_parse_ip(buf, out);
+}
+
+/* An address of addrtype ("IP4", "IP6") among families into out. */
+static bool sdp_parse_addr(const char *addrtype, const char *text, unsigned families,
+			   struct netaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((families & SDP_FAMILY_IP4) && strcasecmp(addrtype, "IP4") == 0) {
+		if (!sdp_parse_ipv4(text, &out->ip.v4))
+			return false;
+		out->family = AF_INET;
+		return true;
+	}
+	if ((families & SDP_FAMILY_IP6) && strcasecmp(addrtype, "IP6") == 0)
+		return sdp_parse_ipv6(text, out);
+	return false;
+}
+
+/* c=IN IP4 <unicast literal>, or IN IP6 when families allow */
+static bool sdp_conn_addr(const sdp_connection_t *c, unsigned families, struct netaddr *out)
+{
+	return c->c_nettype && strcasecmp(c->c_nettype, "IN") == 0 && c->c_addrtype && c->c_addr &&
+	       !c->c_addr_multicast_ttl && !c->c_addr_multicast_int &&
+	       sdp_parse_addr(c->c_addrtype, c->c_addr, families, out);
 }
 
 /* m= port: 0 (rejected) or 1..65535. */
@@ -254,8 +288,8 @@ static bool sdp_parse_media_port(const char *text, uint16_t *out)
 	return netaddr_parse_port(text, out);
 }
 
-/* a=rtcp:<port> [IN IP4 <addr>] (RFC 3605) into s. */
-static int sdp_parse_rtcp(const char *value, struct sdp_stream *s)
+/* a=rtcp:<port> [IN IP4 <addr>] (RFC 3605) into s; IN IP6 when families allow. */
+static int sdp_parse_rtcp(const char *value, unsigned families, struct sdp_stream *s)
 {
 	char buf[128], *save = NULL, *word[5];
 	size_t n = 0;
@@ -272,14 +306,18 @@ static int sdp_parse_rtcp(const char *value, struct sdp_stream *s)
 		return -1;
 	if (!netaddr_parse_port(word[0], &s->rtcp_port))
 		return -1;
-	if (n == 4 && (strcasecmp(word[1], "IN") != 0 || strcasecmp(word[2], "IP4") != 0 ||
-		       !sdp_parse_ipv4(word[3], &s->rtcp_addr)))
-		return -1;
+	if (n == 4) {
+		if (strcasecmp(word[1], "IN") != 0 ||
+		    !sdp_parse_addr(word[2], word[3], families, &s->rtcp_conn))
+			return -1;
+		s->rtcp_addr.s_addr = s->rtcp_conn.family == AF_INET ? s->rtcp_conn.ip.v4.s_addr : 0;
+	}
+	s->rtcp_conn.port = s->rtcp_port;
 	return 0;
 }
 
 /* What the relay needs from a parsed body; -1 as sdp_rewrite_inspect. */
-static int sdp_collect(sdp_message_t *sdp, struct sdp_info *info)
+static int sdp_collect(sdp_message_t *sdp, unsigned families, struct sdp_info *info)
 {
 	enum sdp_direction session_dir = SDP_SENDRECV;
 	osip_list_iterator_t it;
@@ -309,12 +347,17 @@ static int sdp_collect(sdp_message_t *sdp, struct sdp_info *info)
 		conn = osip_list_get(&m->c_connections, 0);
 		if (!conn)
 			conn = sdp->c_connection;
-		if (!conn || !sdp_conn_ipv4(conn, &s->addr))
+		if (!conn || !sdp_conn_addr(conn, families, &s->conn))
 			return -1;
+		s->conn.port = s->port;
+		if (s->conn.family == AF_INET)
+			s->addr = s->conn.ip.v4;
 		s->rtcp_port = (uint16_t)(s->port + 1);
 		s->rtcp_addr = s->addr;
+		s->rtcp_conn = s->conn;
+		s->rtcp_conn.port = s->rtcp_port;
 		rtcp = sdp_attr_find(&m->a_attributes, "rtcp");
-		if (rtcp && sdp_parse_rtcp(rtcp->a_att_value, s) != 0)
+		if (rtcp && sdp_parse_rtcp(rtcp->a_att_value, families, s) != 0)
 			return -1;
 	}
 	return 0;
@@ -332,21 +375,63 @@ static int sdp_set(char **field, const char *value)
 	return 0;
 }
 
-/* c= to IN IP4 addr, unless it says 0.0.0.0 (RFC 2543 hold, R19). */
-static int sdp_conn_rewrite(sdp_connection_t *c, const char *addr)
-{
-	struct in_addr was;
+/* What every c=, o= and a=rtcp is set to. */
+struct sdp_target {
+	const char *addrtype;       /* "IP4" or "IP6" */
+	char addr[NETADDR_HOST_MAX];
+	/* the family-neutral rewrite: a hold address of either family
+	 * becomes the target family's; else only 0.0.0.0 is hold (R19) */
+	bool any_family;
+};
 
-	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY)
-		return 0;
+static int sdp_conn_set(sdp_connection_t *c, const char *addrtype, const char *addr)
+{
 	osip_free(c->c_addr_multicast_ttl);
 	c->c_addr_multicast_ttl = NULL;
 	osip_free(c->c_addr_multicast_int);
 	c->c_addr_multicast_int = NULL;
-	if (sdp_set(&c->c_nettype, "IN") != 0 || sdp_set(&c->c_addrtype, "IP4") != 0 ||
+	if (sdp_set(&c->c_nettype, "IN") != 0 || sdp_set(&c->c_addrtype, addrtype) != 0 ||
 	    sdp_set(&c->c_addr, addr) != 0)
 		return -1;
 	return 0;
+}
+
+/* c= to the target, unless it is a hold address (RFC 2543 hold, R19):
+ * that stays, in the target's family. */
+static int sdp_conn_rewrite(sdp_connection_t *c, const struct sdp_target *t)
+{
+	struct in_addr was;
+	struct netaddr was6;
+	bool to_ip6 = strcmp(t->addrtype, "IP6") == 0;
+
+	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY) {
+		if (!to_ip6)
+			return 0;
+		return sdp_conn_set(c, "IP6", "::");
+	}
+	if (t->any_family && c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
+	    sdp_parse_ipv6(c->c_addr, &was6) && !netaddr_is_specified(&was6)) {
+		if (to_ip6)
+			return 0;
+		return sdp_conn_set(c, "IP4", "0.0.0.0");
+	}
+	return sdp_conn_set(c, t->addrtype, t->addr);
+}
+
+/* The target of params: advertise when set, else the IPv4 addr. */
+static int sdp_target_of(const struct sdp_rewrite_params *params, struct sdp_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (params->advertise.family == AF_INET || params->advertise.family == AF_INET6) {
+		t->any_family = true;
+		t->addrtype = params->advertise.family == AF_INET6 ? "IP6" : "IP4";
+		netaddr_ip_text(&params->advertise, t->addr);
+		return 0;
+	}
+	if (params->advertise.family != 0)
+		return -1;
+	t->addrtype = "IP4";
+	return inet_ntop(AF_INET, &params->addr, t->addr, sizeof(t->addr)) ? 0 : -1;
 }
 
 /* Remove ICE from attrs; a=rtcp gets rtcp_value, or goes when it is NULL. */
@@ -371,17 +456,17 @@ static int sdp_attrs_rewrite(osip_list_t *attrs, const char *rtcp_value)
 static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
 		     const struct sdp_rewrite_params *params)
 {
-	char addr[INET_ADDRSTRLEN];
+	struct sdp_target t;
 	osip_list_iterator_t it;
 	size_t i = 0;
 
-	if (!inet_ntop(AF_INET, &params->addr, addr, sizeof(addr)))
+	if (sdp_target_of(params, &t) != 0)
 		return -1;
 	/* o=: the address only; session id and version pass (R18) */
-	if (sdp_set(&sdp->o_nettype, "IN") != 0 || sdp_set(&sdp->o_addrtype, "IP4") != 0 ||
-	    sdp_set(&sdp->o_addr, addr) != 0)
+	if (sdp_set(&sdp->o_nettype, "IN") != 0 || sdp_set(&sdp->o_addrtype, t.addrtype) != 0 ||
+	    sdp_set(&sdp->o_addr, t.addr) != 0)
 		return -1;
-	if (sdp->c_connection && sdp_conn_rewrite(sdp->c_connection, addr) != 0)
+	if (sdp->c_connection && sdp_conn_rewrite(sdp->c_connection, &t) != 0)
 		return -1;
 	/* a=rtcp is media-level (RFC 3605 section 2.1); at session level it
 	 * could only point around the relay */
@@ -390,7 +475,7 @@ static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
 	for (sdp_media_t *m = osip_list_get_first(&sdp->m_medias, &it); osip_list_iterator_has_elem(it);
 	     m = osip_list_get_next(&it), i++) {
 		const struct sdp_stream *s = &info->streams[i];
-		char port[8], rtcp[48];
+		char port[8], rtcp[24 + NETADDR_HOST_MAX];
 		osip_list_iterator_t cit;
 
 		if (s->port != 0) {
@@ -399,7 +484,7 @@ static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
 			unsigned rtcp_port = params->ports[i] + (params->rtcp_mux[i] ? 0u : 1u);
 
 			snprintf(port, sizeof(port), "%u", (unsigned)params->ports[i]);
-			snprintf(rtcp, sizeof(rtcp), "%u IN IP4 %s", rtcp_port, addr);
+			snprintf(rtcp, sizeof(rtcp), "%u IN %s %s", rtcp_port, t.addrtype, t.addr);
 			if (sdp_set(&m->m_port, port) != 0)
 				return -1;
 			/* m=<media> <port>/<count> (layered coding) would promise
@@ -409,7 +494,7 @@ static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
 		}
 		for (sdp_connection_t *c = osip_list_get_first(&m->c_connections, &cit);
 		     osip_list_iterator_has_elem(cit); c = osip_list_get_next(&cit))
-			if (sdp_conn_rewrite(c, addr) != 0)
+			if (sdp_conn_rewrite(c, &t) != 0)
 				return -1;
 		/* a rejected stream keeps port 0 and loses a=rtcp: there is no
 		 * relay port to name and the old one is the party's private one */
@@ -426,6 +511,12 @@ struct sdp_body {
 
 struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, struct sdp_info *info)
 {
+	return sdp_rewrite_body_load_family(body, len, SDP_FAMILY_IP4, info);
+}
+
+struct sdp_body *sdp_rewrite_body_load_family(const char *body, size_t len, unsigned families,
+					      struct sdp_info *info)
+{
 	struct sdp_body *b;
 
 	if (!info)
@@ -435,7 +526,7 @@ struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, struct sdp_
 	if (!b)
 		return NULL;
 	b->sdp = sdp_load(body, len);
-	if (!b->sdp || sdp_collect(b->sdp, &b->info) != 0) {
+	if (!b->sdp || sdp_collect(b->sdp, families, &b->info) != 0) {
 		sdp_rewrite_body_free(b);
 		return NULL;
 	}
@@ -484,7 +575,13 @@ void sdp_rewrite_body_free(struct sdp_body *b)
 
 int sdp_rewrite_inspect(const char *body, size_t len, struct sdp_info *info)
 {
-	struct sdp_body *b = sdp_rewrite_body_load(body, len, info);
+	return sdp_rewrite_inspect_family(body, len, SDP_FAMILY_IP4, info);
+}
+
+int sdp_rewrite_inspect_family(const char *body, size_t len, unsigned families,
+			       struct sdp_info *info)
+{
+	struct sdp_body *b = sdp_rewrite_body_load_family(body, len, families, info);
 
 	if (!b)
 		return -1;
@@ -526,7 +623,11 @@ bool sdp_rewrite_is_hold(const struct sdp_info *info)
 		if (s->port == 0)
 			continue; /* a rejected stream is neither held nor live */
 		active++;
-		if (s->direction == SDP_SENDRECV && s->addr.s_addr != htonl(INADDR_ANY))
+		/* conn says it for either family; a stream filled in by hand
+		 * through the IPv4 fields alone has addr */
+		bool live = s->conn.family ? netaddr_is_specified(&s->conn)
+					   : s->addr.s_addr != htonl(INADDR_ANY);
+		if (s->direction == SDP_SENDRECV && live)
 			return false;
 	}
 	return active > 0;

@@ -6,7 +6,6 @@
 
 #include "auth.h"
 #include "bans.h"
-#include "daemon.h"
 #include "dialogs.h"
 #include "log.h"
 #include "netaddr.h"
@@ -19,7 +18,6 @@
 #include <time.h>
 
 static struct log_limit auth_log_limit = LOG_LIMIT_INIT(60, 20);
-static struct sip_auth_counters counters;
 
 static const char *tag_of(const osip_from_t *h)
 {
@@ -37,13 +35,13 @@ static const char *user_of(const osip_from_t *h)
 
 /* In-dialog (To tag), CANCEL and ACK belong to something sipnatd let through
  * before, or to nothing at all. */
-static enum admission in_dialog(struct daemon *d, osip_message_t *req, osip_message_t **answer,
+static enum admission in_dialog(const struct sip_env *env, osip_message_t *req, osip_message_t **answer,
 				time_t now)
 {
 	const char *from_tag = tag_of(req->from);
 	char call_id[SIPMSG_CALLID_MAX];
 
-	if (from_tag && dialogs_known(d->dialogs, sipmsg_call_id_full(req, call_id), from_tag, now, NULL))
+	if (from_tag && dialogs_known(env->dialogs, sipmsg_call_id_full(req, call_id), from_tag, now, NULL))
 		return ADMIT;
 	if (MSG_IS_ACK(req))
 		return DROPPED; /* the ACK of sipnatd's own 401/407/403: absorbed */
@@ -51,24 +49,25 @@ static enum admission in_dialog(struct daemon *d, osip_message_t *req, osip_mess
 	return *answer ? ANSWERED : DROPPED;
 }
 
-enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
-				const struct sockaddr_in *src, const void *datagram, size_t len,
-				const struct conf_peer **peer, osip_message_t **answer)
+enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_counters *counters,
+				osip_message_t *req, const struct sockaddr_in *src,
+				const void *datagram, size_t len, const struct conf_peer **peer,
+				osip_message_t **answer)
 {
-	const struct conf *conf = d->conf;
-	time_t now = time(NULL);
+	const struct conf *conf = env->conf;
+	time_t now = env->now();
 	char addr[NETADDR_STRLEN];
 	struct auth_result res;
 
 	*peer = NULL;
 	*answer = NULL;
 	if (tag_of(req->to) || MSG_IS_ACK(req) || MSG_IS_CANCEL(req))
-		return in_dialog(d, req, answer, now);
+		return in_dialog(env, req, answer, now);
 
 	/* One fixed answer whatever the Request-URI says: no extension shows
 	 * (R31). Only the budget keeps it from being a free amplifier. */
 	if (MSG_IS_OPTIONS(req)) {
-		if (!bans_challenge_allowed(d->bans, src->sin_addr, now))
+		if (!bans_challenge_allowed(env->bans, src->sin_addr, now))
 			return DROPPED;
 		*answer = sip_reply_build(req, 200, NULL);
 		if (*answer) {
@@ -80,20 +79,20 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 	if (conf->allowguest && !MSG_IS_REGISTER(req))
 		return ADMIT;
 
-	auth_check(d->auth, conf, req, src, datagram, len, now, &res);
+	auth_check(env->auth, conf, req, src, datagram, len, now, &res);
 	if (res.verdict != AUTH_OK) {
 		if (res.failed) {
-			counters.failures++;
+			counters->failures++;
 			log_limited(&auth_log_limit, LOG_NOTICE,
 				    "authentication failed: %s for \"%s\" from %s", sipmsg_method(req),
 				    user_of(req->from), netaddr_format(src, addr));
-			if (bans_failure(d->bans, src->sin_addr, now, conf->banafter, conf->bantime_s)) {
-				counters.bans++;
+			if (bans_failure(env->bans, src->sin_addr, now, conf->banafter, conf->bantime_s)) {
+				counters->bans++;
 				log_warn("banned %s for %d s after %d authentication failures",
 					 netaddr_format(src, addr), conf->bantime_s, conf->banafter);
 			}
 		}
-		if (!bans_challenge_allowed(d->bans, src->sin_addr, now))
+		if (!bans_challenge_allowed(env->bans, src->sin_addr, now))
 			return DROPPED;
 		*answer = auth_answer(conf, req, res.verdict, src->sin_addr, now);
 		return *answer ? ANSWERED : DROPPED;
@@ -101,19 +100,19 @@ enum admission sip_authenticate(struct daemon *d, osip_message_t *req,
 
 	if (MSG_IS_REGISTER(req)) {
 		bool changed = false;
-		*answer = sip_register_handle(d->registrar, conf, req, res.peer, src, now, &changed);
-		if (changed)
-			daemon_registrations_changed(d);
+		*answer = sip_register_handle(env->registrar, conf, req, res.peer, src, now, &changed);
+		if (changed && env->registrations_changed)
+			env->registrations_changed(env->changed_arg);
 		return *answer ? ANSWERED : DROPPED;
 	}
 	*peer = res.peer;
 	return ADMIT;
 }
 
-void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, bool to_internet,
-				  const struct conf_peer *peer)
+void sip_authenticate_note_dialog(const struct sip_env *env, const osip_message_t *msg,
+				  bool to_internet, const struct conf_peer *peer)
 {
-	time_t now = time(NULL);
+	time_t now = env->now();
 	char call_id_buf[SIPMSG_CALLID_MAX];
 	const char *call_id = sipmsg_call_id_full(msg, call_id_buf);
 	const char *method = sipmsg_method(msg);
@@ -124,11 +123,11 @@ void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, b
 		 * receiver's (To) on the way out. */
 		const char *party = to_internet ? tag_of(msg->to) : tag_of(msg->from);
 		if (MSG_IS_BYE(msg) && party)
-			dialogs_note(d->dialogs, call_id, party, NULL, DIALOG_ENDED, now);
+			dialogs_note(env->dialogs, call_id, party, NULL, DIALOG_ENDED, now);
 		else if (!to_internet && !tag_of(msg->to) && !MSG_IS_ACK(msg) && !MSG_IS_CANCEL(msg) && party)
 			/* an admitted out-of-dialog request: its CANCEL, ACK and
 			 * early-dialog requests may follow */
-			dialogs_note(d->dialogs, call_id, party, name, DIALOG_EARLY, now);
+			dialogs_note(env->dialogs, call_id, party, name, DIALOG_EARLY, now);
 		return;
 	}
 	/* A response from the Internet party carries its tag in To; one going to
@@ -140,11 +139,6 @@ void sip_authenticate_note_dialog(struct daemon *d, const osip_message_t *msg, b
 	bool sets_up = strcmp(method, "INVITE") == 0 || strcmp(method, "SUBSCRIBE") == 0 ||
 		       strcmp(method, "REFER") == 0 || strcmp(method, "NOTIFY") == 0;
 	if (sets_up)
-		dialogs_note(d->dialogs, call_id, party, name, code >= 200 ? DIALOG_CONFIRMED : DIALOG_EARLY,
+		dialogs_note(env->dialogs, call_id, party, name, code >= 200 ? DIALOG_CONFIRMED : DIALOG_EARLY,
 			     now);
-}
-
-const struct sip_auth_counters *sip_authenticate_counters(void)
-{
-	return &counters;
 }

@@ -1,21 +1,20 @@
 /*
- * sip_dispatch: the SIP path, top to bottom, for one datagram. The context
- * below is the only per-datagram state; it is freed at the single exit of
- * sip_dispatch_datagram.
+ * sip_dispatch: the SIP path, top to bottom, for one message. The context
+ * below is the only per-message state; it is freed at the single exit of
+ * sip_dispatch_message. Nothing here knows a socket or a global: the world
+ * is the sip_env, the counters and waiting lookups are the dispatcher's.
  */
 #include "sip_dispatch.h"
 
 #include "classify.h"
-#include "daemon.h"
+#include "advertise.h"
 #include "log.h"
 #include "netaddr.h"
-#include "externaddr.h"
 #include "sip_branch.h"
 #include "sip_hide.h"
 #include "sip_forward.h"
 #include "sip_reply.h"
 #include "sip_route.h"
-#include "sip_socket.h"
 #include "trunks.h"
 #include "qualify.h"
 #include "media.h"
@@ -25,7 +24,6 @@
 #include "bans.h"
 #include "registrar.h"
 #include "sip_authenticate.h"
-#include "dnscache.h"
 #include "sip_via.h"
 #include "sipmsg.h"
 
@@ -35,7 +33,8 @@
 #include <time.h>
 
 struct sip_ctx {
-	struct daemon *d;
+	struct sip_dispatch *sd;
+	const struct sip_env *env;
 	struct sockaddr_in src;
 	const char *datagram; /* the bytes as received, for the authenticate step */
 	size_t len;
@@ -46,7 +45,7 @@ struct sip_ctx {
 
 /* A request waiting for the address of its next hop. It owns the message. */
 struct pending_lookup {
-	struct daemon *d;
+	struct sip_dispatch *sd;
 	osip_message_t *msg;
 	struct sockaddr_in src;
 	enum source_kind kind;
@@ -56,37 +55,54 @@ struct pending_lookup {
 	struct pending_lookup *prev, *next;
 };
 
-static struct sip_counters counters;
+struct sip_dispatch {
+	const struct sip_env *env;
+	struct sip_counters counters;
+	struct sip_auth_counters auth_counters;
+	struct pending_lookup *lookups;  /* requests waiting for a name */
+	size_t pending;
+};
+
+/* Log budgets are per process on purpose: two dispatchers (a test's) share
+ * the one log. */
 static struct log_limit malformed_limit = LOG_LIMIT_INIT(60, 10);
 static struct log_limit noaddr_limit = LOG_LIMIT_INIT(60, 3);
 
-const struct sip_counters *sip_dispatch_counters(void)
+struct sip_dispatch *sip_dispatch_new(const struct sip_env *env)
 {
-	return &counters;
+	struct sip_dispatch *sd = calloc(1, sizeof(*sd));
+
+	if (sd)
+		sd->env = env;
+	return sd;
 }
 
-int sip_dispatch_start(struct daemon *d)
+void sip_dispatch_free(struct sip_dispatch *sd)
 {
-	memset(&counters, 0, sizeof(counters));
-	sip_reply_set_server(d->conf->useragent);
-	return 0;
-}
-
-void sip_dispatch_reconfigure(struct daemon *d)
-{
-	sip_reply_set_server(d->conf->useragent);
-}
-
-void sip_dispatch_stop(struct daemon *d)
-{
-	/* Requests still waiting for DNS are dropped; their senders retransmit
-	 * to whoever runs next. */
-	while (d->lookups) {
-		struct pending_lookup *p = d->lookups;
-		d->lookups = p->next;
+	if (!sd)
+		return;
+	while (sd->lookups) {
+		struct pending_lookup *p = sd->lookups;
+		sd->lookups = p->next;
 		osip_message_free(p->msg);
 		free(p);
 	}
+	free(sd);
+}
+
+const struct sip_counters *sip_dispatch_counters(const struct sip_dispatch *sd)
+{
+	return &sd->counters;
+}
+
+const struct sip_auth_counters *sip_dispatch_auth_counters(const struct sip_dispatch *sd)
+{
+	return &sd->auth_counters;
+}
+
+size_t sip_dispatch_pending(const struct sip_dispatch *sd)
+{
+	return sd->pending;
 }
 
 /* Answer the request in ctx ourselves, to where its top Via says (already
@@ -116,8 +132,8 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 		sip_reply_add_header(resp, "Allow", SIP_ALLOW_METHODS);
 		sip_reply_add_header(resp, "Accept", "application/sdp");
 	}
-	counters.answered_locally++;
-	sip_forward_send(ctx->d, resp, &to);
+	ctx->sd->counters.answered_locally++;
+	sip_forward_send(ctx->env, resp, &to);
 	osip_message_free(resp);
 }
 
@@ -138,6 +154,14 @@ static bool is_new_call(const osip_message_t *msg)
 	       (osip_from_get_tag(msg->to, &tag) != 0 || !tag);
 }
 
+/* 503 for a request that cannot go on now; a new call counts as failed. */
+static void refuse_unavailable(struct sip_ctx *ctx)
+{
+	if (is_new_call(ctx->msg))
+		media_count_refused(ctx->env->media);
+	respond(ctx, 503, NULL);
+}
+
 static bool source_is_local(const struct sip_ctx *ctx)
 {
 	return ctx->kind == SOURCE_PBX || ctx->kind == SOURCE_LAN;
@@ -146,7 +170,8 @@ static bool source_is_local(const struct sip_ctx *ctx)
 static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **contact,
 			  struct sockaddr_in *nat)
 {
-	const struct binding *b = registrar_lookup(arg, peer->name, time(NULL));
+	const struct sip_env *env = arg;
+	const struct binding *b = registrar_lookup(env->registrar, peer->name, env->now());
 
 	if (!b)
 		return false;
@@ -175,20 +200,23 @@ static bool unreachable_cb(void *arg, const struct conf_peer *peer)
 	return peer->qualify && qualify_status_of(arg, peer->name, NULL) == QUALIFY_UNREACHABLE;
 }
 
-static void route_self_of(const struct daemon *d, struct route_self *self)
+static void route_self_of(const struct sip_env *env, struct route_self *self)
 {
 	memset(self, 0, sizeof(*self));
-	self->conf = d->conf;
-	self->lan_addr = d->lan_addr;
-	self->have_lan_addr = d->have_lan_addr;
-	self->have_ext_addr = externaddr_get(d->external, &self->ext_addr);
-	self->port = d->conf->bindport;
-	self->trunk_addr = trunks_addr_cb;
-	self->trunk_arg = d->trunks;
+	self->conf = env->conf;
+	self->have_lan_addr = advertise_lan(env->advertise, &self->lan_addr);
+	self->have_ext_addr = advertise_external(env->advertise, &self->ext_addr);
+	self->port = env->conf->bindport;
+	if (env->trunks) {
+		self->trunk_addr = trunks_addr_cb;
+		self->trunk_arg = env->trunks;
+	}
 	self->binding_of = binding_of_cb;
-	self->binding_arg = d->registrar;
-	self->unreachable = unreachable_cb;
-	self->unreachable_arg = d->qualify;
+	self->binding_arg = (void *)env;
+	if (env->qualify) {
+		self->unreachable = unreachable_cb;
+		self->unreachable_arg = env->qualify;
+	}
 }
 
 static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
@@ -197,15 +225,15 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 				       .peer = ctx->peer };
 	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
 
-	bool to_internet = !classify_is_local(ctx->d->conf, dest->sin_addr);
-	switch (sip_forward_request(ctx->d, ctx->msg, &fsrc, dest)) {
+	bool to_internet = !classify_is_local(ctx->env->conf, dest->sin_addr);
+	switch (sip_forward_request(ctx->env, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
-		counters.forwarded++;
+		ctx->sd->counters.forwarded++;
 		/* A trunk is an Internet party too: its BYE must end the dialog
 		 * that the responses sent to it confirmed, or the entry lives
 		 * DIALOGS_IDLE_S and a busy trunk fills the table. */
 		if (to_internet || ctx->kind == SOURCE_INTERNET || ctx->kind == SOURCE_TRUNK)
-			sip_authenticate_note_dialog(ctx->d, ctx->msg, to_internet, ctx->peer);
+			sip_authenticate_note_dialog(ctx->env, ctx->msg, to_internet, ctx->peer);
 		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
 			  sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from),
 			  netaddr_format(dest, to));
@@ -214,9 +242,7 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		log_limited(&noaddr_limit, LOG_WARNING,
 			    "%s from %s needs the external address, which is not known yet; answered 503",
 			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, from));
-		if (is_new_call(ctx->msg))
-			media_count_refused(ctx->d->media);
-		respond(ctx, 503, NULL);
+		refuse_unavailable(ctx);
 		break;
 	case FORWARD_CALL_LIMIT:
 		respond(ctx, peerlimit_status(PEERLIMIT_CALLS), peerlimit_reason(PEERLIMIT_CALLS));
@@ -236,7 +262,7 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		respond(ctx, 500, NULL);
 		break;
 	}
-	media_note(ctx->d->media, ctx->msg);
+	media_note(ctx->env->media, ctx->msg);
 }
 
 static void pending_unlink(struct pending_lookup *p)
@@ -244,30 +270,30 @@ static void pending_unlink(struct pending_lookup *p)
 	if (p->prev)
 		p->prev->next = p->next;
 	else
-		p->d->lookups = p->next;
+		p->sd->lookups = p->next;
 	if (p->next)
 		p->next->prev = p->prev;
+	p->sd->pending--;
 }
 
 static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
 {
 	struct pending_lookup *p = arg;
-	struct sip_ctx ctx = { .d = p->d, .src = p->src, .msg = p->msg, .kind = p->kind };
+	struct sip_ctx ctx = { .sd = p->sd, .env = p->sd->env, .src = p->src, .msg = p->msg,
+			       .kind = p->kind };
 
 	if (p->peer[0])
-		ctx.peer = conf_peer_find(p->d->conf, p->peer);
+		ctx.peer = conf_peer_find(ctx.env->conf, p->peer);
 
 	pending_unlink(p);
 	if (ok) {
 		struct sockaddr_in dest = netaddr_make(addr, p->port);
 		forward_to(&ctx, &dest);
 	} else {
-		counters.lookups_failed++;
+		ctx.sd->counters.lookups_failed++;
 		log_limited(&noaddr_limit, LOG_WARNING, "cannot resolve %s for %s %s; answered 503",
 			    p->host, sipmsg_method(p->msg), sipmsg_call_id(p->msg));
-		if (is_new_call(p->msg))
-			media_count_refused(p->d->media);
-		respond(&ctx, 503, NULL);
+		refuse_unavailable(&ctx);
 	}
 	osip_message_free(p->msg);
 	free(p);
@@ -284,7 +310,7 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 		respond(ctx, 503, NULL);
 		return;
 	}
-	switch (dnscache_lookup(ctx->d->dnscache, host, &addr, lookup_done_cb, p)) {
+	switch (ctx->env->resolve(ctx->env->resolve_arg, host, &addr, lookup_done_cb, p)) {
 	case DNSCACHE_HIT: {
 		struct sockaddr_in dest = netaddr_make(addr, port);
 		free(p);
@@ -294,17 +320,15 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	case DNSCACHE_NEGATIVE:
 	case DNSCACHE_BUSY:
 		free(p);
-		counters.lookups_failed++;
+		ctx->sd->counters.lookups_failed++;
 		log_limited(&noaddr_limit, LOG_WARNING, "cannot resolve %s for %s %s; answered 503", host,
 			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg));
-		if (is_new_call(ctx->msg))
-			media_count_refused(ctx->d->media);
-		respond(ctx, 503, NULL);
+		refuse_unavailable(ctx);
 		return;
 	case DNSCACHE_PENDING:
 		break;
 	}
-	p->d = ctx->d;
+	p->sd = ctx->sd;
 	p->msg = ctx->msg;
 	ctx->msg = NULL;
 	p->src = ctx->src;
@@ -313,10 +337,11 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	snprintf(p->host, sizeof(p->host), "%s", host);
 	if (ctx->peer)
 		snprintf(p->peer, sizeof(p->peer), "%s", ctx->peer->name);
-	p->next = ctx->d->lookups;
+	p->next = ctx->sd->lookups;
 	if (p->next)
 		p->next->prev = p;
-	ctx->d->lookups = p;
+	ctx->sd->lookups = p;
+	ctx->sd->pending++;
 }
 
 static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
@@ -324,8 +349,8 @@ static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 	struct sockaddr_in to;
 
 	if (sip_via_response_target(ctx->msg, &to)) {
-		counters.answered_locally++;
-		sip_forward_send(ctx->d, answer, &to);
+		ctx->sd->counters.answered_locally++;
+		sip_forward_send(ctx->env, answer, &to);
 	}
 	osip_message_free(answer);
 }
@@ -339,7 +364,7 @@ static void handle_request(struct sip_ctx *ctx)
 	struct route_self self;
 	struct route_decision route;
 
-	counters.requests++;
+	ctx->sd->counters.requests++;
 	log_debug("%s %s from %s (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
 		  netaddr_format(&ctx->src, addr), classify_source_name(ctx->kind));
 	bool asked_rport = false;
@@ -357,15 +382,15 @@ static void handle_request(struct sip_ctx *ctx)
 	}
 	if (ctx->kind == SOURCE_INTERNET) {
 		osip_message_t *answer = NULL;
-		switch (sip_authenticate(ctx->d, ctx->msg, &ctx->src, ctx->datagram, ctx->len, &ctx->peer,
-					 &answer)) {
+		switch (sip_authenticate(ctx->env, &ctx->sd->auth_counters, ctx->msg, &ctx->src,
+					 ctx->datagram, ctx->len, &ctx->peer, &answer)) {
 		case ADMIT:
 			break;
 		case ANSWERED:
 			send_answer(ctx, answer);
 			return;
 		case DROPPED:
-			counters.dropped++;
+			ctx->sd->counters.dropped++;
 			return;
 		}
 	}
@@ -392,7 +417,7 @@ static void handle_request(struct sip_ctx *ctx)
 		return;
 	}
 
-	route_self_of(ctx->d, &self);
+	route_self_of(ctx->env, &self);
 	sip_route_request(&self, ctx->kind, ctx->msg, &route);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
 	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
@@ -421,48 +446,51 @@ static void handle_response(struct sip_ctx *ctx)
 	char addr[NETADDR_STRLEN];
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
 
-	counters.responses++;
+	ctx->sd->counters.responses++;
 	if (!sip_branch_pop_ours(ctx->msg)) {
 		/* R6: a response whose top Via is not ours is never passed on */
-		counters.stray_responses++;
+		ctx->sd->counters.stray_responses++;
 		log_limited(&malformed_limit, LOG_INFO, "%d response from %s is not for sipnatd, dropped",
 			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
 		return;
 	}
 	if (osip_list_size(&ctx->msg->vias) == 0) {
 		/* the answer to a request of sipnatd's own */
-		qualify_response(ctx->d->qualify, ctx->msg);
+		if (ctx->env->qualify)
+			qualify_response(ctx->env->qualify, ctx->msg);
 		return;
 	}
 	struct sockaddr_in to;
-	bool to_internet = sip_via_response_target(ctx->msg, &to) && !classify_is_local(ctx->d->conf, to.sin_addr);
-	enum forward_result fr = sip_forward_response(ctx->d, ctx->msg, &fsrc);
+	bool to_internet = sip_via_response_target(ctx->msg, &to) &&
+			   !classify_is_local(ctx->env->conf, to.sin_addr);
+	enum forward_result fr = sip_forward_response(ctx->env, ctx->msg, &fsrc);
 	if (fr == FORWARD_SENT) {
-		counters.forwarded++;
+		ctx->sd->counters.forwarded++;
 		if (to_internet || ctx->kind == SOURCE_INTERNET)
-			sip_authenticate_note_dialog(ctx->d, ctx->msg, to_internet, NULL);
+			sip_authenticate_note_dialog(ctx->env, ctx->msg, to_internet, NULL);
 	}
 	/* a response that could not be relayed still ends what it ends */
-	media_note(ctx->d->media, ctx->msg);
+	media_note(ctx->env->media, ctx->msg);
 	if (fr != FORWARD_SENT)
 		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
 			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
 }
 
-void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
+			  const struct sockaddr_in *src)
 {
-	struct sip_ctx ctx = { .d = arg, .src = *src, .datagram = buf, .len = len };
+	struct sip_ctx ctx = { .sd = sd, .env = sd->env, .src = *src, .datagram = buf, .len = len };
+	struct sip_counters *counters = &sd->counters;
 	char addr[NETADDR_STRLEN];
 	const char *why;
 
-	counters.received++;
+	counters->received++;
 	/* A banned address costs no parsing (section 6); the LAN is never banned. */
-	if (bans_is_banned(ctx.d->bans, src->sin_addr, time(NULL)) &&
-	    !classify_is_local(ctx.d->conf, src->sin_addr)) {
-		counters.banned++;
+	if (bans_is_banned(ctx.env->bans, src->sin_addr, ctx.env->now()) &&
+	    !classify_is_local(ctx.env->conf, src->sin_addr)) {
+		counters->banned++;
 		return;
 	}
-	sip_socket_trace("in from", src, buf, len > SIPMSG_MAX_SIZE ? 0 : len);
 	enum sipmsg_status st = sipmsg_parse(buf, len, &ctx.msg, &why);
 	switch (st) {
 	case SIPMSG_OK:
@@ -470,21 +498,21 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 	case SIPMSG_KEEPALIVE:
 	case SIPMSG_STUN:
 		/* RFC 5626 4.4: keep-alives on UDP get no answer and no log line */
-		counters.keepalives++;
+		counters->keepalives++;
 		return;
 	case SIPMSG_TOO_BIG:
-		counters.too_big++;
+		counters->too_big++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a datagram from %s: %s",
 			    netaddr_format(src, addr), why);
 		return;
 	case SIPMSG_MALFORMED:
 	case SIPMSG_INCOMPLETE:
-		counters.malformed++;
+		counters->malformed++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a malformed datagram from %s (%zu bytes): %s",
 			    netaddr_format(src, addr), len, why);
 		return;
 	case SIPMSG_INVALID:
-		counters.invalid++;
+		counters->invalid++;
 		log_limited(&malformed_limit, LOG_NOTICE, "bad request from %s: %s; answered 400",
 			    netaddr_format(src, addr), why);
 		if (sip_via_stamp_received(ctx.msg, src, true) == 0)
@@ -493,7 +521,8 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 		return;
 	}
 
-	ctx.kind = classify_source(ctx.d->conf, src->sin_addr, trunks_match_cb, ctx.d->trunks, &ctx.peer);
+	ctx.kind = classify_source(ctx.env->conf, src->sin_addr, ctx.env->trunks ? trunks_match_cb : NULL,
+				   ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
 	if (!source_is_local(&ctx))
 		sip_hide_restore_call_id(ctx.msg);
@@ -502,4 +531,9 @@ void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct 
 	else
 		handle_response(&ctx);
 	osip_message_free(ctx.msg);
+}
+
+void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+{
+	sip_dispatch_message(arg, buf, len, src);
 }

@@ -7,14 +7,13 @@
 #include "sip_forward.h"
 
 #include "classify.h"
-#include "daemon.h"
+#include "advertise.h"
 #include "log.h"
 #include "media.h"
 #include "netaddr.h"
 #include "sip_branch.h"
 #include "sip_hide.h"
 #include "sip_contact.h"
-#include "sip_socket.h"
 #include "sip_via.h"
 #include "sipmsg.h"
 
@@ -24,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sip_forward_send(struct daemon *d, osip_message_t *msg, const struct sockaddr_in *dest)
+void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const struct sockaddr_in *dest)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -34,9 +33,9 @@ void sip_forward_send(struct daemon *d, osip_message_t *msg, const struct sockad
 
 	/* Toward the Internet, the LAN's hosts in From/To/Call-ID are hidden on
 	 * the wire only: whatever runs after this sees the message unchanged. */
-	if (!classify_is_local(d->conf, dest->sin_addr) &&
-	    daemon_advertised_addr(d, dest->sin_addr, &external)) {
-		if (sip_hide_for_internet(msg, d->conf, external, d->conf->bindport, &undo) != 0) {
+	if (!classify_is_local(env->conf, dest->sin_addr) &&
+	    advertise_toward(env->advertise, dest->sin_addr, &external)) {
+		if (sip_hide_for_internet(msg, env->conf, external, env->conf->bindport, &undo) != 0) {
 			log_err("out of memory hiding the LAN in %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
 			return;
 		}
@@ -49,7 +48,7 @@ void sip_forward_send(struct daemon *d, osip_message_t *msg, const struct sockad
 		log_err("cannot serialise %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
 		return;
 	}
-	sip_socket_send(d->sip, buf, len, dest);
+	env->send(env->send_arg, buf, len, dest);
 	osip_free(buf);
 }
 
@@ -87,13 +86,13 @@ static void decrement_max_forwards(osip_message_t *req)
 }
 
 /* Media for a message crossing the NAT: its SDP points at the relay. */
-static enum forward_result relay_media(struct daemon *d, osip_message_t *msg,
+static enum forward_result relay_media(const struct sip_env *env, osip_message_t *msg,
 				       const struct forward_source *src, bool dest_local,
 				       struct in_addr advertised)
 {
 	if (src->local == dest_local)
 		return FORWARD_SENT; /* LAN to LAN: no relay (design section 8) */
-	switch (media_rewrite(d->media, msg, src->local, &src->addr, advertised, src->peer)) {
+	switch (media_rewrite(env->media, msg, src->local, &src->addr, advertised, src->peer)) {
 	case MEDIA_DONE:
 		return FORWARD_SENT;
 	case MEDIA_NO_PORTS:
@@ -111,10 +110,10 @@ static enum forward_result relay_media(struct daemon *d, osip_message_t *msg,
 }
 
 /* Contact masquerading for a message crossing from src to dest. */
-static int masquerade(struct daemon *d, osip_message_t *msg, const struct forward_source *src,
+static int masquerade(const struct sip_env *env, osip_message_t *msg, const struct forward_source *src,
 		      bool dest_local, struct in_addr advertised)
 {
-	uint16_t port = d->conf->bindport;
+	uint16_t port = env->conf->bindport;
 
 	if (src->local && !dest_local)
 		return sip_contact_masquerade(msg, advertised, port, NULL);
@@ -149,39 +148,39 @@ static void drop_vias(osip_message_t *msg)
 	}
 }
 
-enum forward_result sip_forward_request(struct daemon *d, osip_message_t *req,
+enum forward_result sip_forward_request(const struct sip_env *env, osip_message_t *req,
 				    const struct forward_source *src, const struct sockaddr_in *dest)
 {
-	bool dest_local = classify_is_local(d->conf, dest->sin_addr);
+	bool dest_local = classify_is_local(env->conf, dest->sin_addr);
 	struct in_addr advertised;
 	char branch[BRANCH_MAX];
 	bool hidden;
 
-	if (!daemon_advertised_addr(d, dest->sin_addr, &advertised))
+	if (!advertise_toward(env->advertise, dest->sin_addr, &advertised))
 		return FORWARD_NO_ADDRESS;
 	/* Media first: a call the relay cannot carry is refused before anything
 	 * else is touched (503 before forwarding, R20). */
-	enum forward_result media = relay_media(d, req, src, dest_local, advertised);
+	enum forward_result media = relay_media(env, req, src, dest_local, advertised);
 	if (media != FORWARD_SENT)
 		return media;
 	decrement_max_forwards(req);
-	if (masquerade(d, req, src, dest_local, advertised) != 0)
+	if (masquerade(env, req, src, dest_local, advertised) != 0)
 		goto fail;
 	/* Leaving the LAN: the LAN's Vias go into the branch, not on the wire. */
 	if (sip_branch_make(req, src->local && !dest_local, branch, sizeof(branch), &hidden) != 0)
 		goto fail;
 	if (hidden)
 		drop_vias(req);
-	if (add_own_via(req, advertised, d->conf->bindport, branch) != 0)
+	if (add_own_via(req, advertised, env->conf->bindport, branch) != 0)
 		goto fail;
-	sip_forward_send(d, req, dest);
+	sip_forward_send(env, req, dest);
 	return FORWARD_SENT;
 fail:
 	log_err("cannot rewrite %s %s for forwarding", sipmsg_method(req), sipmsg_call_id(req));
 	return FORWARD_FAILED;
 }
 
-enum forward_result sip_forward_response(struct daemon *d, osip_message_t *resp,
+enum forward_result sip_forward_response(const struct sip_env *env, osip_message_t *resp,
 				     const struct forward_source *src)
 {
 	struct sockaddr_in dest;
@@ -189,18 +188,18 @@ enum forward_result sip_forward_response(struct daemon *d, osip_message_t *resp,
 
 	if (!sip_via_response_target(resp, &dest))
 		return FORWARD_FAILED;
-	bool dest_local = classify_is_local(d->conf, dest.sin_addr);
+	bool dest_local = classify_is_local(env->conf, dest.sin_addr);
 	if (src->local != dest_local) {
-		if (!daemon_advertised_addr(d, dest.sin_addr, &advertised))
+		if (!advertise_toward(env->advertise, dest.sin_addr, &advertised))
 			return FORWARD_NO_ADDRESS;
-		enum forward_result media = relay_media(d, resp, src, dest_local, advertised);
+		enum forward_result media = relay_media(env, resp, src, dest_local, advertised);
 		if (media != FORWARD_SENT)
 			return media;
-		if (masquerade(d, resp, src, dest_local, advertised) != 0) {
+		if (masquerade(env, resp, src, dest_local, advertised) != 0) {
 			log_err("cannot rewrite the Contact of a %d response", resp->status_code);
 			return FORWARD_FAILED;
 		}
 	}
-	sip_forward_send(d, resp, &dest);
+	sip_forward_send(env, resp, &dest);
 	return FORWARD_SENT;
 }

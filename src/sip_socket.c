@@ -111,6 +111,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 				len = SIPMSG_MAX_SIZE + 1;
 			if (sock->from[i].sin_family != AF_INET)
 				continue;
+			sip_socket_trace("in from", &sock->from[i], sock->buf[i],
+					 len > SIPMSG_MAX_SIZE ? 0 : len);
 			sock->fn(sock->arg, sock->buf[i], len, &sock->from[i]);
 			/* the callback may have stopped us (shutdown) */
 			if (!sock->read_ev)

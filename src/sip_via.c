@@ -47,16 +47,57 @@ int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
 	return 0;
 }
 
-int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport)
+/* A quoted value is the whole value, its quotes balanced (RFC 3261 25.1
+ * quoted-string). libosip2 keeps an unbalanced one as it came
+ * ("branresponse=\"-ref;rport"): once sipnatd adds received and rport after
+ * it, the Via reads back as other parameters, and the response would find
+ * neither sipnatd's branch check nor the sender. Such a Via is unusable. */
+static bool quoted_value_ok(const char *v)
+{
+	size_t len;
+
+	if (!v || !strchr(v, '"'))
+		return true;
+	len = strlen(v);
+	if (len < 2 || v[0] != '"' || v[len - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (v[i] == '\\')
+			i++; /* a quoted-pair: the escaped character is not a quote */
+		else if (v[i] == '"')
+			return false;
+	}
+	/* the closing quote must not be the escaped one */
+	size_t backslashes = 0;
+	for (size_t i = len - 1; i > 1 && v[i - 1] == '\\'; i--)
+		backslashes++;
+	return backslashes % 2 == 0;
+}
+
+static bool params_well_formed(const osip_via_t *via)
+{
+	osip_generic_param_t *p;
+
+	for (int i = 0; (p = osip_list_get(&via->via_params, i)) != NULL; i++)
+		if ((p->gname && strchr(p->gname, '"')) || !quoted_value_ok(p->gvalue))
+			return false;
+	return true;
+}
+
+int sip_via_stamp_received_addr(osip_message_t *req, const struct netaddr *src, bool force_rport)
 {
 	osip_via_t *via = osip_list_get(&req->vias, 0);
-	char ip[INET_ADDRSTRLEN], port[8];
+	char ip[NETADDR_HOST_MAX], port[8];
+	struct netaddr sent_by;
 	bool wants_rport = false;
 
-	if (!via || !via->host)
+	if (!via || !via->host || (src->family != AF_INET && src->family != AF_INET6) ||
+	    !params_well_formed(via))
 		return -1;
-	inet_ntop(AF_INET, &src->sin_addr, ip, sizeof(ip));
-	snprintf(port, sizeof(port), "%u", ntohs(src->sin_port));
+	/* RFC 3261 25.1: via-received is IPv4address / IPv6address, the
+	 * address without brackets (RFC 5118 4.5) */
+	netaddr_ip_text(src, ip);
+	snprintf(port, sizeof(port), "%u", (unsigned)src->port);
 	sip_via_param(via, "rport", &wants_rport);
 
 	if (wants_rport || force_rport) {
@@ -65,8 +106,10 @@ int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, b
 		return 0;
 	}
 	/* RFC 3261 18.2.1: received only when sent-by differs from the source;
-	 * drop any received= the client wrote itself. */
-	if (strcmp(via->host, ip) != 0)
+	 * drop any received= the client wrote itself. libosip2 gives the
+	 * sent-by of "[2001:db8::1]:5060" without its brackets; a name is
+	 * never the source. */
+	if (!netaddr_parse_ip(via->host, &sent_by) || !netaddr_same_ip(&sent_by, src))
 		return sip_via_param_set(via, "received", ip);
 	osip_generic_param_t *stale = NULL;
 	if (osip_generic_param_get_byname(&via->via_params, (char *)"received", &stale) == 0 && stale) {
@@ -76,16 +119,24 @@ int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, b
 	return 0;
 }
 
-bool sip_via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
+int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport)
+{
+	struct netaddr a = netaddr_from_in(src);
+
+	return sip_via_stamp_received_addr(req, &a, force_rport);
+}
+
+bool sip_via_response_target_addr(const osip_message_t *resp, struct netaddr *out)
 {
 	const osip_via_t *via = osip_list_get(&resp->vias, 0);
-	struct in_addr ip;
+	struct netaddr ip;
 	uint16_t port = 5060;
 
 	if (!via || !via->host)
 		return false;
+	/* received bare or bracketed (RFC 5118 4.5: accept both) */
 	const char *received = sip_via_param(via, "received", NULL);
-	if (!netaddr_parse_ipv4(received ? received : via->host, &ip))
+	if (!netaddr_parse_ip(received ? received : via->host, &ip))
 		return false;
 	const char *rport = sip_via_param(via, "rport", NULL);
 	if (rport && netaddr_parse_port(rport, &port)) {
@@ -93,8 +144,17 @@ bool sip_via_response_target(const osip_message_t *resp, struct sockaddr_in *out
 	} else if (via->port && !netaddr_parse_port(via->port, &port)) {
 		return false;
 	}
-	*out = netaddr_make(ip, port);
+	*out = ip;
+	out->port = port;
 	return true;
+}
+
+bool sip_via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
+{
+	struct netaddr a;
+
+	/* the IPv4 path: an IPv6 target is no target for it */
+	return sip_via_response_target_addr(resp, &a) && netaddr_to_in(&a, out);
 }
 
 void sip_via_param_remove(osip_via_t *via, const char *name)

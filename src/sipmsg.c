@@ -6,6 +6,8 @@
  */
 #include "sipmsg.h"
 
+#include "secret.h"
+
 #include "log.h"
 
 #include <ctype.h>
@@ -408,12 +410,22 @@ const char *sipmsg_call_id(const osip_message_t *msg)
 const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLID_MAX])
 {
 	const osip_call_id_t *c = msg->call_id;
+	int n;
 
-	if (!c || !c->number)
+	if (!c || !c->number) {
 		buf[0] = '\0';
-	else if (c->host)
-		snprintf(buf, SIPMSG_CALLID_MAX, "%s@%s", c->number, c->host);
-	else
-		snprintf(buf, SIPMSG_CALLID_MAX, "%s", c->number);
+		return buf;
+	}
+	n = snprintf(buf, SIPMSG_CALLID_MAX, "%s%s%s", c->number, c->host ? "@" : "",
+		     c->host ? c->host : "");
+	if (n >= 0 && n < SIPMSG_CALLID_MAX)
+		return buf;
+	/* RFC 3261 sets no limit: a longer Call-ID keeps its head for the logs
+	 * and ends in a keyed digest of the whole, so that two calls sharing
+	 * their first bytes never share a dialog, a binding or a session. */
+	char digest[SIPMSG_CALLID_DIGEST + 1];
+	const char *parts[] = { "call-id", c->number, c->host ? c->host : "" };
+	secret_token(parts, 3, digest, SIPMSG_CALLID_DIGEST);
+	snprintf(buf + SIPMSG_CALLID_MAX - SIPMSG_CALLID_DIGEST - 2, SIPMSG_CALLID_DIGEST + 2, "~%s", digest);
 	return buf;
 }

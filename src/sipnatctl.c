@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"  calls           calls with relayed media: ports, packets and bytes each way\n"
 	"  stats           counters since start\n"
 	"  bans            addresses banned after failed logins\n"
+	"  status          the external address and where it comes from; the router's\n"
+	"                  port mappings (general.portmap) with their lease time left\n"
 	"  reload          re-read the configuration file (like SIGHUP)\n"
 	"options:\n"
 	"  -s, --socket SOCKET  control socket (default " DEFAULT_SOCKET ")\n"
@@ -484,6 +486,79 @@ static void print_stats(const json_t *reply)
 	table_print(&relay);
 }
 
+/* status: the external address, then the router's mappings as a table. */
+static const char *lease_left(char *buf, size_t len, const json_t *run)
+{
+	long long lo = int_of(run, "lease_left_min_s"), hi = int_of(run, "lease_left_max_s");
+
+	if (!json_is_true(json_object_get(run, "mapped")))
+		return "-";
+	if (lo < 0 && hi < 0)
+		return "permanent";
+	if (lo == hi)
+		snprintf(buf, len, "%lld s", lo);
+	else
+		snprintf(buf, len, "%lld-%lld s", lo, hi);
+	return buf;
+}
+
+static void print_status(const json_t *reply)
+{
+	static const struct column cols[] = {
+		{ "Ports (UDP)", false }, { "State", false }, { "Public", false }, { "Lease left", true },
+	};
+	static const char *const sources[][2] = {
+		{ "router", "from the router, externip = \"auto\"" },
+		{ "externip", "externip" },
+		{ "externhost", "externhost" },
+		{ "none", "none yet" },
+	};
+	struct table t = TABLE(cols);
+	const char *source = str_of(reply, "external.source"), *why = source;
+	const json_t *pm = json_object_get(reply, "portmap"), *runs, *r;
+	char ports[32], pub[32], left[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (strcmp(source, sources[i][0]) == 0)
+			why = sources[i][1];
+	printf("External address: %s (%s)\n", str_of(reply, "external.address"), why);
+	if (!json_is_object(pm))
+		fail("unexpected reply from sipnatd: no \"portmap\" object");
+	if (strcmp(str_of(pm, "mode"), "off") == 0) {
+		printf("Port mapping: off (general.portmap)\n");
+		return;
+	}
+	printf("Port mapping: portmap = \"%s\": %s", str_of(pm, "mode"), str_of(pm, "state"));
+	if (json_is_string(json_object_get(pm, "protocol")))
+		printf(", %s at %s", str_of(pm, "protocol"), str_of(pm, "router"));
+	printf("; %lld of %lld ports mapped, lease %lld s\n", int_of(pm, "mapped"), int_of(pm, "ports"),
+	       int_of(pm, "lease_s"));
+	if (json_is_string(json_object_get(pm, "router_address")))
+		printf("Router's external address: %s%s\n", str_of(pm, "router_address"),
+		       json_is_true(json_object_get(pm, "router_address_usable")) ? ""
+		       : " (private or shared: not advertised)");
+	if (*str_of(pm, "last_error") && strcmp(str_of(pm, "last_error"), "-") != 0)
+		printf("Last failure: %s\n", str_of(pm, "last_error"));
+	runs = array_of(pm, "mappings");
+	json_array_foreach(runs, i, r) {
+		long long first = int_of(r, "first"), last = int_of(r, "last"), pfirst = int_of(r, "public_first");
+		if (first == last)
+			snprintf(ports, sizeof(ports), "%lld", first);
+		else
+			snprintf(ports, sizeof(ports), "%lld-%lld", first, last);
+		bool mapped = json_is_true(json_object_get(r, "mapped"));
+		if (!mapped)
+			snprintf(pub, sizeof(pub), "-");
+		else if (pfirst == first)
+			snprintf(pub, sizeof(pub), "same");
+		else
+			snprintf(pub, sizeof(pub), "%lld", pfirst);
+		table_row(&t, ports, mapped ? "mapped" : "not mapped", pub, lease_left(left, sizeof(left), r));
+	}
+	table_print(&t);
+}
+
 static void print_reload(const json_t *reply)
 {
 	printf("configuration reloaded from %s\n", str_of(reply, "config"));
@@ -498,6 +573,7 @@ static const struct command {
 	{ "calls", print_calls },
 	{ "stats", print_stats },
 	{ "bans", print_bans },
+	{ "status", print_status },
 	{ "reload", print_reload },
 };
 

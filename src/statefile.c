@@ -14,6 +14,7 @@
  */
 #include "statefile.h"
 
+#include "log.h"
 #include "netaddr.h"
 
 #include <errno.h>
@@ -311,4 +312,84 @@ long statefile_load(const char *path, struct registrar *r, time_t now, size_t *b
 	restored = statefile_parse(text, len, r, now, bad);
 	free(text);
 	return restored;
+}
+
+/* ---- the coalescing writer ---- */
+
+struct statefile_writer {
+	const struct registrar *registrar;
+	const char *path;
+	struct event *timer;
+	bool dirty;
+	bool retrying;   /* the last write failed; the timer is the retry */
+};
+
+/* Write the bindings if they changed. False when the write failed (logged). */
+static bool write_now(struct statefile_writer *w)
+{
+	char err[512];
+
+	if (!w->dirty)
+		return true;
+	w->dirty = false;
+	if (statefile_save(w->path, w->registrar, err, sizeof(err)) == 0)
+		return true;
+	log_warn("cannot save registrations: %s; retrying every %d s", err, STATEFILE_RETRY_S);
+	w->dirty = true;
+	return false;
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct statefile_writer *w = arg;
+	struct timeval tv = { .tv_sec = STATEFILE_RETRY_S };
+
+	/* a full disk gets freed, a read-only mount remounted: try again */
+	w->retrying = !write_now(w);
+	if (w->retrying)
+		evtimer_add(w->timer, &tv);
+}
+
+struct statefile_writer *statefile_writer_new(struct event_base *base, const struct registrar *r,
+					      const char *path)
+{
+	struct statefile_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->registrar = r;
+	w->path = path;
+	w->timer = evtimer_new(base, write_cb, w);
+	if (!w->timer) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void statefile_writer_changed(struct statefile_writer *w)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = STATEFILE_WRITE_DELAY_MS * 1000 };
+
+	w->dirty = true;
+	if (w->retrying) {
+		evtimer_del(w->timer);
+		w->retrying = false;
+	}
+	if (!evtimer_pending(w->timer, NULL))
+		evtimer_add(w->timer, &tv);
+}
+
+void statefile_writer_set_path(struct statefile_writer *w, const char *path)
+{
+	w->path = path;
+}
+
+void statefile_writer_free(struct statefile_writer *w)
+{
+	if (!w)
+		return;
+	write_now(w);
+	event_free(w->timer);
+	free(w);
 }

@@ -54,7 +54,13 @@
 # usage: nat_call.sh SIPNATD_BINARY [SCENARIO_DIR]
 #        NAT_TEST_KEEP=1 keeps the logs, the sipp message traces and captures;
 #        NAT_TEST_ONLY="KIND:PHONE:NAT ..." runs only those variants
-#        (e.g. "symmetric:natted:recipe preserving:public:no").
+#        (e.g. "symmetric:natted:recipe preserving:public:no");
+#        NAT_TEST_PREFIX=P runs under namespace prefix P instead of snat;
+#        NAT_TEST_PORTMAP=upnp|natpmp|pcp|auto: a home router without
+#        forwards, running miniupnpd, and sipnatd with that general.portmap
+#        and externip = "auto" (tests/nat/portmap.sh): everything from the
+#        Internet reaches sipnatd through mappings it made itself, a
+#        100-port pool; after SIGTERM miniupnpd must hold none of them.
 # exit:  0 pass, 1 fail, 77 skipped (not root, or a tool is missing).
 set -euo pipefail
 
@@ -72,9 +78,16 @@ if [[ ! -x $sipnatd ]]; then
     exit 1
 fi
 
-readonly PREFIX=snat
+readonly PREFIX=${NAT_TEST_PREFIX:-snat}
+readonly PORTMAP=${NAT_TEST_PORTMAP:-}
 readonly PUBLIC=$NETNS_PUBLIC SIPNATD_IP=$NETNS_SIPNATD PBX_IP=$NETNS_PBX
-readonly RTPSTART=$NETNS_RTPSTART RTPEND=$NETNS_RTPEND RTP_COUNT=100
+readonly RTPSTART=$NETNS_RTPSTART RTP_COUNT=100
+if [[ -n $PORTMAP ]]; then
+    readonly RTPEND=$((NETNS_RTPSTART + 99)) # mapped port by port
+    netns_require miniupnpd iptables-legacy
+else
+    readonly RTPEND=$NETNS_RTPEND
+fi
 top=$(mktemp -d "${TMPDIR:-/tmp}/sipnatd-nat.XXXXXX")
 work=$top
 failed=0
@@ -344,10 +357,15 @@ run_variant() {
     make_scenarios "$scen"
     say "==== variant $variant: phone $PHONE (seen as $PHONE_NAT), alice: $(peer_line "$natv")"
 
+    if [[ -n $PORTMAP ]]; then
+        public_side="externip = \"auto\"; portmap = \"$PORTMAP\"; portmaplease = 60;"
+    else
+        public_side="externip = \"$PUBLIC\";"
+    fi
     cat >"$work/sipnatd.conf" <<EOF
 general: {
   bindaddr = "$SIPNATD_IP"; bindport = 5060;
-  externip = "$PUBLIC";
+  $public_side
   localnet = [ "192.0.2.0/24" ];
   pbx = "$PBX_IP:5060";
   allowguest = false;
@@ -408,6 +426,23 @@ EOF
         cat "$work/sipnatd.log" >&2
         echo "FAIL: sipnatd did not start" >&2
         exit 1
+    fi
+    if [[ -n $PORTMAP ]]; then
+        # nothing from the Internet gets in before sipnatd's own mappings
+        if wait_for "$work/sipnatd.log" "portmap: mapped UDP 5060" 15 "$sipnatd_pid"; then
+            rules=$(netns_miniupnpd_rules)
+            n=$(awk -v to="$SIPNATD_IP" -v lo="$RTPSTART" -v hi="$RTPEND" \
+                '$2 == to && ($1 == 5060 || ($1 >= lo && $1 <= hi))' <<<"$rules" | wc -l)
+            if ((n == RTPEND - RTPSTART + 2)); then
+                say "portmap: sipnatd mapped 5060 and $RTPSTART-$RTPEND on the router (miniupnpd holds $n forwards to $SIPNATD_IP)"
+            else
+                fail "portmap: miniupnpd holds $n of the $((RTPEND - RTPSTART + 2)) forwards sipnatd asked for: $(tr '\n' ' ' <<<"$rules")"
+            fi
+        else
+            fail "portmap: sipnatd did not map its ports on the router: $(grep -m3 'portmap' "$work/sipnatd.log" | tr '\n' ' ')"
+        fi
+        grep -qF "external address from the router: $PUBLIC" "$work/sipnatd.log" ||
+            fail "portmap: sipnatd did not take $PUBLIC from the router as its external address"
     fi
     rc=0
     wait "$qualify_uas" || rc=$?
@@ -600,6 +635,14 @@ EOF
     else
         fail "sipnatd exited with status $rc on SIGTERM"
     fi
+    if [[ -n $PORTMAP ]]; then
+        rules=$(netns_miniupnpd_rules)
+        if [[ -z $rules ]]; then
+            say "portmap: after SIGTERM miniupnpd holds no forwards ($(grep -m1 -oE 'removed [0-9]+ mappings' "$work/sipnatd.log" || echo '?') said sipnatd)"
+        else
+            fail "portmap: miniupnpd still forwards after sipnatd stopped: $(tr '\n' ' ' <<<"$rules")"
+        fi
+    fi
 
     # ---------------------------------------------------------------- the wire
     if [[ -n $capture ]]; then
@@ -707,8 +750,14 @@ for kind in "${kinds[@]}"; do
         want+=("$v")
     done
     ((${#want[@]})) || continue
-    say "building the namespaces ($PREFIX-*), the phone's NAT $kind"
-    netns_setup "$PREFIX" "$kind"
+    say "building the namespaces ($PREFIX-*), the phone's NAT $kind${PORTMAP:+, a home router without forwards (miniupnpd)}"
+    if [[ -n $PORTMAP ]]; then
+        netns_setup "$PREFIX" "$kind" portmap
+        netns_stun_start "$top" || { echo "FAIL: the STUN server did not start: $(cat "$top/stun.out")" >&2; exit 1; }
+        netns_miniupnpd_start "$top" || { echo "FAIL: miniupnpd did not start or does not forward:" >&2; cat "$top/miniupnpd.log" >&2; exit 1; }
+    else
+        netns_setup "$PREFIX" "$kind"
+    fi
     for v in "${want[@]}"; do
         run_variant "$kind" "${v%%:*}" "${v#*:}"
     done

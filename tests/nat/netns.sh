@@ -27,6 +27,13 @@ readonly NETNS_PHONE=198.51.100.5 NETNS_PHONE_NAT=203.0.113.50 NETNS_PUBLIC=203.
 readonly NETNS_PUB_PHONE=203.0.113.80
 readonly NETNS_SIPNATD=192.0.2.10 NETNS_PBX=192.0.2.20 NETNS_LAN_NET=192.0.2.0/24
 readonly NETNS_RTPSTART=10000 NETNS_RTPEND=11000
+# A STUN server on the "Internet" (addresses of the bridge in P-inet), for
+# miniupnpd (netns_miniupnpd_start)
+readonly NETNS_STUN=203.0.113.90 NETNS_STUN_ALT=203.0.113.91
+
+netns_src=${BASH_SOURCE[0]}
+[[ $netns_src == */* ]] || netns_src=./$netns_src
+netns_dir=$(cd -- "${netns_src%/*}" && pwd)
 
 netns_prefix=""
 netns_names=()
@@ -165,11 +172,22 @@ netns_veth() {
 	nsx "$3" ip link set "$4" up
 }
 
-# netns_setup PREFIX KIND: take the prefix's lock (one run per prefix on the
-# machine), remove what an earlier run left, build the network, arm the
+# netns_setup PREFIX KIND [ROUTER]: take the prefix's lock (one run per prefix
+# on the machine), remove what an earlier run left, build the network, arm the
 # cleanup. Namespaces: $PREFIX-inet -home -lan -pbx -phone-nat -phone -pub.
+# ROUTER is the home router's kind:
+#   forwards   (the default) 5060/udp and the relay range forwarded by hand
+#   portmap    no forwards at all: only what a LAN host asks for through
+#              miniupnpd (netns_miniupnpd_start) gets in
 netns_setup() {
-	local p=$1 kind=$2 lock=/run/lock ns
+	local p=$1 kind=$2 router=${3:-forwards} lock=/run/lock ns
+	case $router in
+	forwards | portmap) ;;
+	*)
+		echo "netns_setup: router kind '$router' is neither forwards nor portmap" >&2
+		exit 1
+		;;
+	esac
 	case $kind in
 	symmetric | preserving) ;;
 	*)
@@ -222,9 +240,11 @@ netns_setup() {
 	# Port forwards to sipnatd (SIP and the relay range); the LAN goes out
 	# masqueraded; from the Internet only forwarded ports and replies get in
 	# (the PBX is unreachable).
-	nsx "$p-home" iptables -t nat -A PREROUTING -i wan -p udp --dport 5060 -j DNAT --to-destination "$NETNS_SIPNATD"
-	nsx "$p-home" iptables -t nat -A PREROUTING -i wan -p udp --dport "$NETNS_RTPSTART:$NETNS_RTPEND" \
-		-j DNAT --to-destination "$NETNS_SIPNATD"
+	if [[ $router == forwards ]]; then
+		nsx "$p-home" iptables -t nat -A PREROUTING -i wan -p udp --dport 5060 -j DNAT --to-destination "$NETNS_SIPNATD"
+		nsx "$p-home" iptables -t nat -A PREROUTING -i wan -p udp --dport "$NETNS_RTPSTART:$NETNS_RTPEND" \
+			-j DNAT --to-destination "$NETNS_SIPNATD"
+	fi
 	nsx "$p-home" iptables -t nat -A POSTROUTING -o wan -s "$NETNS_LAN_NET" -j MASQUERADE
 	nsx "$p-home" iptables -P FORWARD DROP
 	nsx "$p-home" iptables -A FORWARD -i lan -o lan -j ACCEPT
@@ -260,4 +280,104 @@ netns_capture() {
 	nsx_bg "$ns" timeout "$secs" tshark -q -i "$ifc" -f "$filter" -w "$file" >"$file.log" 2>&1 &
 	pids+=("$!")
 	wait_for "$file.log" "Capturing on" 10 "$!"
+}
+
+# ---- a home router that opens ports on request (netns_setup P KIND portmap)
+#
+# miniupnpd, the Debian package's iptables backend (miniupnpd-iptables): it
+# writes through libiptc, so its rules live in the legacy tables (listed with
+# iptables-legacy, beside the nf_tables rules of netns_setup, which the kernel
+# applies as well). It refuses to forward while its WAN address is a reserved
+# one, as TEST-NET addresses are, unless STUN shows that nothing filters in
+# front of it: so the "Internet" gets a STUN server (stun_server.py).
+
+# netns_stun_start DIR [REPORT_ADDR]: the STUN server, answering on
+# $NETNS_STUN:3478; with REPORT_ADDR it reports that address as the client's
+# (a carrier's NAT in front of the home router). Sets netns_stun_pid.
+netns_stun_start() {
+	local dir=$1 report=${2:-} p=$netns_prefix pid
+	nsx "$p-inet" ip addr replace "$NETNS_STUN/24" dev br0
+	nsx "$p-inet" ip addr replace "$NETNS_STUN_ALT/24" dev br0
+	: >"$dir/stun.log"
+	nsx_bg "$p-inet" python3 "$netns_dir/stun_server.py" "$NETNS_STUN" "$NETNS_STUN_ALT" 3478 \
+		"$dir/stun.log" $report >"$dir/stun.out" 2>&1 &
+	pid=$!
+	netns_stun_pid=$pid
+	pids+=("$pid")
+	wait_for "$dir/stun.log" "listening on" 5 "$pid"
+}
+
+# netns_miniupnpd_chains: the chains miniupnpd fills (what the package's
+# iptables_init.sh makes), where they are missing.
+netns_miniupnpd_chains() {
+	local p=$netns_prefix
+	if nsx "$p-home" iptables-legacy -t nat -N MINIUPNPD 2>/dev/null; then
+		nsx "$p-home" iptables-legacy -t nat -I PREROUTING -i wan -j MINIUPNPD
+	fi
+	if nsx "$p-home" iptables-legacy -t nat -N MINIUPNPD-POSTROUTING 2>/dev/null; then
+		nsx "$p-home" iptables-legacy -t nat -I POSTROUTING -o wan -j MINIUPNPD-POSTROUTING
+	fi
+	if nsx "$p-home" iptables-legacy -t filter -N MINIUPNPD 2>/dev/null; then
+		nsx "$p-home" iptables-legacy -t filter -I FORWARD -i wan ! -o wan -j MINIUPNPD
+	fi
+}
+
+# netns_miniupnpd_flush: what a reboot does to the router's mappings.
+netns_miniupnpd_flush() {
+	local p=$netns_prefix
+	nsx "$p-home" iptables-legacy -t nat -F MINIUPNPD
+	nsx "$p-home" iptables-legacy -t nat -F MINIUPNPD-POSTROUTING
+	nsx "$p-home" iptables-legacy -t filter -F MINIUPNPD
+}
+
+# netns_miniupnpd_rules: the port forwards miniupnpd holds, one "PORT ADDR"
+# a line (UDP), sorted by port: its DNAT in the nat table (whose target
+# iptables 1.8.9 prints as "[unsupported revision]", so the address is read
+# from its twin ACCEPT in the filter table).
+netns_miniupnpd_rules() {
+	local p=$netns_prefix
+	{
+		nsx "$p-home" iptables-legacy -t nat -S MINIUPNPD 2>/dev/null | sed -nE 's/.*-p udp .*--dport ([0-9]+) .*-j DNAT.*/N \1/p'
+		nsx "$p-home" iptables-legacy -t filter -S MINIUPNPD 2>/dev/null |
+			sed -nE 's/.*-d ([0-9.]+)\/32 .*-p udp .*--dport ([0-9]+) .*-j ACCEPT.*/F \2 \1/p'
+	} | awk '$1 == "N" { nat[$2] = 1 } $1 == "F" { to[$2] = $3 }
+		END { for (port in nat) print port, (port in to ? to[port] : "?") }' | sort -n
+}
+
+# netns_miniupnpd_start DIR [LINE...]: miniupnpd on the home router, UPnP-IGD
+# and NAT-PMP on the LAN side, for the LAN's own addresses only; LINEs are
+# further lines of its miniupnpd.conf (e.g. enable_upnp=no). Returns once it
+# serves and STUN allowed forwarding; netns_miniupnpd_pid is its PID, its
+# log DIR/miniupnpd.log (the log of an earlier start is kept as .N).
+netns_miniupnpd_start() {
+	local dir=$1 p=$netns_prefix n=1
+	shift
+	netns_miniupnpd_chains
+	{
+		printf '%s\n' ext_ifname=wan listening_ip=lan http_port=0 enable_natpmp=yes enable_upnp=yes \
+			secure_mode=yes system_uptime=no notify_interval=30 ext_perform_stun=yes \
+			"ext_stun_host=$NETNS_STUN" ext_stun_port=3478 uuid=73c6e5d2-5e0b-4c39-9a8e-0123456789ab \
+			"allow 1024-65535 $NETNS_LAN_NET 1024-65535" "deny 0-65535 0.0.0.0/0 0-65535"
+		printf '%s\n' "$@"
+	} >"$dir/miniupnpd.conf"
+	if [[ -e $dir/miniupnpd.log ]]; then
+		while [[ -e $dir/miniupnpd.log.$n ]]; do n=$((n + 1)); done
+		mv "$dir/miniupnpd.log" "$dir/miniupnpd.log.$n"
+	fi
+	nsx_bg "$p-home" miniupnpd -d -f "$dir/miniupnpd.conf" -P "$dir/miniupnpd.pid" \
+		>"$dir/miniupnpd.log" 2>&1 &
+	netns_miniupnpd_pid=$!
+	pids+=("$netns_miniupnpd_pid")
+	wait_for "$dir/miniupnpd.log" "Listening for NAT-PMP" 10 "$netns_miniupnpd_pid" &&
+		wait_for "$dir/miniupnpd.log" "Port forwarding is now enabled" 10 "$netns_miniupnpd_pid"
+}
+
+# netns_miniupnpd_stop: stop it (SIGTERM, as a router's shutdown does).
+netns_miniupnpd_stop() {
+	local pid=${netns_miniupnpd_pid:-}
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	forget_pid "$pid"
+	netns_miniupnpd_pid=""
 }

@@ -17,6 +17,7 @@
 #include "secret.h"
 #include "sip_samples.h"
 #include "sipmsg.h"
+#include "../support/digest_line.h"
 
 #define T0 ((time_t)1700000000)
 #define REALM "sipnatd"
@@ -102,27 +103,14 @@ static void credentials_for_uri(char *out, size_t len, const char *method, enum 
 				const char *user, const char *secret, const char *nonce,
 				const char *nc, const char *uri)
 {
-	struct digest_credentials c;
-	char ha1[DIGEST_HEX_MAX], response[DIGEST_HEX_MAX];
 	bool reg = strcmp(method, "REGISTER") == 0;
 
-	memset(&c, 0, sizeof(c));
-	c.alg = alg;
-	snprintf(c.username, sizeof(c.username), "%s", user);
-	snprintf(c.realm, sizeof(c.realm), "%s", REALM);
-	snprintf(c.nonce, sizeof(c.nonce), "%s", nonce);
-	snprintf(c.uri, sizeof(c.uri), "%s",
-		 uri ? uri : reg ? "sip:sipnatd.example.com" : "sip:100@sipnatd.example.com");
-	c.has_qop = true;
-	snprintf(c.cnonce, sizeof(c.cnonce), "%s", CNONCE);
-	snprintf(c.nc, sizeof(c.nc), "%s", nc);
-	auth_digest_ha1(alg, user, REALM, secret, ha1);
-	auth_digest_expected(&c, method, ha1, response);
-	snprintf(out, len,
-		 "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-		 "response=\"%s\", algorithm=%s, qop=auth, cnonce=\"%s\", nc=%s",
-		 reg ? "Authorization" : "Proxy-Authorization", user, REALM, nonce, c.uri, response,
-		 auth_digest_alg_name(alg), CNONCE, nc);
+	digest_line(out, len,
+		    &(struct digest_line){ .method = method, .alg = alg, .user = user, .realm = REALM,
+					   .password = secret, .nonce = nonce,
+					   .uri = uri ? uri : reg ? "sip:sipnatd.example.com"
+								  : "sip:100@sipnatd.example.com",
+					   .cnonce = CNONCE, .nc = nc });
 }
 
 static void credentials(char *out, size_t len, const char *method, enum digest_alg alg,

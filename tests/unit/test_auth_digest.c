@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth_digest.h"
+#include "../support/unit_main.h"
 
 /* RFC 7616 3.9.1 */
 #define RFC_NONCE "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v"
@@ -536,15 +537,4 @@ static Suite *auth_digest_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	parser_init();
-	sr = srunner_create(auth_digest_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(auth_digest_suite, parser_init())

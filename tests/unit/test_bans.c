@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bans.h"
+#include "../support/unit_main.h"
 
 #define T0 ((time_t)1700000000)
 
@@ -258,6 +259,165 @@ START_TEST(table_is_bounded)
 }
 END_TEST
 
+
+/* ---- either family (issue 20) ---- */
+
+static struct netaddr na(const char *text)
+{
+	struct netaddr a;
+
+	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
+	return a;
+}
+
+/* banafter failures from `from`, each from another address of the list; is
+ * `probe` banned then, under prefix6? */
+static const struct {
+	const char *what;
+	unsigned prefix6;
+	const char *from[3];
+	const char *probe;
+	bool banned;
+	const char *scope; /* the listed ban, NULL when none */
+} scoped[] = {
+	{ "one /64, three hosts", 64, { "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3" },
+	  "2001:db8:1:2:abcd::9", true, "2001:db8:1:2::/64" },
+	{ "one /64, another /64 probed", 64, { "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3" },
+	  "2001:db8:1:3::1", false, "2001:db8:1:2::/64" },
+	{ "three /64s stay apart", 64, { "2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:1:4::1" },
+	  "2001:db8:1:2::1", false, NULL },
+	{ "three /64s in one /48", 48, { "2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:1:4::1" },
+	  "2001:db8:1:ffff::1", true, "2001:db8:1::/48" },
+	{ "per address at /128", 128, { "2001:db8:1:2::1", "2001:db8:1:2::1", "2001:db8:1:2::1" },
+	  "2001:db8:1:2::2", false, "2001:db8:1:2::1/128" },
+	{ "the same host at /128", 128, { "2001:db8:1:2::1", "2001:db8:1:2::1", "2001:db8:1:2::1" },
+	  "[2001:db8:1:2::1]:5060", true, "2001:db8:1:2::1/128" },
+	/* IPv4 is one address whatever prefix6 says */
+	{ "IPv4 /32 at prefix6 32", 32, { "203.0.113.5", "203.0.113.5", "203.0.113.5" },
+	  "203.0.113.6", false, "203.0.113.5/32" },
+	{ "IPv4 and its v4-mapped form", 64, { "203.0.113.5", "::ffff:203.0.113.5", "203.0.113.5:4000" },
+	  "[::ffff:203.0.113.5]:5060", true, "203.0.113.5/32" },
+	{ "IPv4 spread over a /24", 64, { "203.0.113.5", "203.0.113.6", "203.0.113.7" },
+	  "203.0.113.5", false, NULL },
+};
+
+START_TEST(scoped_bans)
+{
+	struct bans *b = bans_new(64);
+	struct ban_entry e[4];
+	char text[NETADDR_TEXT_MAX];
+	size_t n;
+
+	for (int i = 0; i < 3; i++) {
+		struct netaddr a = na(scoped[_i].from[i]);
+		bans_failure_addr(b, &a, scoped[_i].prefix6, T0 + i, 3, 600);
+	}
+	struct netaddr probe = na(scoped[_i].probe);
+	ck_assert_msg(bans_is_banned_addr(b, &probe, scoped[_i].prefix6, T0 + 3) == scoped[_i].banned,
+		      "%s", scoped[_i].what);
+	n = bans_list(b, T0 + 3, e, 4);
+	ck_assert_uint_eq(n, scoped[_i].scope ? 1 : 0);
+	ck_assert_uint_eq(bans_active(b, T0 + 3), n);
+	if (n) {
+		ck_assert_str_eq(netaddr_prefix_print(&e[0].scope, text), scoped[_i].scope);
+		ck_assert_uint_eq(e[0].failures, 3);
+		ck_assert_int_eq(e[0].until, T0 + 2 + 600);
+		/* the IPv4 field of the older API: the address, 0.0.0.0 for IPv6 */
+		if (e[0].scope.net.family == AF_INET)
+			ck_assert_uint_eq(e[0].addr.s_addr, e[0].scope.net.ip.v4.s_addr);
+		else
+			ck_assert_uint_eq(e[0].addr.s_addr, 0);
+	}
+	/* an IPv4 scope is the same entry through the IPv4 API */
+	if (probe.family == AF_INET)
+		ck_assert_int_eq(bans_is_banned(b, probe.ip.v4, T0 + 3), scoped[_i].banned);
+	bans_free(b);
+}
+END_TEST
+
+/* The challenge budget is the scope's: a /64 rotating its addresses gets
+ * BANS_CHALLENGE_BUDGET in a window, not that many per address. */
+START_TEST(challenge_budget_per_prefix)
+{
+	struct bans *b = bans_new(256);
+	char text[64];
+	struct netaddr a;
+	int allowed = 0;
+
+	for (int i = 0; i < BANS_CHALLENGE_BUDGET + 20; i++) {
+		snprintf(text, sizeof(text), "2001:db8:7:8:%x::1", i + 1);
+		a = na(text);
+		if (bans_challenge_allowed_addr(b, &a, 64, T0))
+			allowed++;
+	}
+	ck_assert_int_eq(allowed, BANS_CHALLENGE_BUDGET);
+	/* another /64 has its own budget; the window passes */
+	a = na("2001:db8:7:9::1");
+	ck_assert(bans_challenge_allowed_addr(b, &a, 64, T0));
+	a = na("2001:db8:7:8::77");
+	ck_assert(!bans_challenge_allowed_addr(b, &a, 64, T0 + BANS_WINDOW_S - 1));
+	ck_assert(bans_challenge_allowed_addr(b, &a, 64, T0 + BANS_WINDOW_S));
+	/* per address at /128: each has a budget of its own */
+	a = na("2001:db8:7:8::78");
+	ck_assert(bans_challenge_allowed_addr(b, &a, 128, T0));
+	bans_free(b);
+}
+END_TEST
+
+/* The paced-guessing bound (issue 11) holds per /64 too. */
+START_TEST(paced_guessing_per_prefix)
+{
+	struct bans *b = bans_new(256);
+	char text[64];
+	bool banned = false;
+	int i;
+
+	/* banafter 10 per 600 s, one guess every 7 s from a new address each */
+	for (i = 0; i < 200 && !banned; i++) {
+		snprintf(text, sizeof(text), "2001:db8:5:6:%x:%x::1", i / 7 + 1, i + 1);
+		struct netaddr a = na(text);
+		banned = bans_failure_addr(b, &a, 64, T0 + 7 * i, 10, 600);
+	}
+	ck_assert(banned);
+	ck_assert_int_le(i, 12);
+	bans_free(b);
+}
+END_TEST
+
+START_TEST(no_family_never_counted)
+{
+	struct bans *b = bans_new(16);
+	struct netaddr none;
+
+	memset(&none, 0, sizeof(none));
+	for (int i = 0; i < 5; i++)
+		ck_assert(!bans_failure_addr(b, &none, 64, T0, 1, 600));
+	ck_assert(!bans_is_banned_addr(b, &none, 64, T0));
+	ck_assert(bans_challenge_allowed_addr(b, &none, 64, T0));
+	ck_assert_uint_eq(bans_active(b, T0), 0);
+	bans_free(b);
+}
+END_TEST
+
+/* Many IPv6 scopes: the table stays bounded and live bans are kept. */
+START_TEST(ipv6_flood_keeps_live_bans)
+{
+	struct bans *b = bans_new(64);
+	struct netaddr bad = na("2001:db8:bad::1");
+	char text[64];
+
+	ck_assert(bans_failure_addr(b, &bad, 64, T0, 1, 600));
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(text, sizeof(text), "2001:db8:%x:%x::1", i / 65536 + 1, i % 65536);
+		struct netaddr a = na(text);
+		bans_challenge_allowed_addr(b, &a, 64, T0 + 1);
+	}
+	ck_assert(bans_is_banned_addr(b, &bad, 64, T0 + 2));
+	ck_assert_uint_eq(bans_active(b, T0 + 2), 1);
+	bans_free(b);
+}
+END_TEST
+
 static Suite *bans_suite(void)
 {
 	Suite *s = suite_create("bans");
@@ -272,18 +432,13 @@ static Suite *bans_suite(void)
 	tcase_add_test(tc, list_and_clear);
 	tcase_add_test(tc, flood_keeps_live_bans);
 	tcase_add_test(tc, table_is_bounded);
+	tcase_add_loop_test(tc, scoped_bans, 0, sizeof(scoped) / sizeof(scoped[0]));
+	tcase_add_test(tc, challenge_budget_per_prefix);
+	tcase_add_test(tc, paced_guessing_per_prefix);
+	tcase_add_test(tc, no_family_never_counted);
+	tcase_add_test(tc, ipv6_flood_keeps_live_bans);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(bans_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(bans_suite)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base32.h"
+#include "../support/unit_main.h"
 
 static const struct {
 	const char *plain;
@@ -160,13 +161,4 @@ static Suite *base32_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(base32_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(base32_suite)

@@ -10,6 +10,7 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "../support/unit_main.h"
 
 #define GENERAL(localnet)                                                              \
 	"general: {\n"                                                                 \
@@ -210,6 +211,136 @@ START_TEST(source_names)
 }
 END_TEST
 
+
+/* ---- either family (issue 20) ---- */
+
+static struct netaddr addr_of(const char *text)
+{
+	struct netaddr a;
+
+	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
+	return a;
+}
+
+/* Whether an address is local under two localnet lists: IPv4 only (the
+ * IPv6 default applies: ULA and link-local), and one that names an IPv6
+ * prefix (which replaces that default). */
+static const struct {
+	const char *addr;
+	bool local_default, local_listed;
+} local6[] = {
+	{ "fd00::1", true, false },
+	{ "fc00::1", true, false },
+	{ "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true, false },
+	{ "fe80::1", true, false },
+	{ "febf:ffff::1", true, false },
+	{ "fec0::1", false, false },
+	{ "fb00::1", false, false },
+	{ "fe00::1", false, false },
+	{ "2001:db8:10::5", false, true },
+	{ "2001:db8:10:ffff:ffff:ffff:ffff:ffff", false, true },
+	{ "2001:db8:11::5", false, false },
+	{ "2001:db8::1", false, false },
+	{ "::1", false, false },
+	{ "::", false, false },
+	/* IPv4 is decided by the IPv4 entries alone, in both lists */
+	{ "127.0.10.9", true, true },
+	{ "::ffff:127.0.10.9", true, true },
+	{ "127.0.11.9", false, false },
+	{ "8.8.8.8", false, false },
+	{ "0.0.0.0", false, false },
+};
+
+START_TEST(localnet_ipv6)
+{
+	struct conf *listed = load(GENERAL("\"127.0.10.0/24\", \"2001:db8:10::/48\"") PEERS);
+	struct netaddr a = addr_of(local6[_i].addr);
+
+	ck_assert_msg(classify_is_local_addr(conf, &a) == local6[_i].local_default, "%s, default",
+		      local6[_i].addr);
+	ck_assert_msg(classify_is_local_addr(listed, &a) == local6[_i].local_listed, "%s, listed",
+		      local6[_i].addr);
+	/* the IPv4 API answers the same for IPv4, whatever IPv6 entries say */
+	if (a.family == AF_INET) {
+		ck_assert_int_eq(classify_is_local(conf, a.ip.v4), local6[_i].local_default);
+		ck_assert_int_eq(classify_is_local(listed, a.ip.v4), local6[_i].local_listed);
+	}
+	conf_free(listed);
+}
+END_TEST
+
+/* ULA can be listed back beside another IPv6 prefix. */
+START_TEST(localnet_ipv6_ula_listed)
+{
+	struct conf *c = load(GENERAL("\"127.0.10.0/24\", \"fd12:3456:789a::/48\"") PEERS);
+	struct netaddr own = addr_of("fd12:3456:789a:1::7"), other = addr_of("fd99::7");
+
+	ck_assert(classify_is_local_addr(c, &own));
+	ck_assert(!classify_is_local_addr(c, &other));
+	conf_free(c);
+}
+END_TEST
+
+struct resolver6 {
+	int calls;
+	struct netaddr last_asked;
+	const struct conf *conf;
+};
+
+static const struct conf_peer *resolver6_match_cb(void *arg, const struct netaddr *addr)
+{
+	struct resolver6 *r = arg;
+	struct netaddr carrier = addr_of("2001:db8:99::20");
+
+	r->calls++;
+	r->last_asked = *addr;
+	return netaddr_same_ip(addr, &carrier) ? conf_peer_find(r->conf, "carrier") : NULL;
+}
+
+static const struct {
+	const char *addr;
+	enum source_kind kind;
+	const char *peer; /* NULL: none */
+	int asked;        /* the callback is asked (PBX and literals come first) */
+} sources6[] = {
+	{ "[2001:db8:99::20]:5060", SOURCE_TRUNK, "carrier", 1 },
+	{ "[2001:db8:99::21]:5060", SOURCE_INTERNET, NULL, 1 },
+	{ "[fd00::5]:5060", SOURCE_LAN, NULL, 1 },
+	{ "[fe80::5]:5060", SOURCE_LAN, NULL, 1 },
+	{ "127.0.10.2:4000", SOURCE_PBX, NULL, 0 },
+	{ "[::ffff:127.0.10.2]:4000", SOURCE_PBX, NULL, 0 },
+	{ "127.0.40.1:5070", SOURCE_TRUNK, "itsp", 0 },
+	{ "[::ffff:127.0.40.1]:5070", SOURCE_TRUNK, "itsp", 0 },
+	{ "127.0.10.77:5060", SOURCE_LAN, NULL, 1 },
+	{ "203.0.113.7:5060", SOURCE_INTERNET, NULL, 1 },
+};
+
+START_TEST(source_any_family)
+{
+	struct resolver6 r = { .conf = conf };
+	const struct conf_peer *peer = sentinel;
+	struct netaddr a = addr_of(sources6[_i].addr);
+
+	ck_assert_int_eq(classify_source_addr(conf, &a, resolver6_match_cb, &r, &peer),
+			 sources6[_i].kind);
+	if (sources6[_i].peer) {
+		ck_assert_ptr_nonnull(peer);
+		ck_assert_str_eq(peer->name, sources6[_i].peer);
+	} else {
+		ck_assert_ptr_null(peer);
+	}
+	ck_assert_int_eq(r.calls, sources6[_i].asked);
+	if (r.calls)
+		ck_assert(netaddr_same(&r.last_asked, &a));
+	/* the same without a callback, and through the IPv4 API for IPv4 */
+	ck_assert_int_eq(classify_source_addr(conf, &a, NULL, NULL, &peer),
+			 sources6[_i].kind == SOURCE_TRUNK && sources6[_i].asked ? SOURCE_INTERNET
+										   : sources6[_i].kind);
+	if (a.family == AF_INET && !sources6[_i].asked)
+		ck_assert_int_eq(classify_source(conf, a.ip.v4, NULL, NULL, &peer), sources6[_i].kind);
+}
+END_TEST
+
 static Suite *classify_suite(void)
 {
 	Suite *s = suite_create("classify");
@@ -236,17 +367,14 @@ static Suite *classify_suite(void)
 	tcase_add_test(tc, source_internet);
 	tcase_add_test(tc, source_names);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("either_family");
+	tcase_add_checked_fixture(tc, setup_prefix, teardown);
+	tcase_add_loop_test(tc, localnet_ipv6, 0, sizeof(local6) / sizeof(local6[0]));
+	tcase_add_test(tc, localnet_ipv6_ula_listed);
+	tcase_add_loop_test(tc, source_any_family, 0, sizeof(sources6) / sizeof(sources6[0]));
+	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(classify_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(classify_suite)

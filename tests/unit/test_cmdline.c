@@ -9,6 +9,7 @@
 
 #include "cmdline.h"
 #include "conf.h"
+#include "../support/unit_main.h"
 
 /* getopt may permute argv and cmdline keeps pointers into it: the words live
  * in writable storage for the whole test. */
@@ -259,14 +260,4 @@ static Suite *cmdline_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(cmdline_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(cmdline_suite)

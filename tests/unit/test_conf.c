@@ -72,6 +72,9 @@ static const struct {
 	{ G("banafter = -1;"), NAME ":3: general.banafter: must be between 0 and 1000000" },
 	{ G("bantime = 31536001;"), NAME ":3: general.bantime: must be between 0 and 31536000" },
 	{ G("bantime = 10000000000L;"), NAME ":3: general.bantime: must be between 0 and 31536000" },
+	{ G("banprefix6 = 31;"), NAME ":3: general.banprefix6: must be between 32 and 128" },
+	{ G("banprefix6 = 129;"), NAME ":3: general.banprefix6: must be between 32 and 128" },
+	{ G("banprefix6 = \"64\";"), NAME ":3: general.banprefix6: must be an integer" },
 	{ G("maxexpiry = 0;"), NAME ":3: general.maxexpiry: must be between 1 and 86400" },
 	{ R("rtpstart = 1000;"), NAME ":5: rtp.rtpstart: must be between 1024 and 65534" },
 	{ R("rtpend = 65536;"), NAME ":5: rtp.rtpend: must be between 1024 and 65535" },
@@ -115,16 +118,16 @@ static const struct {
 	/* localnet: bad network in both forms, an empty list, a non-string */
 	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
 	  "  localnet = [ \"10.0.0.0/8\", \"10.0.0.0/33\" ];\n};\n",
-	  NAME ":3: general.localnet[1]: not a network (want a.b.c.d/n or a.b.c.d/m.m.m.m)" },
+	  NAME ":3: general.localnet[1]: not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)" },
 	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
 	  "  localnet = [ \"10.0.0.0/255.0.255.0\" ];\n};\n",
-	  NAME ":3: general.localnet[0]: not a network (want a.b.c.d/n or a.b.c.d/m.m.m.m)" },
+	  NAME ":3: general.localnet[0]: not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)" },
 	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
 	  "  localnet = [ \"10.0.0.0/8\",\n  \"10.0.0/8\" ];\n};\n",
-	  NAME ":4: general.localnet[1]: not a network (want a.b.c.d/n or a.b.c.d/m.m.m.m)" },
+	  NAME ":4: general.localnet[1]: not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)" },
 	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
 	  "  localnet = [ \"10.0.0.0/8\\nx\" ];\n};\n",
-	  NAME ":3: general.localnet[0]: not a network (want a.b.c.d/n or a.b.c.d/m.m.m.m)" },
+	  NAME ":3: general.localnet[0]: not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)" },
 	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
 	  "  localnet = [ ];\n};\n",
 	  NAME ":3: general.localnet: must hold at least one network" },
@@ -134,6 +137,15 @@ static const struct {
 	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
 	  "  localnet = [ \"192.0.2.1/0\" ];\n};\n",
 	  NAME ":3: general.localnet[0]: a /0 network would make every address local" },
+	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
+	  "  localnet = [ \"10.0.0.0/8\", \"::/0\" ];\n};\n",
+	  NAME ":3: general.localnet[1]: a /0 network would make every address local" },
+	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
+	  "  localnet = [ \"2001:db8::/129\" ];\n};\n",
+	  NAME ":3: general.localnet[0]: not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)" },
+	{ "general: {\n  pbx = \"192.168.0.20\"; externip = \"203.0.113.7\";\n"
+	  "  localnet = [ \"[2001:db8::]/48\" ];\n};\n",
+	  NAME ":3: general.localnet[0]: not a network (want a.b.c.d/n, a.b.c.d/m.m.m.m or x:x::/n)" },
 
 	/* missing required: the group's line, or the file's start without one */
 	{ "\n\ngeneral: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n};\n",
@@ -225,6 +237,19 @@ static const struct {
 	  NAME ":6: peers.a.digestalgs: shares no algorithm with general.digestalgs, which alone is "
 	  "challenged (the peer could never log in)" },
 
+	/* the router's ports (issue 14) */
+	{ G("portmap = \"igd\";"), NAME ":3: general.portmap: must be off, upnp, natpmp, pcp or auto" },
+	{ G("portmap = true;"), NAME ":3: general.portmap: must be a string" },
+	{ GX("externip = \"auto\";"),
+	  NAME ":3: general.externip: \"auto\" takes the router's address: it needs general.portmap" },
+	{ G("portmap = \"upnp\"; portmaplease = 5;"),
+	  NAME ":3: general.portmaplease: must be 0 (permanent) or at least 10 seconds" },
+	{ G("portmap = \"upnp\"; portmaplease = -1;"),
+	  NAME ":3: general.portmaplease: must be between 0 and 604800" },
+	{ "general: {\n" REQ EXTIP " portmap = \"natpmp\";\n};\nrtp: {\n  rtpstart = 10000; rtpend = 10511;\n};\n",
+	  NAME ":5: rtp.rtpend: with general.portmap the pool is mapped on the router port by port: "
+	  "at most 511 ports (rtpend - rtpstart + 1), this pool has 512" },
+
 	/* syntax, including what libconfig itself refuses */
 	{ G("bindport = ;"), NAME ":3: syntax error: syntax error" },
 	{ G("bindport = 5060; bindport = 5061;"), NAME ":3: syntax error: duplicate setting name" },
@@ -248,12 +273,21 @@ static const struct {
 	const char *what;
 } good[] = {
 	{ G("bindport = 5080L;"), "bindport int64" },
+	{ "general: {\n  pbx = \"192.168.0.20\";" EXTIP "\n"
+	  "  localnet = [ \"192.168.0.0/24\", \"2001:db8:1::/48\", \"fd00::/8\" ];\n};\n",
+	  "localnet with IPv6 prefixes" },
+	{ G("banprefix6 = 56;"), "banprefix6" },
 	{ G("bindport = 0x13c4;"), "bindport hex" },
 	{ GX("externhost = \"a-b.example\";"), "externhost" },
 	{ GX("externhost = \"pbxhost\";"), "externhost one label" },
 	{ G("banafter = 0; bantime = 0;"), "never ban" },
 	{ G("minexpiry = 120; maxexpiry = 120;"), "expiries equal" },
 	{ R("rtpstart = 10000; rtpend = 10003;"), "two port pairs" },
+	{ "general: {\n" REQ " externip = \"auto\"; portmap = \"auto\";\n};\nrtp: { rtpend = 10510; };\n",
+	  "externip from the router, the largest pool portmap maps" },
+	{ "general: {\n" REQ " externip = \"auto\"; externhost = \"h.example\"; portmap = \"pcp\";\n};\n"
+	  "rtp: { rtpend = 10099; };\n", "router first, externhost as the fallback" },
+	{ G("portmap = \"off\"; portmaplease = 0;"), "portmap off, permanent leases" },
 	{ R("rtpstart = 65530; rtpend = 65535;"), "top of the port range" },
 	{ BASE "peers: ( );\n", "no peers" },
 	{ BASE "rtp: { };\nlogging: { };\n", "empty groups" },
@@ -298,6 +332,7 @@ START_TEST(test_defaults)
 	ck_assert(conf->alwaysauthreject);
 	ck_assert_int_eq(conf->banafter, 10);
 	ck_assert_int_eq(conf->bantime_s, 600);
+	ck_assert_int_eq(conf->banprefix6, 64);
 	ck_assert_int_eq(conf->maxexpiry_s, 3600);
 	ck_assert_int_eq(conf->minexpiry_s, 60);
 	ck_assert_int_eq(conf->defaultexpiry_s, 120);
@@ -315,6 +350,9 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(conf->peers);
 	ck_assert_int_eq(conf->log_level, CONF_LOG_NOTICE);
 	ck_assert(!conf->siptrace);
+	ck_assert_int_eq(conf->portmap, CONF_PORTMAP_OFF);
+	ck_assert_int_eq(conf->portmaplease_s, 3600);
+	ck_assert(!conf->externip_auto);
 	conf_free(conf);
 }
 END_TEST
@@ -351,7 +389,7 @@ static const char every_key[] =
 	"  localnet = ( \"10.1.2.3/8\", \"192.168.7.0/255.255.254.0\", \"192.0.2.1/32\" );\n"
 	"  pbx = \"192.168.0.20:5062\"; localaddr = \"192.168.0.10\";\n"
 	"  realm = \"example.net\"; allowguest = true; alwaysauthreject = false;\n"
-	"  banafter = 5; bantime = 3600;\n"
+	"  banafter = 5; bantime = 3600; banprefix6 = 48;\n"
 	"  maxexpiry = 7200; minexpiry = 30; defaultexpiry = 300;\n"
 	"  statefile = \"/tmp/reg\"; control = \"/tmp/ctl\"; resolvconf = \"/tmp/resolv\";"
 	" useragent = \"Home PBX (Acme 2.0)\";\n"
@@ -450,6 +488,41 @@ START_TEST(test_every_key)
 END_TEST
 
 /* digestalgs: each value, its order, the default, and a peer inheriting it. */
+/* general.portmap and externip = "auto" (issue 14) */
+START_TEST(test_portmap)
+{
+	static const char *const names[] = { "off", "upnp", "natpmp", "pcp", "auto" };
+	char err[CONF_ERR_MAX], text[512];
+	enum conf_portmap pm;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "general: {\n" REQ " externhost = \"h.example\"; portmap = \"%s\"; portmaplease = 30;\n};\n"
+			 "rtp: { rtpstart = 20000; rtpend = 20099; };\n", names[i]);
+		struct conf *conf = load(text, err);
+		ck_assert_msg(conf != NULL, "%s: %s", names[i], err);
+		ck_assert_str_eq(conf_portmap_name(conf->portmap), names[i]);
+		ck_assert(conf_portmap_parse(names[i], &pm));
+		ck_assert_int_eq(pm, conf->portmap);
+		ck_assert_int_eq(conf->portmaplease_s, 30);
+		ck_assert(!conf->externip_auto);
+		conf_free(conf);
+	}
+	ck_assert(!conf_portmap_parse("UPNP", &pm));
+	ck_assert(!conf_portmap_parse("", &pm));
+
+	struct conf *conf = load("general: {\n" REQ " externip = \"auto\"; portmap = \"natpmp\";\n};\n"
+				 "rtp: { rtpstart = 10000; rtpend = 10019; };\n", err);
+	ck_assert_msg(conf != NULL, "%s", err);
+	ck_assert(conf->externip_auto);
+	ck_assert(!conf->has_externip);
+	ck_assert_ptr_null(conf->externhost);
+	ck_assert_int_eq(conf->portmap, CONF_PORTMAP_NATPMP);
+	ck_assert_int_eq(conf->portmaplease_s, 3600);
+	conf_free(conf);
+}
+END_TEST
+
 START_TEST(test_digestalgs)
 {
 	static const struct {
@@ -568,41 +641,61 @@ static const struct {
 	const char *text;
 	bool ok;
 	uint32_t net, mask;
+	const char *prefix; /* the prefix as printed, either family */
 } nets[] = {
-	{ "192.168.0.0/24", true, 0xc0a80000, 0xffffff00 },
-	{ "192.168.0.77/24", true, 0xc0a80000, 0xffffff00 },
-	{ "192.168.0.0/255.255.255.0", true, 0xc0a80000, 0xffffff00 },
-	{ "10.9.8.7/255.0.0.0", true, 0x0a000000, 0xff000000 },
-	{ "10.9.8.7/32", true, 0x0a090807, 0xffffffff },
-	{ "10.9.8.7/255.255.255.255", true, 0x0a090807, 0xffffffff },
-	{ "10.9.8.7/0", true, 0, 0 },
-	{ "10.9.8.7/0.0.0.0", true, 0, 0 },
-	{ "10.0.0.0", false, 0, 0 },
-	{ "10.0.0.0/", false, 0, 0 },
-	{ "/8", false, 0, 0 },
-	{ "10.0.0/8", false, 0, 0 },
-	{ "10.0.0.0/33", false, 0, 0 },
-	{ "10.0.0.0/-1", false, 0, 0 },
-	{ "10.0.0.0/8x", false, 0, 0 },
-	{ "10.0.0.0/ 8", false, 0, 0 },
-	{ "10.0.0.0/008", false, 0, 0 },
-	{ "10.0.0.0/255.0.255.0", false, 0, 0 },
-	{ "10.0.0.0/0.255.255.255", false, 0, 0 },
-	{ "10.0.0.0/255.255.256.0", false, 0, 0 },
-	{ "10.0.0.256/8", false, 0, 0 },
-	{ "host.example/8", false, 0, 0 },
-	{ "", false, 0, 0 },
+	{ "192.168.0.0/24", true, 0xc0a80000, 0xffffff00, "192.168.0.0/24" },
+	{ "192.168.0.77/24", true, 0xc0a80000, 0xffffff00, "192.168.0.0/24" },
+	{ "192.168.0.0/255.255.255.0", true, 0xc0a80000, 0xffffff00, "192.168.0.0/24" },
+	{ "10.9.8.7/255.0.0.0", true, 0x0a000000, 0xff000000, "10.0.0.0/8" },
+	{ "10.9.8.7/32", true, 0x0a090807, 0xffffffff, "10.9.8.7/32" },
+	{ "10.9.8.7/255.255.255.255", true, 0x0a090807, 0xffffffff, "10.9.8.7/32" },
+	{ "10.9.8.7/0", true, 0, 0, "0.0.0.0/0" },
+	{ "10.9.8.7/0.0.0.0", true, 0, 0, "0.0.0.0/0" },
+	{ "10.0.0.0", false, 0, 0, NULL },
+	{ "10.0.0.0/", false, 0, 0, NULL },
+	{ "/8", false, 0, 0, NULL },
+	{ "10.0.0/8", false, 0, 0, NULL },
+	{ "10.0.0.0/33", false, 0, 0, NULL },
+	{ "10.0.0.0/-1", false, 0, 0, NULL },
+	{ "10.0.0.0/8x", false, 0, 0, NULL },
+	{ "10.0.0.0/ 8", false, 0, 0, NULL },
+	{ "10.0.0.0/008", false, 0, 0, NULL },
+	{ "10.0.0.0/255.0.255.0", false, 0, 0, NULL },
+	{ "10.0.0.0/0.255.255.255", false, 0, 0, NULL },
+	{ "10.0.0.0/255.255.256.0", false, 0, 0, NULL },
+	{ "10.0.0.256/8", false, 0, 0, NULL },
+	{ "host.example/8", false, 0, 0, NULL },
+	{ "", false, 0, 0, NULL },
+	/* IPv6 (issue 20): net and mask stay 0, the prefix says it */
+	{ "2001:db8:1::/48", true, 0, 0, "2001:db8:1::/48" },
+	{ "2001:db8:1:2:3::9/48", true, 0, 0, "2001:db8:1::/48" },
+	{ "fd00::/8", true, 0, 0, "fd00::/8" },
+	{ "fe80::1/10", true, 0, 0, "fe80::/10" },
+	{ "2001:DB8::1/128", true, 0, 0, "2001:db8::1/128" },
+	{ "::/0", true, 0, 0, "::/0" },
+	{ "::ffff:10.1.2.3/104", true, 0x0a000000, 0xff000000, "10.0.0.0/8" },
+	{ "::ffff:10.1.2.3/64", false, 0, 0, NULL },
+	{ "2001:db8::/129", false, 0, 0, NULL },
+	{ "2001:db8::/0128", false, 0, 0, NULL },
+	{ "2001:db8::/ffff::", false, 0, 0, NULL },
+	{ "[2001:db8::]/32", false, 0, 0, NULL },
+	{ "2001:db8::%eth0/64", false, 0, 0, NULL },
+	{ "2001:db8:::/64", false, 0, 0, NULL },
 };
 
 START_TEST(test_net_parse)
 {
-	struct conf_net net = { 0, 0 };
-	bool ok = conf_net_parse(nets[_i].text, &net);
+	struct conf_net net;
+	char text[NETADDR_TEXT_MAX];
+	bool ok;
 
+	memset(&net, 0xa5, sizeof(net));
+	ok = conf_net_parse(nets[_i].text, &net);
 	ck_assert_msg(ok == nets[_i].ok, "\"%s\": %s", nets[_i].text, ok ? "accepted" : "refused");
 	if (ok) {
 		ck_assert_uint_eq(net.net, nets[_i].net);
 		ck_assert_uint_eq(net.mask, nets[_i].mask);
+		ck_assert_str_eq(netaddr_prefix_print(&net.prefix, text), nets[_i].prefix);
 	}
 }
 END_TEST
@@ -661,6 +754,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_peer_defaults);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_digestalgs);
+	tcase_add_test(tc, test_portmap);
 	tcase_add_test(tc, test_shipped_example);
 	tcase_add_test(tc, test_file_messages);
 	tcase_add_loop_test(tc, test_net_parse, 0, sizeof(nets) / sizeof(nets[0]));

@@ -50,6 +50,23 @@ START_TEST(keys_and_peers_named)
 }
 END_TEST
 
+/* the router's keys (issue 14): portmap, its lease, externip turning "auto" */
+START_TEST(portmap_named)
+{
+	struct conf *a = load(base);
+	struct conf *b = load(
+		"general: { externhost = \"home.example.net\"; externip = \"auto\"; portmap = \"upnp\";\n"
+		"  portmaplease = 600; localnet = [\"192.168.0.0/24\"]; pbx = \"192.168.0.20\"; };\n"
+		"rtp: { rtptimeout = 60; rtpend = 10099; };\n"
+		"peers: ( { name = \"alice\"; secret = \"a\"; }, { name = \"carol\"; secret = \"c\"; } );\n");
+	char buf[512];
+	conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "general.externip, general.portmap, general.portmaplease, rtp.rtpend");
+	conf_free(a);
+	conf_free(b);
+}
+END_TEST
+
 /* digestalgs: general's change is one key; a peer's own is that peer's
  * change, and a peer that inherits is not named when general's changes. */
 START_TEST(digestalgs_named)
@@ -121,13 +138,56 @@ START_TEST(truncates_safely)
 }
 END_TEST
 
+/* IPv6 localnet prefixes and banprefix6 are changes; the same prefix spelled
+ * otherwise is none (issue 20). */
+static const struct {
+	const char *general; /* the general group's extra text, beside base's */
+	const char *want;
+} v6_changes[] = {
+	{ "localnet = [\"192.168.0.0/24\", \"2001:db8:1::/48\"];", "general.localnet" },
+	{ "localnet = [\"192.168.0.0/24\"]; banprefix6 = 56;", "general.banprefix6" },
+	{ "localnet = [\"192.168.0.0/24\"]; banprefix6 = 64;", "" },
+};
+
+START_TEST(ipv6_keys_named)
+{
+	char text[512], buf[512];
+	struct conf *a, *b, *c;
+
+	snprintf(text, sizeof(text),
+		 "general: { externhost = \"home.example.net\"; %s\n  pbx = \"192.168.0.20\"; };\n"
+		 "rtp: { rtptimeout = 60; };\n"
+		 "peers: ( { name = \"alice\"; secret = \"a\"; }, { name = \"carol\"; secret = \"c\"; } );\n",
+		 v6_changes[_i].general);
+	a = load(base);
+	b = load(text);
+	conf_diff(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, v6_changes[_i].want);
+	/* the same prefix written another way is the same configuration */
+	c = load("general: { externhost = \"home.example.net\";\n"
+		 "  localnet = [\"192.168.0.0/24\", \"2001:DB8:1:0::5/48\"];\n"
+		 "  pbx = \"192.168.0.20\"; };\n"
+		 "rtp: { rtptimeout = 60; };\n"
+		 "peers: ( { name = \"alice\"; secret = \"a\"; }, { name = \"carol\"; secret = \"c\"; } );\n");
+	if (_i == 0) {
+		conf_diff(b, c, buf, sizeof(buf));
+		ck_assert_str_eq(buf, "");
+	}
+	conf_free(a);
+	conf_free(b);
+	conf_free(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("conf_diff");
 	TCase *tc = tcase_create("diff");
 	tcase_add_test(tc, nothing_changed);
 	tcase_add_test(tc, keys_and_peers_named);
+	tcase_add_test(tc, portmap_named);
 	tcase_add_test(tc, digestalgs_named);
+	tcase_add_loop_test(tc, ipv6_keys_named, 0, sizeof(v6_changes) / sizeof(v6_changes[0]));
 	tcase_add_test(tc, peer_limits_are_changes);
 	tcase_add_test(tc, truncates_safely);
 	suite_add_tcase(s, tc);

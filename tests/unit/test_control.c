@@ -26,7 +26,6 @@
 #include "bans.h"
 #include "control.h"
 #include "control_reply.h"
-#include "daemon.h"
 #include "log.h"
 #include "media.h"
 #include "qualify.h"
@@ -156,7 +155,19 @@ static const char conf_text[] =
 	"  { name = \"provider\"; host = \"192.0.2.1:5080\"; }\n"
 	");\n";
 
-static struct daemon d;
+/* The tables a daemon has, seen through the narrow handles the control
+ * socket gets (sip_env, control_view). */
+static struct {
+	struct conf *conf;
+	struct event_base *base;
+	struct registrar *registrar;
+	struct bans *bans;
+	struct auth *auth;
+	struct qualify *qualify;
+	struct media *media;
+	struct sip_env env;
+	struct control_view view;
+} d;
 
 static struct sockaddr_in addr(const char *ip, uint16_t port)
 {
@@ -181,8 +192,12 @@ static void fixture_up(void)
 	d.registrar = registrar_new();
 	d.bans = bans_new(64);
 	d.auth = auth_new();
-	d.qualify = qualify_new(&d);
 	d.media = media_new(d.base, d.conf);
+	d.env = (struct sip_env){ .conf = d.conf, .registrar = d.registrar, .bans = d.bans,
+				  .auth = d.auth, .media = d.media };
+	d.qualify = qualify_new(d.base, &d.env);
+	d.env.qualify = d.qualify;
+	d.view = (struct control_view){ .env = &d.env, .conf_path = "test.conf" };
 	ck_assert(d.base && d.registrar && d.bans && d.auth && d.qualify && d.media);
 }
 
@@ -200,7 +215,7 @@ static void fixture_down(void)
 
 static json_t *reply_of(enum control_command cmd)
 {
-	json_t *r = control_reply(&d, cmd, 0);
+	json_t *r = control_reply(&d.view, cmd, 0);
 	ck_assert_ptr_nonnull(r);
 	ck_assert(json_is_object(r));
 	/* what goes on the wire parses back */
@@ -521,7 +536,7 @@ static json_t *ask(const char *request, size_t len)
 START_TEST(socket_serves_and_is_removed)
 {
 	struct stat st;
-	struct control *c = control_open(&d, sock_path);
+	struct control *c = control_open(d.base, sock_path, &d.view);
 
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(lstat(sock_path, &st), 0);
@@ -559,7 +574,7 @@ END_TEST
 START_TEST(request_ended_by_shutdown)
 {
 	char buf[65536];
-	struct control *c = control_open(&d, sock_path);
+	struct control *c = control_open(d.base, sock_path, &d.view);
 	int fd = client_connect();
 
 	ck_assert_ptr_nonnull(c);
@@ -575,7 +590,7 @@ END_TEST
 START_TEST(over_long_request_is_refused)
 {
 	char big[4 * CONTROL_REQUEST_MAX], buf[4096];
-	struct control *c = control_open(&d, sock_path);
+	struct control *c = control_open(d.base, sock_path, &d.view);
 	int fd = client_connect();
 
 	memset(big, 'x', sizeof(big));
@@ -592,7 +607,7 @@ END_TEST
 START_TEST(silent_client_never_blocks)
 {
 	char buf[256];
-	struct control *c = control_open(&d, sock_path);
+	struct control *c = control_open(d.base, sock_path, &d.view);
 	int silent = client_connect();
 
 	json_t *r = ask("bans\n", 5);
@@ -609,7 +624,7 @@ START_TEST(surplus_clients_are_refused)
 {
 	int fds[CONTROL_CLIENTS_MAX];
 	char buf[256];
-	struct control *c = control_open(&d, sock_path);
+	struct control *c = control_open(d.base, sock_path, &d.view);
 
 	for (int i = 0; i < CONTROL_CLIENTS_MAX; i++) {
 		fds[i] = client_connect();
@@ -642,12 +657,12 @@ START_TEST(stale_socket_is_replaced)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);
-	struct control *c = control_open(&d, sock_path);
+	struct control *c = control_open(d.base, sock_path, &d.view);
 	ck_assert_ptr_nonnull(c);
 	json_t *r = ask("bans\n", 5);
 	json_decref(r);
 	/* a second daemon on the same path leaves the live one alone */
-	struct control *second = control_open(&d, sock_path);
+	struct control *second = control_open(d.base, sock_path, &d.view);
 	ck_assert_ptr_null(second);
 	r = ask("bans\n", 5);
 	json_decref(r);
@@ -661,13 +676,13 @@ START_TEST(missing_directory_and_foreign_file)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/no-such-dir/control", sock_dir);
-	ck_assert_ptr_null(control_open(&d, path));
+	ck_assert_ptr_null(control_open(d.base, path, &d.view));
 	/* a regular file at the path is never removed */
 	FILE *f = fopen(sock_path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("not a socket\n", f);
 	fclose(f);
-	ck_assert_ptr_null(control_open(&d, sock_path));
+	ck_assert_ptr_null(control_open(d.base, sock_path, &d.view));
 	ck_assert_int_eq(lstat(sock_path, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	/* and a path too long for sun_path is refused, not truncated */
@@ -675,7 +690,7 @@ START_TEST(missing_directory_and_foreign_file)
 	memset(longpath, 'a', sizeof(longpath));
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';
-	ck_assert_ptr_null(control_open(&d, longpath));
+	ck_assert_ptr_null(control_open(d.base, longpath, &d.view));
 	control_close(NULL);
 }
 END_TEST

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dialogs.h"
+#include "../support/unit_main.h"
 
 #define T0 ((time_t)1700000000)
 
@@ -223,14 +224,4 @@ static Suite *dialogs_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(dialogs_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(dialogs_suite)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "latch.h"
+#include "../support/unit_main.h"
 
 #define PHONE_IP "203.0.113.5"      /* where its SIP came from */
 #define PHONE_LAN_IP "192.168.1.5"  /* what its SDP says */
@@ -657,14 +658,4 @@ static Suite *latch_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(latch_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(latch_suite)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "../support/unit_main.h"
 
 #define MAX_LINES 32
 
@@ -277,14 +278,4 @@ static Suite *log_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(log_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(log_suite)

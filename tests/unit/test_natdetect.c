@@ -16,6 +16,7 @@
 #include "netaddr.h"
 #include "sip_samples.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 static struct in_addr ip(const char *text)
 {
@@ -247,6 +248,118 @@ START_TEST(peer_warnings)
 }
 END_TEST
 
+
+/* ---- either family (issue 20) ---- */
+
+static struct netaddr na(const char *text)
+{
+	struct netaddr a;
+
+	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
+	return a;
+}
+
+static const struct {
+	const char *addr;
+	bool private;
+} addrs6[] = {
+	{ "fd00::1", true },         { "fc00::1", true },          { "fdff:ffff::1", true },
+	{ "fe80::1", true },         { "febf:ffff::1", true },     { "fec0::1", true },
+	{ "feff::1", true },         { "ff02::1", true },          { "::1", true },
+	{ "::", true },              { "fb00::1", false },         { "fe00::1", false },
+	{ "2001:db8::5", false },    { "2a00:1450::1", false },    { "2001:db8:ffff::1", false },
+	{ "::2", false },
+	/* v4-mapped is judged as the IPv4 address */
+	{ "::ffff:192.168.1.5", true }, { "::ffff:198.51.100.5", false },
+	/* the IPv4 table through the family-neutral function */
+	{ "10.0.0.1", true },        { "100.64.0.1", true },       { "192.0.2.30", false },
+};
+
+START_TEST(private_either_family)
+{
+	struct netaddr a = na(addrs6[_i].addr);
+
+	ck_assert_msg(natdetect_is_private_addr(&a) == addrs6[_i].private, "%s", addrs6[_i].addr);
+	if (a.family == AF_INET)
+		ck_assert_int_eq(natdetect_is_private(a.ip.v4), addrs6[_i].private);
+}
+END_TEST
+
+/* An SDP address against the signalling source. */
+static const struct {
+	const char *sdp, *src;
+	unsigned want;
+} sdp6[] = {
+	{ "fd00::5", "2001:db8::50", NATDETECT_SDP_PRIVATE },
+	{ "fe80::5", "2001:db8::50", NATDETECT_SDP_PRIVATE },
+	{ "2001:db8::51", "2001:db8::50", NATDETECT_SDP_OTHER },
+	{ "2001:DB8:0::50", "2001:db8::50", 0 },
+	{ "fd00::5", "fd00::5", 0 },
+	{ "::", "2001:db8::50", 0 },
+	{ "0.0.0.0", "2001:db8::50", 0 },
+	/* an IPv6 phone advertising IPv4 media, and the other way round */
+	{ "192.168.1.5", "2001:db8::50", NATDETECT_SDP_PRIVATE },
+	{ "198.51.100.5", "2001:db8::50", NATDETECT_SDP_OTHER },
+	{ "fd00::5", "203.0.113.50", NATDETECT_SDP_PRIVATE },
+	{ "::ffff:203.0.113.50", "203.0.113.50", 0 },
+	{ "192.168.1.5", "203.0.113.50", NATDETECT_SDP_PRIVATE },
+};
+
+START_TEST(sdp_either_family)
+{
+	struct netaddr sdp = na(sdp6[_i].sdp), src = na(sdp6[_i].src);
+
+	ck_assert_msg(natdetect_sdp_addr(&sdp, &src) == sdp6[_i].want, "%s from %s", sdp6[_i].sdp,
+		      sdp6[_i].src);
+	if (sdp.family == AF_INET && src.family == AF_INET)
+		ck_assert_uint_eq(natdetect_sdp(sdp.ip.v4, src.ip.v4), sdp6[_i].want);
+}
+END_TEST
+
+/* Via sent-by and Contact of a request against its source. */
+static const struct {
+	const char *via, *contact, *src;
+	unsigned want;
+	bool force_auto; /* natdetect_force_rport_addr for nat = "auto" */
+} claims6[] = {
+	{ "[2001:db8::5]:5060", "[2001:db8::5]:5060", "[2001:db8::5]:5060", 0, false },
+	{ "[2001:DB8::0:5]", "[2001:db8:0::5]", "[2001:db8::5]:5060", 0, false },
+	{ "[2001:db8::5]:5060", "[2001:db8::5]:5060", "[2001:db8::5]:40000",
+	  NATDETECT_VIA | NATDETECT_CONTACT, true },
+	{ "[fd00::5]:5060", "[fd00::5]:5060", "[2001:db8::5]:5060", NATDETECT_VIA | NATDETECT_CONTACT,
+	  true },
+	{ "[2001:db8::5]:5060", "phone.example:5060", "[2001:db8::5]:5060", 0, false },
+	{ "phone.example", "[2001:db8::5]:5060", "[2001:db8::5]:5060", 0, true },
+	/* an IPv6 phone whose headers still say IPv4, and the other way round */
+	{ "192.168.1.5:5060", "192.168.1.5:5060", "[2001:db8::5]:5060", NATDETECT_VIA | NATDETECT_CONTACT,
+	  true },
+	{ "[2001:db8::5]:5060", "[2001:db8::5]:5060", "203.0.113.50:5060",
+	  NATDETECT_VIA | NATDETECT_CONTACT, true },
+	{ "203.0.113.50:5060", "203.0.113.50:5060", "203.0.113.50:5060", 0, false },
+};
+
+START_TEST(signalling_either_family)
+{
+	osip_message_t *msg = invite(claims6[_i].via, claims6[_i].contact);
+	struct netaddr src = na(claims6[_i].src);
+	const osip_via_t *via = osip_list_get(&msg->vias, 0);
+
+	ck_assert_uint_eq(natdetect_signalling_addr(msg, &src), claims6[_i].want);
+	ck_assert_int_eq(natdetect_force_rport_addr(CONF_NAT_AUTO, &src, via->host, via->port),
+			 claims6[_i].force_auto);
+	ck_assert(natdetect_force_rport_addr(CONF_NAT_FORCE_RPORT, &src, via->host, via->port));
+	ck_assert(!natdetect_force_rport_addr(CONF_NAT_COMEDIA, &src, via->host, via->port));
+	if (src.family == AF_INET) {
+		struct sockaddr_in sin;
+		ck_assert(netaddr_to_in(&src, &sin));
+		ck_assert_uint_eq(natdetect_signalling(msg, &sin), claims6[_i].want);
+		ck_assert_int_eq(natdetect_force_rport(CONF_NAT_AUTO, &sin, via->host, via->port),
+				 claims6[_i].force_auto);
+	}
+	osip_message_free(msg);
+}
+END_TEST
+
 static Suite *natdetect_suite(void)
 {
 	Suite *s = suite_create("natdetect");
@@ -261,19 +374,11 @@ static Suite *natdetect_suite(void)
 	tcase_add_test(tc, describe_reasons);
 	tcase_add_test(tc, force_rport_by_nat);
 	tcase_add_test(tc, peer_warnings);
+	tcase_add_loop_test(tc, private_either_family, 0, sizeof(addrs6) / sizeof(addrs6[0]));
+	tcase_add_loop_test(tc, sdp_either_family, 0, sizeof(sdp6) / sizeof(sdp6[0]));
+	tcase_add_loop_test(tc, signalling_either_family, 0, sizeof(claims6) / sizeof(claims6[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(natdetect_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(natdetect_suite, sipmsg_global_init())

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "netaddr.h"
+#include "../support/unit_main.h"
 
 static const struct {
 	const char *text;
@@ -121,14 +122,14 @@ END_TEST
 /* The fast formatters write what inet_ntop and "%u" write. */
 START_TEST(ipv4_str_matches_inet_ntop)
 {
-	const char *ips[] = { "0.0.0.0", "1.2.3.4", "10.0.0.1", "127.0.9.10", "192.168.100.200",
+	const char *texts[] = { "0.0.0.0", "1.2.3.4", "10.0.0.1", "127.0.9.10", "192.168.100.200",
 			      "255.255.255.255", "203.0.113.7", "9.99.100.0" };
 	const uint16_t port_values[] = { 0, 1, 9, 10, 99, 100, 5060, 10000, 65535 };
 
-	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		struct in_addr a;
 		char want[INET_ADDRSTRLEN], got[16];
-		ck_assert_int_eq(inet_pton(AF_INET, ips[i], &a), 1);
+		ck_assert_int_eq(inet_pton(AF_INET, texts[i], &a), 1);
 		ck_assert_ptr_nonnull(inet_ntop(AF_INET, &a, want, sizeof(want)));
 		ck_assert_uint_eq(netaddr_ipv4_str(a, got), strlen(want));
 		ck_assert_str_eq(got, want);
@@ -166,6 +167,292 @@ START_TEST(equal)
 }
 END_TEST
 
+
+/* ---- family-neutral addresses (issue 20) ---- */
+
+/* What netaddr_parse makes of a text: the printed form (NULL = refused), its
+ * family, the bare address (received=, SDP) and the SIP host form. */
+static const struct {
+	const char *text;
+	const char *print;
+	int family;
+	const char *ip;
+	const char *sip_host;
+} parsed[] = {
+	{ "192.0.2.1", "192.0.2.1", AF_INET, "192.0.2.1", "192.0.2.1" },
+	{ "192.0.2.1:5060", "192.0.2.1:5060", AF_INET, "192.0.2.1", "192.0.2.1" },
+	{ "2001:db8::1", "2001:db8::1", AF_INET6, "2001:db8::1", "[2001:db8::1]" },
+	{ "[2001:db8::1]", "2001:db8::1", AF_INET6, "2001:db8::1", "[2001:db8::1]" },
+	{ "[2001:db8::1]:5060", "[2001:db8::1]:5060", AF_INET6, "2001:db8::1", "[2001:db8::1]" },
+	/* spelled differently, printed one way (RFC 5952) */
+	{ "[2001:DB8:0:0:0:0:0:1]:65535", "[2001:db8::1]:65535", AF_INET6, "2001:db8::1",
+	  "[2001:db8::1]" },
+	/* a bare IPv6 literal has no port: the last group is part of it */
+	{ "2001:db8::1:5060", "2001:db8::1:5060", AF_INET6, "2001:db8::1:5060", "[2001:db8::1:5060]" },
+	/* v4-mapped is the IPv4 address it maps */
+	{ "::ffff:192.0.2.7", "192.0.2.7", AF_INET, "192.0.2.7", "192.0.2.7" },
+	{ "[::ffff:192.0.2.7]:5070", "192.0.2.7:5070", AF_INET, "192.0.2.7", "192.0.2.7" },
+	{ "::", "::", AF_INET6, "::", "[::]" },
+	{ "fe80::1", "fe80::1", AF_INET6, "fe80::1", "[fe80::1]" },
+	{ "[192.0.2.1]", NULL, 0, NULL, NULL },
+	{ "[2001:db8::1", NULL, 0, NULL, NULL },
+	{ "2001:db8::1]", NULL, 0, NULL, NULL },
+	{ "[2001:db8::1]5060", NULL, 0, NULL, NULL },
+	{ "[2001:db8::1]:", NULL, 0, NULL, NULL },
+	{ "[2001:db8::1]:0", NULL, 0, NULL, NULL },
+	{ "[2001:db8::1]:65536", NULL, 0, NULL, NULL },
+	{ "192.0.2.1:", NULL, 0, NULL, NULL },
+	{ "192.0.2.1:x", NULL, 0, NULL, NULL },
+	{ "fe80::1%eth0", NULL, 0, NULL, NULL },
+	{ "2001:db8:::1", NULL, 0, NULL, NULL },
+	{ " 2001:db8::1", NULL, 0, NULL, NULL },
+	{ "[ 2001:db8::1]", NULL, 0, NULL, NULL },
+	{ "host.example", NULL, 0, NULL, NULL },
+	{ "host.example:5060", NULL, 0, NULL, NULL },
+	{ "[]", NULL, 0, NULL, NULL },
+	{ "", NULL, 0, NULL, NULL },
+	{ "[1111:2222:3333:4444:5555:6666:7777:8888:9999]", NULL, 0, NULL, NULL },
+};
+
+START_TEST(parse_any)
+{
+	struct netaddr a;
+	char text[NETADDR_TEXT_MAX], host[NETADDR_HOST_MAX];
+	bool ok = netaddr_parse(parsed[_i].text, &a);
+
+	if (!parsed[_i].print) {
+		ck_assert_msg(!ok, "\"%s\" accepted", parsed[_i].text);
+		ck_assert_int_eq(a.family, 0);
+		return;
+	}
+	ck_assert_msg(ok, "\"%s\" refused", parsed[_i].text);
+	ck_assert_int_eq(a.family, parsed[_i].family);
+	ck_assert_str_eq(netaddr_print(&a, text), parsed[_i].print);
+	ck_assert_str_eq(netaddr_ip_text(&a, host), parsed[_i].ip);
+	ck_assert_str_eq(netaddr_sip_host(&a, host), parsed[_i].sip_host);
+}
+END_TEST
+
+/* netaddr_parse_ip: an address alone, bracketed or not; never a port. */
+static const struct {
+	const char *text;
+	const char *ip; /* NULL: refused */
+} ips[] = {
+	{ "203.0.113.9", "203.0.113.9" },  { "[2001:db8::9]", "2001:db8::9" },
+	{ "2001:db8::9", "2001:db8::9" },  { "::FFFF:203.0.113.9", "203.0.113.9" },
+	{ "203.0.113.9:5060", NULL },       { "[2001:db8::9]:5060", NULL },
+	{ "[203.0.113.9]", NULL },          { "2001:db8::9 ", NULL },
+	{ "01.2.3.4", NULL },               { "evil.invalid", NULL },
+};
+
+START_TEST(parse_ip_only)
+{
+	struct netaddr a;
+	char buf[NETADDR_HOST_MAX];
+	bool ok = netaddr_parse_ip(ips[_i].text, &a);
+
+	ck_assert_msg(ok == (ips[_i].ip != NULL), "\"%s\": %s", ips[_i].text, ok ? "accepted" : "refused");
+	if (ok) {
+		ck_assert_str_eq(netaddr_ip_text(&a, buf), ips[_i].ip);
+		ck_assert_uint_eq(a.port, 0);
+	}
+}
+END_TEST
+
+START_TEST(parse_null)
+{
+	struct netaddr a;
+	struct netaddr_prefix p;
+
+	ck_assert(!netaddr_parse(NULL, &a));
+	ck_assert(!netaddr_parse_ip(NULL, &a));
+	ck_assert(!netaddr_prefix_parse(NULL, &p));
+}
+END_TEST
+
+/* The longest IPv6 text with a port fits NETADDR_TEXT_MAX. */
+START_TEST(print_longest)
+{
+	struct netaddr a;
+	char buf[NETADDR_TEXT_MAX + 4], host[NETADDR_HOST_MAX + 4];
+
+	ck_assert(netaddr_parse("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535", &a));
+	memset(buf, 'x', sizeof(buf));
+	netaddr_print(&a, buf);
+	ck_assert_str_eq(buf, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	ck_assert_int_eq(buf[NETADDR_TEXT_MAX], 'x');
+	memset(host, 'x', sizeof(host));
+	netaddr_sip_host(&a, host);
+	ck_assert_str_eq(host, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]");
+	ck_assert_int_eq(host[NETADDR_HOST_MAX], 'x');
+}
+END_TEST
+
+/* Equality by value: spelling never matters, family, address and port do. */
+static const struct {
+	const char *a, *b;
+	bool same, same_ip;
+} compared[] = {
+	{ "[2001:db8::1]:5060", "[2001:DB8:0::0:1]:5060", true, true },
+	{ "[2001:db8::1]:5060", "[2001:db8::1]:5061", false, true },
+	{ "[2001:db8::1]:5060", "[2001:db8::2]:5060", false, false },
+	{ "192.0.2.1:5060", "[::ffff:192.0.2.1]:5060", true, true },
+	{ "192.0.2.1:5060", "[::192.0.2.1]:5060", false, false },
+	{ "192.0.2.1:5060", "192.0.2.1:5060", true, true },
+	{ "192.0.2.1", "192.0.2.2", false, false },
+	{ "0.0.0.0", "::", false, false },
+};
+
+START_TEST(compare)
+{
+	struct netaddr a, b;
+
+	ck_assert(netaddr_parse(compared[_i].a, &a));
+	ck_assert(netaddr_parse(compared[_i].b, &b));
+	ck_assert_int_eq(netaddr_same(&a, &b), compared[_i].same);
+	ck_assert_int_eq(netaddr_same(&b, &a), compared[_i].same);
+	ck_assert_int_eq(netaddr_same_ip(&a, &b), compared[_i].same_ip);
+}
+END_TEST
+
+/* Socket addresses both ways; v4-mapped from a dual-stack socket is IPv4,
+ * an IPv4 address to such a socket is written v4-mapped. */
+START_TEST(sockaddr_round_trip)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_storage ss;
+	struct sockaddr_in sin;
+	struct netaddr a, b;
+	char buf[NETADDR_TEXT_MAX];
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(5062);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:198.51.100.5", &sin6.sin6_addr), 1);
+	ck_assert(netaddr_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6), &a));
+	ck_assert_str_eq(netaddr_print(&a, buf), "198.51.100.5:5062");
+	ck_assert(netaddr_to_in(&a, &sin));
+	ck_assert_uint_eq(ntohl(sin.sin_addr.s_addr), 0xc6336405);
+	ck_assert_uint_eq(ntohs(sin.sin_port), 5062);
+
+	/* back to the dual-stack socket: v4-mapped again */
+	ck_assert_uint_eq(netaddr_to_sockaddr(&a, AF_INET6, &ss), sizeof(struct sockaddr_in6));
+	ck_assert(memcmp(&ss, &sin6, sizeof(sin6)) == 0);
+	/* to an IPv4 socket: a sockaddr_in */
+	ck_assert_uint_eq(netaddr_to_sockaddr(&a, AF_INET, &ss), sizeof(struct sockaddr_in));
+	ck_assert(memcmp(&ss, &sin, sizeof(sin)) == 0);
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "fe80::5", &sin6.sin6_addr), 1);
+	sin6.sin6_scope_id = 3;
+	ck_assert(netaddr_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6), &a));
+	ck_assert_int_eq(a.family, AF_INET6);
+	ck_assert_uint_eq(a.scope_id, 3);
+	ck_assert_str_eq(netaddr_print(&a, buf), "[fe80::5]:5062");
+	ck_assert(!netaddr_to_in(&a, &sin));
+	ck_assert_uint_eq(netaddr_to_sockaddr(&a, AF_INET, &ss), 0);
+	ck_assert_uint_eq(netaddr_to_sockaddr(&a, AF_INET6, &ss), sizeof(sin6));
+	ck_assert(netaddr_from_sockaddr((struct sockaddr *)&ss, sizeof(sin6), &b));
+	ck_assert(netaddr_same(&a, &b));
+	/* another zone is another address */
+	b.scope_id = 4;
+	ck_assert(!netaddr_same(&a, &b));
+
+	/* short lengths and other families are refused */
+	ck_assert(!netaddr_from_sockaddr((struct sockaddr *)&sin6, sizeof(sin6) - 1, &a));
+	ss.ss_family = AF_UNIX;
+	ck_assert(!netaddr_from_sockaddr((struct sockaddr *)&ss, sizeof(ss), &a));
+	ck_assert(!netaddr_from_sockaddr(NULL, 0, &a));
+	memset(&a, 0, sizeof(a));
+	ck_assert_uint_eq(netaddr_to_sockaddr(&a, AF_INET6, &ss), 0);
+	ck_assert_str_eq(netaddr_print(&a, buf), "-");
+}
+END_TEST
+
+/* Prefix match for both families. */
+static const struct {
+	const char *prefix, *addr;
+	bool match;
+} matches[] = {
+	{ "2001:db8:1::/48", "2001:db8:1:ffff::1", true },
+	{ "2001:db8:1::/48", "2001:db8:2::1", false },
+	{ "2001:db8:1:2::/63", "2001:db8:1:3::1", true },
+	{ "2001:db8:1:2::/63", "2001:db8:1:4::1", false },
+	{ "fc00::/7", "fd12:3456::1", true },
+	{ "fc00::/7", "fe00::1", false },
+	{ "fe80::/10", "febf::1", true },
+	{ "fe80::/10", "fec0::1", false },
+	{ "2001:db8::1/128", "2001:db8::1", true },
+	{ "2001:db8::1/128", "2001:db8::2", false },
+	{ "192.168.0.0/24", "192.168.0.200", true },
+	{ "192.168.0.0/24", "192.168.1.1", false },
+	{ "10.0.0.0/255.0.0.0", "10.200.0.1", true },
+	/* families never match each other, v4-mapped is IPv4 */
+	{ "::/1", "10.0.0.1", false },
+	{ "0.0.0.0/1", "::1", false },
+	{ "10.0.0.0/8", "::ffff:10.1.1.1", true },
+	{ "::ffff:10.0.0.0/104", "10.1.1.1", true },
+};
+
+START_TEST(prefix_match)
+{
+	struct netaddr_prefix p;
+	struct netaddr a;
+
+	ck_assert_msg(netaddr_prefix_parse(matches[_i].prefix, &p), "%s", matches[_i].prefix);
+	ck_assert(netaddr_parse_ip(matches[_i].addr, &a));
+	ck_assert_msg(netaddr_prefix_match(&p, &a) == matches[_i].match, "%s in %s", matches[_i].addr,
+		      matches[_i].prefix);
+}
+END_TEST
+
+/* netaddr_prefix_of: the scope of one address, clamped to its family. */
+static const struct {
+	const char *addr;
+	unsigned len;
+	const char *want;
+} scopes[] = {
+	{ "2001:db8:1:2:3:4:5:6", 64, "2001:db8:1:2::/64" },
+	{ "2001:db8:1:2:3:4:5:6", 56, "2001:db8:1::/56" },
+	{ "2001:db8:1:2ff:3:4:5:6", 60, "2001:db8:1:2f0::/60" },
+	{ "2001:db8:1:2ff:3:4:5:6", 55, "2001:db8:1:200::/55" },
+	{ "2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6/128" },
+	{ "2001:db8:1:2:3:4:5:6", 200, "2001:db8:1:2:3:4:5:6/128" },
+	{ "203.0.113.77", 64, "203.0.113.77/32" },
+	{ "203.0.113.77", 25, "203.0.113.0/25" },
+};
+
+START_TEST(prefix_of)
+{
+	struct netaddr a;
+	struct netaddr_prefix p;
+	char buf[NETADDR_TEXT_MAX];
+
+	ck_assert(netaddr_parse_ip(scopes[_i].addr, &a));
+	a.port = 5060; /* a prefix has none */
+	p = netaddr_prefix_of(&a, scopes[_i].len);
+	ck_assert_str_eq(netaddr_prefix_print(&p, buf), scopes[_i].want);
+	ck_assert_uint_eq(p.net.port, 0);
+	ck_assert(netaddr_prefix_match(&p, &a));
+}
+END_TEST
+
+START_TEST(specified)
+{
+	static const struct {
+		const char *text;
+		bool specified;
+	} t[] = { { "0.0.0.0", false }, { "::", false }, { "192.0.2.1", true }, { "::1", true } };
+	struct netaddr a;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert(netaddr_parse_ip(t[i].text, &a));
+		ck_assert_int_eq(netaddr_is_specified(&a), t[i].specified);
+	}
+	memset(&a, 0, sizeof(a));
+	ck_assert(!netaddr_is_specified(&a));
+}
+END_TEST
+
 static Suite *netaddr_suite(void)
 {
 	Suite *s = suite_create("netaddr");
@@ -179,18 +466,17 @@ static Suite *netaddr_suite(void)
 	tcase_add_test(tc, format_longest);
 	tcase_add_test(tc, equal);
 	tcase_add_test(tc, ipv4_str_matches_inet_ntop);
+	tcase_add_loop_test(tc, parse_any, 0, sizeof(parsed) / sizeof(parsed[0]));
+	tcase_add_loop_test(tc, parse_ip_only, 0, sizeof(ips) / sizeof(ips[0]));
+	tcase_add_test(tc, parse_null);
+	tcase_add_test(tc, print_longest);
+	tcase_add_loop_test(tc, compare, 0, sizeof(compared) / sizeof(compared[0]));
+	tcase_add_test(tc, sockaddr_round_trip);
+	tcase_add_loop_test(tc, prefix_match, 0, sizeof(matches) / sizeof(matches[0]));
+	tcase_add_loop_test(tc, prefix_of, 0, sizeof(scopes) / sizeof(scopes[0]));
+	tcase_add_test(tc, specified);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(netaddr_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(netaddr_suite)

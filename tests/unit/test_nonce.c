@@ -13,6 +13,7 @@
 #include "base32.h"
 #include "nonce.h"
 #include "secret.h"
+#include "../support/unit_main.h"
 
 #define ALPHABET "abcdefghijklmnopqrstuvwxyz234567"
 #define REALM "sipnatd"
@@ -441,14 +442,4 @@ static Suite *nonce_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(nonce_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(nonce_suite)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "portpool.h"
+#include "../support/unit_main.h"
 
 #define T0 ((time_t)1732573200)
 
@@ -609,14 +610,4 @@ static Suite *portpool_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(portpool_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(portpool_suite)

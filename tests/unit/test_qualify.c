@@ -1,7 +1,7 @@
 /*
  * Unit tests for qualify.c: OPTIONS pings as non-INVITE client transactions
- * (RFC 3261 17.1.2). A minimal struct daemon (event base, conf, SIP socket on
- * 127.0.0.1, LAN address) and a plain UDP socket as the pinged party; the
+ * (RFC 3261 17.1.2). A minimal environment (event base, conf, SIP socket on
+ * 127.0.0.1 as env->send, LAN address) and a plain UDP socket as the pinged party; the
  * loop is driven by hand. Timer F (32 s) is not waited for.
  */
 #include <arpa/inet.h>
@@ -16,7 +16,7 @@
 
 #include "classify.h"
 #include "conf.h"
-#include "daemon.h"
+#include "advertise.h"
 #include "log.h"
 #include "netaddr.h"
 #include "qualify.h"
@@ -32,7 +32,14 @@ static const char conf_text[] =
 	"  localnet = [ \"127.0.0.0/8\" ]; pbx = \"127.0.0.1\"; externip = \"203.0.113.7\";\n"
 	"};\n";
 
-static struct daemon d;
+static struct {
+	struct conf *conf;
+	struct event_base *base;
+	struct advertise *advertise;
+	struct sip_socket *sip;
+	struct qualify *qualify;
+	struct sip_env env;
+} d;
 static int target_fd = -1;
 static struct sockaddr_in target_addr, sip_addr;
 static unsigned responses_consumed;
@@ -60,6 +67,11 @@ static void on_datagram(void *arg, const char *buf, size_t len, const struct soc
 	osip_message_free(msg);
 }
 
+static void send_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+{
+	sip_socket_send(arg, buf, len, dest);
+}
+
 static void setup(void)
 {
 	char err[CONF_ERR_MAX];
@@ -74,13 +86,15 @@ static void setup(void)
 	ck_assert_ptr_nonnull(d.base);
 	ck_assert(netaddr_parse_ipv4("127.0.0.1", &lo));
 	ck_assert(classify_is_local(d.conf, lo)); /* so the LAN address is advertised */
-	d.lan_addr = lo;
-	d.have_lan_addr = true;
+	d.advertise = advertise_new(d.base, d.conf, NULL);
+	ck_assert_ptr_nonnull(d.advertise);
 	struct sockaddr_in bind_addr = netaddr_make(lo, 0);
 	d.sip = sip_socket_open(d.base, &bind_addr, on_datagram, NULL, err, sizeof(err));
 	ck_assert_msg(d.sip != NULL, "%s", err);
 	sip_addr = sip_socket_local(d.sip);
-	d.qualify = qualify_new(&d);
+	d.env = (struct sip_env){ .conf = d.conf, .advertise = d.advertise, .send = send_cb,
+				  .send_arg = d.sip };
+	d.qualify = qualify_new(d.base, &d.env);
 	ck_assert_ptr_nonnull(d.qualify);
 
 	target_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -93,6 +107,7 @@ static void teardown(void)
 {
 	qualify_free(d.qualify);
 	sip_socket_close(d.sip);
+	advertise_free(d.advertise);
 	event_base_free(d.base);
 	conf_free(d.conf);
 	close(target_fd);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "registrar.h"
+#include "../support/unit_main.h"
 
 #define NOW ((time_t)1700000000)
 #define CONTACT_A "sip:100@192.168.1.5:5060"
@@ -832,14 +833,4 @@ static Suite *registrar_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(registrar_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(registrar_suite)

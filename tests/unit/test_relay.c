@@ -1,291 +1,734 @@
 /*
- * Unit tests for relay.c's socket pool (issue 13): a pair's sockets stay
- * bound across calls, what reaches a pair while no stream holds it never
- * reaches the next stream on it (R20), a reload closes only the pairs that
- * leave the range (a free one at once, a used one when its call ends), and
- * a stream forwards both ways once it knows its legs. Loopback only, on
- * 127.0.13.x (no other test uses it) and ports 47000-47003.
+ * Unit tests for relay.c, the RTP path, with real UDP sockets on loopback
+ * and a real event loop: the relay on 127.0.0.1 (ports from a small range
+ * below the ephemeral ports), the PBX (the local leg) on 127.0.0.2 and the
+ * remote phone on 127.0.0.3, both on ephemeral ports. Covered: pairs taken
+ * and given back (exhaustion, no leak, a pair another program holds),
+ * latching through the relay (probation, then both ways), RTCP on the odd
+ * port, rtcp-mux, the fixed and fallback remote legs, hold, and every drop
+ * reason counted where it happens.
  */
 #include <arpa/inet.h>
 #include <check.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "latch.h"
+#include "netaddr.h"
 #include "relay.h"
 
-#define RELAY_IP "127.0.13.1"
-#define PBX_IP "127.0.13.2"
-#define PHONE_IP "127.0.13.3"
+#include "../support/unit_main.h"
+#include "../support/unit_udp.h"
 
-static struct sockaddr_in addr(const char *ip, uint16_t port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+#define RANGE_START 24000
+#define RANGE_END 24007    /* four pairs */
+#define RELAY_IP "127.0.0.1"
+#define PBX_IP "127.0.0.2"
+#define PHONE_IP "127.0.0.3"
+#define OTHER_IP "127.0.0.4"
+#define WAIT_MS 2000
 
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
-	return sa;
-}
+static struct event_base *base;
+static struct relay *relay;
+/* the PBX's and the phone's RTP and RTCP sockets */
+static int pbx_rtp, pbx_rtcp, phone_rtp, phone_rtcp;
+static struct sockaddr_in pbx_rtp_addr, pbx_rtcp_addr, phone_rtp_addr, phone_rtcp_addr;
 
-/* A UDP socket on ip:port (0: any port), or -1 with errno. */
-static int udp_on(const char *ip, uint16_t port)
-{
-	struct sockaddr_in sa = addr(ip, port);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-
-	ck_assert_int_ge(fd, 0);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-/* Whether the relay holds ip:port bound (another bind fails). */
-static bool held(uint16_t port)
-{
-	int fd = udp_on(RELAY_IP, port);
-
-	if (fd >= 0) {
-		close(fd);
-		return false;
-	}
-	ck_assert_int_eq(errno, EADDRINUSE);
-	return true;
-}
-
-static struct sockaddr_in local_of(int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	return sa;
-}
-
-static void send_rtp(int fd, uint16_t port, uint16_t seq)
-{
-	uint8_t pkt[32] = { 0x80, 0x00, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 1, 1, 2, 3, 4 };
-	struct sockaddr_in to = addr(RELAY_IP, port);
-
-	ck_assert_int_eq(sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)),
-			 (ssize_t)sizeof(pkt));
-}
-
-/* Run the loop until fd has a datagram or ~1 s passed; the sequence number
- * received, or -1 when nothing came. */
-static int pump_until(struct event_base *base, int fd)
-{
-	for (int i = 0; i < 100; i++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		if (poll(&p, 1, 10) == 1) {
-			uint8_t buf[64];
-			ssize_t n = recv(fd, buf, sizeof(buf), 0);
-			ck_assert_int_ge(n, 12);
-			return buf[2] << 8 | buf[3];
-		}
-	}
-	return -1;
-}
-
-static struct relay *new_relay(struct event_base *base, int start, int end)
+static void setup(void)
 {
 	struct in_addr ip;
-	struct relay *r;
 
-	ck_assert_int_eq(inet_pton(AF_INET, RELAY_IP, &ip), 1);
-	r = relay_new(base, ip, start, end);
-	ck_assert_ptr_nonnull(r);
-	return r;
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	inet_pton(AF_INET, RELAY_IP, &ip);
+	relay = relay_new(base, ip, RANGE_START, RANGE_END);
+	ck_assert_ptr_nonnull(relay);
+	pbx_rtp = uu_bind(PBX_IP, 0, &pbx_rtp_addr);
+	pbx_rtcp = uu_bind(PBX_IP, 0, &pbx_rtcp_addr);
+	phone_rtp = uu_bind(PHONE_IP, 0, &phone_rtp_addr);
+	phone_rtcp = uu_bind(PHONE_IP, 0, &phone_rtcp_addr);
 }
 
-/* The PBX leg at pbx, the phone leg fixed at phone (no learning). */
-static void legs(struct relay_stream *s, int pbx, int phone)
+static void teardown(void)
 {
-	struct sockaddr_in a = local_of(pbx), b = local_of(phone);
-
-	relay_stream_set_local(s, &a, &a, true);
-	relay_stream_set_remote_fixed(s, &b, &b, true);
+	close(pbx_rtp);
+	close(pbx_rtcp);
+	close(phone_rtp);
+	close(phone_rtcp);
+	relay_free(relay);
+	event_base_free(base);
 }
 
-START_TEST(pair_stays_bound_across_calls)
+/* An RTP packet (version 2, PCMU) with seq and ssrc, 172 bytes. */
+static size_t rtp_packet(uint8_t *p, uint16_t seq, uint32_t ssrc)
 {
-	struct event_base *base = event_base_new();
-	struct relay *r = new_relay(base, 47000, 47001);
-	struct relay_stream *s = relay_stream_open(r);
+	memset(p, 0, 172);
+	p[0] = 0x80;
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	p[8] = (uint8_t)(ssrc >> 24);
+	p[9] = (uint8_t)(ssrc >> 16);
+	p[10] = (uint8_t)(ssrc >> 8);
+	p[11] = (uint8_t)ssrc;
+	return 172;
+}
+
+/* An RTCP receiver report without blocks: 8 bytes, length field 1. */
+static size_t rtcp_packet(uint8_t *p)
+{
+	memset(p, 0, 8);
+	p[0] = 0x80;
+	p[1] = 201;
+	p[3] = 1;
+	return 8;
+}
+
+static struct sockaddr_in relay_addr(const struct relay_stream *s, int plus)
+{
+	return uu_addr(RELAY_IP, (uint16_t)(relay_stream_port(s) + plus));
+}
+
+static void send_rtp(int fd, const struct relay_stream *s, uint16_t seq, uint32_t ssrc)
+{
+	uint8_t p[172];
+	struct sockaddr_in to = relay_addr(s, 0);
+
+	uu_send(fd, p, rtp_packet(p, seq, ssrc), &to);
+}
+
+static void send_rtcp(int fd, const struct relay_stream *s, int plus)
+{
+	uint8_t p[8];
+	struct sockaddr_in to = relay_addr(s, plus);
+
+	uu_send(fd, p, rtcp_packet(p), &to);
+}
+
+struct counts_wait {
+	const struct relay_stream *s;
+	unsigned long total;   /* packets + drops of both legs to reach */
+};
+
+static unsigned long handled(const struct relay_stream *s)
+{
+	struct relay_stream_stats st;
+
+	relay_stream_get_stats(s, &st);
+	return st.local.packets + st.local.dropped + st.remote.packets + st.remote.dropped;
+}
+
+static bool handled_reached(void *arg)
+{
+	struct counts_wait *w = arg;
+
+	return handled(w->s) >= w->total;
+}
+
+/* Turn the loop until the stream has handled n more packets (forwarded or
+ * dropped) than before. */
+static void await_handled(const struct relay_stream *s, unsigned long before, unsigned long n)
+{
+	struct counts_wait w = { s, before + n };
+
+	ck_assert_msg(uu_pump_until(base, handled_reached, &w, WAIT_MS),
+		      "the relay handled %lu packets, expected %lu", handled(s) - before, n);
+}
+
+/* The packet the relay sends on to fd, with its seq; fails when none comes. */
+static uint16_t expect_rtp(int fd, const struct relay_stream *s, int plus)
+{
+	uint8_t buf[2048];
+	struct sockaddr_in from;
+	ssize_t n = uu_recv(base, fd, buf, sizeof(buf), &from, WAIT_MS);
+
+	ck_assert_msg(n > 0, "nothing arrived");
+	/* it comes from the relay port of its kind, so the party can latch too */
+	ck_assert_uint_eq(ntohs(from.sin_port), relay_stream_port(s) + plus);
+	ck_assert_str_eq(inet_ntoa(from.sin_addr), RELAY_IP);
+	return (uint16_t)(buf[2] << 8 | buf[3]);
+}
+
+static struct relay_stream *open_stream_with_pbx(bool mux)
+{
+	struct relay_stream *s = relay_stream_open(relay);
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(relay_stream_port(s), 47000);
-	ck_assert(held(47000));
-	ck_assert(held(47001));
-	relay_stream_close(r, s);
-	/* kept for the next call: no socket(), bind() or close() per call */
-	ck_assert(held(47000));
-	ck_assert(held(47001));
-	s = relay_stream_open(r);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(relay_stream_port(s), 47000);
-	relay_stream_close(r, s);
-	relay_free(r);
-	ck_assert(!held(47000));
-	ck_assert(!held(47001));
-	event_base_free(base);
+	relay_stream_set_local(s, &pbx_rtp_addr, &pbx_rtcp_addr, mux);
+	return s;
 }
-END_TEST
 
-START_TEST(forwards_both_ways)
+static void set_remote_phone(struct relay_stream *s, bool strict)
 {
-	struct event_base *base = event_base_new();
-	struct relay *r = new_relay(base, 47000, 47001);
-	int pbx = udp_on(PBX_IP, 0), phone = udp_on(PHONE_IP, 0);
-	struct relay_stream *s = relay_stream_open(r);
+	struct in_addr phone, none = { 0 };
 
-	ck_assert_ptr_nonnull(s);
-	legs(s, pbx, phone);
-	send_rtp(pbx, 47000, 7);
-	ck_assert_int_eq(pump_until(base, phone), 7);
-	send_rtp(phone, 47000, 8);
-	ck_assert_int_eq(pump_until(base, pbx), 8);
-	relay_stream_close(r, s);
-	relay_free(r);
-	close(pbx);
-	close(phone);
-	event_base_free(base);
+	inet_pton(AF_INET, PHONE_IP, &phone);
+	/* a phone behind NAT: its SDP names a private address, so 0 here */
+	relay_stream_set_remote(s, strict, phone, none, 0, false);
 }
-END_TEST
 
-/* A datagram that came while the pair was free, still queued when the next
- * stream takes the pair (the loop has not run since), never reaches it. */
-START_TEST(stray_before_open_never_reaches_the_next_stream)
+/* The phone sends LATCH_PROBATION packets in a row: the relay latches it. */
+static void latch_phone(struct relay_stream *s, uint16_t first_seq)
 {
-	struct event_base *base = event_base_new();
-	struct relay *r = new_relay(base, 47000, 47001);
-	int pbx = udp_on(PBX_IP, 0), phone = udp_on(PHONE_IP, 0);
-	struct relay_stream *s = relay_stream_open(r);
+	unsigned long before = handled(s);
 
-	relay_stream_close(r, s);
-	send_rtp(pbx, 47000, 1);                       /* queued on the free pair */
-	s = relay_stream_open(r);                      /* the only pair: the same one */
-	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(relay_stream_port(s), 47000);
-	legs(s, pbx, phone);
-	send_rtp(pbx, 47000, 2);
-	ck_assert_int_eq(pump_until(base, phone), 2);   /* the stray was not forwarded */
-	ck_assert_int_eq(pump_until(base, phone), -1);
-	relay_stream_close(r, s);
-	relay_free(r);
-	close(pbx);
-	close(phone);
-	event_base_free(base);
+	for (int i = 0; i < LATCH_PROBATION; i++)
+		send_rtp(phone_rtp, s, (uint16_t)(first_seq + i), 0x1234);
+	await_handled(s, before, LATCH_PROBATION);
 }
-END_TEST
 
-/* And one that comes while the pair is free and the loop runs is read and
- * thrown away: it neither piles up nor reaches a later stream. */
-START_TEST(stray_while_free_is_discarded)
+START_TEST(pairs_taken_and_given_back)
 {
-	struct event_base *base = event_base_new();
-	struct relay *r = new_relay(base, 47000, 47001);
-	int pbx = udp_on(PBX_IP, 0), phone = udp_on(PHONE_IP, 0);
-	struct relay_stream *s = relay_stream_open(r);
+	struct relay_stream *s[4];
+	uint16_t seen[4];
 
-	relay_stream_close(r, s);
-	for (uint16_t i = 0; i < 100; i++)
-		send_rtp(pbx, 47000, i);
-	ck_assert_int_eq(pump_until(base, phone), -1);
-	s = relay_stream_open(r);
-	legs(s, pbx, phone);
-	ck_assert_int_eq(pump_until(base, phone), -1);
-	send_rtp(pbx, 47000, 500);
-	ck_assert_int_eq(pump_until(base, phone), 500);
-	relay_stream_close(r, s);
-	relay_free(r);
-	close(pbx);
-	close(phone);
-	event_base_free(base);
-}
-END_TEST
-
-START_TEST(reload_closes_only_pairs_leaving_the_range)
-{
-	struct event_base *base = event_base_new();
-	struct relay *r = new_relay(base, 47000, 47003);
-	struct relay_stream *a = relay_stream_open(r), *b = relay_stream_open(r);
-	uint16_t pa, pb;
-
-	ck_assert_ptr_nonnull(a);
-	ck_assert_ptr_nonnull(b);
-	pa = relay_stream_port(a);
-	pb = relay_stream_port(b);
-	ck_assert_uint_ne(pa, pb);
-	relay_stream_close(r, b);                      /* b's pair is free, still bound */
-	ck_assert(held(pb));
-	/* keep only a's pair */
-	ck_assert_int_eq(relay_resize(r, pa, pa + 1), 0);
-	ck_assert(!held(pb));
-	ck_assert(!held((uint16_t)(pb + 1)));
-	ck_assert(held(pa));
-	/* now move the range away while a's call runs: its pair stays until the end */
-	ck_assert_int_eq(relay_resize(r, 47010, 47011), 0);
-	ck_assert(held(pa));
-	relay_stream_close(r, a);
-	ck_assert(!held(pa));
-	ck_assert(!held((uint16_t)(pa + 1)));
-	relay_free(r);
-	event_base_free(base);
-}
-END_TEST
-
-/* A port another program holds is skipped (and never offered again). */
-START_TEST(port_held_elsewhere_is_skipped)
-{
-	struct event_base *base = event_base_new();
-	int other = udp_on(RELAY_IP, 47001);           /* RTCP of the first pair */
-	struct relay *r = new_relay(base, 47000, 47003);
-
-	ck_assert_int_ge(other, 0);
+	ck_assert_uint_eq(relay_ports_capacity(relay), 4);
+	ck_assert_uint_eq(relay_ports_free(relay), 4);
 	for (int i = 0; i < 4; i++) {
-		struct relay_stream *s = relay_stream_open(r);
-		ck_assert_ptr_nonnull(s);
-		ck_assert_uint_eq(relay_stream_port(s), 47002);
-		relay_stream_close(r, s);
+		s[i] = relay_stream_open(relay);
+		ck_assert_ptr_nonnull(s[i]);
+		seen[i] = relay_stream_port(s[i]);
+		ck_assert_int_ge(seen[i], RANGE_START);
+		ck_assert_int_le(seen[i], RANGE_END - 1);
+		ck_assert_int_eq(seen[i] % 2, 0);
+		for (int j = 0; j < i; j++)
+			ck_assert_uint_ne(seen[i], seen[j]);
+		ck_assert_uint_eq(relay_streams_open(relay), (size_t)i + 1);
+		ck_assert_uint_eq(relay_ports_free(relay), 3 - (size_t)i);
 	}
+	/* the pool is empty: no fifth stream, and nothing leaked by trying */
+	ck_assert_ptr_null(relay_stream_open(relay));
+	ck_assert_uint_eq(relay_streams_open(relay), 4);
+	ck_assert_uint_eq(relay_ports_capacity(relay), 4);
+
+	/* both ports of a pair are really bound while the stream is open */
+	struct sockaddr_in a = uu_addr(RELAY_IP, seen[0]);
+	struct sockaddr_in b = uu_addr(RELAY_IP, (uint16_t)(seen[0] + 1));
+	int probe = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ne(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_ne(bind(probe, (struct sockaddr *)&b, sizeof(b)), 0);
+	close(probe);
+
+	for (int i = 0; i < 4; i++)
+		relay_stream_close(relay, s[i]);
+	ck_assert_uint_eq(relay_streams_open(relay), 0);
+	ck_assert_uint_eq(relay_ports_free(relay), 4);
+	/* ...and still bound after: the pool keeps a pair's sockets across calls
+	 * (issue 13; test_relay_pool.c checks that relay_free and a reload let
+	 * them go) */
+	probe = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ne(bind(probe, (struct sockaddr *)&b, sizeof(b)), 0);
+	close(probe);
+	/* closing NULL is allowed */
+	relay_stream_close(relay, NULL);
+	ck_assert_uint_eq(relay_ports_free(relay), 4);
+}
+END_TEST
+
+START_TEST(open_close_cycles_keep_the_pool_whole)
+{
+	for (int round = 0; round < 20; round++) {
+		struct relay_stream *s[4];
+		for (int i = 0; i < 4; i++)
+			ck_assert_ptr_nonnull(s[i] = relay_stream_open(relay));
+		ck_assert_ptr_null(relay_stream_open(relay));
+		/* close in another order than opened */
+		relay_stream_close(relay, s[2]);
+		relay_stream_close(relay, s[0]);
+		relay_stream_close(relay, s[3]);
+		relay_stream_close(relay, s[1]);
+		ck_assert_uint_eq(relay_ports_free(relay), 4);
+	}
+	ck_assert_uint_eq(relay_streams_open(relay), 0);
+}
+END_TEST
+
+START_TEST(pair_held_by_another_program_is_skipped)
+{
+	struct in_addr ip;
+	/* two pairs, one of which (24020/24021) another program holds */
+	int held = uu_bind(RELAY_IP, 24021, NULL);
+
+	inet_pton(AF_INET, RELAY_IP, &ip);
+	struct relay *r = relay_new(base, ip, 24020, 24023);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(relay_ports_capacity(r), 2);
+	struct relay_stream *s = relay_stream_open(r);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(relay_stream_port(s), 24022);
+	/* the held pair is never offered again: counts as neither free nor usable */
+	ck_assert_ptr_null(relay_stream_open(r));
 	ck_assert_uint_eq(relay_ports_capacity(r), 1);
+	ck_assert_uint_eq(relay_ports_free(r), 0);
+	relay_stream_close(r, s);
+	ck_assert_uint_eq(relay_ports_free(r), 1);
 	relay_free(r);
+	close(held);
+}
+END_TEST
+
+START_TEST(resize_applies_to_new_streams)
+{
+	struct relay_stream *old = open_stream_with_pbx(false);
+
+	ck_assert_int_eq(relay_resize(relay, 24030, 24033), 0);
+	ck_assert_uint_eq(relay_ports_capacity(relay), 2);
+	struct relay_stream *s = relay_stream_open(relay);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_ge(relay_stream_port(s), 24030);
+	ck_assert_int_le(relay_stream_port(s), 24032);
+	/* the old stream still relays */
+	set_remote_phone(old, true);
+	latch_phone(old, 100);
+	expect_rtp(pbx_rtp, old, 0);
+	relay_stream_close(relay, old);
+	relay_stream_close(relay, s);
+	ck_assert_uint_eq(relay_ports_free(relay), 2);
+	ck_assert_int_eq(relay_resize(relay, 24031, 24030), -1);
+	ck_assert_uint_eq(relay_ports_capacity(relay), 2);
+}
+END_TEST
+
+START_TEST(latches_then_relays_both_ways)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct relay_stream_stats st;
+
+	set_remote_phone(s, true);
+	latch_phone(s, 1000);
+	relay_stream_get_stats(s, &st);
+	/* probation: the first three dropped, the fourth locks and goes on */
+	ck_assert_uint_eq(st.remote.dropped, LATCH_PROBATION - 1);
+	ck_assert_uint_eq(st.remote.packets, 1);
+	ck_assert_uint_eq(st.remote.bytes, 172);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_BEFORE_LATCH);
+	ck_assert(netaddr_equal(&st.drop_from, &phone_rtp_addr));
+	ck_assert_uint_eq(st.source_dropped, LATCH_PROBATION - 1);
+	ck_assert_uint_ne(st.last_packet_ms, 0);
+	ck_assert_uint_eq(expect_rtp(pbx_rtp, s, 0), 1000 + LATCH_PROBATION - 1);
+	ck_assert(!uu_pending(pbx_rtp));
+
+	/* the PBX answers: to the latched source */
+	uint8_t p[172];
+	struct sockaddr_in to = relay_addr(s, 0);
+	for (uint16_t seq = 7; seq < 12; seq++)
+		uu_send(pbx_rtp, p, rtp_packet(p, seq, 0x99), &to);
+	for (uint16_t seq = 7; seq < 12; seq++)
+		ck_assert_uint_eq(expect_rtp(phone_rtp, s, 0), seq);
+	relay_stream_get_stats(s, &st);
+	ck_assert_uint_eq(st.local.packets, 5);
+	ck_assert_uint_eq(st.local.bytes, 5 * 172);
+	ck_assert_uint_eq(st.local.dropped, 0);
+	ck_assert_uint_eq(st.port, relay_stream_port(s));
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(plain_comedia_latches_the_first_packet)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct relay_stream_stats st;
+
+	set_remote_phone(s, false);
+	send_rtp(phone_rtp, s, 1, 1);
+	ck_assert_uint_eq(expect_rtp(pbx_rtp, s, 0), 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_uint_eq(st.remote.dropped, 0);
+	ck_assert_uint_eq(st.remote.packets, 1);
+	send_rtp(pbx_rtp, s, 2, 2);
+	ck_assert_uint_eq(expect_rtp(phone_rtp, s, 0), 2);
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(rtcp_on_the_odd_port)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct relay_stream_stats st;
+	uint8_t buf[64];
+	struct sockaddr_in from;
+
+	set_remote_phone(s, true);
+	/* RTCP before the RTP source is latched: dropped as early */
+	unsigned long before = handled(s);
+	send_rtcp(phone_rtcp, s, 1);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_RTCP_EARLY);
+	ck_assert(!uu_pending(pbx_rtcp));
+
+	latch_phone(s, 1);
+	expect_rtp(pbx_rtp, s, 0);
+	/* the phone's RTCP, from its own RTCP port, goes to the PBX's RTCP address */
+	send_rtcp(phone_rtcp, s, 1);
+	ck_assert_int_eq(uu_recv(base, pbx_rtcp, buf, sizeof(buf), &from, WAIT_MS), 8);
+	ck_assert_uint_eq(ntohs(from.sin_port), relay_stream_port(s) + 1);
+	ck_assert_int_eq(buf[1], 201);
+	/* the PBX's RTCP goes to the source the phone's RTCP came from */
+	send_rtcp(pbx_rtcp, s, 1);
+	ck_assert_int_eq(uu_recv(base, phone_rtcp, buf, sizeof(buf), &from, WAIT_MS), 8);
+	ck_assert_uint_eq(ntohs(from.sin_port), relay_stream_port(s) + 1);
+	ck_assert(!uu_pending(phone_rtp));
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(rtcp_mux_on_the_rtp_port)
+{
+	/* the PBX muxes: its RTCP comes to, and goes back from, the RTP port */
+	struct relay_stream *s = open_stream_with_pbx(true);
+	uint8_t buf[64];
+	struct sockaddr_in from;
+
+	set_remote_phone(s, true);
+	latch_phone(s, 50);
+	expect_rtp(pbx_rtp, s, 0);
+	send_rtcp(phone_rtcp, s, 1);
+	ck_assert_int_eq(uu_recv(base, pbx_rtp, buf, sizeof(buf), &from, WAIT_MS), 8);
+	ck_assert_uint_eq(ntohs(from.sin_port), relay_stream_port(s));
+	ck_assert(!uu_pending(pbx_rtcp));
+	/* RTCP the PBX muxes on the RTP port goes to the phone's RTCP port */
+	send_rtcp(pbx_rtp, s, 0);
+	ck_assert_int_eq(uu_recv(base, phone_rtcp, buf, sizeof(buf), &from, WAIT_MS), 8);
+	ck_assert_uint_eq(ntohs(from.sin_port), relay_stream_port(s) + 1);
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(fixed_remote_uses_its_sdp)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct relay_stream_stats st;
+
+	relay_stream_set_remote_fixed(s, &phone_rtp_addr, &phone_rtcp_addr, false);
+	/* no learning: the PBX's first packet goes to the SDP address */
+	send_rtp(pbx_rtp, s, 5, 5);
+	ck_assert_uint_eq(expect_rtp(phone_rtp, s, 0), 5);
+	send_rtcp(pbx_rtcp, s, 1);
+	uint8_t buf[64];
+	ck_assert_int_eq(uu_recv(base, phone_rtcp, buf, sizeof(buf), NULL, WAIT_MS), 8);
+	/* the phone's first packet goes through too */
+	send_rtp(phone_rtp, s, 6, 6);
+	ck_assert_uint_eq(expect_rtp(pbx_rtp, s, 0), 6);
+	/* another IP than its SDP's is refused */
+	int other = uu_bind(OTHER_IP, 0, NULL);
+	unsigned long before = handled(s);
+	send_rtp(other, s, 7, 7);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_NOT_SDP);
+	ck_assert_str_eq(inet_ntoa(st.drop_from.sin_addr), OTHER_IP);
+	ck_assert_uint_eq(st.source_dropped, 1);
+	ck_assert(!uu_pending(pbx_rtp));
 	close(other);
-	event_base_free(base);
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(fallback_until_latched)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	int fb = 0;
+	struct sockaddr_in fb_addr, fb_rtcp;
+
+	fb = uu_bind(PHONE_IP, 0, &fb_addr);
+	fb_rtcp = fb_addr;
+	fb_rtcp.sin_port = htons((uint16_t)(ntohs(fb_addr.sin_port) + 1));
+	set_remote_phone(s, true);
+	relay_stream_set_remote_fallback(s, &fb_addr, &fb_rtcp);
+	/* early media: sent where the SDP said, before the phone's first packet */
+	send_rtp(pbx_rtp, s, 1, 1);
+	ck_assert_uint_eq(expect_rtp(fb, s, 0), 1);
+	/* once latched, to the latched source instead */
+	latch_phone(s, 10);
+	expect_rtp(pbx_rtp, s, 0);
+	send_rtp(pbx_rtp, s, 2, 1);
+	ck_assert_uint_eq(expect_rtp(phone_rtp, s, 0), 2);
+	ck_assert(!uu_pending(fb));
+	/* NULL takes the fallback away */
+	struct relay_stream *s2 = open_stream_with_pbx(false);
+	set_remote_phone(s2, true);
+	relay_stream_set_remote_fallback(s2, &fb_addr, &fb_rtcp);
+	relay_stream_set_remote_fallback(s2, NULL, NULL);
+	unsigned long before = handled(s2);
+	send_rtp(pbx_rtp, s2, 3, 1);
+	await_handled(s2, before, 1);
+	struct relay_stream_stats st;
+	relay_stream_get_stats(s2, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_NO_TARGET);
+	ck_assert_uint_eq(st.local.dropped, 1);
+	ck_assert(!uu_pending(fb));
+	close(fb);
+	relay_stream_close(relay, s);
+	relay_stream_close(relay, s2);
+}
+END_TEST
+
+START_TEST(hold_sends_nothing_to_the_pbx)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct sockaddr_in zero = uu_addr("0.0.0.0", 0);
+	struct relay_stream_stats st;
+
+	set_remote_phone(s, false);
+	relay_stream_set_local(s, &zero, &zero, false);
+	unsigned long before = handled(s);
+	send_rtp(phone_rtp, s, 1, 1);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_uint_eq(st.remote.dropped, 1);
+	ck_assert_uint_eq(st.remote.packets, 0);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_NO_TARGET);
+	ck_assert(!uu_pending(pbx_rtp));
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+/* The drops a stream counts, each caused by one packet and seen in its stats. */
+START_TEST(drop_reasons_counted)
+{
+	static const struct {
+		const char *name;
+		enum relay_drop why;
+		bool source;  /* counted in source_dropped */
+		bool local;   /* counted on the local leg */
+	} cases[] = {
+		{ "remote before any SDP", RELAY_DROP_NO_TARGET, false, false },
+		{ "local before the remote is known", RELAY_DROP_NO_TARGET, false, true },
+		{ "too short for RTP", RELAY_DROP_MALFORMED, false, false },
+		{ "RTP version 1", RELAY_DROP_MALFORMED, false, false },
+		{ "RTCP with a bad type", RELAY_DROP_MALFORMED, false, false },
+		{ "RTCP longer than its datagram", RELAY_DROP_MALFORMED, false, false },
+		{ "larger than the relay's buffer", RELAY_DROP_MALFORMED, false, false },
+		{ "not from the signalled IP", RELAY_DROP_NOT_SIGNALLED, true, false },
+		{ "another IP after the lock", RELAY_DROP_OTHER_IP, true, false },
+		{ "another port after the lock", RELAY_DROP_OTHER_PORT, true, false },
+		{ "RTCP from another source after the lock", RELAY_DROP_RTCP_OTHER, true, false },
+	};
+	int other_ip = uu_bind(OTHER_IP, 0, NULL);
+	int other_port = uu_bind(PHONE_IP, 0, NULL);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct relay_stream *s = relay_stream_open(relay);
+		struct relay_stream_stats st;
+		static uint8_t p[4096];
+		struct sockaddr_in rtp = relay_addr(s, 0), rtcp = relay_addr(s, 1);
+		size_t len = rtp_packet(p, 1, 1);
+		int from = phone_rtp;
+		struct sockaddr_in *to = &rtp;
+
+		ck_assert_ptr_nonnull(s);
+		if (i >= 1)
+			relay_stream_set_local(s, &pbx_rtp_addr, &pbx_rtcp_addr, false);
+		if (i >= 2)
+			set_remote_phone(s, true);
+		switch (i) {
+		case 1: from = pbx_rtp; break;
+		case 2: len = 11; break;
+		case 3: p[0] = 0x40; break;
+		case 4: len = rtcp_packet(p); p[1] = 199; to = &rtcp; break;
+		case 5: len = rtcp_packet(p); p[3] = 5; to = &rtcp; break;
+		case 6: memset(p, 0, sizeof(p)); p[0] = 0x80; len = sizeof(p); break;
+		case 7: from = other_ip; break;
+		case 8: case 9: case 10:
+			latch_phone(s, 1);
+			expect_rtp(pbx_rtp, s, 0);
+			if (i == 8)
+				from = other_ip;
+			else if (i == 9)
+				from = other_port;
+			else {
+				send_rtcp(phone_rtcp, s, 1);  /* learns the RTCP source */
+				ck_assert_int_eq(uu_recv(base, pbx_rtcp, p, sizeof(p), NULL, WAIT_MS), 8);
+				len = rtcp_packet(p);
+				from = other_port;
+				to = &rtcp;
+			}
+			break;
+		}
+		unsigned long before = handled(s);
+		relay_stream_get_stats(s, &st);
+		unsigned long source_before = st.source_dropped;
+		unsigned long dropped_before = cases[i].local ? st.local.dropped : st.remote.dropped;
+		uu_send(from, p, len, to);
+		await_handled(s, before, 1);
+		relay_stream_get_stats(s, &st);
+		ck_assert_msg(st.drop_why == cases[i].why, "%s: drop %s, expected %s", cases[i].name,
+			      relay_drop_name(st.drop_why), relay_drop_name(cases[i].why));
+		ck_assert_msg((cases[i].local ? st.local.dropped : st.remote.dropped) == dropped_before + 1,
+			      "%s: not counted on its leg", cases[i].name);
+		ck_assert_uint_eq(st.source_dropped, source_before + (cases[i].source ? 1 : 0));
+		ck_assert_msg(!uu_pending(pbx_rtp) && !uu_pending(pbx_rtcp) && !uu_pending(phone_rtp),
+			      "%s: something was forwarded", cases[i].name);
+		relay_stream_close(relay, s);
+	}
+	close(other_ip);
+	close(other_port);
+	ck_assert_uint_eq(relay_ports_free(relay), 4);
+}
+END_TEST
+
+START_TEST(a_source_drop_is_not_hidden_by_a_later_other_one)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct relay_stream_stats st;
+	int other = uu_bind(OTHER_IP, 0, NULL);
+	uint8_t p[172];
+	struct sockaddr_in to = relay_addr(s, 0);
+
+	set_remote_phone(s, true);
+	unsigned long before = handled(s);
+	send_rtp(other, s, 1, 1);            /* not signalled: a source drop */
+	uu_send(phone_rtp, p, 5, &to);       /* malformed: another kind */
+	await_handled(s, before, 2);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_NOT_SIGNALLED);
+	ck_assert_str_eq(inet_ntoa(st.drop_from.sin_addr), OTHER_IP);
+	ck_assert_uint_eq(st.remote.dropped, 2);
+	ck_assert_uint_eq(st.source_dropped, 1);
+	close(other);
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(new_signalling_restarts_learning_only_on_change)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct relay_stream_stats st;
+	struct in_addr phone, none = { 0 };
+
+	inet_pton(AF_INET, PHONE_IP, &phone);
+	set_remote_phone(s, true);
+	latch_phone(s, 1);
+	expect_rtp(pbx_rtp, s, 0);
+	/* the same signalling again (a re-INVITE): the lock stays */
+	relay_stream_set_remote(s, true, phone, none, 0, false);
+	send_rtp(phone_rtp, s, 5, 0x1234);
+	ck_assert_uint_eq(expect_rtp(pbx_rtp, s, 0), 5);
+	/* another signalling IP: learning starts again, the old source is refused */
+	struct in_addr other;
+	inet_pton(AF_INET, OTHER_IP, &other);
+	relay_stream_set_remote(s, true, other, none, 0, false);
+	unsigned long before = handled(s);
+	send_rtp(phone_rtp, s, 6, 0x1234);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_NOT_SIGNALLED);
+	ck_assert(!uu_pending(pbx_rtp));
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+/* The kernel refuses to send to a broadcast address without SO_BROADCAST:
+ * the packet was not forwarded, and the leg it came from says so. */
+START_TEST(send_failure_counted_on_its_leg)
+{
+	struct relay_stream *s = open_stream_with_pbx(false);
+	struct sockaddr_in bcast = uu_addr("255.255.255.255", 5004), bcast_rtcp = uu_addr("255.255.255.255", 5005);
+	struct relay_stream_stats st;
+
+	relay_stream_set_remote_fixed(s, &bcast, &bcast_rtcp, false);
+	unsigned long before = handled(s);
+	send_rtp(pbx_rtp, s, 1, 1);
+	send_rtp(pbx_rtp, s, 2, 1);
+	await_handled(s, before, 2);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_SEND_FAILED);
+	ck_assert_uint_eq(st.local.dropped, 2);
+	ck_assert_uint_eq(st.local.packets, 0);
+	ck_assert_uint_eq(st.local.bytes, 0);
+	ck_assert_uint_eq(st.remote.dropped, 0);
+	ck_assert_uint_eq(st.source_dropped, 0);
+	relay_stream_close(relay, s);
+
+	/* the same when a muxed leg meets a non-muxed one (RTCP moved across
+	 * sockets): the phone's RTCP toward a muxing party that cannot be sent to */
+	s = relay_stream_open(relay);
+	ck_assert_ptr_nonnull(s);
+	relay_stream_set_local(s, &bcast, &bcast, true);
+	set_remote_phone(s, false);
+	before = handled(s);
+	send_rtcp(phone_rtcp, s, 1);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_SEND_FAILED);
+	ck_assert_uint_eq(st.remote.dropped, 1);
+	ck_assert_uint_eq(st.remote.packets, 0);
+	ck_assert_uint_eq(st.local.dropped, 0);
+	relay_stream_close(relay, s);
+}
+END_TEST
+
+START_TEST(drop_names_and_kinds)
+{
+	static const struct {
+		enum relay_drop why;
+		bool source;
+	} cases[] = {
+		{ RELAY_DROP_NONE, false },        { RELAY_DROP_MALFORMED, false },
+		{ RELAY_DROP_NO_TARGET, false },   { RELAY_DROP_NOT_SIGNALLED, true },
+		{ RELAY_DROP_BEFORE_LATCH, true }, { RELAY_DROP_OTHER_PORT, true },
+		{ RELAY_DROP_OTHER_IP, true },     { RELAY_DROP_RTCP_EARLY, true },
+		{ RELAY_DROP_RTCP_OTHER, true },   { RELAY_DROP_NOT_SDP, true },
+		{ RELAY_DROP_SEND_FAILED, false },
+	};
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = relay_drop_name(cases[i].why);
+		ck_assert_ptr_nonnull(name);
+		ck_assert_str_ne(name, "unknown");
+		ck_assert_msg(relay_drop_is_source(cases[i].why) == cases[i].source, "%s", name);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_str_ne(name, relay_drop_name(cases[j].why));
+	}
+	ck_assert_str_eq(relay_drop_name(RELAY_DROP_NOT_SIGNALLED), "not from the signalled IP");
+	ck_assert_str_eq(relay_drop_name((enum relay_drop)99), "unknown");
+}
+END_TEST
+
+START_TEST(now_ms_is_monotonic)
+{
+	uint64_t a = relay_now_ms();
+	uint64_t b = relay_now_ms();
+
+	ck_assert_uint_ge(b, a);
+	ck_assert_uint_gt(a, 0);
+	/* the same clock the tests read */
+	ck_assert_uint_le(a > uu_now_ms() ? a - uu_now_ms() : uu_now_ms() - a, 1000);
 }
 END_TEST
 
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
-	TCase *tc = tcase_create("pool");
+	TCase *pool = tcase_create("pool");
+	TCase *path = tcase_create("path");
 
-	tcase_add_test(tc, pair_stays_bound_across_calls);
-	tcase_add_test(tc, forwards_both_ways);
-	tcase_add_test(tc, stray_before_open_never_reaches_the_next_stream);
-	tcase_add_test(tc, stray_while_free_is_discarded);
-	tcase_add_test(tc, reload_closes_only_pairs_leaving_the_range);
-	tcase_add_test(tc, port_held_elsewhere_is_skipped);
-	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(pool, setup, teardown);
+	tcase_add_test(pool, pairs_taken_and_given_back);
+	tcase_add_test(pool, open_close_cycles_keep_the_pool_whole);
+	tcase_add_test(pool, pair_held_by_another_program_is_skipped);
+	tcase_add_test(pool, resize_applies_to_new_streams);
+	suite_add_tcase(s, pool);
+
+	tcase_set_timeout(path, 60);
+	tcase_add_checked_fixture(path, setup, teardown);
+	tcase_add_test(path, latches_then_relays_both_ways);
+	tcase_add_test(path, plain_comedia_latches_the_first_packet);
+	tcase_add_test(path, rtcp_on_the_odd_port);
+	tcase_add_test(path, rtcp_mux_on_the_rtp_port);
+	tcase_add_test(path, fixed_remote_uses_its_sdp);
+	tcase_add_test(path, fallback_until_latched);
+	tcase_add_test(path, hold_sends_nothing_to_the_pbx);
+	tcase_add_test(path, drop_reasons_counted);
+	tcase_add_test(path, a_source_drop_is_not_hidden_by_a_later_other_one);
+	tcase_add_test(path, new_signalling_restarts_learning_only_on_change);
+	tcase_add_test(path, send_failure_counted_on_its_leg);
+	tcase_add_test(path, drop_names_and_kinds);
+	tcase_add_test(path, now_ms_is_monotonic);
+	suite_add_tcase(s, path);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(relay_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(relay_suite)

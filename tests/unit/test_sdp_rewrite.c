@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "sdp_rewrite.h"
+#include "../support/unit_main.h"
 
 #define RELAY "203.0.113.10"
 
@@ -751,6 +752,184 @@ START_TEST(null_arguments)
 }
 END_TEST
 
+
+/* ---- across families (issue 20) ------------------------------------------- */
+
+#define RELAY6 "2001:db8::10"
+#define BOTH (SDP_FAMILY_IP4 | SDP_FAMILY_IP6)
+#define HEAD6 "v=0\r\no=- 1 2 IN IP6 2001:db8:1::5\r\ns=-\r\n"
+#define HEAD6_C HEAD6 "c=IN IP6 2001:db8:1::5\r\nt=0 0\r\n"
+#define OUT_HEAD6 "v=0\r\no=- 1 2 IN IP6 " RELAY6 "\r\ns=-\r\n"
+#define OUT_HEAD6_C OUT_HEAD6 "c=IN IP6 " RELAY6 "\r\nt=0 0\r\n"
+
+/* A body loaded for `families`, rewritten for `advertise` (RTP ports
+ * 10000, 10002, ...; stream 0 muxed when mux0): the output, or NULL when
+ * the load refuses it. */
+static const struct {
+	const char *what;
+	unsigned families;
+	const char *advertise;
+	bool mux0;
+	const char *body;
+	const char *want;
+} cross[] = {
+	{ "IPv4 offer to an IPv6 party", BOTH, RELAY6, false,
+	  HEAD_C AUDIO "a=rtcp:4001 IN IP4 192.168.1.5\r\n",
+	  OUT_HEAD6_C "m=audio 10000 RTP/AVP 0\r\na=rtcp:10001 IN IP6 " RELAY6 "\r\n" },
+	{ "IPv6 offer to an IPv4 party", BOTH, RELAY, false,
+	  HEAD6_C AUDIO "a=rtcp:4001 IN IP6 2001:db8:1::5\r\n",
+	  OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\na=rtcp:10001 IN IP4 " RELAY "\r\n" },
+	{ "IPv6 to IPv6", BOTH, RELAY6, true, HEAD6_C AUDIO "a=rtcp-mux\r\n",
+	  OUT_HEAD6_C "m=audio 10000 RTP/AVP 0\r\na=rtcp-mux\r\n" },
+	{ "IPv4 to IPv4 through the family-neutral path", BOTH, RELAY, false, HEAD_C AUDIO,
+	  OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\n" },
+	{ "media-level c= of both families, session c= absent", BOTH, RELAY6, false,
+	  HEAD "t=0 0\r\n" AUDIO "c=IN IP4 192.168.1.5\r\nm=video 4002 RTP/AVP 96\r\n"
+	  "c=IN IP6 2001:db8:1::5\r\n",
+	  OUT_HEAD6 "t=0 0\r\nm=audio 10000 RTP/AVP 0\r\nc=IN IP6 " RELAY6
+	  "\r\nm=video 10002 RTP/AVP 96\r\nc=IN IP6 " RELAY6 "\r\n" },
+	{ "hold 0.0.0.0 becomes ::", BOTH, RELAY6, false,
+	  HEAD "c=IN IP4 0.0.0.0\r\nt=0 0\r\n" AUDIO,
+	  OUT_HEAD6 "c=IN IP6 ::\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n" },
+	{ "hold :: becomes 0.0.0.0", BOTH, RELAY, false,
+	  HEAD6 "c=IN IP6 ::\r\nt=0 0\r\n" AUDIO,
+	  OUT_HEAD "c=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n" },
+	{ "hold :: stays ::", BOTH, RELAY6, false, HEAD6 "c=IN IP6 ::\r\nt=0 0\r\n" AUDIO,
+	  OUT_HEAD6 "c=IN IP6 ::\r\nt=0 0\r\nm=audio 10000 RTP/AVP 0\r\n" },
+	{ "rejected stream keeps port 0, its c= follows the family", BOTH, RELAY6, false,
+	  HEAD_C "m=video 0 RTP/AVP 96\r\nc=IN IP4 192.168.1.5\r\n",
+	  OUT_HEAD6_C "m=video 0 RTP/AVP 96\r\nc=IN IP6 " RELAY6 "\r\n" },
+	{ "IPv6 spelled long, upper case", BOTH, RELAY, false,
+	  HEAD "c=IN IP6 2001:DB8:0:0:0:0:0:5\r\nt=0 0\r\n" AUDIO,
+	  OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\n" },
+	/* refused by a family-neutral load */
+	{ "IPv6 multicast", BOTH, RELAY, false, HEAD "c=IN IP6 ff0e::101\r\nt=0 0\r\n" AUDIO, NULL },
+	{ "bracketed IPv6", BOTH, RELAY, false, HEAD "c=IN IP6 [2001:db8::5]\r\nt=0 0\r\n" AUDIO, NULL },
+	{ "IPv6 with a zone", BOTH, RELAY, false, HEAD "c=IN IP6 fe80::5%eth0\r\nt=0 0\r\n" AUDIO, NULL },
+	{ "IPv6 type, IPv4 address", BOTH, RELAY, false, HEAD "c=IN IP6 192.168.1.5\r\nt=0 0\r\n" AUDIO,
+	  NULL },
+	{ "IPv4 type, IPv6 address", BOTH, RELAY, false, HEAD "c=IN IP4 2001:db8::5\r\nt=0 0\r\n" AUDIO,
+	  NULL },
+	{ "IPv6 name", BOTH, RELAY, false, HEAD "c=IN IP6 phone.example\r\nt=0 0\r\n" AUDIO, NULL },
+	{ "IPv6 a=rtcp name", BOTH, RELAY, false, HEAD6_C AUDIO "a=rtcp:4001 IN IP6 phone.example\r\n",
+	  NULL },
+	/* an IPv4-only load refuses IPv6 where a stream uses it, as always */
+	{ "IPv6 c= in an IPv4 load", SDP_FAMILY_IP4, RELAY6, false, HEAD6_C AUDIO, NULL },
+	{ "IPv6 a=rtcp in an IPv4 load", SDP_FAMILY_IP4, RELAY6, false,
+	  HEAD_C AUDIO "a=rtcp:4001 IN IP6 2001:db8::5\r\n", NULL },
+	/* an IPv6-only load refuses IPv4 */
+	{ "IPv4 c= in an IPv6 load", SDP_FAMILY_IP6, RELAY6, false, HEAD_C AUDIO, NULL },
+};
+
+START_TEST(cross_family)
+{
+	struct sdp_rewrite_params p = default_params();
+	struct sdp_info info;
+	struct sdp_body *b;
+	char *out = NULL;
+	size_t out_len = 0;
+	const char *body = cross[_i].body;
+
+	p.rtcp_mux[0] = cross[_i].mux0;
+	ck_assert(netaddr_parse_ip(cross[_i].advertise, &p.advertise));
+	b = sdp_rewrite_body_load_family(body, strlen(body), cross[_i].families, &info);
+	if (!cross[_i].want) {
+		ck_assert_msg(b == NULL, "%s: accepted", cross[_i].what);
+		ck_assert_uint_eq(info.count, 0);
+		ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), cross[_i].families, &info),
+				 -1);
+		return;
+	}
+	ck_assert_msg(b != NULL, "%s: refused", cross[_i].what);
+	ck_assert_int_eq(sdp_rewrite_body_rewrite(b, &p, &out, &out_len), 0);
+	sdp_rewrite_body_free(b);
+	ck_assert_msg(strcmp(out, cross[_i].want) == 0, "%s: got\n%s\nwanted\n%s", cross[_i].what,
+		      out, cross[_i].want);
+	ck_assert_uint_eq(out_len, strlen(out));
+	/* what was forwarded reads back in the advertised family, and only
+	 * in it: an IPv4-only load refuses what went out as IPv6 for a stream */
+	ck_assert_int_eq(sdp_rewrite_inspect_family(out, out_len, BOTH, &info), 0);
+	bool active = false;
+	for (size_t i = 0; i < info.count; i++) {
+		if (!info.streams[i].port)
+			continue;
+		active = true;
+		ck_assert_int_eq(info.streams[i].conn.family, p.advertise.family);
+		if (netaddr_is_specified(&info.streams[i].conn))
+			ck_assert(netaddr_same_ip(&info.streams[i].conn, &p.advertise));
+	}
+	ck_assert_int_eq(sdp_rewrite_inspect(out, out_len, &info),
+			 p.advertise.family == AF_INET6 && active ? -1 : 0);
+	free(out);
+}
+END_TEST
+
+/* inspect reads IN IP6: conn and rtcp_conn carry the address and ports, the
+ * IPv4 fields stay 0.0.0.0; hold is :: as well as 0.0.0.0. */
+START_TEST(inspect_ipv6)
+{
+	struct sdp_info info;
+	char text[NETADDR_TEXT_MAX];
+	const char *body = HEAD6 "c=IN IP6 2001:db8:1::5\r\nt=0 0\r\n"
+			       "m=audio 4000 RTP/AVP 0\r\na=rtcp:4005 IN IP6 2001:db8:1::6\r\n"
+			       "m=video 4002 RTP/AVP 96\r\nc=IN IP4 192.168.1.5\r\n"
+			       "m=audio 4004 RTP/AVP 0\r\nc=IN IP6 ::ffff:192.168.1.9\r\n"
+			       "m=video 0 RTP/AVP 96\r\n";
+
+	ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), BOTH, &info), 0);
+	ck_assert_uint_eq(info.count, 4);
+	ck_assert_str_eq(netaddr_print(&info.streams[0].conn, text), "[2001:db8:1::5]:4000");
+	ck_assert_str_eq(netaddr_print(&info.streams[0].rtcp_conn, text), "[2001:db8:1::6]:4005");
+	ck_assert_uint_eq(info.streams[0].rtcp_port, 4005);
+	ck_assert_uint_eq(info.streams[0].addr.s_addr, 0);
+	ck_assert_uint_eq(info.streams[0].rtcp_addr.s_addr, 0);
+	ck_assert_str_eq(netaddr_print(&info.streams[1].conn, text), "192.168.1.5:4002");
+	ck_assert_str_eq(netaddr_print(&info.streams[1].rtcp_conn, text), "192.168.1.5:4003");
+	ck_assert_uint_eq(info.streams[1].addr.s_addr, ip("192.168.1.5").s_addr);
+	/* v4-mapped is the IPv4 address */
+	ck_assert_str_eq(netaddr_print(&info.streams[2].conn, text), "192.168.1.9:4004");
+	ck_assert_uint_eq(info.streams[2].addr.s_addr, ip("192.168.1.9").s_addr);
+	ck_assert_int_eq(info.streams[3].conn.family, 0);
+	ck_assert(!sdp_rewrite_is_hold(&info));
+
+	body = HEAD6 "c=IN IP6 ::\r\nt=0 0\r\n" AUDIO;
+	ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), BOTH, &info), 0);
+	ck_assert(sdp_rewrite_is_hold(&info));
+	body = HEAD6_C AUDIO;
+	ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), BOTH, &info), 0);
+	ck_assert(!sdp_rewrite_is_hold(&info));
+	/* the IPv4 API still refuses it, and its IPv4 fields say so */
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), -1);
+}
+END_TEST
+
+/* The family-neutral loads give the same bytes as the IPv4 path for every
+ * sample when advertising the same IPv4 address. */
+START_TEST(sample_same_through_family_path)
+{
+	const struct sample *s = &samples[_i];
+	struct sdp_rewrite_params old = sample_params(s), neutral = sample_params(s);
+	struct sdp_info info;
+	struct sdp_body *b;
+	char name[128], *body, *a = NULL, *c = NULL;
+	size_t len, a_len, c_len;
+
+	snprintf(name, sizeof(name), "%s.sent.sdp", s->name);
+	body = sdp_read(name, &len);
+	ck_assert(netaddr_parse_ip(RELAY, &neutral.advertise));
+	ck_assert_int_eq(sdp_rewrite(body, len, &old, &a, &a_len), 0);
+	b = sdp_rewrite_body_load_family(body, len, BOTH, &info);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(sdp_rewrite_body_rewrite(b, &neutral, &c, &c_len), 0);
+	sdp_rewrite_body_free(b);
+	ck_assert_uint_eq(a_len, c_len);
+	ck_assert_str_eq(a, c);
+	free(a);
+	free(c);
+	free(body);
+}
+END_TEST
+
 static Suite *sdp_rewrite_suite(void)
 {
 	Suite *s = suite_create("sdp_rewrite");
@@ -789,18 +968,11 @@ static Suite *sdp_rewrite_suite(void)
 	tcase_add_test(rules, direction);
 	tcase_add_test(rules, hold_media_level);
 	tcase_add_test(rules, is_hold_edges);
+	tcase_add_loop_test(rules, cross_family, 0, sizeof(cross) / sizeof(cross[0]));
+	tcase_add_test(rules, inspect_ipv6);
+	tcase_add_loop_test(rules, sample_same_through_family_path, 0, NSAMPLES);
 	suite_add_tcase(s, rules);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(sdp_rewrite_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(sdp_rewrite_suite)

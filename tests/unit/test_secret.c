@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "secret.h"
+#include "../support/unit_main.h"
 
 #define ALPHABET "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -261,14 +262,4 @@ static Suite *secret_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(secret_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(secret_suite)

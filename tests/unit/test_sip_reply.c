@@ -13,6 +13,7 @@
 #include "sip_samples.h"
 #include "sip_via.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 static const uint8_t test_key[SECRET_KEY_LEN] = "sipnatd unit test key, 32 bytes";
 
@@ -416,15 +417,4 @@ static Suite *sip_reply_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(sip_reply_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(sip_reply_suite, sipmsg_global_init())

@@ -9,6 +9,7 @@
 
 #include "sip_uri.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 static const struct {
 	const char *a, *b;
@@ -100,15 +101,4 @@ static Suite *sip_uri_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(sip_uri_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(sip_uri_suite, sipmsg_global_init())

@@ -12,6 +12,7 @@
 #include "sip_samples.h"
 #include "sip_via.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 #define SRC_IP "127.0.30.5"
 #define SRC_PORT 40000
@@ -74,6 +75,26 @@ static struct sockaddr_in addr(const char *ip, uint16_t port)
 
 	ck_assert(netaddr_parse_ipv4(ip, &in));
 	return netaddr_make(in, port);
+}
+
+/* A request with the Via line prefix+via, or NULL when the parser refuses it. */
+static osip_message_t *request_or_null(const char *prefix, const char *via)
+{
+	char line[1024], text[2048];
+	osip_message_t *msg = NULL;
+	const char *why = NULL;
+
+	snprintf(line, sizeof(line), "%s%s", prefix, via);
+	snprintf(text, sizeof(text),
+		 "OPTIONS sip:pbx.example.com SIP/2.0\r\n%s\r\nMax-Forwards: 70\r\n"
+		 "To: <sip:pbx.example.com>\r\nFrom: <sip:bob@pbx.example.com>;tag=q1\r\n"
+		 "Call-ID: quoted\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", line);
+	if (text_parse(text, &msg, &why) != SIPMSG_OK) {
+		if (msg)
+			osip_message_free(msg);
+		return NULL;
+	}
+	return msg;
 }
 
 /* Via number i of msg as it would be written. */
@@ -280,6 +301,46 @@ START_TEST(stamp_without_via_fails)
 }
 END_TEST
 
+/* A quoted parameter value is whole and balanced; one that is not would be
+ * read back as other parameters once received/rport follow it (found by
+ * fuzz_sip_path: the response then found neither sipnatd nor the sender). */
+static const struct {
+	const char *via;
+	bool usable;
+} quoted[] = {
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"a;b\";branch=z9hG4bKq1", true },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"a\\\"b\";branch=z9hG4bKq2", true },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"\";branch=z9hG4bKq3", true },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;branresponse=\"-ref;rport", false },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=a\"b;branch=z9hG4bKq5", false },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;x=\"a\\\";branch=z9hG4bKq6", false },
+};
+
+START_TEST(quoted_values)
+{
+	osip_message_t *req = request_or_null("Via: ", quoted[_i].via), *again = NULL;
+	struct sockaddr_in src = addr(SRC_IP, SRC_PORT);
+	char *text = NULL;
+	size_t len;
+	const char *why;
+
+	if (!req)
+		return; /* libosip2 refused it already: nothing to stamp */
+	ck_assert_int_eq(sip_via_stamp_received(req, &src, true), quoted[_i].usable ? 0 : -1);
+	if (quoted[_i].usable) {
+		/* stamped, it reads back with the same parameters */
+		ck_assert_int_eq(sipmsg_serialize(req, &text, &len), 0);
+		ck_assert_int_eq(sipmsg_parse(text, len, &again, &why), SIPMSG_OK);
+		osip_via_t *a = osip_list_get(&req->vias, 0), *b = osip_list_get(&again->vias, 0);
+		ck_assert_int_eq(osip_list_size(&a->via_params), osip_list_size(&b->via_params));
+		ck_assert_str_eq(sip_via_param(b, "received", NULL), SRC_IP);
+		osip_free(text);
+		osip_message_free(again);
+	}
+	osip_message_free(req);
+}
+END_TEST
+
 /* RFC 3261 18.2.2 on responses, one Via per case. */
 static const struct {
 	const char *via;
@@ -342,6 +403,144 @@ START_TEST(param_get_and_set)
 }
 END_TEST
 
+
+/* ---- either family (issue 20) ---- */
+
+/* A request whose top Via is `via`, received from `src`: the top Via as
+ * written after the stamp, and where a response to it goes. */
+static const struct {
+	const char *via;
+	const char *src;
+	bool force_rport;
+	const char *want_via;
+	const char *want_target;
+} stamps6[] = {
+	/* RFC 5118: sent-by bracketed, received= bare (RFC 3261 25.1) */
+	{ "Via: SIP/2.0/UDP [2001:db8::5]:5062;rport;branch=z9hG4bK61", "[2001:db8:ff::9]:40000", false,
+	  "SIP/2.0/UDP [2001:db8::5]:5062;rport=40000;branch=z9hG4bK61;received=2001:db8:ff::9",
+	  "[2001:db8:ff::9]:40000" },
+	{ "Via: SIP/2.0/UDP [2001:db8::5]:5062;branch=z9hG4bK62", "[2001:db8:ff::9]:40000", false,
+	  "SIP/2.0/UDP [2001:db8::5]:5062;branch=z9hG4bK62;received=2001:db8:ff::9",
+	  "[2001:db8:ff::9]:5062" },
+	/* the sent-by is the source, spelled otherwise: no received= */
+	{ "Via: SIP/2.0/UDP [2001:DB8:0:0::5]:5062;branch=z9hG4bK63", "[2001:db8::5]:5062", false,
+	  "SIP/2.0/UDP [2001:DB8:0:0::5]:5062;branch=z9hG4bK63", "[2001:db8::5]:5062" },
+	{ "Via: SIP/2.0/UDP [2001:db8::5];branch=z9hG4bK64", "[2001:db8::5]:5060", false,
+	  "SIP/2.0/UDP [2001:db8::5];branch=z9hG4bK64", "[2001:db8::5]:5060" },
+	/* force_rport from IPv6 */
+	{ "Via: SIP/2.0/UDP [2001:db8::5]:5062;branch=z9hG4bK65", "[2001:db8::5]:40000", true,
+	  "SIP/2.0/UDP [2001:db8::5]:5062;branch=z9hG4bK65;received=2001:db8::5;rport=40000",
+	  "[2001:db8::5]:40000" },
+	/* a bracketed received= a client wrote is replaced by the bare form */
+	{ "Via: SIP/2.0/UDP [2001:db8::5]:5062;received=[2001:db8::7];branch=z9hG4bK66",
+	  "[2001:db8:ff::9]:40000", false,
+	  "SIP/2.0/UDP [2001:db8::5]:5062;received=2001:db8:ff::9;branch=z9hG4bK66",
+	  "[2001:db8:ff::9]:5062" },
+	/* an IPv4 phone behind a NAT64/dual-stack socket shows v4-mapped: IPv4 */
+	{ "Via: SIP/2.0/UDP 192.168.1.5:5062;rport;branch=z9hG4bK67", "[::ffff:198.51.100.5]:40000", false,
+	  "SIP/2.0/UDP 192.168.1.5:5062;rport=40000;branch=z9hG4bK67;received=198.51.100.5",
+	  "198.51.100.5:40000" },
+	/* an IPv6 phone with an IPv4 sent-by, and the other way round */
+	{ "Via: SIP/2.0/UDP 192.168.1.5:5062;branch=z9hG4bK68", "[2001:db8::5]:40000", false,
+	  "SIP/2.0/UDP 192.168.1.5:5062;branch=z9hG4bK68;received=2001:db8::5", "[2001:db8::5]:5062" },
+	{ "Via: SIP/2.0/UDP [fd00::5]:5062;rport;branch=z9hG4bK69", "198.51.100.5:40000", false,
+	  "SIP/2.0/UDP [fd00::5]:5062;rport=40000;branch=z9hG4bK69;received=198.51.100.5",
+	  "198.51.100.5:40000" },
+	/* a name as sent-by: received= always */
+	{ "Via: SIP/2.0/UDP phone.example:5062;branch=z9hG4bK70", "[2001:db8::5]:5062", false,
+	  "SIP/2.0/UDP phone.example:5062;branch=z9hG4bK70;received=2001:db8::5", "[2001:db8::5]:5062" },
+	/* the IPv4 path, through the family-neutral function */
+	{ "Via: SIP/2.0/UDP 192.168.1.5:5062;rport;branch=z9hG4bK71", "127.0.30.5:40000", false,
+	  "SIP/2.0/UDP 192.168.1.5:5062;rport=40000;branch=z9hG4bK71;received=127.0.30.5",
+	  "127.0.30.5:40000" },
+	{ "Via: SIP/2.0/UDP 127.0.30.5:40000;branch=z9hG4bK72", "127.0.30.5:40000", false,
+	  "SIP/2.0/UDP 127.0.30.5:40000;branch=z9hG4bK72", "127.0.30.5:40000" },
+};
+
+START_TEST(stamp_either_family)
+{
+	osip_message_t *req = request_with(stamps6[_i].via);
+	struct netaddr src, to;
+	char buf[NETADDR_TEXT_MAX];
+
+	ck_assert(netaddr_parse(stamps6[_i].src, &src));
+	ck_assert_int_eq(sip_via_stamp_received_addr(req, &src, stamps6[_i].force_rport), 0);
+	assert_via(req, 0, stamps6[_i].want_via);
+	ck_assert(sip_via_response_target_addr(req, &to));
+	ck_assert_str_eq(netaddr_print(&to, buf), stamps6[_i].want_target);
+	osip_message_free(req);
+
+	/* an IPv4 source gives the same bytes through the IPv4 API */
+	if (src.family == AF_INET) {
+		struct sockaddr_in sin, to4;
+		char buf4[NETADDR_STRLEN];
+
+		req = request_with(stamps6[_i].via);
+		ck_assert(netaddr_to_in(&src, &sin));
+		ck_assert_int_eq(sip_via_stamp_received(req, &sin, stamps6[_i].force_rport), 0);
+		assert_via(req, 0, stamps6[_i].want_via);
+		ck_assert(sip_via_response_target(req, &to4));
+		ck_assert_str_eq(netaddr_format(&to4, buf4), stamps6[_i].want_target);
+		osip_message_free(req);
+	}
+}
+END_TEST
+
+/* Where a response goes, read from IPv6 Vias. */
+static const struct {
+	const char *via;
+	const char *target; /* NULL: no usable address */
+} targets6[] = {
+	{ "SIP/2.0/UDP [2001:db8::5]:5062;rport=40000;received=2001:db8:ff::9;branch=z9hG4bKc1",
+	  "[2001:db8:ff::9]:40000" },
+	/* RFC 5118 4.5: a bracketed received= is accepted too */
+	{ "SIP/2.0/UDP [2001:db8::5]:5062;received=[2001:db8:ff::9];branch=z9hG4bKc2",
+	  "[2001:db8:ff::9]:5062" },
+	{ "SIP/2.0/UDP [2001:db8::5];branch=z9hG4bKc3", "[2001:db8::5]:5060" },
+	{ "SIP/2.0/UDP [2001:db8::5]:5070;branch=z9hG4bKc4", "[2001:db8::5]:5070" },
+	{ "SIP/2.0/UDP [2001:db8::5]:5062;maddr=[2001:db8::99];branch=z9hG4bKc5", "[2001:db8::5]:5062" },
+	{ "SIP/2.0/UDP 192.168.1.5:5062;received=2001:db8::9;rport=4;branch=z9hG4bKc6",
+	  "[2001:db8::9]:4" },
+	{ "SIP/2.0/UDP [2001:db8::5]:5062;received=198.51.100.5;branch=z9hG4bKc7", "198.51.100.5:5062" },
+	{ "SIP/2.0/UDP [::ffff:198.51.100.5]:5062;branch=z9hG4bKc8", "198.51.100.5:5062" },
+	{ "SIP/2.0/UDP [2001:db8::5]:5062;received=2001:db8::zz;branch=z9hG4bKc9", NULL },
+	{ "SIP/2.0/UDP [2001:db8::5]:5062;received=[192.0.2.1];branch=z9hG4bKc10", NULL },
+	{ "SIP/2.0/UDP [2001:db8::5]:99999;branch=z9hG4bKc11", NULL },
+};
+
+START_TEST(response_target_either_family)
+{
+	osip_message_t *resp = response_with(targets6[_i].via);
+	struct netaddr to;
+	struct sockaddr_in to4;
+	char buf[NETADDR_TEXT_MAX];
+	bool ok = sip_via_response_target_addr(resp, &to);
+
+	if (targets6[_i].target) {
+		ck_assert_msg(ok, "no target for %s", targets6[_i].via);
+		ck_assert_str_eq(netaddr_print(&to, buf), targets6[_i].target);
+		/* the IPv4 API answers for IPv4 targets only */
+		ck_assert_int_eq(sip_via_response_target(resp, &to4), to.family == AF_INET);
+	} else {
+		ck_assert_msg(!ok, "%s gave %s", targets6[_i].via, netaddr_print(&to, buf));
+		ck_assert(!sip_via_response_target(resp, &to4));
+	}
+	osip_message_free(resp);
+}
+END_TEST
+
+START_TEST(stamp_no_family_fails)
+{
+	osip_message_t *req = request_with("Via: SIP/2.0/UDP [2001:db8::5]:5062;branch=z9hG4bK80");
+	struct netaddr none;
+
+	memset(&none, 0, sizeof(none));
+	ck_assert_int_eq(sip_via_stamp_received_addr(req, &none, true), -1);
+	assert_via(req, 0, "SIP/2.0/UDP [2001:db8::5]:5062;branch=z9hG4bK80");
+	osip_message_free(req);
+}
+END_TEST
+
 static Suite *sip_via_suite(void)
 {
 	Suite *s = suite_create("sip_via");
@@ -349,6 +548,7 @@ static Suite *sip_via_suite(void)
 
 	tc = tcase_create("stamp");
 	tcase_add_test(tc, rport_present);
+	tcase_add_loop_test(tc, quoted_values, 0, (int)(sizeof(quoted) / sizeof(quoted[0])));
 	tcase_add_test(tc, rport_present_received_even_if_same);
 	tcase_add_test(tc, rport_absent);
 	tcase_add_test(tc, rport_absent_sent_by_is_source);
@@ -367,19 +567,11 @@ static Suite *sip_via_suite(void)
 	tc = tcase_create("target");
 	tcase_add_loop_test(tc, response_target, 0, sizeof(targets) / sizeof(targets[0]));
 	tcase_add_test(tc, param_get_and_set);
+	tcase_add_loop_test(tc, stamp_either_family, 0, sizeof(stamps6) / sizeof(stamps6[0]));
+	tcase_add_loop_test(tc, response_target_either_family, 0, sizeof(targets6) / sizeof(targets6[0]));
+	tcase_add_test(tc, stamp_no_family_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(sip_via_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(sip_via_suite, sipmsg_global_init())

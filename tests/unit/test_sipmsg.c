@@ -12,6 +12,7 @@
 #include "log.h"
 #include "sip_samples.h"
 #include "sipmsg.h"
+#include "../support/unit_main.h"
 
 /* A SIP MESSAGE as Linphone sends it; the test appends Content-Length. */
 #define MESSAGE_HEAD                                                      \
@@ -691,6 +692,46 @@ START_TEST(status_names)
 }
 END_TEST
 
+/* Call-IDs as keys: whole when they fit; longer ones (RFC 3261 sets no
+ * limit) stay apart even when they share far more than the buffer holds. */
+static osip_message_t *with_call_id(const char *number, const char *host)
+{
+	osip_message_t *msg = NULL;
+
+	ck_assert_int_eq(osip_message_init(&msg), 0);
+	ck_assert_int_eq(osip_call_id_init(&msg->call_id), 0);
+	osip_call_id_set_number(msg->call_id, osip_strdup(number));
+	if (host)
+		osip_call_id_set_host(msg->call_id, osip_strdup(host));
+	return msg;
+}
+
+START_TEST(call_id_keys)
+{
+	char head[400], a[SIPMSG_CALLID_MAX], b[SIPMSG_CALLID_MAX], c[SIPMSG_CALLID_MAX];
+
+	osip_message_t *shortid = with_call_id("abc", "192.0.2.20");
+	ck_assert_str_eq(sipmsg_call_id_full(shortid, a), "abc@192.0.2.20");
+	osip_message_free(shortid);
+
+	memset(head, 'x', 300);
+	head[300] = '\0';
+	osip_message_t *one = with_call_id(head, "host-one"), *two = with_call_id(head, "host-two"),
+		       *again = with_call_id(head, "host-one");
+	sipmsg_call_id_full(one, a);
+	sipmsg_call_id_full(two, b);
+	sipmsg_call_id_full(again, c);
+	ck_assert_uint_eq(strlen(a), SIPMSG_CALLID_MAX - 1);
+	ck_assert_str_ne(a, b);
+	ck_assert_str_eq(a, c);
+	ck_assert_int_eq(strncmp(a, head, 200), 0);
+	ck_assert_int_eq(a[SIPMSG_CALLID_MAX - SIPMSG_CALLID_DIGEST - 2], '~');
+	osip_message_free(one);
+	osip_message_free(two);
+	osip_message_free(again);
+}
+END_TEST
+
 START_TEST(accessors_on_empty_message)
 {
 	osip_message_t *msg = NULL;
@@ -756,19 +797,9 @@ static Suite *sipmsg_suite(void)
 	tcase_add_test(tc, serialize_truncated_message);
 	tcase_add_test(tc, status_names);
 	tcase_add_test(tc, accessors_on_empty_message);
+	tcase_add_test(tc, call_id_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sipmsg_global_init();
-	sr = srunner_create(sipmsg_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN_INIT(sipmsg_suite, sipmsg_global_init())

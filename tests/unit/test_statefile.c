@@ -1,19 +1,27 @@
 /*
  * Unit tests for statefile.c: save and load round trip, atomic replacement
  * and its error paths (missing directory, a path under a non-directory, a
- * full device), and strict, crash-free parsing of damaged files.
+ * full device), strict, crash-free parsing of damaged files, and the
+ * coalescing writer on a real event loop (a pending change written at free,
+ * a burst written once after the delay, a failing path logged, retried and
+ * left for a good one).
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "registrar.h"
 #include "statefile.h"
+#include "../support/unit_main.h"
 
 #define NOW ((time_t)1700000000)
 #define HEADER "# sipnatd registrations v1\n"
@@ -556,11 +564,245 @@ START_TEST(mutations)
 }
 END_TEST
 
+/* ---- the writer ---- */
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Run base until path exists or timeout_ms has passed; the time it took in
+ * ms, or -1 when the file never came. */
+static long loop_until_file(struct event_base *base, const char *path, long timeout_ms)
+{
+	long start = now_ms();
+
+	while (!exists(path)) {
+		if (now_ms() - start >= timeout_ms)
+			return -1;
+		/* blocks until the writer's timer is due; returns at once (and
+		 * the bound above ends the wait) when nothing is pending */
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	return now_ms() - start;
+}
+
+struct timers {
+	int count;
+	long due_in_ms;  /* of the last one seen */
+};
+
+static int timer_cb(const struct event_base *base, const struct event *ev, void *arg)
+{
+	struct timers *t = arg;
+	struct timeval due, now;
+
+	if (event_pending(ev, EV_TIMEOUT, &due)) {
+		gettimeofday(&now, NULL);
+		t->due_in_ms = (due.tv_sec - now.tv_sec) * 1000L + (due.tv_usec - now.tv_usec) / 1000;
+		t->count++;
+	}
+	return 0;
+}
+
+/* The writer's timers waiting in base: how many, and when the last is due. */
+static struct timers pending_timers(struct event_base *base)
+{
+	struct timers t = { 0 };
+
+	ck_assert_int_eq(event_base_foreach_event(base, timer_cb, &t), 0);
+	return t;
+}
+
+static char log_path[160];
+
+static void capture_log(void)
+{
+	FILE *f;
+
+	snprintf(log_path, sizeof(log_path), "%s", path_in_dir("log"));
+	f = fopen(log_path, "w");
+	ck_assert_ptr_nonnull(f);
+	setvbuf(f, NULL, _IONBF, 0);
+	log_open(true);
+	log_set_stream(f);
+}
+
+static long log_count(const char *text)
+{
+	const char *p = read_file(log_path);
+	long n = 0;
+
+	while ((p = strstr(p, text)) != NULL) {
+		n++;
+		p += strlen(text);
+	}
+	return n;
+}
+
+/* A change not yet written when the daemon stops is written by free. */
+START_TEST(writer_free_writes_pending_change)
+{
+	struct event_base *base = event_base_new();
+	struct registrar *r = sample(), *loaded = registrar_new();
+	struct statefile_writer *w;
+	char path[160], err[256];
+	size_t bad;
+
+	make_dir();
+	snprintf(path, sizeof(path), "%s", path_in_dir("registrations"));
+	w = statefile_writer_new(base, r, path);
+	ck_assert_ptr_nonnull(w);
+	statefile_writer_changed(w);
+	ck_assert(!exists(path));  /* coalescing: not written at once */
+	statefile_writer_free(w);
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 4);
+	ck_assert_uint_eq(bad, 0);
+
+	/* and without a change, free writes nothing */
+	ck_assert_int_eq(unlink(path), 0);
+	w = statefile_writer_new(base, r, path);
+	statefile_writer_free(w);
+	ck_assert(!exists(path));
+	remove_dir();
+	registrar_free(r);
+	registrar_free(loaded);
+	event_base_free(base);
+}
+END_TEST
+
+/* A burst of changes is one write, STATEFILE_WRITE_DELAY_MS after the
+ * first, holding what the last change left. */
+START_TEST(writer_coalesces_a_burst)
+{
+	struct event_base *base = event_base_new();
+	struct registrar *r = registrar_new(), *loaded = registrar_new();
+	struct statefile_writer *w;
+	char path[160], err[256];
+	struct stat first, after;
+	size_t bad;
+
+	make_dir();
+	snprintf(path, sizeof(path), "%s", path_in_dir("registrations"));
+	w = statefile_writer_new(base, r, path);
+	ck_assert_ptr_nonnull(w);
+	long start = now_ms();
+	add(r, "alice", "sip:100@192.168.1.5:5060", "a@h", 1, "203.0.113.7", 40000, 600);
+	statefile_writer_changed(w);
+	/* three quarters of the delay on, more changes: they join the pending
+	 * write and do not postpone it (a phone re-registering every few
+	 * hundred ms must not keep the file from ever being written) */
+	struct timeval later = { .tv_usec = STATEFILE_WRITE_DELAY_MS * 1000 * 3 / 4 };
+	ck_assert_int_eq(event_base_loopexit(base, &later), 0);
+	ck_assert_int_eq(event_base_dispatch(base), 0);
+	ck_assert(!exists(path));
+	add(r, "bob", "sip:b@192.168.1.6", "b@h", 1, "198.51.100.2", 5060, 600);
+	statefile_writer_changed(w);
+	statefile_writer_changed(w);
+	ck_assert_int_eq(pending_timers(base).count, 1);
+
+	ck_assert_msg(loop_until_file(base, path, 3 * STATEFILE_WRITE_DELAY_MS) >= 0,
+		      "not written within %d ms", 3 * STATEFILE_WRITE_DELAY_MS);
+	long took = now_ms() - start;
+	ck_assert_msg(took >= STATEFILE_WRITE_DELAY_MS - 50 && took < STATEFILE_WRITE_DELAY_MS * 3 / 2,
+		      "written %ld ms after the first change", took);
+	ck_assert_int_eq(lstat(path, &first), 0);
+	/* once: nothing else is waiting, and free has nothing left to write */
+	ck_assert_int_eq(pending_timers(base).count, 0);
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 2);
+	statefile_writer_free(w);
+	ck_assert_int_eq(lstat(path, &after), 0);
+	ck_assert_uint_eq(after.st_ino, first.st_ino);  /* a write renames a new file over it */
+	remove_dir();
+	registrar_free(r);
+	registrar_free(loaded);
+	event_base_free(base);
+}
+END_TEST
+
+/* The directory is missing: the failure is logged, the bindings stay, a
+ * retry waits STATEFILE_RETRY_S; a reload's new path and the next change
+ * bring it forward and the bindings land there. */
+START_TEST(writer_failing_path_retries_then_new_path)
+{
+	struct event_base *base = event_base_new();
+	struct registrar *r = sample(), *loaded = registrar_new();
+	struct statefile_writer *w;
+	char bad_path[160], good_path[160], err[256], want[256];
+	size_t bad;
+
+	make_dir();
+	capture_log();
+	snprintf(bad_path, sizeof(bad_path), "%s", path_in_dir("missing/registrations"));
+	snprintf(good_path, sizeof(good_path), "%s", path_in_dir("registrations"));
+	w = statefile_writer_new(base, r, bad_path);
+	ck_assert_ptr_nonnull(w);
+	statefile_writer_changed(w);
+	/* the attempt comes after the delay; the loop then waits on the retry */
+	long start = now_ms();
+	while (log_count("cannot save registrations") == 0 && now_ms() - start < 3000)
+		event_base_loop(base, EVLOOP_ONCE);
+	snprintf(want, sizeof(want), "cannot save registrations: %s.tmp: No such file or directory; retrying every %d s",
+		 bad_path, STATEFILE_RETRY_S);
+	ck_assert_msg(log_count(want) == 1, "%s", read_file(log_path));
+	struct timers t = pending_timers(base);
+	ck_assert_int_eq(t.count, 1);
+	ck_assert_msg(t.due_in_ms > STATEFILE_RETRY_S * 1000 - 1000 && t.due_in_ms <= STATEFILE_RETRY_S * 1000 + 100,
+		      "retry due in %ld ms", t.due_in_ms);
+
+	/* reload: another path, then a change: written after the short delay,
+	 * not after the retry */
+	statefile_writer_set_path(w, good_path);
+	statefile_writer_changed(w);
+	t = pending_timers(base);
+	ck_assert_int_eq(t.count, 1);
+	ck_assert_int_le(t.due_in_ms, STATEFILE_WRITE_DELAY_MS + 100);
+	long took = loop_until_file(base, good_path, 3 * STATEFILE_WRITE_DELAY_MS);
+	ck_assert_msg(took >= 0, "not written to the new path");
+	ck_assert_int_eq(statefile_load(good_path, loaded, NOW, &bad, err, sizeof(err)), 4);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_int_eq(pending_timers(base).count, 0);  /* no retry left */
+	ck_assert_int_eq(log_count("cannot save registrations"), 1);
+	ck_assert(!exists(path_in_dir("missing")));
+	statefile_writer_free(w);
+	log_set_stream(NULL);
+	remove_dir();
+	registrar_free(r);
+	registrar_free(loaded);
+	event_base_free(base);
+}
+END_TEST
+
+/* A store that keeps failing at stop: free logs it and lets go (nothing
+ * hangs, nothing leaks). */
+START_TEST(writer_free_with_failing_path)
+{
+	struct event_base *base = event_base_new();
+	struct registrar *r = sample();
+	struct statefile_writer *w;
+
+	make_dir();
+	capture_log();
+	w = statefile_writer_new(base, r, "/dev/null/registrations");
+	statefile_writer_changed(w);
+	statefile_writer_free(w);
+	ck_assert_int_eq(log_count("cannot save registrations: /dev/null/registrations.tmp: Not a directory"), 1);
+	log_set_stream(NULL);
+	remove_dir();
+	registrar_free(r);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *statefile_suite(void)
 {
 	Suite *s = suite_create("statefile");
 	TCase *save = tcase_create("save");
 	TCase *load = tcase_create("load");
+	TCase *writer = tcase_create("writer");
 
 	tcase_add_test(save, round_trip);
 	tcase_add_test(save, empty_table);
@@ -582,17 +824,13 @@ static Suite *statefile_suite(void)
 	tcase_add_test(load, huge_line);
 	tcase_add_test(load, mutations);
 	suite_add_tcase(s, load);
+
+	tcase_add_test(writer, writer_free_writes_pending_change);
+	tcase_add_test(writer, writer_coalesces_a_burst);
+	tcase_add_test(writer, writer_failing_path_retries_then_new_path);
+	tcase_add_test(writer, writer_free_with_failing_path);
+	suite_add_tcase(s, writer);
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(statefile_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(statefile_suite)

@@ -1,7 +1,7 @@
 /*
  * Torture suite (R45, R46, R47): every datagram in tests/data/torture/ goes
- * through the SIP path in process (fuzz/sip_path.c, the very path the
- * fuzz_sip_path target runs) once from each kind of source: the PBX, the
+ * through the daemon's SIP path in process (tests/support/sip_path.c, the
+ * path the fuzz_sip_path target runs) once from each kind of source: the PBX, the
  * LAN, a trunk and the Internet. The files are the RFC 4475 torture messages
  * (rfc4475-<name>.sip), reproducers in the spirit of the libosip2 and
  * belle-sip CVEs and of the framing bugs of other proxies, and every input
