@@ -69,7 +69,8 @@ clean:
 # The relay benchmark of issue 5 (figures printed, not a test): sipnatd beside
 # rtpengine and a bare epoll forwarder; BENCH_ARGS go to bench/run.py.
 .PHONY: bench
-bench: deps
+bench:
+	@scripts/install-deps.sh --bench
 	bench/run.sh $(BENCH_ARGS)
 
 # The libFuzzer targets of fuzz/ (R45): a clang build of their own with
@@ -97,9 +98,10 @@ soak: build
 	python3 tests/soak/soak.py --sipnatd $(BUILD)/sipnatd --sipnatctl $(BUILD)/sipnatctl \
 		--calls $(SOAK_CALLS) --rate $(SOAK_RATE)
 
-# The SIP benchmark of issue 7 (bench/sip/run.sh): sipnatd with relay
+# The SIP benchmark of issues 7 and 13 (bench/sip/run.sh): sipnatd with relay
 # allocation beside Kamailio (stateless, stateful, with rtpengine) and sipp
 # direct; the highest clean rate and the proxy's CPU per call, one table.
 .PHONY: bench-sip
 bench-sip:
+	@scripts/install-deps.sh --bench
 	bench/sip/run.sh

@@ -32,6 +32,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 
@@ -42,13 +43,17 @@ from sip_calls import SipCalls  # noqa: E402
 SN_IP, SN_PORT = "127.0.7.10", 27060
 PBX_IP, PBX_SIP_PORT = "127.0.7.20", 27080
 PHONE_IP, PHONE_SIP_PORT = "127.0.8.1", 27070
+# --baseline: an older sipnatd beside the new one, on its own addresses
+BASE_IP, BASE_PORT, BASE_PHONE_SIP, BASE_PBX_SIP = "127.0.7.11", 27061, 27071, 27081
 RTPE_IP, RTPE_NG_PORT, RTPE_PORTS = "127.0.7.30", 27223, (45000, 54999)
 FWD_IP, FWD_BASE = "127.0.7.40", 40000
 SN_POOL = (40000, 44000)
 LEG_BASE = 20000            # phone leg n: PHONE_IP:LEG_BASE+2n, PBX leg n: PBX_IP:LEG_BASE+2n
 RELAY_CPU, GEN_CPU = "1", "0"
-RELAYS = ("udpfwd", "sipnatd", "rtpengine")
-LABEL = {"udpfwd": "bare epoll forwarder", "sipnatd": "sipnatd", "rtpengine": "rtpengine (userspace)"}
+RELAYS = ["udpfwd", "sipnatd", "rtpengine"]
+LABEL = {"udpfwd": "bare epoll forwarder", "sipnatd": "sipnatd", "rtpengine": "rtpengine (userspace)",
+         "sipnatd-base": "sipnatd (baseline)"}
+SIPNATDS = ("sipnatd", "sipnatd-base")
 
 procs = []                  # every process started here, stopped by pid at exit
 
@@ -100,9 +105,10 @@ def wait_for(what, cond, timeout_s):
     raise RuntimeError(f"{what}: not ready within {timeout_s} s")
 
 
-def cpu_by_process(exclude):
+def cpu_by_process(exclude, children=False):
     """{(pid, start time): CPU seconds} for every process but those in
-    exclude and the kernel's softirq threads."""
+    exclude and the kernel's softirq threads; children: with the CPU of
+    the children it reaped (a make's compilers)."""
     tck = os.sysconf("SC_CLK_TCK")
     out = {}
     for name in os.listdir("/proc"):
@@ -116,7 +122,10 @@ def cpu_by_process(exclude):
         fields = stat[stat.rindex(")") + 2:].split()
         if "(ksoftirqd/" in stat:
             continue
-        out[(int(name), fields[19])] = (int(fields[11]) + int(fields[12])) / tck
+        ticks = int(fields[11]) + int(fields[12])
+        if children:
+            ticks += int(fields[13]) + int(fields[14])
+        out[(int(name), fields[19])] = ticks / tck
     return out
 
 
@@ -130,6 +139,27 @@ def cpu_busy_s():
                 v = [int(x) for x in line.split()[1:9]]
                 busy += sum(v) - v[3] - v[4]
     return busy / tck
+
+
+def proc_names():
+    """{(pid, start time): command name} of every process."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[(int(name), fields[19])] = stat[stat.index("(") + 1:stat.rindex(")")]
+    return out
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def vm_rss_kib(pid):
@@ -148,6 +178,7 @@ class Bench:
         self.relay = {}          # name -> Popen
         self.streams = {}        # name -> [(a_src, a_dst, b_src, b_dst)]
         self.results = {r: {"cpu_runs": [], "ladder": {}} for r in RELAYS}
+        self.sip = {}
         self.quiet_budget = args.quiet_wait
         self.starts = {}
 
@@ -158,27 +189,33 @@ class Bench:
         self.starts[relay] = self.starts.get(relay, 0) + 1
         return os.path.join(self.work, f"{relay}-{self.starts[relay]}.log")
 
-    def start_sipnatd(self):
-        conf = os.path.join(self.work, "sipnatd.conf")
+    def start_sipnatd(self, name="sipnatd"):
+        if name == "sipnatd":
+            binary, ip, port, phone_sip, pbx_sip = (self.args.sipnatd, SN_IP, SN_PORT,
+                                                    PHONE_SIP_PORT, PBX_SIP_PORT)
+        else:
+            binary, ip, port, phone_sip, pbx_sip = (self.args.baseline, BASE_IP, BASE_PORT,
+                                                    BASE_PHONE_SIP, BASE_PBX_SIP)
+        conf = os.path.join(self.work, f"{name}.conf")
         with open(conf, "w") as f:
             f.write(f"""general: {{
-  bindaddr = "{SN_IP}"; bindport = {SN_PORT};
+  bindaddr = "{ip}"; bindport = {port};
   externip = "203.0.113.7";
   localnet = [ "127.0.7.0/24" ];
-  pbx = "{PBX_IP}:{PBX_SIP_PORT}";
-  statefile = "{self.work}/registrations"; control = "{self.work}/control";
+  pbx = "{PBX_IP}:{pbx_sip}";
+  statefile = "{self.work}/{name}.registrations"; control = "{self.work}/{name}.control";
 }};
 rtp: {{ rtpstart = {SN_POOL[0]}; rtpend = {SN_POOL[1]}; rtptimeout = 3600; rtpholdtimeout = 3600; strictrtp = true; }};
-peers: ( {{ name = "phone"; host = "{PHONE_IP}:{PHONE_SIP_PORT}"; qualify = false; }} );
+peers: ( {{ name = "phone"; host = "{PHONE_IP}:{phone_sip}"; qualify = false; }} );
 logging: {{ level = "notice"; }};
 """)
-        path = self.logpath("sipnatd")
-        p = start([self.args.sipnatd, "-f", "-c", conf], open(path, "w"))
-        wait_for("sipnatd", lambda: p.poll() is None and "listening on" in open(path).read(), 10)
-        self.relay["sipnatd"] = p
-        self.sip = SipCalls((SN_IP, SN_PORT), (PHONE_IP, PHONE_SIP_PORT), (PBX_IP, PBX_SIP_PORT),
-                            PHONE_IP, PBX_IP)
-        self.streams["sipnatd"] = []
+        path = self.logpath(name)
+        p = start([binary, "-f", "-c", conf], open(path, "w"))
+        wait_for(name, lambda: p.poll() is None and "listening on" in open(path).read(), 10)
+        self.relay[name] = p
+        self.sip[name] = SipCalls((ip, port), (PHONE_IP, phone_sip), (PBX_IP, pbx_sip),
+                                  PHONE_IP, PBX_IP)
+        self.streams[name] = []
 
     def start_rtpengine(self):
         path = self.logpath("rtpengine")
@@ -221,10 +258,10 @@ logging: {{ level = "notice"; }};
         """Grow sipnatd's or rtpengine's calls to `upto`."""
         have = len(self.streams[relay])
         t = time.monotonic()
-        if relay == "sipnatd":
-            got = self.sip.place(have, upto - have, lambda n: LEG_BASE + 2 * n,
-                                 lambda n: LEG_BASE + 2 * n)
-            how, ip = "SIP calls set up", SN_IP
+        if relay in SIPNATDS:
+            got = self.sip[relay].place(have, upto - have, lambda n: LEG_BASE + 2 * n,
+                                        lambda n: LEG_BASE + 2 * n)
+            how, ip = "SIP calls set up", SN_IP if relay == "sipnatd" else BASE_IP
         else:
             got = self.ng.place(have, upto - have, lambda n: LEG_BASE + 2 * n,
                                 lambda n: LEG_BASE + 2 * n)
@@ -237,9 +274,9 @@ logging: {{ level = "notice"; }};
         has overflowed, keeps discarding on the streams that did."""
         n = len(self.streams[relay])
         stop(self.relay.pop(relay))
-        if relay == "sipnatd":
-            self.sip.close()
-            self.start_sipnatd()
+        if relay in SIPNATDS:
+            self.sip.pop(relay).close()
+            self.start_sipnatd(relay)
         elif relay == "rtpengine":
             self.ng.close()
             self.start_rtpengine()
@@ -276,8 +313,8 @@ logging: {{ level = "notice"; }};
         spec = os.path.join(self.work, f"streams-{relay}-{n}.txt")
         with open(spec, "w") as f:
             f.write("\n".join(self.streams[relay][:n]) + "\n")
-        if relay == "sipnatd":
-            self.sip.service()
+        for sip in self.sip.values():
+            sip.service()
         p = self.relay[relay]
         if p.poll() is not None:
             raise RuntimeError(f"{relay} exited (status {p.returncode})")
@@ -322,6 +359,68 @@ logging: {{ level = "notice"; }};
         return best[1]
 
     # --- the measurements -----------------------------------------------
+
+    def profile(self, n, pps):
+        """perf record -g on sipnatd during one more CPU run; its top 10
+        (self time) goes to --results beside the table."""
+        if not self.args.results or not shutil.which("perf"):
+            return
+        os.makedirs(self.args.results, exist_ok=True)
+        data = os.path.join(self.work, "perf.data")
+        p = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "999", "-o", data, "-p",
+                              str(self.relay["sipnatd"].pid)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        procs.append(p)
+        try:
+            r = self.gen("sipnatd", n, n * pps, 1, 1, self.args.cpu_seconds)
+        finally:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            procs.remove(p)
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                              "--percent-limit", "0.5", "-g", "none"],
+                             capture_output=True, text=True).stdout
+        lines = [x for x in rep.splitlines() if re.match(r"^\s+\d", x)][:10]
+        path = os.path.join(self.args.results, "relay-perf-top10.txt")
+        with open(path, "w") as f:
+            f.write(f"perf record -g of sipnatd, {n} streams x {pps} pps, relay CPU "
+                    f"{r['relay_cpu_pct']:.1f} %, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
+                    f"(perf report --no-children: self time; kernel symbols are the loopback "
+                    f"delivery and the wakeups)\n")
+            f.write("\n".join(lines) + "\n")
+        self.perf_path = path
+        log(f"perf top 10 of sipnatd in {path}")
+
+    def mine_s(self):
+        """CPU seconds of this script, what it reaped, and what still runs."""
+        t = os.times()
+        live = sum(v for k, v in cpu_by_process(set()).items() if k[0] in self.ours())
+        return t.user + t.system + t.children_user + t.children_system + live
+
+    def noise_start(self):
+        self.noise0 = (loadavg(), cpu_by_process(self.ours(), children=True), time.monotonic(),
+                       cpu_busy_s(), self.mine_s())
+
+    def noise_line(self):
+        """What else ran: load average before/after and the processes that
+        took the most CPU meanwhile (not ours)."""
+        la0, a, t0, busy0, mine0 = self.noise0
+        b, names = cpu_by_process(self.ours(), children=True), proc_names()
+        wall = time.monotonic() - t0
+        busy = max(0.0, (cpu_busy_s() - busy0) - (self.mine_s() - mine0)) / wall * 100
+        use = sorted(((v - a.get(k, 0), names.get(k, "?")) for k, v in b.items()), reverse=True)
+        by_name = {}
+        for sec, name in use:
+            by_name[name] = by_name.get(name, 0) + sec
+        top = sorted(by_name.items(), key=lambda x: -x[1])[:5]
+        return (f"Noise: load average {la0} at start, {loadavg()} at end; the CPUs were busy "
+                f"{busy:.0f} % of a core with others' work over the {wall / 60:.0f} min run; "
+                f"top (CPU incl. reaped children): " +
+                ", ".join(f"{n} {s / wall * 100:.0f} %" for n, s in top))
 
     def measure_rss(self, n):
         for relay in RELAYS:
@@ -423,23 +522,41 @@ logging: {{ level = "notice"; }};
             out.append(line)
 
         sn, re_, fw = med["sipnatd"], med["rtpengine"], med["udpfwd"]
-        out.append("\nTargets for sipnatd (issue 5):")
+        out.append("\nTargets for sipnatd (issue 13; ratios within this run):")
 
         def verdict(ok):
             return "met" if ok else "MISSED"
         c = sn["relay_cpu_pct"]
         out.append(f"  CPU <= 0.5 x rtpengine ({0.5 * re_['relay_cpu_pct']:.1f} %): {c:.1f} % = "
                    f"{c / re_['relay_cpu_pct']:.2f} x -> {verdict(c <= 0.5 * re_['relay_cpu_pct'])}")
-        out.append(f"  CPU <= 1.2 x bare forwarder ({1.2 * fw['relay_cpu_pct']:.1f} %): {c:.1f} % = "
-                   f"{c / fw['relay_cpu_pct']:.2f} x -> {verdict(c <= 1.2 * fw['relay_cpu_pct'])}")
-        name = ladders[0][0]
-        top = max(ladders[0][1])
-        cm, _limited = clean_max("sipnatd", name)
-        short = first_short("sipnatd", name)
-        out.append(f"  clean at {top / 1000:.0f}k pps ({name}): {clean_text('sipnatd', name)} -> "
-                   + ("met" if cm >= top else
-                      "MISSED" if short and short[1]["verdict"] == "LOSS" else
-                      "not measured: the generator could not send that much"))
+        out.append(f"  CPU <= 0.8 x bare forwarder ({0.8 * fw['relay_cpu_pct']:.1f} %): {c:.1f} % = "
+                   f"{c / fw['relay_cpu_pct']:.2f} x -> {verdict(c <= 0.8 * fw['relay_cpu_pct'])}")
+        if "sipnatd-base" in med:
+            b = med["sipnatd-base"]["relay_cpu_pct"]
+            out.append(f"  (baseline sipnatd {b:.1f} %: new/old = {c / b:.2f} x)")
+        add50 = sn["lat_p50_us"] - fw["lat_p50_us"]
+        add99 = sn["lat_p99_us"] - fw["lat_p99_us"]
+        out.append(f"  p99 forwarding delay < 2 ms: {sn['lat_p99_us'] / 1000:.2f} ms through sipnatd "
+                   f"(added over the bare forwarder: p50 {add50 / 1000:+.2f} ms, p99 {add99 / 1000:+.2f} ms)"
+                   f" -> {verdict(sn['lat_p99_us'] < 2000)}")
+        quiet = min(res["sipnatd"]["cpu_runs"], key=lambda r: r["foreign_cpu_pct"])
+        fquiet = min(res["udpfwd"]["cpu_runs"], key=lambda r: r["foreign_cpu_pct"])
+        out.append(f"    in the quietest run (others {quiet['foreign_cpu_pct']:.0f} % of a core): p50 "
+                   f"{quiet['lat_p50_us'] / 1000:.2f} ms, p99 {quiet['lat_p99_us'] / 1000:.2f} ms "
+                   f"(bare forwarder's quietest, others {fquiet['foreign_cpu_pct']:.0f} %: p50 "
+                   f"{fquiet['lat_p50_us'] / 1000:.2f} ms, p99 {fquiet['lat_p99_us'] / 1000:.2f} ms)")
+        out.append(f"  0 loss at {n_cpu} x {pps} pps: {sn['loss_pct']:.3f} % -> "
+                   f"{verdict(sn['loss_pct'] == 0)}")
+        if ladders:
+            name = ladders[0][0]
+            top = max(ladders[0][1])
+            cm, limited = clean_max("sipnatd", name)
+            short = first_short("sipnatd", name)
+            out.append(f"  clean to the generator's limit ({name}): {clean_text('sipnatd', name)} -> "
+                       + ("met" if cm >= top or limited else
+                          "MISSED" if short and short[1]["verdict"] == "LOSS" else "MISSED"))
+        else:
+            out.append("  clean to the generator's limit: not measured (--ladders 0)")
         rss = res["sipnatd"].get("rss_kib", 0) / 1024
         out.append(f"  RSS < 16 MiB at {n_rss} calls: {rss:.1f} MiB -> {verdict(rss < 16)}")
 
@@ -460,8 +577,15 @@ logging: {{ level = "notice"; }};
                                    for r in res[relay]["cpu_runs"])
         out.append(f"\nOther processes on the machine took a median {others:.0f} % of a core during "
                    f"the CPU runs.")
+        out.append(self.noise_line())
+        if getattr(self, "perf_path", None):
+            out.append(f"perf top 10 of sipnatd: {self.perf_path}")
         out.append(f"Raw figures: {os.path.join(self.work, 'results.json')}; logs in {self.work}")
         print("\n".join(out))
+        if self.args.results:
+            os.makedirs(self.args.results, exist_ok=True)
+            with open(os.path.join(self.args.results, "relay-table.txt"), "w") as f:
+                f.write("\n".join(out) + "\n")
         with open(os.path.join(self.work, "results.json"), "w") as f:
             json.dump(self.results, f, indent=1, default=str)
 
@@ -470,6 +594,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sipnatd", required=True, help="the sipnatd binary (a Release build)")
     ap.add_argument("--tools", required=True, help="directory with rtpgen and udpfwd")
+    ap.add_argument("--baseline", help="an older sipnatd binary, measured beside the new one")
+    ap.add_argument("--results", help="directory for the table and sipnatd's perf top 10")
+    ap.add_argument("--ladders", type=int, default=1, help="0: skip the rate ladders")
     ap.add_argument("--work", help="directory for configs, logs and results (default: a new temp dir)")
     ap.add_argument("--streams", type=int, default=1000, help="streams for CPU and rate figures")
     ap.add_argument("--pps", type=int, default=50, help="packets/s per stream (both legs) for CPU")
@@ -499,27 +626,37 @@ def main():
     if args.paced_rates:
         ladders.append(("paced 1 by 1", [int(x) for x in args.paced_rates.split(",")], 1))
 
+    if args.baseline:
+        RELAYS.insert(2, "sipnatd-base")
     b = Bench(args)
     try:
-        log(f"work directory {args.work}")
+        log(f"work directory {args.work}; load average {loadavg()}")
+        b.noise_start()
         b.start_sipnatd()
+        if args.baseline:
+            b.start_sipnatd("sipnatd-base")
         b.start_rtpengine()
         b.start_udpfwd(args.rss_calls)
-        for relay in ("sipnatd", "rtpengine"):
-            b.open_calls(relay, args.rss_calls)
+        for relay in RELAYS:
+            if relay != "udpfwd":
+                b.open_calls(relay, args.rss_calls)
         b.measure_rss(args.rss_calls)
         stop(b.relay["udpfwd"])
         b.start_udpfwd(args.streams)
-        for relay in ("sipnatd", "rtpengine"):
-            b.open_calls(relay, args.streams)
+        for relay in RELAYS:
+            if relay != "udpfwd":
+                b.open_calls(relay, args.streams)
         b.measure_cpu(args.streams, args.pps)
+        b.profile(args.streams, args.pps)
+        if not args.ladders:
+            ladders = []
         for name, rates, burst in ladders:
             b.ladder(name, args.streams, rates, burst)
         b.report(args.streams, args.pps, args.rss_calls, ladders)
     finally:
         stop_all()
-        if hasattr(b, "sip"):
-            b.sip.close()
+        for sip in b.sip.values():
+            sip.close()
         if hasattr(b, "ng"):
             b.ng.close()
     return 0

@@ -20,6 +20,13 @@
 
 #define NETADDR_STRLEN 24 /* "255.255.255.255:65535" + NUL */
 
+/* "a.b.c.d" into buf, as inet_ntop writes it, without stdio (the SIP path
+ * writes addresses into every message); returns the length. */
+size_t netaddr_ipv4_str(struct in_addr ip, char buf[16]);
+
+/* Decimal port into buf; returns the length. */
+size_t netaddr_port_str(uint16_t port, char buf[6]);
+
 /* "a.b.c.d:port" into buf; returns buf. */
 const char *netaddr_format(const struct sockaddr_in *addr, char buf[NETADDR_STRLEN]);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define PORTPOOL_QUARANTINE_S 30
+#define PORTPOOL_PAIRS_MAX 32768 /* even ports 0..65534 */
 
 struct portpool;
 
@@ -38,6 +39,10 @@ void portpool_disable(struct portpool *pool, uint16_t port);
  * only new allocations see the new range. Returns 0 or -1 (out of memory;
  * the old range stays). */
 int portpool_resize(struct portpool *pool, int start, int end);
+
+/* Whether the pair of even port `port` belongs to the current range (the
+ * relay keeps a pair's sockets bound while it does). */
+bool portpool_in_range(const struct portpool *pool, uint16_t port);
 
 size_t portpool_free_count(const struct portpool *pool);
 size_t portpool_used_count(const struct portpool *pool);

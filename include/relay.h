@@ -4,7 +4,8 @@
  * names) and the remote leg (learnt by latch.c). A datagram's source tells the
  * legs apart. Each socket is drained with recvmmsg and what it read is sent on
  * with one sendmmsg; the packet path allocates nothing, logs nothing and looks
- * nothing up by scanning: the socket's event carries its stream.
+ * nothing up by scanning: the socket's epoll entry carries its pair, and the
+ * pair its stream. A pair's sockets stay bound across calls (relay.c).
  */
 #ifndef SIPNATD_RELAY_H
 #define SIPNATD_RELAY_H
@@ -53,15 +54,18 @@ const char *relay_drop_name(enum relay_drop why);
 /* Whether why is about the packet's source (as opposed to its content). */
 bool relay_drop_is_source(enum relay_drop why);
 
-/* The relay binds its sockets on bind_ip and takes ports from rtpstart..rtpend. */
+/* The relay binds its sockets on bind_ip and takes ports from rtpstart..rtpend;
+ * a pair is bound at its first call and stays bound until relay_free or a
+ * reload that moves the range away from it. */
 struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend);
 void relay_free(struct relay *r);
 
-/* A reload changed the range: new streams only (R41). */
+/* A reload changed the range: new streams only (R41). The free pairs that
+ * leave it close their sockets now, the used ones when their call ends. */
 int relay_resize(struct relay *r, int rtpstart, int rtpend);
 
-/* Open a stream on a free pair (bound and listening). NULL when the pool is
- * empty (the caller answers 503). */
+/* Open a stream on a free pair (bound and listening; nothing that reached the
+ * pair before counts). NULL when the pool is empty (the caller answers 503). */
 struct relay_stream *relay_stream_open(struct relay *r);
 
 /* Close a stream and give its pair back. */

@@ -39,6 +39,10 @@ int secret_seal(const uint8_t *plain, size_t len, uint8_t *out);
  * plaintext length, or -1 when they were not sealed by this process. */
 long secret_open(const uint8_t *sealed, size_t len, uint8_t *out);
 
+/* Changes whenever the key does (secret_init, secret_set_key): what was
+ * cached from sealing with the old key is stale. */
+uint32_t secret_epoch(void);
+
 /* Release libcrypto state at exit (for leak checkers). */
 void secret_free(void);
 

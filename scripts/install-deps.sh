@@ -20,9 +20,15 @@ libminiupnpc-dev libnatpmp-dev"
 TEST_PKGS="sip-tester sipvicious dnsmasq-base tshark iproute2 iptables valgrind systemd \
 python3 baresip-core linphone-cli openssl miniupnpd-iptables"
 
+# The benchmarks (make bench, make bench-sip; bench/README.md): the peers
+# sipnatd is measured against, the SIP load generator and the profiler.
+BENCH_PKGS="kamailio rtpengine-daemon sip-tester linux-perf python3"
+
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then
 	want="$want $TEST_PKGS"
+elif [ "${1:-}" = "--bench" ]; then
+	want="$want $BENCH_PKGS"
 fi
 
 missing=""

@@ -10,13 +10,51 @@
 #include <stdio.h>
 #include <string.h>
 
+/* n (< 100000) in decimal at out; returns the length. */
+static size_t put_decimal(unsigned n, char *out)
+{
+	char tmp[8];
+	size_t k = 0, len;
+
+	do {
+		tmp[k++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	len = k;
+	while (k)
+		*out++ = tmp[--k];
+	return len;
+}
+
+size_t netaddr_ipv4_str(struct in_addr ip, char buf[16])
+{
+	const uint8_t *b = (const uint8_t *)&ip.s_addr; /* network order */
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			buf[n++] = '.';
+		n += put_decimal(b[i], buf + n);
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+size_t netaddr_port_str(uint16_t port, char buf[6])
+{
+	size_t n = put_decimal(port, buf);
+
+	buf[n] = '\0';
+	return n;
+}
+
 const char *netaddr_format(const struct sockaddr_in *addr, char buf[NETADDR_STRLEN])
 {
-	char ip[INET_ADDRSTRLEN];
+	/* no stdio: the SIP path formats an address for every request */
+	size_t n = netaddr_ipv4_str(addr->sin_addr, buf);
 
-	if (!inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof(ip)))
-		strcpy(ip, "?");
-	snprintf(buf, NETADDR_STRLEN, "%s:%u", ip, ntohs(addr->sin_port));
+	buf[n++] = ':';
+	netaddr_port_str(ntohs(addr->sin_port), buf + n);
 	return buf;
 }
 

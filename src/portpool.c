@@ -22,7 +22,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define PORTPOOL_PAIRS_MAX 32768 /* even ports 0..65534 */
 #define PORTPOOL_NONE UINT32_MAX
 
 enum pair_state {
@@ -359,6 +358,13 @@ int portpool_resize(struct portpool *pool, int start, int end)
 	free(old->ready);
 	pool->t = t;
 	return 0;
+}
+
+bool portpool_in_range(const struct portpool *pool, uint16_t port)
+{
+	uint32_t i;
+
+	return table_has(&pool->t, port, &i);
 }
 
 size_t portpool_free_count(const struct portpool *pool)

@@ -1,8 +1,33 @@
 /*
  * relay: the RTP path, receive -> find session -> latch -> forward, for every
  * stream of every relayed call. "Find session" costs nothing: each socket's
- * event carries its stream. Buffers are the relay's own, shared by all
- * streams (one loop, one thread), so no packet allocates anything.
+ * epoll entry carries its pair, and the pair its stream. Buffers are the
+ * relay's own, shared by all streams (one loop, one thread), so no packet
+ * allocates anything.
+ *
+ * A pair's two sockets are bound the first time the pool hands it out and
+ * then stay bound, in the epoll set, across calls: a call costs no socket(),
+ * bind(), close() or epoll_ctl(). (Binding the whole range at start was
+ * measured too, but it takes every port of the range at once, so two
+ * processes on one address with overlapping ranges, such as tests run in
+ * parallel, starve each other.) Should the process run out of descriptors,
+ * a free pair's sockets are closed to make room. While no stream holds the pair, whatever
+ * arrives on it is read and thrown away, and a stream that takes the pair
+ * first empties both sockets, so only datagrams that arrive after it opened
+ * reach it (R20; the pool's quarantine and random order are portpool.c's,
+ * unchanged). A reload that moves the range closes the sockets of the pairs
+ * that leave it, at once when free, else when their call ends.
+ *
+ * The relay's sockets sit in an epoll set of their own, which the loop
+ * watches as one descriptor. Under load the relay stops waking for each
+ * datagram: a timer reads every ready socket each RELAY_POLL_US (interrupt
+ * mitigation, as NAPI does for a NIC). A datagram then waits at most
+ * RELAY_POLL_US (jitter buffers hold 20-60 ms), and the relay saves a
+ * wakeup per datagram, most of what forwarding one costs beside the
+ * kernel's own work. A few calls are cheaper woken per datagram, and
+ * switching costs the kernel a walk over every socket (an epoll set joining
+ * another is checked for loops), so the relay switches only on a clear
+ * change of rate, measured over RELAY_RATE_WINDOW_MS.
  */
 #include "relay.h"
 
@@ -10,23 +35,37 @@
 #include "portpool.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RELAY_BATCH 32
 #define RELAY_PACKET_MAX 2048
 #define RELAY_BIND_ATTEMPTS 8
+#define RELAY_POLL_US 1000       /* the tick under load */
+#define RELAY_RATE_WINDOW_MS 100
+#define RELAY_POLL_ENTER 200     /* wakeups in a window (2000/s): tick from now on */
+#define RELAY_POLL_LEAVE 100     /* ready sockets in a window of ticks (1000/s): wake again */
+#define RELAY_READY_MAX 256      /* sockets taken from epoll at a time */
 
 enum { SOCK_RTP, SOCK_RTCP };
+
+/* A pair of the pool whose sockets are bound (or were: bound is false). */
+struct relay_pair {
+	int fd[2];
+	bool bound;
+	struct relay_stream *s;    /* the stream on it, NULL while free */
+};
 
 struct relay_stream {
 	struct relay *r;
 	uint16_t port;
-	int fd[2];
-	struct event *ev[2];
+	struct relay_pair *pair;
 	/* the local leg (the PBX): what its SDP says */
 	bool have_local;
 	struct sockaddr_in local_rtp, local_rtcp;
@@ -49,12 +88,23 @@ struct relay_stream {
 
 struct relay {
 	struct event_base *base;
+	int epfd;                  /* every bound socket; data: pair | which */
+	int tick_fd;               /* timerfd: RELAY_POLL_US while polling */
+	struct event *ready_ev, *tick_ev;
+	bool polling;
+	uint64_t window_ms;        /* start of the current rate window */
+	unsigned window_count;     /* wakeups (waking) or ready sockets (polling) in it */
+	struct relay_pair *pairs;  /* PORTPOOL_PAIRS_MAX, by even port / 2 (zero pages until used) */
+	size_t bound;              /* pairs with bound sockets */
+	uint32_t unbind_cursor;    /* where the search for an idle pair to close goes on */
+	unsigned long stray;       /* datagrams read on pairs no stream holds */
 	struct in_addr bind_ip;
 	struct portpool *pool;
 	struct relay_stream *streams;
 	size_t count;
 	/* the batch being received and the batch being sent */
 	struct mmsghdr in[RELAY_BATCH];
+	unsigned in_used;          /* headers the last receive filled */
 	struct iovec in_iov[RELAY_BATCH];
 	struct sockaddr_in from[RELAY_BATCH];
 	uint8_t buf[RELAY_BATCH][RELAY_PACKET_MAX];
@@ -249,26 +299,63 @@ static void flush(struct relay *r, int fd, unsigned n, struct relay_stream *s)
 	}
 }
 
-static void read_socket(struct relay_stream *s, int which)
+/* Receive a batch into r->in. The headers are set up once (relay_new); the
+ * kernel writes back only the address lengths of those it filled. */
+static int receive(struct relay *r, int fd)
 {
-	struct relay *r = s->r;
-	int fd = s->fd[which];
+	for (unsigned i = 0; i < r->in_used; i++)
+		r->in[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
+	int n = recvmmsg(fd, r->in, RELAY_BATCH, MSG_DONTWAIT, NULL);
+	r->in_used = n > 0 ? (unsigned)n : 0;
+	return n;
+}
 
+/* After receive returned n: is the socket's queue empty now? A short batch
+ * or EAGAIN says so; an error (the socket stays) does not. */
+static bool drained(int n)
+{
+	return n >= 0 ? n < RELAY_BATCH : errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* Read and throw away what waits on a socket no stream holds (or that a
+ * stream is about to take). Whether it is empty now. */
+static bool discard(struct relay *r, int fd)
+{
+	for (int round = 0; round < 64; round++) {
+		int n = receive(r, fd);
+		if (n > 0)
+			r->stray += (unsigned long)n;
+		if (drained(n))
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
+	return false;
+}
+
+/* The sockets are edge-triggered (a socket read empty is not polled again
+ * for nothing): one left with data (a flood, or an error) is queued again
+ * here, and its turn comes on the next pass. */
+static void rearm(struct relay *r, struct relay_pair *pair, int which)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u64 = (uintptr_t)pair | (uintptr_t)which };
+
+	epoll_ctl(r->epfd, EPOLL_CTL_MOD, pair->fd[which], &ev);
+}
+
+/* Read what waits on one socket, up to 4 batches; whether it is empty now. */
+static bool read_socket(struct relay *r, struct relay_pair *pair, int which)
+{
+	struct relay_stream *s = pair->s;
+	int fd = pair->fd[which];
+
+	if (!s)
+		return discard(r, fd);
 	for (int round = 0; round < 4; round++) {
-		for (int i = 0; i < RELAY_BATCH; i++) {
-			r->in_iov[i].iov_base = r->buf[i];
-			r->in_iov[i].iov_len = RELAY_PACKET_MAX;
-			r->in[i].msg_hdr.msg_name = &r->from[i];
-			r->in[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
-			r->in[i].msg_hdr.msg_iov = &r->in_iov[i];
-			r->in[i].msg_hdr.msg_iovlen = 1;
-			r->in[i].msg_hdr.msg_control = NULL;
-			r->in[i].msg_hdr.msg_controllen = 0;
-			r->in[i].msg_hdr.msg_flags = 0;
-		}
-		int n = recvmmsg(fd, r->in, RELAY_BATCH, MSG_DONTWAIT, NULL);
+		int n = receive(r, fd);
 		if (n <= 0)
-			return; /* EAGAIN, or an ICMP error report: the socket stays */
+			return drained(n); /* EAGAIN, or an error: the socket stays */
 		uint64_t now = relay_now_ms();
 		unsigned queued = 0;
 		for (int i = 0; i < n; i++) {
@@ -285,37 +372,102 @@ static void read_socket(struct relay_stream *s, int which)
 			s->last_ms = now;
 			if (out_sock != which) {
 				/* a muxed leg meets a non-muxed one: rare, send at once */
-				if (sendto(s->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
+				if (sendto(pair->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
 					   (const struct sockaddr *)&dest, sizeof(dest)) < 0)
 					unforward(s, leg, len);
 				continue;
 			}
+			/* the out headers point at to[] and out_iov[] (relay_new) */
 			r->to[queued] = dest;
 			r->out_iov[queued].iov_base = r->buf[i];
 			r->out_iov[queued].iov_len = len;
 			r->out_leg[queued] = leg;
-			memset(&r->out[queued].msg_hdr, 0, sizeof(r->out[queued].msg_hdr));
-			r->out[queued].msg_hdr.msg_name = &r->to[queued];
-			r->out[queued].msg_hdr.msg_namelen = sizeof(r->to[queued]);
-			r->out[queued].msg_hdr.msg_iov = &r->out_iov[queued];
-			r->out[queued].msg_hdr.msg_iovlen = 1;
 			queued++;
 		}
 		if (queued)
 			flush(r, fd, queued, s);
 		if (n < RELAY_BATCH)
-			return;
+			return true;
 	}
+	return false;
 }
 
-static void rtp_cb(evutil_socket_t fd, short what, void *arg)
+_Static_assert(_Alignof(struct relay_pair) >= 2, "the low bit of a pair pointer is free");
+
+/* Read every socket that is ready now; how many were. */
+static int read_ready(struct relay *r)
 {
-	read_socket(arg, SOCK_RTP);
+	struct epoll_event ready[RELAY_READY_MAX];
+	int total = 0;
+
+	for (int round = 0; round < 4; round++) {
+		int n = epoll_wait(r->epfd, ready, RELAY_READY_MAX, 0);
+		for (int i = 0; i < n; i++) {
+			uintptr_t tag = (uintptr_t)ready[i].data.u64;
+			struct relay_pair *pair = (struct relay_pair *)(tag & ~(uintptr_t)1);
+			if (!read_socket(r, pair, (int)(tag & 1)))
+				rearm(r, pair, (int)(tag & 1));
+		}
+		if (n <= 0)
+			break;
+		total += n;
+		if (n < RELAY_READY_MAX)
+			break;
+	}
+	return total;
 }
 
-static void rtcp_cb(evutil_socket_t fd, short what, void *arg)
+/* Switch between waking per datagram and polling on the tick. The new way
+ * is armed before the old one goes: whatever fails, the relay still wakes. */
+static void set_polling(struct relay *r, bool on)
 {
-	read_socket(arg, SOCK_RTCP);
+	long ns = on ? RELAY_POLL_US * 1000L : 0;
+	struct itimerspec its = { .it_interval = { 0, ns }, .it_value = { 0, ns } };
+
+	if (timerfd_settime(r->tick_fd, 0, &its, NULL) != 0 ||
+	    event_add(on ? r->tick_ev : r->ready_ev, NULL) != 0)
+		return;
+	event_del(on ? r->ready_ev : r->tick_ev);
+	r->polling = on;
+	r->window_ms = relay_now_ms();
+	r->window_count = 0;
+}
+
+/* A datagram woke the relay: read; when that happens often, poll instead. */
+static void ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	uint64_t now;
+
+	if (read_ready(r) <= 0)
+		return;
+	now = relay_now_ms();
+	if (now - r->window_ms >= RELAY_RATE_WINDOW_MS) {
+		r->window_ms = now;
+		r->window_count = 0;
+	}
+	if (++r->window_count >= RELAY_POLL_ENTER)
+		set_polling(r, true);
+}
+
+/* The tick: read what came meanwhile; when little does, wake per datagram. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	uint64_t expirations, now;
+	int n;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	n = read_ready(r);
+	r->window_count += n > 0 ? (unsigned)n : 0;
+	now = relay_now_ms();
+	if (now - r->window_ms < RELAY_RATE_WINDOW_MS)
+		return;
+	if (r->window_count < RELAY_POLL_LEAVE)
+		set_polling(r, false);
+	r->window_ms = now;
+	r->window_count = 0;
 }
 
 static int bind_port(struct in_addr ip, uint16_t port)
@@ -326,10 +478,81 @@ static int bind_port(struct in_addr ip, uint16_t port)
 	if (fd < 0)
 		return -1;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	return fd;
+}
+
+static struct relay_pair *pair_of(struct relay *r, uint16_t port)
+{
+	return &r->pairs[port / 2];
+}
+
+static void unbind_pair(struct relay *r, struct relay_pair *pair)
+{
+	if (!pair->bound)
+		return;
+	for (int k = 0; k < 2; k++) {
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, pair->fd[k], NULL);
+		close(pair->fd[k]);
+		pair->fd[k] = -1;
+	}
+	pair->bound = false;
+	r->bound--;
+}
+
+/* Close the sockets of one pair no stream holds, to make room for
+ * descriptors; false when there is none. Rare (the process ran out of
+ * descriptors), so a scan. */
+static bool unbind_an_idle_pair(struct relay *r)
+{
+	for (uint32_t k = 0; k < PORTPOOL_PAIRS_MAX; k++) {
+		struct relay_pair *pair = &r->pairs[r->unbind_cursor];
+		r->unbind_cursor = (r->unbind_cursor + 1) % PORTPOOL_PAIRS_MAX;
+		if (pair->bound && !pair->s) {
+			unbind_pair(r, pair);
+			return true;
+		}
+	}
+	return false;
+}
+
+enum bind_result { BIND_OK, BIND_PORT_TAKEN, BIND_NO_RESOURCES };
+
+/* Bind the pair of even port `port` and add its sockets to the epoll set. */
+static enum bind_result bind_pair(struct relay *r, struct relay_pair *pair, uint16_t port)
+{
+	for (int k = 0; k < 2; k++) {
+		int fd = bind_port(r->bind_ip, (uint16_t)(port + k));
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && unbind_an_idle_pair(r))
+			fd = bind_port(r->bind_ip, (uint16_t)(port + k));
+		if (fd < 0) {
+			bool taken = errno == EADDRINUSE || errno == EACCES || errno == EADDRNOTAVAIL;
+			if (k == 1)
+				close(pair->fd[0]);
+			pair->fd[0] = pair->fd[1] = -1;
+			return taken ? BIND_PORT_TAKEN : BIND_NO_RESOURCES;
+		}
+		pair->fd[k] = fd;
+	}
+	for (int k = 0; k < 2; k++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+					  .data.u64 = (uintptr_t)pair | (uintptr_t)k };
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, pair->fd[k], &ev) != 0) {
+			if (k == 1)
+				epoll_ctl(r->epfd, EPOLL_CTL_DEL, pair->fd[0], NULL);
+			close(pair->fd[0]);
+			close(pair->fd[1]);
+			pair->fd[0] = pair->fd[1] = -1;
+			return BIND_NO_RESOURCES;
+		}
+	}
+	pair->bound = true;
+	r->bound++;
+	return BIND_OK;
 }
 
 struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend)
@@ -340,9 +563,31 @@ struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtp
 		return NULL;
 	r->base = base;
 	r->bind_ip = bind_ip;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	/* calloc of this size maps fresh zero pages: only the range's are touched */
+	r->pairs = calloc(PORTPOOL_PAIRS_MAX, sizeof(*r->pairs));
 	r->pool = portpool_new(rtpstart, rtpend);
-	if (!r->pool) {
-		free(r);
+	if (r->epfd >= 0 && r->tick_fd >= 0) {
+		r->ready_ev = event_new(base, r->epfd, EV_READ | EV_PERSIST, ready_cb, r);
+		r->tick_ev = event_new(base, r->tick_fd, EV_READ | EV_PERSIST, tick_cb, r);
+	}
+	for (int i = 0; i < RELAY_BATCH; i++) {
+		r->in_iov[i].iov_base = r->buf[i];
+		r->in_iov[i].iov_len = RELAY_PACKET_MAX;
+		r->in[i].msg_hdr.msg_name = &r->from[i];
+		r->in[i].msg_hdr.msg_namelen = sizeof(r->from[i]);
+		r->in[i].msg_hdr.msg_iov = &r->in_iov[i];
+		r->in[i].msg_hdr.msg_iovlen = 1;
+		r->out_iov[i].iov_base = r->buf[i];
+		r->out[i].msg_hdr.msg_name = &r->to[i];
+		r->out[i].msg_hdr.msg_namelen = sizeof(r->to[i]);
+		r->out[i].msg_hdr.msg_iov = &r->out_iov[i];
+		r->out[i].msg_hdr.msg_iovlen = 1;
+	}
+	if (!r->pairs || !r->pool || !r->ready_ev || !r->tick_ev ||
+	    event_add(r->ready_ev, NULL) != 0) {
+		relay_free(r);
 		return NULL;
 	}
 	return r;
@@ -350,19 +595,16 @@ struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtp
 
 int relay_resize(struct relay *r, int rtpstart, int rtpend)
 {
-	return portpool_resize(r->pool, rtpstart, rtpend);
-}
-
-static void close_sockets(struct relay_stream *s)
-{
-	for (int k = 0; k < 2; k++) {
-		if (s->ev[k])
-			event_free(s->ev[k]);
-		if (s->fd[k] >= 0)
-			close(s->fd[k]);
-		s->ev[k] = NULL;
-		s->fd[k] = -1;
+	if (portpool_resize(r->pool, rtpstart, rtpend) != 0)
+		return -1;
+	/* the free pairs that left the range let go of their ports now, the
+	 * used ones when their call ends */
+	for (uint32_t i = 0; i < PORTPOOL_PAIRS_MAX && r->bound; i++) {
+		struct relay_pair *pair = &r->pairs[i];
+		if (pair->bound && !pair->s && !portpool_in_range(r->pool, (uint16_t)(2 * i)))
+			unbind_pair(r, pair);
 	}
+	return 0;
 }
 
 struct relay_stream *relay_stream_open(struct relay *r)
@@ -372,33 +614,38 @@ struct relay_stream *relay_stream_open(struct relay *r)
 	if (!s)
 		return NULL;
 	s->r = r;
-	s->fd[0] = s->fd[1] = -1;
 	for (int attempt = 0; attempt < RELAY_BIND_ATTEMPTS; attempt++) {
 		uint16_t port = portpool_take(r->pool, time(NULL));
 		if (!port) {
 			free(s);
 			return NULL;
 		}
-		s->fd[SOCK_RTP] = bind_port(r->bind_ip, port);
-		s->fd[SOCK_RTCP] = s->fd[SOCK_RTP] >= 0 ? bind_port(r->bind_ip, (uint16_t)(port + 1)) : -1;
-		if (s->fd[SOCK_RTCP] < 0) {
-			/* another program holds it: never offer this pair again */
-			close_sockets(s);
-			portpool_disable(r->pool, port);
-			continue;
+		struct relay_pair *pair = pair_of(r, port);
+		if (!pair->bound) {
+			enum bind_result br = bind_pair(r, pair, port);
+			if (br == BIND_PORT_TAKEN) {
+				/* another program holds it: never offer this pair again */
+				portpool_disable(r->pool, port);
+				continue;
+			}
+			if (br == BIND_NO_RESOURCES) {
+				/* out of descriptors or memory: the port is not to blame */
+				portpool_give(r->pool, port, time(NULL));
+				free(s);
+				return NULL;
+			}
+		} else {
+			/* what came while the pair was free is not this stream's */
+			for (int k = 0; k < 2; k++)
+				if (!discard(r, pair->fd[k]))
+					rearm(r, pair, k);
 		}
+		pair->s = s;
+		s->pair = pair;
 		s->port = port;
 		break;
 	}
 	if (!s->port) {
-		free(s);
-		return NULL;
-	}
-	s->ev[SOCK_RTP] = event_new(r->base, s->fd[SOCK_RTP], EV_READ | EV_PERSIST, rtp_cb, s);
-	s->ev[SOCK_RTCP] = event_new(r->base, s->fd[SOCK_RTCP], EV_READ | EV_PERSIST, rtcp_cb, s);
-	if (!s->ev[0] || !s->ev[1] || event_add(s->ev[0], NULL) || event_add(s->ev[1], NULL)) {
-		close_sockets(s);
-		portpool_give(r->pool, s->port, time(NULL));
 		free(s);
 		return NULL;
 	}
@@ -414,8 +661,10 @@ void relay_stream_close(struct relay *r, struct relay_stream *s)
 {
 	if (!s)
 		return;
-	close_sockets(s);
+	s->pair->s = NULL;
 	portpool_give(r->pool, s->port, time(NULL));
+	if (!portpool_in_range(r->pool, s->port))
+		unbind_pair(r, s->pair); /* a reload moved the range away from it */
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -432,7 +681,18 @@ void relay_free(struct relay *r)
 		return;
 	while (r->streams)
 		relay_stream_close(r, r->streams);
+	for (uint32_t i = 0; r->pairs && i < PORTPOOL_PAIRS_MAX && r->bound; i++)
+		unbind_pair(r, &r->pairs[i]);
+	free(r->pairs);
 	portpool_free(r->pool);
+	if (r->ready_ev)
+		event_free(r->ready_ev);
+	if (r->tick_ev)
+		event_free(r->tick_ev);
+	if (r->epfd >= 0)
+		close(r->epfd);
+	if (r->tick_fd >= 0)
+		close(r->tick_fd);
 	free(r);
 }
 

@@ -23,8 +23,16 @@ static EVP_MAC_CTX *keyed_ctx;
  * sealing a Contact; each seal and open works on a copy. */
 static EVP_CIPHER_CTX *seal_tmpl, *open_tmpl;
 
+static uint32_t key_epoch;
+
+uint32_t secret_epoch(void)
+{
+	return key_epoch;
+}
+
 static void rekey(void)
 {
+	key_epoch++;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),

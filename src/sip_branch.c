@@ -5,6 +5,7 @@
 #include "sip_branch.h"
 
 #include "base32.h"
+#include "netaddr.h"
 #include "secret.h"
 #include "sip_via.h"
 
@@ -67,8 +68,10 @@ static void address_value(const char *text, char *out, size_t cap)
 		bare[len - 2] = '\0';
 		text = bare;
 	}
-	if (inet_pton(AF_INET, text, &v4) == 1 && inet_ntop(AF_INET, &v4, out, (socklen_t)cap))
+	if (inet_pton(AF_INET, text, &v4) == 1 && cap >= 16) {
+		netaddr_ipv4_str(v4, out);
 		return;
+	}
 	if (inet_pton(AF_INET6, text, &v6) == 1 && inet_ntop(AF_INET6, &v6, out, (socklen_t)cap))
 		return;
 	size_t i = 0;

@@ -5,6 +5,7 @@
 #include "sip_contact.h"
 
 #include "base32.h"
+#include "netaddr.h"
 #include "secret.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,89 @@
 #define FLAG_NAT 0x01
 #define TOKEN_PLAIN_MAX (HDR_LEN + sizeof(((struct contact_target *)0)->uri))
 #define TOKEN_RAW_MAX (SECRET_SEAL_OVERHEAD + TOKEN_PLAIN_MAX)
+
+/*
+ * Sealing is deterministic (secret.h), so a dialog's Contact seals to the same
+ * token on every message that carries it (INVITE, 18x, 200, re-INVITE), and
+ * each in-dialog request brings that token back. A small cache keeps recent
+ * tokens with what they seal: the same (URI, NAT address) is not sealed
+ * again, and a token the cache holds is opened by comparing it with the one
+ * sipnatd made (exactly what secret_open would have returned). Only short
+ * URIs are cached; a longer one is simply sealed every time.
+ */
+#define CACHE_SLOTS 512            /* power of two */
+#define CACHE_PLAIN_MAX (HDR_LEN + 200)
+#define CACHE_TOKEN_MAX BASE32_LEN(SECRET_SEAL_OVERHEAD + CACHE_PLAIN_MAX)
+
+struct token_entry {
+	uint16_t plain_len;        /* 0: empty */
+	uint16_t token_len;
+	uint8_t plain[CACHE_PLAIN_MAX];
+	char token[CACHE_TOKEN_MAX + 1];
+};
+
+static struct token_entry cache[CACHE_SLOTS];         /* by hash of plain; untouched pages cost no memory */
+static struct token_entry *by_token[CACHE_SLOTS];   /* by hash of token */
+static uint32_t cache_epoch;
+
+static uint32_t fnv(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* The cache belongs to the key: forget it when the key changes. */
+static void cache_check_key(void)
+{
+	uint32_t epoch = secret_epoch();
+
+	if (epoch != cache_epoch) {
+		for (size_t i = 0; i < CACHE_SLOTS; i++)
+			cache[i].plain_len = 0;
+		memset(by_token, 0, sizeof(by_token));
+		cache_epoch = epoch;
+	}
+}
+
+static void cache_put(const uint8_t *plain, size_t plain_len, const char *token)
+{
+	size_t tlen = strlen(token);
+
+	if (plain_len > CACHE_PLAIN_MAX || tlen > CACHE_TOKEN_MAX)
+		return;
+	cache_check_key();
+	struct token_entry *e = &cache[fnv(plain, plain_len) & (CACHE_SLOTS - 1)];
+	struct token_entry **old = &by_token[fnv(e->token, e->token_len) & (CACHE_SLOTS - 1)];
+	if (e->plain_len && *old == e)
+		*old = NULL;
+	memcpy(e->plain, plain, plain_len);
+	e->plain_len = (uint16_t)plain_len;
+	memcpy(e->token, token, tlen + 1);
+	e->token_len = (uint16_t)tlen;
+	by_token[fnv(token, tlen) & (CACHE_SLOTS - 1)] = e;
+}
+
+static const char *cache_token(const uint8_t *plain, size_t plain_len)
+{
+	if (plain_len > CACHE_PLAIN_MAX)
+		return NULL;
+	cache_check_key();
+	const struct token_entry *e = &cache[fnv(plain, plain_len) & (CACHE_SLOTS - 1)];
+	return e->plain_len == plain_len && memcmp(e->plain, plain, plain_len) == 0 ? e->token : NULL;
+}
+
+static const struct token_entry *cache_open(const char *token, size_t tlen)
+{
+	if (tlen > CACHE_TOKEN_MAX)
+		return NULL;
+	cache_check_key();
+	const struct token_entry *e = by_token[fnv(token, tlen) & (CACHE_SLOTS - 1)];
+	return e && e->token_len == tlen && memcmp(e->token, token, tlen) == 0 ? e : NULL;
+}
 
 /* Encode the token for uri_text (+nat) into out. */
 static int token_encode(const char *uri_text, const struct sockaddr_in *nat, char *out,
@@ -36,20 +120,26 @@ static int token_encode(const char *uri_text, const struct sockaddr_in *nat, cha
 		memcpy(body + 6, &nat->sin_port, 2);
 	}
 	memcpy(body + HDR_LEN, uri_text, ulen);
+	const char *cached = cache_token(body, HDR_LEN + ulen);
+	if (cached) {
+		strcpy(out, cached); /* the same length: the same plaintext */
+		return 0;
+	}
 	/* sealed, not just signed: the URI and the NAT address are the LAN's and
 	 * the party's business, not the other side's (design section 1) */
 	if (secret_seal(body, HDR_LEN + ulen, raw) != 0)
 		return -1;
 	base32_encode(raw, SECRET_SEAL_OVERHEAD + HDR_LEN + ulen, out);
+	cache_put(body, HDR_LEN + ulen, out);
 	return 0;
 }
 
 static int rewrite_uri(osip_uri_t *url, struct in_addr host, uint16_t port, const char *token)
 {
-	char ip[INET_ADDRSTRLEN], portbuf[8];
+	char ip[16], portbuf[6];
 
-	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(portbuf, sizeof(portbuf), "%u", port);
+	netaddr_ipv4_str(host, ip);
+	netaddr_port_str(port, portbuf);
 	osip_free(url->host);
 	osip_free(url->port);
 	url->host = osip_strdup(ip);
@@ -116,13 +206,21 @@ bool sip_contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
 					      (char *)CONTACT_TOKEN_PARAM, &param) != 0 ||
 	    !param || !param->gvalue)
 		return false;
-	long n = base32_decode(param->gvalue, strlen(param->gvalue), raw, sizeof(raw));
-	if (n < SECRET_SEAL_OVERHEAD + HDR_LEN + 1)
-		return false;
-	long opened = secret_open(raw, (size_t)n, body);
-	if (opened < HDR_LEN + 1 || body[0] != KIND_CONTACT)
-		return false;
-	size_t body_len = (size_t)opened;
+	size_t tlen = strlen(param->gvalue);
+	const struct token_entry *e = cache_open(param->gvalue, tlen);
+	size_t body_len;
+	if (e) {
+		memcpy(body, e->plain, e->plain_len);
+		body_len = e->plain_len;
+	} else {
+		long n = base32_decode(param->gvalue, tlen, raw, sizeof(raw));
+		if (n < SECRET_SEAL_OVERHEAD + HDR_LEN + 1)
+			return false;
+		long opened = secret_open(raw, (size_t)n, body);
+		if (opened < HDR_LEN + 1 || body[0] != KIND_CONTACT)
+			return false;
+		body_len = (size_t)opened;
+	}
 
 	memset(out, 0, sizeof(*out));
 	out->has_nat = body[1] & FLAG_NAT;

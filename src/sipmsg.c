@@ -72,11 +72,16 @@ static bool is_stun(const unsigned char *buf, size_t len)
  * sloppy stacks). Returns len when there is no empty line. */
 static size_t body_offset(const char *buf, size_t len)
 {
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] == '\n' && buf[i + 1] == '\n')
+	const char *nl = buf, *end = buf + len;
+
+	/* from line end to line end (memchr), not byte by byte */
+	while ((nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL) {
+		size_t i = (size_t)(nl - buf);
+		if (i + 1 < len && buf[i + 1] == '\n')
 			return i + 2;
-		if (i + 3 < len && memcmp(buf + i, "\r\n\r\n", 4) == 0)
-			return i + 4;
+		if (i >= 1 && i + 2 < len && buf[i - 1] == '\r' && buf[i + 1] == '\r' && buf[i + 2] == '\n')
+			return i + 3;
+		nl++;
 	}
 	return len;
 }

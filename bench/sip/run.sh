@@ -33,7 +33,10 @@
 # CALLS (20000), RATES ("1000 2000 ... 16000"), CPU_RATE (1000),
 # CPU_CALLS (10000), CPU_RUNS (3), FOREIGN_RETRY (10), SYSTEMS (all five, in
 # the order above), BUILD (build-bench-sip), KEEP=1 keeps the work directory
-# with every log.
+# with every log, BASELINE=/path/to/an/older/sipnatd adds it as system
+# "sipnatd-base" (before/after in one run), RESULTS (bench/results) where the
+# table and sipnatd's perf top 10 (the first sipnatd CPU run, perf record -g)
+# are written.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,12 +49,20 @@ CPU_CALLS=${CPU_CALLS:-10000}
 CPU_RUNS=${CPU_RUNS:-3}
 FOREIGN_RETRY=${FOREIGN_RETRY:-10}
 SYSTEMS=${SYSTEMS:-"sipnatd kam-stateless kam-stateful kam-rtpengine direct"}
+BASELINE=${BASELINE:-}
+RESULTS=${RESULTS:-$ROOT/bench/results}
+if [ -n "$BASELINE" ]; then
+	case " $SYSTEMS " in *" sipnatd-base "*) ;; *) SYSTEMS="${SYSTEMS/sipnatd /sipnatd sipnatd-base }" ;; esac
+fi
 
-SN_ADDR=127.0.9.10:29060
-KAM_ADDR=127.0.9.40:29160
-NG_ADDR=127.0.9.50:22222
-UAS_IP=127.0.9.20 UAS_PORT=29080
-UAC_IP=127.0.10.5 UAC_PORT=5070
+# BENCH_NET=N moves every address to 127.0.N.x and the caller to 127.0.N+1.5,
+# so that two copies of this benchmark (two worktrees) never collide.
+NET=${BENCH_NET:-9}
+SN_ADDR=127.0.$NET.10:29060
+KAM_ADDR=127.0.$NET.40:29160
+NG_ADDR=127.0.$NET.50:22222
+UAS_IP=127.0.$NET.20 UAS_PORT=29080
+UAC_IP=127.0.$((NET + 1)).5 UAC_PORT=5070
 PROXY_CPU=1 SIPP_CPU=0
 
 WORK=$(mktemp -d /tmp/bench-sip.XXXXXX)
@@ -135,6 +146,38 @@ stat_col() {
 		END { if (c) print $c + 0; else print -1 }' "$1" 2>/dev/null || echo -1
 }
 
+# "pid comm cpu-seconds" of every process (its children's reaped time
+# included, so that a build's compilers count for the make that ran them).
+proc_cpu() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	for f in /proc/[0-9]*/stat; do
+		cat "$f" 2>/dev/null
+		echo
+	done | awk -v hz="$hz" 'NF {
+		l = index($0, "("); r = 0
+		for (i = length($0); i > 0; i--) if (substr($0, i, 1) == ")") { r = i; break }
+		if (!l || !r) next
+		name = substr($0, l + 1, r - l - 1); gsub(/ /, "_", name)
+		n = split(substr($0, r + 2), f, " ")
+		printf "%s %s %.2f\n", $1, name, (f[12] + f[13] + f[14] + f[15]) / hz }'
+}
+
+# The noise line: load average at start and end, and the five process names
+# that took the most CPU meanwhile (this script and its children left out).
+noise_line() {
+	local now
+	now=$(date +%s.%N)
+	proc_cpu >"$WORK/noise.end"
+	awk -v self=$$ -v wall="$(awk -v a="$NOISE_T0" -v b="$now" 'BEGIN { print b - a }')" \
+		'NR == FNR { c0[$1] = $3; next }
+		 $1 != self { d = $3 - c0[$1]; if (d > 0) by[$2] += d; tot += d > 0 ? d : 0 }
+		 END { printf "others took %.0f %% of a core over %.0f min; top:", tot / wall * 100, wall / 60
+		       for (k = 0; k < 5; k++) { best = ""; for (n in by) if (best == "" || by[n] > by[best]) best = n
+		           if (best == "") break; printf " %s %.0f %%", best, by[best] / wall * 100; delete by[best] }
+		       print "" }' "$WORK/noise.start" "$WORK/noise.end"
+}
+
 install_deps() {
 	local missing=()
 	command -v sipp >/dev/null || missing+=(sip-tester)
@@ -162,7 +205,7 @@ write_sipnatd_conf() {
 general: {
   bindaddr = "${SN_ADDR%:*}"; bindport = ${SN_ADDR#*:};
   externip = "${SN_ADDR%:*}";
-  localnet = [ "127.0.9.0/24" ];
+  localnet = [ "127.0.$NET.0/24" ];
   pbx = "$UAS_IP:$UAS_PORT";
   statefile = "$1/registrations"; control = "$1/control";
   ${SIPNATD_GENERAL:-}
@@ -182,10 +225,12 @@ start_proxy() {
 	direct)
 		TARGET=$UAS_IP:$UAS_PORT
 		return 0 ;;
-	sipnatd)
+	sipnatd | sipnatd-base)
 		TARGET=$SN_ADDR
 		write_sipnatd_conf "$dir"
-		taskset -c $PROXY_CPU "$BUILD/sipnatd" -f -c "$dir/sipnatd.conf" >"$dir/proxy.log" 2>&1 &
+		local bin=$BUILD/sipnatd
+		[ "$sys" = sipnatd-base ] && bin=$BASELINE
+		taskset -c $PROXY_CPU "$bin" -f -c "$dir/sipnatd.conf" >"$dir/proxy.log" 2>&1 &
 		pid=$!; PIDS+=("$pid")
 		wait_udp "$SN_ADDR" "$pid" || return 1
 		PROXY_PIDS=("$pid")
@@ -201,8 +246,9 @@ start_proxy() {
 	esac
 	# kam-*
 	TARGET=$KAM_ADDR
+	sed "s/127\.0\.9\./127.0.$NET./g" "$HERE/kamailio-${sys#kam-}.cfg" >"$dir/kamailio.cfg"
 	taskset -c $PROXY_CPU kamailio -DD -E -m 1024 -M 64 -Y "$dir" -w "$dir" \
-		-f "$HERE/kamailio-${sys#kam-}.cfg" >"$dir/proxy.log" 2>&1 &
+		-f "$dir/kamailio.cfg" >"$dir/proxy.log" 2>&1 &
 	pid=$!; PIDS+=("$pid")
 	wait_udp "$KAM_ADDR" "$pid" || return 1
 	sleep 0.5	# every child forked and settled
@@ -243,8 +289,19 @@ run_step() {
 		-trace_stat -stf "$dir/uac.csv" -trace_err -trace_screen -screen_file "$dir/uac.screen" \
 		"$TARGET" >"$dir/uac.out" 2>&1 &
 	uac=$!; PIDS+=("$uac")
+	# the profiling run (PROFILE_STEP=1, after the CPU runs, not counted in them)
+	local perf=""
+	if [ "${PROFILE_STEP:-0}" = 1 ] && command -v perf >/dev/null; then
+		perf record -q ${PERF_CALLGRAPH:--g} -F 999 -o "$PERF_DIR/perf.data" -p "${PROXY_PIDS[0]}" \
+			>"$dir/perf.log" 2>&1 &
+		perf=$!; PIDS+=("$perf")
+	fi
 	wait "$uac"; forget "$uac"
 	t1=$(cpu_ticks "${PROXY_PIDS[@]}")
+	if [ -n "$perf" ]; then
+		kill -INT "$perf" 2>/dev/null
+		wait "$perf" 2>/dev/null; forget "$perf"
+	fi
 	# the uas finishes its last calls (1 s timewait), then quits on SIGUSR1
 	sleep 1.5
 	kill -USR1 "$uas" 2>/dev/null
@@ -277,6 +334,7 @@ stop_step() {
 target_of() {
 	case $1 in
 	sipnatd) echo ">=5000 c/s, <=100 us" ;;
+	sipnatd-base) echo "(before this branch)" ;;
 	kam-stateless) echo "3500 c/s, ~206 us" ;;
 	kam-stateful) echo "2750 c/s, ~310 us" ;;
 	kam-rtpengine) echo "1000 c/s, ~630 us" ;;
@@ -300,6 +358,11 @@ main() {
 	[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (proxy on CPU $PROXY_CPU, sipp on CPU $SIPP_CPU)"
 	declare -A BEST CPU CPUS
 	FOREIGN_MAX_SEEN=0
+	NOISE_LA0=$(cut -d' ' -f1-3 /proc/loadavg) NOISE_T0=$(date +%s.%N)
+	proc_cpu >"$WORK/noise.start"
+	mkdir -p "$RESULTS"
+	rm -f "$RESULTS/perf.data"
+	PERF_DIR=${PERF_DIR:-$RESULTS}
 	log "bench-sip: $SYSTEMS; $CALLS calls per step at $RATES calls/s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	# Rate by rate, every system still clean takes its turn: whatever else
 	# the machine does at the time falls on all of them alike.
@@ -333,6 +396,11 @@ main() {
 			[ "$1" = clean ] && CPUS[$sys]="${CPUS[$sys]:-} $7"
 		done
 	done
+	# one more sipnatd run under perf record, for the top 10 beside the table
+	PROFILE_STEP=1
+	case " $SYSTEMS " in *" sipnatd "*) run_step sipnatd "$CPU_RATE" "$CPU_CALLS"
+		log_step sipnatd "$CPU_RATE" "$CPU_CALLS" "$STEP" " (profiled, not counted)" ;; esac
+	PROFILE_STEP=0
 	for sys in $SYSTEMS; do
 		CPU[$sys]="-"
 		[ "$sys" = direct ] && continue
@@ -345,17 +413,75 @@ main() {
 		[ $# -lt "$CPU_RUNS" ] && CPU[$sys]="${CPU[$sys]} ($# of $CPU_RUNS clean)"
 	done
 
-	printf '\nSIP benchmark, %s calls per step (clean = 0 failed calls, 0 retransmissions);\n' "$CALLS"
-	printf 'proxy CPU = utime+stime per call, median of %s runs at %s calls/s x %s calls\n' \
+	report | tee "$RESULTS/sip-table.txt"
+	if [ -s "$PERF_DIR/perf.data" ]; then
+		{
+			echo "perf record -g of sipnatd at $CPU_RATE calls/s x $CPU_CALLS calls, $(date -u '+%F %H:%M UTC')"
+			echo "(perf report --no-children: self time; kernel symbols are the loopback delivery and wakeups)"
+			perf report -i "$PERF_DIR/perf.data" --stdio --no-children -g none --percent-limit 0.5 2>/dev/null |
+				grep -E '^ +[0-9]' | head -10
+		} >"$RESULTS/sip-perf-top10.txt"
+		printf 'perf top 10 of sipnatd: %s\n' "$RESULTS/sip-perf-top10.txt"
+	fi
+}
+
+# us/call of a system as a number, or empty.
+cpu_num() {
+	case ${CPU[$1]:-} in
+	'' | - | no*) echo "" ;;
+	*) echo "${CPU[$1]%% *}" ;;
+	esac
+}
+
+# "0.45x", or "-" when either figure is missing.
+ratio() {
+	local a b
+	a=$(cpu_num "$1"); b=$(cpu_num "$2")
+	[ -n "$a" ] && [ -n "$b" ] && [ "$b" != 0 ] || { echo "-"; return; }
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", a / b }'
+}
+
+# "met" / "MISSED (by how much)" for sipnatd's us/call <= LIMIT x the figure of $2.
+verdict() {
+	local a b limit=$1 other=$2
+	a=$(cpu_num sipnatd); b=$(cpu_num "$other")
+	[ -n "$a" ] && [ -n "$b" ] || { echo "not measured"; return; }
+	awk -v a="$a" -v b="$b" -v l="$limit" 'BEGIN { t = l * b
+		if (a <= t) printf "met (%.2fx)", a / b; else printf "MISSED: %.2fx, %.0f us over %.0f", a / b, a - t, t }'
+}
+
+report() {
+	local sys best
+	printf '\nSIP benchmark (issue 13): %s calls per step, clean = 0 failed calls, 0 retransmissions;\n' "$CALLS"
+	printf 'proxy CPU = utime+stime per call, median of %s runs at %s calls/s x %s calls; one run, side by side\n' \
 		"$CPU_RUNS" "$CPU_RATE" "$CPU_CALLS"
-	printf '%-14s | %-21s | %-22s | %s\n' system "highest clean calls/s" "proxy CPU us/call" "target (issue 7)"
-	printf '%-14s-+-%-21s-+-%-22s-+-%s\n' -------------- --------------------- ---------------------- ---------------------
+	printf '%-14s | %-21s | %-22s | %-12s | %s\n' system "highest clean calls/s" "proxy CPU us/call" \
+		"x kam-stl" "x kam+rtpe"
+	printf '%-14s-+-%-21s-+-%-22s-+-%-12s-+-%s\n' -------------- --------------------- \
+		---------------------- ------------ ----------
 	for sys in $SYSTEMS; do
-		printf '%-14s | %-21s | %-22s | %s\n' "$sys" "${BEST[$sys]}" "${CPU[$sys]}" "$(target_of "$sys")"
+		printf '%-14s | %-21s | %-22s | %-12s | %s\n' "$sys" "${BEST[$sys]}" "${CPU[$sys]}" \
+			"$(ratio "$sys" kam-stateless)" "$(ratio "$sys" kam-rtpengine)"
 	done
-	printf '(kam-rtpengine CPU is Kamailio plus rtpengine; "N+": the top of the ladder was clean)\n'
+	printf '(kam-rtpengine CPU is Kamailio plus rtpengine; "N+": the top of the ladder was clean;\n'
+	printf ' direct = sipp to sipp, the ceiling of this machine and generator)\n'
+	printf '\nTargets for sipnatd (issue 13):\n'
+	if [ -n "$(cpu_num sipnatd)" ]; then
+		printf '  <= 100 us of CPU per call: %s us -> %s\n' "$(cpu_num sipnatd)" \
+			"$(awk -v a="$(cpu_num sipnatd)" 'BEGIN { if (a <= 100) print "met"; else printf "MISSED by %.0f us\n", a - 100 }')"
+	fi
+	printf '  <= 0.45x Kamailio stateless: %s\n' "$(verdict 0.45 kam-stateless)"
+	printf '  <= 0.15x Kamailio + rtpengine: %s\n' "$(verdict 0.15 kam-rtpengine)"
+	best=${BEST[sipnatd]:-0}; best=${best%+}; best=${best#<}
+	printf '  clean at >= 5000 calls/s (%s calls): %s -> %s\n' "$CALLS" "${BEST[sipnatd]:-}" \
+		"$(case ${BEST[sipnatd]:-} in '<'*) echo MISSED ;; *) [ "$best" -ge 5000 ] && echo met || echo MISSED ;; esac)"
+	if [ -n "$(cpu_num sipnatd-base)" ]; then
+		printf '  (baseline sipnatd: %s us/call; new/old = %s)\n' "$(cpu_num sipnatd-base)" "$(ratio sipnatd sipnatd-base)"
+	fi
+	printf '\nNoise: load average %s at start, %s at end; %s\n' "$NOISE_LA0" \
+		"$(cut -d' ' -f1-3 /proc/loadavg)" "$(noise_line)"
 	if [ "$FOREIGN_MAX_SEEN" -ge "$FOREIGN_RETRY" ]; then
-		printf 'warning: other processes used up to %s%% of a CPU during a step; figures may be low\n' \
+		printf 'warning: other processes used up to %s%% of a CPU during a step; figures may be skewed\n' \
 			"$FOREIGN_MAX_SEEN"
 	fi
 }

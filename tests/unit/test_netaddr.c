@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,37 @@ START_TEST(format_longest)
 	ck_assert_str_eq(buf, "255.255.255.255:65535");
 	ck_assert_uint_lt(strlen(buf), NETADDR_STRLEN);
 	ck_assert_int_eq(buf[NETADDR_STRLEN], 'x'); /* nothing written past the size */
+}
+END_TEST
+
+/* The fast formatters write what inet_ntop and "%u" write. */
+START_TEST(ipv4_str_matches_inet_ntop)
+{
+	const char *texts[] = { "0.0.0.0", "1.2.3.4", "10.0.0.1", "127.0.9.10", "192.168.100.200",
+			      "255.255.255.255", "203.0.113.7", "9.99.100.0" };
+	const uint16_t port_values[] = { 0, 1, 9, 10, 99, 100, 5060, 10000, 65535 };
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct in_addr a;
+		char want[INET_ADDRSTRLEN], got[16];
+		ck_assert_int_eq(inet_pton(AF_INET, texts[i], &a), 1);
+		ck_assert_ptr_nonnull(inet_ntop(AF_INET, &a, want, sizeof(want)));
+		ck_assert_uint_eq(netaddr_ipv4_str(a, got), strlen(want));
+		ck_assert_str_eq(got, want);
+	}
+	for (uint32_t v = 0; v < 300; v++) {  /* every octet width, in every place */
+		struct in_addr a = { .s_addr = htonl(v * 0x01010101u / 2 + v) };
+		char want[INET_ADDRSTRLEN], got[16];
+		inet_ntop(AF_INET, &a, want, sizeof(want));
+		netaddr_ipv4_str(a, got);
+		ck_assert_str_eq(got, want);
+	}
+	for (size_t i = 0; i < sizeof(port_values) / sizeof(port_values[0]); i++) {
+		char want[8], got[6];
+		snprintf(want, sizeof(want), "%u", port_values[i]);
+		ck_assert_uint_eq(netaddr_port_str(port_values[i], got), strlen(want));
+		ck_assert_str_eq(got, want);
+	}
 }
 END_TEST
 
@@ -433,6 +465,7 @@ static Suite *netaddr_suite(void)
 	tcase_add_test(tc, make_and_format);
 	tcase_add_test(tc, format_longest);
 	tcase_add_test(tc, equal);
+	tcase_add_test(tc, ipv4_str_matches_inet_ntop);
 	tcase_add_loop_test(tc, parse_any, 0, sizeof(parsed) / sizeof(parsed[0]));
 	tcase_add_loop_test(tc, parse_ip_only, 0, sizeof(ips) / sizeof(ips[0]));
 	tcase_add_test(tc, parse_null);
