@@ -14,11 +14,12 @@
 #include <stdbool.h>
 #include <time.h>
 
-/* Apply req (authenticated as peer, received from src) to r and return the
- * answer (caller frees; NULL when out of memory). *changed tells whether the
- * bindings changed. */
+/* Apply req (authenticated as peer, received from src over transport) to r
+ * and return the answer (caller frees; NULL when out of memory). *changed
+ * tells whether the bindings changed. */
 osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf,
 				const osip_message_t *req, const struct conf_peer *peer,
-				const struct sockaddr_in *src, time_t now, bool *changed);
+				const struct sockaddr_in *src, enum sip_transport transport,
+				time_t now, bool *changed);
 
 #endif

@@ -237,6 +237,7 @@ static void binding_set(struct binding *b, const struct register_request *req, c
 	strcpy(b->call_id, req->call_id);
 	b->cseq = req->cseq;
 	b->nat = req->nat; /* a refresh from a new port moves the binding (R39) */
+	b->transport = req->transport;
 	b->registered = now;
 	b->expires = now + expiry;
 }

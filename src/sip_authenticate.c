@@ -100,7 +100,12 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 
 	if (MSG_IS_REGISTER(req)) {
 		bool changed = false;
-		*answer = sip_register_handle(env->registrar, conf, req, res.peer, src, now, &changed);
+		/* a binding over TCP/TLS belongs to that connection (RFC 5626 ideas):
+		 * requests for the phone may only go back over it */
+		enum sip_transport transport = env->transport_to
+			? env->transport_to(env->transport_arg, src) : SIP_TRANSPORT_UDP;
+		*answer = sip_register_handle(env->registrar, conf, req, res.peer, src, transport, now,
+					      &changed);
 		if (changed && env->registrations_changed)
 			env->registrations_changed(env->changed_arg);
 		return *answer ? ANSWERED : DROPPED;

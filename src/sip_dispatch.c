@@ -175,9 +175,19 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 
 	if (!b)
 		return false;
+	if (b->transport != SIP_TRANSPORT_UDP &&
+	    (!env->transport_to || env->transport_to(env->transport_arg, &b->nat) != b->transport)) {
+		/* Registered over a connection that is gone: the phone's NAT
+		 * lets nothing else in, so it is unreachable until it connects
+		 * and registers again (answered 480 at once, not after Timer B). */
+		char addr[NETADDR_STRLEN];
+		log_debug("%s registered over %s from %s, which is closed now", peer->name,
+			  sip_transport_via_name(b->transport), netaddr_format(&b->nat, addr));
+		return false;
+	}
 	*contact = b->contact;
 	*nat = b->nat;
-	if (!(peer->nat & CONF_NAT_FORCE_RPORT)) {
+	if (b->transport == SIP_TRANSPORT_UDP && !(peer->nat & CONF_NAT_FORCE_RPORT)) {
 		/* nat without force_rport: the Contact is where it is (when it
 		 * names an address; a name is not looked up here). With auto,
 		 * only when the registration came from there: a Contact that is

@@ -107,7 +107,8 @@ static int add_bindings(osip_message_t *resp, const struct registrar *r, const c
 
 osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf,
 				const osip_message_t *req, const struct conf_peer *peer,
-				const struct sockaddr_in *src, time_t now, bool *changed)
+				const struct sockaddr_in *src, enum sip_transport transport,
+				time_t now, bool *changed)
 {
 	static char uris[REGISTRAR_MAX_CONTACTS][REGISTRAR_URI_MAX];
 	struct register_request rr;
@@ -120,6 +121,7 @@ osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf
 		log_info("REGISTER of %s from %s refused: %s", peer->name, netaddr_format(src, addr), why);
 		return sip_reply_build(req, strcmp(why, "too many contacts") == 0 ? 403 : 400, NULL);
 	}
+	rr.transport = transport;
 	struct register_limits limits = { conf->minexpiry_s, conf->maxexpiry_s, conf->defaultexpiry_s };
 	const struct binding *list[REGISTRAR_MAX_CONTACTS];
 	size_t before = registrar_bindings(r, peer->name, now, list, REGISTRAR_MAX_CONTACTS);

@@ -7,8 +7,11 @@
  *
  *   peer  contact-URI  nat-ip:port  expires  registered  cseq  call-id
  *
- * (times in seconds since the epoch). Nothing is escaped: a binding with a
- * tab, CR or LF in a field is not written at all. The file may have been
+ * (times in seconds since the epoch). Only bindings made over UDP are kept:
+ * one made over TCP or TLS is reachable only through its connection, which
+ * does not survive a restart (the phone reconnects and registers again).
+ * Nothing is escaped: a binding with a tab, CR or LF in a field is not
+ * written at all. The file may have been
  * edited or damaged, so reading is strict and bounded: a line that is not
  * exactly right is skipped and counted, never trusted in part.
  */
@@ -56,6 +59,8 @@ static void save_binding_cb(void *arg, const struct binding *b)
 		return;
 	if (!writable(b->peer) || !writable(b->contact) || !writable(b->call_id))
 		return; /* cannot be a line; the phone's next REGISTER restores it */
+	if (b->transport != SIP_TRANSPORT_UDP)
+		return; /* bound to a TCP/TLS connection, which dies with the process */
 	errno = 0;
 	if (fprintf(ctx->f, "%s\t%s\t%s\t%jd\t%jd\t%" PRIu32 "\t%s\n", b->peer, b->contact,
 		    netaddr_format(&b->nat, nat), (intmax_t)b->expires, (intmax_t)b->registered,

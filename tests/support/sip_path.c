@@ -83,6 +83,8 @@ struct sip_path {
 
 	struct sip_path_result *capture; /* where sends go now */
 	enum dnscache_answer resolver;
+	struct sockaddr_in stream_addr;  /* an address with an open connection */
+	enum sip_transport stream_transport;
 	dnscache_fn waiting_fn;          /* a lookup answered DNSCACHE_PENDING */
 	void *waiting_arg;
 };
@@ -170,6 +172,19 @@ static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct
 	return p->resolver;
 }
 
+static enum sip_transport stand_in_transport(void *arg, const struct sockaddr_in *dest)
+{
+	const struct sip_path *p = arg;
+
+	return netaddr_equal(dest, &p->stream_addr) ? p->stream_transport : SIP_TRANSPORT_UDP;
+}
+
+void sip_path_set_stream(struct sip_path *p, struct sockaddr_in addr, enum sip_transport t)
+{
+	p->stream_addr = addr;
+	p->stream_transport = t;
+}
+
 static time_t fixed_clock(void)
 {
 	return SIP_PATH_NOW;
@@ -247,6 +262,8 @@ struct sip_path *sip_path_new(void)
 		.auth = p->auth,
 		.send = capture_send,
 		.send_arg = p,
+		.transport_to = stand_in_transport,
+		.transport_arg = p,
 		.resolve = stand_in_resolve,
 		.resolve_arg = p,
 		.now = fixed_clock,

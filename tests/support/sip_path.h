@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "dnscache.h"
+#include "sip_transport.h"
 #include "sipmsg.h"
 
 #include <netinet/in.h>
@@ -91,6 +92,10 @@ void sip_path_result_clear(struct sip_path_result *r);
  * default: SIP_PATH_RESOLVED), DNSCACHE_NEGATIVE, DNSCACHE_BUSY, or
  * DNSCACHE_PENDING (the lookup waits for sip_path_resolve_pending). */
 void sip_path_set_resolver(struct sip_path *p, enum dnscache_answer answer);
+
+/* From now on addr has an open connection of transport t (TCP/TLS), as
+ * sip_edge would say; UDP forgets it. One address at a time. */
+void sip_path_set_stream(struct sip_path *p, struct sockaddr_in addr, enum sip_transport t);
 
 /* Answer the waiting lookup (ok: with SIP_PATH_RESOLVED); what that sends is
  * captured in *out like a run. False when none was waiting. */

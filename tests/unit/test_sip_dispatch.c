@@ -12,6 +12,7 @@
 
 #include "bans.h"
 #include "media.h"
+#include "registrar.h"
 #include "netaddr.h"
 #include "sip_dispatch.h"
 #include "sip_path.h"
@@ -306,6 +307,53 @@ START_TEST(call_refused_when_pool_is_empty)
 }
 END_TEST
 
+/* A phone registered over TCP/TLS is reached only through that connection
+ * (its NAT lets nothing else in): while it is open the PBX's request goes
+ * there, once it is closed the PBX gets 480 at once instead of a request
+ * lost on UDP. */
+START_TEST(stream_binding_needs_its_connection)
+{
+	struct sockaddr_in phone = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
+	struct sip_path_result r;
+	struct binding b;
+	char *text = request("MESSAGE", "sip:bob@192.168.1.2", "192.168.1.10:5060", NULL, NULL, NULL);
+
+	phone.sin_port = htons(41000);
+	sip_path_run(path, "\r\n\r\n", 4, SIP_PATH_FROM_PBX, &r); /* fresh tables */
+	sip_path_result_clear(&r);
+	memset(&b, 0, sizeof(b));
+	snprintf(b.peer, sizeof(b.peer), "bob");
+	snprintf(b.contact, sizeof(b.contact), "sip:bob@10.0.0.9:5060;transport=tcp");
+	b.nat = phone;
+	b.transport = SIP_TRANSPORT_TCP;
+	b.expires = SIP_PATH_NOW + 600;
+	b.registered = SIP_PATH_NOW;
+	snprintf(b.call_id, sizeof(b.call_id), "reg-bob");
+	ck_assert(registrar_restore(sip_path_registrar(path), &b, SIP_PATH_NOW));
+
+	sip_path_run_more(path, text, strlen(text), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
+	ck_assert_int_eq(r.outcome, SIP_PATH_ANSWERED);
+	ck_assert_int_eq(r.status, 480);
+	sip_path_result_clear(&r);
+
+	sip_path_set_stream(path, phone, SIP_TRANSPORT_TCP);
+	sip_path_run_more(path, text, strlen(text), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
+	ck_assert_int_eq(r.outcome, SIP_PATH_FORWARDED);
+	ck_assert(netaddr_equal(&r.dest, &phone));
+	ck_assert(sent_contains(&r, "Via: SIP/2.0/TCP "));
+	sip_path_result_clear(&r);
+
+	/* a UDP binding is reached whatever connections there are */
+	sip_path_set_stream(path, phone, SIP_TRANSPORT_UDP);
+	free(text);
+	text = request("MESSAGE", "sip:alice@192.168.1.2", "192.168.1.10:5060", NULL, NULL, NULL);
+	sip_path_run_more(path, text, strlen(text), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
+	ck_assert_int_eq(r.outcome, SIP_PATH_FORWARDED);
+	sip_path_result_clear(&r);
+	free(text);
+}
+END_TEST
+
 /* ---- names: answered now, later, or never ---- */
 
 static char *to_provider(void)
@@ -393,6 +441,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, stray_response_is_dropped);
 	tcase_add_test(tc, call_out_and_answer_back);
 	tcase_add_test(tc, call_refused_when_pool_is_empty);
+	tcase_add_test(tc, stream_binding_needs_its_connection);
 	tcase_add_test(tc, lookup_negative_is_503);
 	tcase_add_test(tc, lookup_pending_then_answered);
 	tcase_add_test(tc, lookup_pending_then_failed);

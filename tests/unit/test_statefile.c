@@ -218,6 +218,43 @@ START_TEST(unwritable_binding_skipped)
 }
 END_TEST
 
+/* A binding made over TCP or TLS lives by its connection, which dies with
+ * the process: it is not written (the registrar applies the transport of the
+ * REGISTER to the binding). */
+START_TEST(stream_binding_not_saved)
+{
+	struct registrar *r = sample(), *loaded = registrar_new();
+	struct register_request req;
+	struct register_limits limits = { .min_s = 60, .max_s = 3600, .default_s = 600 };
+	char err[256];
+	size_t bad;
+	const char *path;
+
+	memset(&req, 0, sizeof(req));
+	req.peer = "frank";
+	req.call_id = "tcp-reg";
+	req.cseq = 1;
+	req.nat.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.9", &req.nat.sin_addr), 1);
+	req.nat.sin_port = htons(41000);
+	req.transport = SIP_TRANSPORT_TLS;
+	req.expires = 600;
+	req.contact_count = 1;
+	req.contacts[0].uri = "sip:f@10.0.0.9;transport=tls";
+	req.contacts[0].expires = -1;
+	ck_assert_int_eq(registrar_apply(r, &req, &limits, NOW, NULL), REGISTER_OK);
+	ck_assert_int_eq(registrar_lookup(r, "frank", NOW)->transport, SIP_TRANSPORT_TLS);
+	make_dir();
+	path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, r, err, sizeof(err)), 0);
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 4);
+	ck_assert_ptr_null(registrar_lookup(loaded, "frank", NOW));
+	remove_dir();
+	registrar_free(r);
+	registrar_free(loaded);
+}
+END_TEST
+
 START_TEST(save_into_missing_directory)
 {
 	struct registrar *r = sample();
@@ -807,6 +844,7 @@ static Suite *statefile_suite(void)
 	tcase_add_test(save, round_trip);
 	tcase_add_test(save, empty_table);
 	tcase_add_test(save, unwritable_binding_skipped);
+	tcase_add_test(save, stream_binding_not_saved);
 	tcase_add_test(save, save_into_missing_directory);
 	tcase_add_test(save, save_to_full_disk);
 	tcase_add_test(save, save_rename_fails);
