@@ -191,9 +191,11 @@ static struct conf *load(const char *portmap, const char *extra)
 	return conf;
 }
 
-static void start(struct fixture *f, const struct portmap_proto_ops *const *protocols)
+/* Start sipnatd's side against the router as the test set it up: the worker
+ * begins at once, so whatever the router should do from its first request
+ * must be set before this. */
+static void start_with_router(struct fixture *f, const struct portmap_proto_ops *const *protocols)
 {
-	router_reset();
 	f->base = event_base_new();
 	f->dns = evdns_base_new(f->base, 0);
 	ck_assert(f->base && f->dns);
@@ -202,6 +204,12 @@ static void start(struct fixture *f, const struct portmap_proto_ops *const *prot
 	ck_assert_ptr_nonnull(f->ea);
 	f->pm = portmap_new_with(f->base, f->conf, f->ea, protocols);
 	ck_assert_ptr_nonnull(f->pm);
+}
+
+static void start(struct fixture *f, const struct portmap_proto_ops *const *protocols)
+{
+	router_reset();
+	start_with_router(f, protocols);
 }
 
 static void finish(struct fixture *f)
@@ -346,12 +354,9 @@ START_TEST(refused_port_is_retried)
 
 	router_reset();
 	pthread_mutex_lock(&R.mu);
-	R.refuse = 10003;
+	R.refuse = 10003; /* before the worker's first request, or it may map it */
 	pthread_mutex_unlock(&R.mu);
-	start(&f, pmp);
-	pthread_mutex_lock(&R.mu);
-	R.refuse = 10003; /* start() reset the router */
-	pthread_mutex_unlock(&R.mu);
+	start_with_router(&f, pmp);
 	ck_assert(run_until(&f, nine_of_eleven, 5));
 	struct portmap_status st;
 	portmap_status(f.pm, &st);
