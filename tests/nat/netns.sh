@@ -8,6 +8,21 @@
 #                                                              to 192.0.2.10; MASQUERADE
 #   P-pub: a phone with a public address of its own, 203.0.113.80, on the bridge
 #
+# With the router kind cgnat6 (netns_setup P KIND cgnat6) the home router is
+# not on the bridge: a carrier's router P-isp is, and the home router sits
+# behind it (IPv4 behind two NATs, no forward anywhere; IPv6 routed):
+#
+#   P-pub             P-inet           P-isp                       P-home                  P-lan
+#   203.0.113.80 ---- br0 ---- 203.0.113.2 | 198.51.100.129 ---- 198.51.100.130 | 192.0.2.1 -- 192.0.2.10
+#   2001:db8:ff::80        2001:db8:ff::2 | 2001:db8:ee::1 ----- 2001:db8:ee::2 | 2001:db8:1::1 -- 2001:db8:1::10
+#                          MASQUERADE (CGNAT), routes      MASQUERADE; ip6tables: NEW in only
+#                          2001:db8:1::/48 to the home     to [2001:db8:1::10] 5060/udp and
+#                                                          10000-11000/udp (netns_firewall6_open)
+#   The carrier's link to the home router stands in for the shared address
+#   space (100.64.0.0/10) with 198.51.100.128/25, a TEST-NET range no other
+#   namespace routes (the phone's NAT LAN uses 198.51.100.0/24 behind its own
+#   NAT and never reaches it). The PBX (192.0.2.20) has no IPv6 address.
+#
 # P is the caller's prefix (netns_setup PREFIX KIND): each script has its own,
 # so that two of them never share a namespace. Only TEST-NET addresses, only
 # veth pairs between the test's own namespaces, created from inside them:
@@ -30,6 +45,15 @@ readonly NETNS_RTPSTART=10000 NETNS_RTPEND=11000
 # A STUN server on the "Internet" (addresses of the bridge in P-inet), for
 # miniupnpd (netns_miniupnpd_start)
 readonly NETNS_STUN=203.0.113.90 NETNS_STUN_ALT=203.0.113.91
+# cgnat6: the carrier's public address, its link to the home router, the
+# IPv6 networks (the Internet's, the carrier's link, the home LAN's routed
+# /64 inside 2001:db8:1::/48) and sipnatd's and the public phone's IPv6
+readonly NETNS_ISP_PUBLIC=203.0.113.2 NETNS_ISP_CPE=198.51.100.129 NETNS_HOME_CGNAT=198.51.100.130
+readonly NETNS_CGNAT_NET=198.51.100.128/25
+readonly NETNS6_INET_NET=2001:db8:ff::/64 NETNS6_ISP=2001:db8:ff::2
+readonly NETNS6_ISP_CPE=2001:db8:ee::1 NETNS6_HOME_WAN=2001:db8:ee::2
+readonly NETNS6_SITE=2001:db8:1::/48 NETNS6_LAN_NET=2001:db8:1::/64 NETNS6_HOME_LAN=2001:db8:1::1
+readonly NETNS6_SIPNATD=2001:db8:1::10 NETNS6_PUB_PHONE=2001:db8:ff::80
 
 netns_src=${BASH_SOURCE[0]}
 [[ $netns_src == */* ]] || netns_src=./$netns_src
@@ -179,12 +203,16 @@ netns_veth() {
 #   forwards   (the default) 5060/udp and the relay range forwarded by hand
 #   portmap    no forwards at all: only what a LAN host asks for through
 #              miniupnpd (netns_miniupnpd_start) gets in
+#   cgnat6     no forwards, and behind a carrier's NAT (namespace $PREFIX-isp)
+#              for IPv4; IPv6 routed to the LAN through a stateful ip6tables
+#              firewall that lets in only replies (and what
+#              netns_firewall6_open opens); see the drawing above
 netns_setup() {
 	local p=$1 kind=$2 router=${3:-forwards} lock=/run/lock ns
 	case $router in
-	forwards | portmap) ;;
+	forwards | portmap | cgnat6) ;;
 	*)
-		echo "netns_setup: router kind '$router' is neither forwards nor portmap" >&2
+		echo "netns_setup: router kind '$router' is none of forwards, portmap, cgnat6" >&2
 		exit 1
 		;;
 	esac
@@ -197,6 +225,7 @@ netns_setup() {
 	esac
 	netns_prefix=$p
 	netns_names=("$p-inet" "$p-home" "$p-lan" "$p-pbx" "$p-phone-nat" "$p-phone" "$p-pub")
+	[[ $router != cgnat6 ]] || netns_names+=("$p-isp")
 	[[ -d $lock && -w $lock ]] || lock=/tmp
 	exec 9>"$lock/sipnatd-netns-$p.lock"
 	flock -n 9 || netns_say "waiting for another run with prefix $p to finish"
@@ -216,15 +245,30 @@ netns_setup() {
 	# The Internet: one bridge, no addresses of its own.
 	nsx "$p-inet" ip link add name br0 type bridge forward_delay 0
 	nsx "$p-inet" ip link set br0 up
-	netns_veth "$p-inet" home "$p-home" wan
+	if [[ $router == cgnat6 ]]; then
+		netns_veth "$p-inet" isp "$p-isp" wan
+		netns_veth "$p-isp" cpe "$p-home" wan
+	else
+		netns_veth "$p-inet" home "$p-home" wan
+	fi
 	netns_veth "$p-inet" pnat "$p-phone-nat" wan
 	netns_veth "$p-inet" pub "$p-pub" eth0
-	nsx "$p-inet" ip link set home master br0
+	if [[ $router == cgnat6 ]]; then
+		nsx "$p-inet" ip link set isp master br0
+	else
+		nsx "$p-inet" ip link set home master br0
+	fi
 	nsx "$p-inet" ip link set pnat master br0
 	nsx "$p-inet" ip link set pub master br0
 
-	# The home router: WAN 203.0.113.1, LAN bridge 192.0.2.1/24.
-	nsx "$p-home" ip addr add "$NETNS_PUBLIC/24" dev wan
+	# The home router: WAN 203.0.113.1 (cgnat6: the carrier's 198.51.100.130),
+	# LAN bridge 192.0.2.1/24.
+	if [[ $router == cgnat6 ]]; then
+		nsx "$p-home" ip addr add "$NETNS_HOME_CGNAT/25" dev wan
+		nsx "$p-home" ip route add default via "$NETNS_ISP_CPE"
+	else
+		nsx "$p-home" ip addr add "$NETNS_PUBLIC/24" dev wan
+	fi
 	nsx "$p-home" ip link add name lan type bridge forward_delay 0
 	nsx "$p-home" ip link set lan up
 	nsx "$p-home" ip addr add 192.0.2.1/24 dev lan
@@ -270,6 +314,72 @@ netns_setup() {
 
 	# A phone with a public address, no NAT in front of it.
 	nsx "$p-pub" ip addr add "$NETNS_PUB_PHONE/24" dev eth0
+
+	[[ $router != cgnat6 ]] || netns_cgnat6
+}
+
+# netns_cgnat6: the carrier (P-isp) and the IPv6 of the cgnat6 network (the
+# drawing above); netns_setup calls it. IPv6 addresses are added without
+# duplicate address detection (nodad: usable at once; the namespaces are the
+# only hosts on each link), router advertisements are not used.
+netns_cgnat6() {
+	local p=$netns_prefix ns
+	for ns in "${netns_names[@]}"; do
+		nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+	done
+	# bridges flood multicast (neighbour discovery) without a querier to learn from
+	nsx "$p-inet" ip link set br0 type bridge mcast_snooping 0
+	nsx "$p-home" ip link set lan type bridge mcast_snooping 0
+
+	# The carrier: IPv4 masqueraded behind its one public address, nothing
+	# gets in unasked; IPv6 routed both ways, unfiltered.
+	nsx "$p-isp" ip addr add "$NETNS_ISP_PUBLIC/24" dev wan
+	nsx "$p-isp" ip addr add "$NETNS_ISP_CPE/25" dev cpe
+	nsx "$p-isp" ip -6 addr add "$NETNS6_ISP/64" dev wan nodad
+	nsx "$p-isp" ip -6 addr add "$NETNS6_ISP_CPE/64" dev cpe nodad
+	nsx "$p-isp" ip -6 route add "$NETNS6_SITE" via "$NETNS6_HOME_WAN"
+	nsx "$p-isp" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	nsx "$p-isp" iptables -t nat -A POSTROUTING -o wan -s "$NETNS_CGNAT_NET" -j MASQUERADE
+	nsx "$p-isp" iptables -P FORWARD DROP
+	nsx "$p-isp" iptables -A FORWARD -i cpe -o wan -j ACCEPT
+	nsx "$p-isp" iptables -A FORWARD -i wan -o cpe -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+
+	# The home router: its prefix on the LAN, default route to the carrier.
+	nsx "$p-home" ip -6 addr add "$NETNS6_HOME_WAN/64" dev wan nodad
+	nsx "$p-home" ip -6 addr add "$NETNS6_HOME_LAN/64" dev lan nodad
+	nsx "$p-home" ip -6 route add default via "$NETNS6_ISP_CPE"
+	nsx "$p-home" sysctl -qw net.ipv6.conf.all.forwarding=1
+	# A stateful IPv6 firewall as home routers have: out anything, in only
+	# replies (and related ICMPv6 errors); netns_firewall6_open adds pinholes.
+	nsx "$p-home" ip6tables -P FORWARD DROP
+	nsx "$p-home" ip6tables -A FORWARD -i lan -o lan -j ACCEPT
+	nsx "$p-home" ip6tables -A FORWARD -i lan -o wan -j ACCEPT
+	nsx "$p-home" ip6tables -A FORWARD -i wan -o lan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+	nsx "$p-home" ip6tables -N PINHOLES
+	nsx "$p-home" ip6tables -A FORWARD -i wan -o lan -m conntrack --ctstate NEW -j PINHOLES
+
+	nsx "$p-lan" ip -6 addr add "$NETNS6_SIPNATD/64" dev eth0 nodad
+	nsx "$p-lan" ip -6 route add default via "$NETNS6_HOME_LAN"
+
+	nsx "$p-pub" ip -6 addr add "$NETNS6_PUB_PHONE/64" dev eth0 nodad
+	nsx "$p-pub" ip -6 route add "$NETNS6_SITE" via "$NETNS6_ISP"
+}
+
+# netns_firewall6_open PROTO PORT[:PORT]...: pinholes in the home router's
+# IPv6 firewall (cgnat6): NEW connections from the Internet to sipnatd's IPv6
+# address on these ports (what the README asks of the router).
+netns_firewall6_open() {
+	local proto=$1 port
+	shift
+	for port in "$@"; do
+		nsx "$netns_prefix-home" ip6tables -A PINHOLES -d "$NETNS6_SIPNATD" -p "$proto" --dport "$port" -j ACCEPT
+	done
+}
+
+# netns_firewall6_dropped: how many packets the home router's IPv6 firewall
+# dropped so far (its FORWARD policy's counter).
+netns_firewall6_dropped() {
+	nsx "$netns_prefix-home" ip6tables -L FORWARD -n -v -x | sed -nE 's/^Chain FORWARD \(policy DROP ([0-9]+) packets.*/\1/p'
 }
 
 # netns_forward_tcp PORT...: the home router forwards these TCP ports to
