@@ -3,7 +3,7 @@
 # a carrier-grade NAT, reached over IPv6 by real phones, with a real Asterisk
 # (IPv4 only) on the LAN behind sipnatd.
 #
-#   c6-pub (phones, 2001:db8:ff::80 / 203.0.113.80) -- c6-inet --
+#   c6-phone6 (IPv6 phones, 2001:db8:ff::50) -- c6-inet -- c6-pub (IPv4 phone 203.0.113.80)
 #   c6-isp (CGNAT 203.0.113.2; routes 2001:db8:1::/48) --
 #   c6-home (MASQUERADE; ip6tables: NEW in only to [2001:db8:1::10] 5060/udp and
 #            10000-11000/udp) -- c6-lan (sipnatd 192.0.2.10, 2001:db8:1::10, bindaddr "::")
@@ -18,7 +18,7 @@
 #              reach the site: its REGISTER to the site's only public IPv4
 #              address (the carrier's) gets no answer, and sipnatd sees none
 #   phones     pjsua (alice), linphonec (bob) and baresip (carol), one after
-#              the other, on the IPv6 Internet (2001:db8:ff::80), each
+#              the other, on the IPv6 Internet (c6-phone6, 2001:db8:ff::50), each
 #                - registers with digest at [2001:db8:1::10] (401, then 200),
 #                - calls Asterisk's 100 (Answer + Echo): audio both ways,
 #                - is called by Asterisk (originate to the peer through
@@ -52,7 +52,7 @@ read -r -a phone_list <<<"${CGNAT6_PHONES:-pjsua linphonec baresip}"
 readonly P=c6
 readonly ASTERISK=/opt/asterisk/sbin/asterisk PJSUA=/opt/pjsua/bin/pjsua
 readonly SN4=$NETNS_SIPNATD SN6=$NETNS6_SIPNATD PBX_IP=$NETNS_PBX
-readonly PHONE6=$NETNS6_PUB_PHONE PHONE4=$NETNS_PUB_PHONE SITE4=$NETNS_ISP_PUBLIC
+readonly PHONE6=$NETNS6_PHONE PHONE4=$NETNS_PUB_PHONE SITE4=$NETNS_ISP_PUBLIC
 readonly RTPSTART=$NETNS_RTPSTART RTPEND=$NETNS_RTPEND
 readonly PKT_RATE=50 MIN_SHARE=80 WINDOW_S=4
 readonly SECRET=s3cret
@@ -324,7 +324,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- the phones
-# PHONE_start DIR PEER: in $P-pub on [2001:db8:ff::80]:5060, IPv6 only,
+# PHONE_start DIR PEER: in $P-phone6 on [2001:db8:ff::50]:5060, IPv6 only,
 # registering PEER at sipnatd's IPv6 address, answering calls, playing the
 # tone into every call; commands on descriptor 6. PHONE_dial URI, PHONE_quit.
 
@@ -332,7 +332,7 @@ pjsua_start() {
 	local dir=$1 peer=$2
 	mkfifo "$dir/in"
 	exec 6<>"$dir/in"
-	ns_bg "$P-pub" timeout 90 stdbuf -oL -eL "$PJSUA" --ipv6 --null-audio --no-tcp --no-color --no-vad \
+	ns_bg "$P-phone6" timeout 90 stdbuf -oL -eL "$PJSUA" --ipv6 --null-audio --no-tcp --no-color --no-vad \
 		--local-port 5060 --bound-addr "$PHONE6" --ip-addr "$PHONE6" --rtp-port 4000 \
 		--id "sip:$peer@[$SN6]" --registrar "sip:[$SN6]" \
 		--realm '*' --username "$peer" --password "$SECRET" --auto-update-nat 0 \
@@ -372,7 +372,7 @@ realm=sipnatd
 EOF
 	mkfifo "$dir/in"
 	exec 6<>"$dir/in"
-	HOME=$dir/home ns_bg "$P-pub" timeout 90 linphonec -a -c "$dir/rc" -d 6 -l "$dir/linphone.log" \
+	HOME=$dir/home ns_bg "$P-phone6" timeout 90 linphonec -a -c "$dir/rc" -d 6 -l "$dir/linphone.log" \
 		<&6 >"$dir/phone.log" 2>&1 &
 	phone_pid=$!
 	printf 'soundcard use files\nplay %s\n' "$work/tone.wav" >&6
@@ -399,12 +399,12 @@ module_app		menu.so
 EOF
 	echo "<sip:$peer@[$SN6]>;auth_pass=$SECRET;regint=300;answermode=auto" >"$dir/accounts"
 	# -6: IPv6 only (baresip 1.0 has no net_prefer_ipv6 yet)
-	ns_bg "$P-pub" timeout 90 baresip -6 -f "$dir" </dev/null >"$dir/phone.log" 2>&1 &
+	ns_bg "$P-phone6" timeout 90 baresip -6 -f "$dir" </dev/null >"$dir/phone.log" 2>&1 &
 	phone_pid=$!
 	exec 6>/dev/null
 }
 baresip_cons() {
-	nsx "$P-pub" python3 -c 'import socket, sys
+	nsx "$P-phone6" python3 -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(sys.argv[1].encode() + b"\n", ("127.0.0.1", 5555))' "$1"
 }
@@ -432,7 +432,7 @@ part_firewall() {
 		return 1
 	}
 	before=$(netns_firewall6_dropped)
-	got=$(nsx "$P-pub" python3 "$script_dir/udp_probe.py" send "$SN6" 5999 from-internet 2 || true)
+	got=$(nsx "$P-phone6" python3 "$script_dir/udp_probe.py" send "$SN6" 5999 from-internet 2 || true)
 	after=$(netns_firewall6_dropped)
 	if [[ $got != "no answer" ]] || grep -q "from-internet" "$work/probe.log"; then
 		fail "firewall: a probe from the Internet to [$SN6]:5999/udp got through ($got)"

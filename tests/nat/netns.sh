@@ -14,7 +14,8 @@
 #
 #   P-pub             P-inet           P-isp                       P-home                  P-lan
 #   203.0.113.80 ---- br0 ---- 203.0.113.2 | 198.51.100.129 ---- 198.51.100.130 | 192.0.2.1 -- 192.0.2.10
-#   2001:db8:ff::80        2001:db8:ff::2 | 2001:db8:ee::1 ----- 2001:db8:ee::2 | 2001:db8:1::1 -- 2001:db8:1::10
+#   P-phone6 ------'       2001:db8:ff::2 | 2001:db8:ee::1 ----- 2001:db8:ee::2 | 2001:db8:1::1 -- 2001:db8:1::10
+#   2001:db8:ff::50 (IPv6 only)
 #                          MASQUERADE (CGNAT), routes      MASQUERADE; ip6tables: NEW in only
 #                          2001:db8:1::/48 to the home     to [2001:db8:1::10] 5060/udp and
 #                                                          10000-11000/udp (netns_firewall6_open)
@@ -22,6 +23,9 @@
 #   space (100.64.0.0/10) with 198.51.100.128/25, a TEST-NET range no other
 #   namespace routes (the phone's NAT LAN uses 198.51.100.0/24 behind its own
 #   NAT and never reaches it). The PBX (192.0.2.20) has no IPv6 address.
+#   P-phone6 is a phone on the IPv6 Internet with no IPv4 address at all (so
+#   that a phone that picks its media family from the host's addresses, as
+#   pjsua does for an offer, picks IPv6), default route to the carrier.
 #
 # P is the caller's prefix (netns_setup PREFIX KIND): each script has its own,
 # so that two of them never share a namespace. Only TEST-NET addresses, only
@@ -53,7 +57,7 @@ readonly NETNS_CGNAT_NET=198.51.100.128/25
 readonly NETNS6_INET_NET=2001:db8:ff::/64 NETNS6_ISP=2001:db8:ff::2
 readonly NETNS6_ISP_CPE=2001:db8:ee::1 NETNS6_HOME_WAN=2001:db8:ee::2
 readonly NETNS6_SITE=2001:db8:1::/48 NETNS6_LAN_NET=2001:db8:1::/64 NETNS6_HOME_LAN=2001:db8:1::1
-readonly NETNS6_SIPNATD=2001:db8:1::10 NETNS6_PUB_PHONE=2001:db8:ff::80
+readonly NETNS6_SIPNATD=2001:db8:1::10 NETNS6_PHONE=2001:db8:ff::50
 
 netns_src=${BASH_SOURCE[0]}
 [[ $netns_src == */* ]] || netns_src=./$netns_src
@@ -225,7 +229,7 @@ netns_setup() {
 	esac
 	netns_prefix=$p
 	netns_names=("$p-inet" "$p-home" "$p-lan" "$p-pbx" "$p-phone-nat" "$p-phone" "$p-pub")
-	[[ $router != cgnat6 ]] || netns_names+=("$p-isp")
+	[[ $router != cgnat6 ]] || netns_names+=("$p-isp" "$p-phone6")
 	[[ -d $lock && -w $lock ]] || lock=/tmp
 	exec 9>"$lock/sipnatd-netns-$p.lock"
 	flock -n 9 || netns_say "waiting for another run with prefix $p to finish"
@@ -248,6 +252,7 @@ netns_setup() {
 	if [[ $router == cgnat6 ]]; then
 		netns_veth "$p-inet" isp "$p-isp" wan
 		netns_veth "$p-isp" cpe "$p-home" wan
+		netns_veth "$p-inet" phone6 "$p-phone6" eth0
 	else
 		netns_veth "$p-inet" home "$p-home" wan
 	fi
@@ -255,6 +260,7 @@ netns_setup() {
 	netns_veth "$p-inet" pub "$p-pub" eth0
 	if [[ $router == cgnat6 ]]; then
 		nsx "$p-inet" ip link set isp master br0
+		nsx "$p-inet" ip link set phone6 master br0
 	else
 		nsx "$p-inet" ip link set home master br0
 	fi
@@ -361,8 +367,8 @@ netns_cgnat6() {
 	nsx "$p-lan" ip -6 addr add "$NETNS6_SIPNATD/64" dev eth0 nodad
 	nsx "$p-lan" ip -6 route add default via "$NETNS6_HOME_LAN"
 
-	nsx "$p-pub" ip -6 addr add "$NETNS6_PUB_PHONE/64" dev eth0 nodad
-	nsx "$p-pub" ip -6 route add "$NETNS6_SITE" via "$NETNS6_ISP"
+	nsx "$p-phone6" ip -6 addr add "$NETNS6_PHONE/64" dev eth0 nodad
+	nsx "$p-phone6" ip -6 route add default via "$NETNS6_ISP"
 }
 
 # netns_firewall6_open PROTO PORT[:PORT]...: pinholes in the home router's
