@@ -52,7 +52,7 @@ struct sip_env {
 	void *transport_arg;
 
 	/* Resolve a name sipnatd must send to (dnscache_lookup's contract). */
-	enum dnscache_answer (*resolve)(void *arg, const char *name, struct in_addr *addr,
+	enum dnscache_answer (*resolve)(void *arg, const char *name, struct netaddr *addr,
 					dnscache_fn done, void *done_arg);
 	void *resolve_arg;
 

@@ -14,6 +14,7 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "netaddr.h"
 #include "sip_contact.h"
 
 #include <netinet/in.h>
@@ -29,7 +30,7 @@ struct route_self {
 	bool have_ext_addr;
 	uint16_t port;
 	/* the resolved address of a trunk peer known by name; NULL = unknown */
-	bool (*trunk_addr)(void *arg, const struct conf_peer *peer, struct in_addr *out);
+	bool (*trunk_addr)(void *arg, const struct conf_peer *peer, struct netaddr *out);
 	void *trunk_arg;
 	/* the registered contact of a dynamic peer (NULL = not registered):
 	 * its URI text and the NAT address it registered from */

@@ -173,8 +173,12 @@ static void watch_peers(struct daemon *d)
 		bool known = false;
 		if (p->qualify && p->host) {
 			struct in_addr ip;
-			if (netaddr_parse_ipv4(p->host, &ip) || trunks_addr_cb(d->trunks, p, &ip)) {
+			struct netaddr resolved;
+			if (netaddr_parse_ipv4(p->host, &ip)) {
 				addr = netaddr_make(ip, p->port);
+				known = true;
+			} else if (trunks_addr_cb(d->trunks, p, &resolved) && netaddr_to_in(&resolved, &addr)) {
+				addr.sin_port = htons(p->port);
 				known = true;
 			}
 		} else if (p->qualify) {
@@ -345,7 +349,7 @@ static void send_cb(void *arg, const char *buf, size_t len, const struct sockadd
 	(void)sip_socket_send(arg, buf, len, dest);
 }
 
-static enum dnscache_answer resolve_cb(void *arg, const char *name, struct in_addr *addr,
+static enum dnscache_answer resolve_cb(void *arg, const char *name, struct netaddr *addr,
 				       dnscache_fn done, void *done_arg)
 {
 	return dnscache_lookup(arg, name, addr, done, done_arg);

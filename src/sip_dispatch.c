@@ -286,7 +286,7 @@ static void pending_unlink(struct pending_lookup *p)
 	p->sd->pending--;
 }
 
-static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
+static void lookup_done_cb(void *arg, bool ok, const struct netaddr *addr)
 {
 	struct pending_lookup *p = arg;
 	struct sip_ctx ctx = { .sd = p->sd, .env = p->sd->env, .src = p->src, .msg = p->msg,
@@ -296,8 +296,9 @@ static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
 		ctx.peer = conf_peer_find(ctx.env->conf, p->peer);
 
 	pending_unlink(p);
-	if (ok) {
-		struct sockaddr_in dest = netaddr_make(addr, p->port);
+	struct sockaddr_in dest;
+	if (ok && netaddr_to_in(addr, &dest)) {
+		dest.sin_port = htons(p->port);
 		forward_to(&ctx, &dest);
 	} else {
 		ctx.sd->counters.lookups_failed++;
@@ -313,7 +314,8 @@ static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
  * while the lookup runs. */
 static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t port)
 {
-	struct in_addr addr;
+	struct netaddr addr;
+	struct sockaddr_in dest;
 	struct pending_lookup *p = calloc(1, sizeof(*p));
 
 	if (!p) {
@@ -321,12 +323,14 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 		return;
 	}
 	switch (ctx->env->resolve(ctx->env->resolve_arg, host, &addr, lookup_done_cb, p)) {
-	case DNSCACHE_HIT: {
-		struct sockaddr_in dest = netaddr_make(addr, port);
-		free(p);
-		forward_to(ctx, &dest);
-		return;
-	}
+	case DNSCACHE_HIT:
+		if (netaddr_to_in(&addr, &dest)) {
+			dest.sin_port = htons(port);
+			free(p);
+			forward_to(ctx, &dest);
+			return;
+		}
+		/* fall through */
 	case DNSCACHE_NEGATIVE:
 	case DNSCACHE_BUSY:
 		free(p);
@@ -430,7 +434,9 @@ static void handle_request(struct sip_ctx *ctx)
 	route_self_of(ctx->env, &self);
 	sip_route_request(&self, ctx->kind, ctx->msg, &route);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
-	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
+	    auth_assert_identity(ctx->msg, ctx->peer, &(struct netaddr){ .family = AF_INET,
+									 .port = self.port,
+									 .ip.v4 = self.lan_addr }) != 0) {
 		respond(ctx, 500, NULL);
 		return;
 	}
@@ -531,8 +537,9 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 		return;
 	}
 
-	ctx.kind = classify_source(ctx.env->conf, src->sin_addr, ctx.env->trunks ? trunks_match_cb : NULL,
-				   ctx.env->trunks, &ctx.peer);
+	struct netaddr src_addr = netaddr_from_in(src);
+	ctx.kind = classify_source_addr(ctx.env->conf, &src_addr, ctx.env->trunks ? trunks_match_cb : NULL,
+					ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
 	if (!source_is_local(&ctx))
 		sip_hide_restore_call_id(ctx.msg);

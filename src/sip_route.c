@@ -184,9 +184,11 @@ static void to_peer(const struct route_self *self, osip_message_t *req, struct r
 		out->why = "trunk peer";
 		return;
 	}
-	if (self->trunk_addr && self->trunk_addr(self->trunk_arg, peer, &ip)) {
+	struct netaddr resolved;
+	if (self->trunk_addr && self->trunk_addr(self->trunk_arg, peer, &resolved) &&
+	    netaddr_to_in(&resolved, &out->dest)) {
 		out->action = ROUTE_FORWARD;
-		out->dest = netaddr_make(ip, peer->port);
+		out->dest.sin_port = htons(peer->port);
 		out->why = "trunk peer";
 		return;
 	}

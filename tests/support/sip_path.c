@@ -149,7 +149,7 @@ static void capture_send(void *arg, const char *buf, size_t len, const struct so
 	r->sends++;
 }
 
-static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct in_addr *addr,
+static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct netaddr *addr,
 					     dnscache_fn done, void *done_arg)
 {
 	struct sip_path *p = arg;
@@ -157,7 +157,8 @@ static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct
 	(void)name;
 	switch (p->resolver) {
 	case DNSCACHE_HIT:
-		*addr = ipv4(SIP_PATH_RESOLVED);
+		if (!netaddr_parse_ip(SIP_PATH_RESOLVED, addr))
+			abort();
 		break;
 	case DNSCACHE_PENDING:
 		if (p->waiting_fn)
@@ -434,7 +435,10 @@ bool sip_path_resolve_pending(struct sip_path *p, bool ok, struct sip_path_resul
 		return false;
 	p->waiting_fn = NULL;
 	p->capture = out;
-	fn(p->waiting_arg, ok, ipv4(SIP_PATH_RESOLVED));
+	struct netaddr resolved;
+	if (!netaddr_parse_ip(SIP_PATH_RESOLVED, &resolved))
+		abort();
+	fn(p->waiting_arg, ok, &resolved);
 	p->capture = NULL;
 	if (out->out) {
 		out->outcome = is_response_text(out->out, out->out_len) ? SIP_PATH_ANSWERED

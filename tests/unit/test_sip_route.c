@@ -52,12 +52,12 @@ static struct in_addr ip_of(const char *ip)
 	return in;
 }
 
-static bool trunk_addr_cb(void *arg, const struct conf_peer *peer, struct in_addr *out)
+static bool trunk_addr_cb(void *arg, const struct conf_peer *peer, struct netaddr *out)
 {
 	ck_assert_ptr_eq(arg, &itsp_resolved);
 	if (!itsp_resolved || strcmp(peer->name, "itsp") != 0)
 		return false;
-	*out = ip_of("198.51.100.40");
+	ck_assert(netaddr_parse_ip("198.51.100.40", out));
 	return true;
 }
 
