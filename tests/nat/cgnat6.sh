@@ -477,6 +477,16 @@ part_ipv4() {
 	fi
 }
 
+# sipnatd_heard: what sipnatd's siptrace shows of the IPv6 phone: datagrams
+# in from it, and the first lines of what went out to it.
+sipnatd_heard() {
+	local in out
+	in=$(grep -cF "siptrace in from [$PHONE6]" "$work/sipnatd.log" || true)
+	out=$(awk -v a="siptrace out to [$PHONE6]" 'index($0, a) { getline; print }' "$work/sipnatd.log" |
+		sort | uniq -c | tr -s ' \n' ' ')
+	echo "$in datagrams in from [$PHONE6], out to it: ${out:-nothing}"
+}
+
 stop_phone() {
 	local i
 	for ((i = 0; i < 30; i++)); do
@@ -499,11 +509,16 @@ run_phone() {
 		line=$(grep -m1 -oE "$peer registered from [^ ]+" "$work/sipnatd.log")
 		if [[ $line == *"[$PHONE6]:"* ]]; then
 			ok "$phone: registered: sipnatd: $line"
+			if ctl registrations | grep -F "$peer" | grep -qF "[$PHONE6]:"; then
+				say "$phone: sipnatctl registrations: $(ctl registrations | grep -F "$peer" | tr -s ' ')"
+			else
+				fail "$phone: sipnatctl registrations does not show $peer at [$PHONE6]: $(ctl registrations 2>&1 | tr '\n' ' ')"
+			fi
 		else
 			fail "$phone: registered, but not from [$PHONE6]: $line"
 		fi
 	else
-		fail "$phone: $peer did not register within 15 s (sipnatd's answers to it: $(grep -oE "SIP/2.0 [0-9]{3} [A-Za-z ]+" "$work/sipnatd.log" | sort | uniq -c | tr -s ' \n' ' '))"
+		fail "$phone: $peer did not register within 15 s; sipnatd's log: $(sipnatd_heard) (the phone's log: $dir/phone.log)"
 		"${phone}_quit" 2>/dev/null || true
 		exec 6>&-
 		stop_phone
