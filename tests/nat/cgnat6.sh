@@ -470,7 +470,7 @@ part_ipv4() {
 		fail "ipv4: the IPv4 phone sent no REGISTER to $SITE4"
 	elif grep -q "RX [0-9]* bytes Response msg" "$dir/phone.log"; then
 		fail "ipv4: the IPv4 phone's REGISTER to $SITE4 got an answer: $(grep -m1 'RX [0-9]* bytes Response msg' "$dir/phone.log")"
-	elif grep -qE "REGISTER .*$PHONE4|from $PHONE4|$SITE4" "$work/sipnatd.log"; then
+	elif grep -qE "siptrace in from 203\.0\.113\." "$work/sipnatd.log"; then
 		fail "ipv4: sipnatd saw the IPv4 phone's REGISTER through the CGNAT"
 	else
 		ok "ipv4: an IPv4 phone on the Internet cannot reach the site: $n REGISTERs to $SITE4 (the carrier's address), no answer, none reached sipnatd"
@@ -584,6 +584,25 @@ count_windows() {
 	done
 }
 
+# check_digest: on the WAN, each phone's REGISTER was challenged (401) and,
+# sent again with its Authorization, accepted (200)
+check_digest() {
+	local phone peer c401 c200 cauth
+	tshark -r "$work/wan.pcapng" -Y 'sip.CSeq.method == "REGISTER"' -T fields -E separator='|' \
+		-e sip.from.user -e sip.Status-Code -e sip.Authorization >"$work/wan-register.txt" 2>/dev/null || true
+	for phone in "${phones[@]}"; do
+		peer=${peer_of[$phone]}
+		c401=$(awk -F'|' -v u="$peer" '$1 == u && $2 == 401' "$work/wan-register.txt" | wc -l)
+		c200=$(awk -F'|' -v u="$peer" '$1 == u && $2 == 200' "$work/wan-register.txt" | wc -l)
+		cauth=$(awk -F'|' -v u="$peer" '$1 == u && $2 == "" && $3 ~ /Digest/' "$work/wan-register.txt" | wc -l)
+		if ((c401 > 0 && c200 > 0 && cauth > 0)); then
+			ok "$phone digest: on the WAN: $c401 REGISTER challenged 401, $cauth sent with Digest credentials, $c200 answered 200"
+		else
+			fail "$phone digest: on the WAN: $c401 REGISTER challenged 401, $cauth with Digest credentials, $c200 answered 200"
+		fi
+	done
+}
+
 # check_families: what sipnatd wrote toward each side
 check_families() {
 	local rc=0 out
@@ -638,6 +657,7 @@ if ((${#windows[@]})); then
 	count_windows
 fi
 if [[ -s $work/wan.pcapng && -n ${sipnatd_pid:-} ]]; then
+	check_digest
 	check_families
 fi
 errs='^[0-9-]+ [0-9:.]+ error:|AddressSanitizer|LeakSanitizer|runtime error'
