@@ -176,17 +176,19 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 	if (!b)
 		return false;
 	if (b->transport != SIP_TRANSPORT_UDP &&
-	    (!env->transport_to || env->transport_to(env->transport_arg, &b->nat) != b->transport)) {
+	    (!env->transport_to || !netaddr_to_in(&b->nat, nat) ||
+	     env->transport_to(env->transport_arg, nat) != b->transport)) {
 		/* Registered over a connection that is gone: the phone's NAT
 		 * lets nothing else in, so it is unreachable until it connects
 		 * and registers again (answered 480 at once, not after Timer B). */
-		char addr[NETADDR_STRLEN];
+		char addr[NETADDR_TEXT_MAX];
 		log_debug("%s registered over %s from %s, which is closed now", peer->name,
-			  sip_transport_via_name(b->transport), netaddr_format(&b->nat, addr));
+			  sip_transport_via_name(b->transport), netaddr_print(&b->nat, addr));
 		return false;
 	}
 	*contact = b->contact;
-	*nat = b->nat;
+	if (!netaddr_to_in(&b->nat, nat))
+		return false; /* an IPv6 binding: not reachable over this IPv4 path */
 	if (b->transport == SIP_TRANSPORT_UDP && !(peer->nat & CONF_NAT_FORCE_RPORT)) {
 		/* nat without force_rport: the Contact is where it is (when it
 		 * names an address; a name is not looked up here). With auto,
@@ -198,7 +200,7 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		if (osip_uri_init(&uri) == 0 && osip_uri_parse(uri, b->contact) == 0 &&
 		    netaddr_parse_ipv4(uri->host, &ip) && (!uri->port || netaddr_parse_port(uri->port, &port)) &&
 		    !((peer->nat & CONF_NAT_AUTO) &&
-		      natdetect_claim(&b->nat, uri->host, uri->port, NATDETECT_CONTACT)))
+		      natdetect_claim(nat, uri->host, uri->port, NATDETECT_CONTACT)))
 			*nat = netaddr_make(ip, port);
 		osip_uri_free(uri);
 	}

@@ -52,7 +52,7 @@ static bool extract(const osip_message_t *req, const struct conf_peer *peer,
 		return false;
 	}
 	rr->cseq = (uint32_t)cseq;
-	rr->nat = *src;
+	rr->nat = netaddr_from_in(src);
 	rr->expires = -1;
 	if (osip_message_get_expires(req, 0, &exp) >= 0 && exp)
 		rr->expires = delta_seconds(exp->hvalue);

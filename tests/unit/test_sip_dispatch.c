@@ -324,7 +324,7 @@ START_TEST(stream_binding_needs_its_connection)
 	memset(&b, 0, sizeof(b));
 	snprintf(b.peer, sizeof(b.peer), "bob");
 	snprintf(b.contact, sizeof(b.contact), "sip:bob@10.0.0.9:5060;transport=tcp");
-	b.nat = phone;
+	b.nat = netaddr_from_in(&phone);
 	b.transport = SIP_TRANSPORT_TCP;
 	b.expires = SIP_PATH_NOW + 600;
 	b.registered = SIP_PATH_NOW;
