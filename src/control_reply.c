@@ -65,6 +65,14 @@ static json_t *address(const struct sockaddr_in *sa)
 	return json_string(netaddr_format(sa, text));
 }
 
+/* The relay's last dropped source, of either family (issue 20: v6rtp). */
+static json_t *drop_address(const struct netaddr *addr)
+{
+	char text[NETADDR_TEXT_MAX];
+
+	return json_string(netaddr_print(addr, text));
+}
+
 json_t *control_reply_error(const char *why)
 {
 	return json_pack("{s:s}", "error", why);
@@ -213,7 +221,7 @@ static void add_call(void *arg, const struct media_call_info *info)
 		json_t *drop = st->drop_why == RELAY_DROP_NONE
 				       ? json_null()
 				       : json_pack("{s:o, s:s, s:o}", "from",
-						   st->drop_from.sin_addr.s_addr ? address(&st->drop_from) : json_null(),
+						   st->drop_from.family ? drop_address(&st->drop_from) : json_null(),
 						   "why", relay_drop_name(st->drop_why), "source_dropped",
 						   count(st->source_dropped));
 		json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o}", "port", (int)st->port, "from_local",

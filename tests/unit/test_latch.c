@@ -17,19 +17,23 @@
 #define ATTACKER_IP "198.51.100.66"
 #define PTIME_MS 20
 
-static struct in_addr ip(const char *text)
+/* An address literal of either family, for a call's argument (a few live
+ * at once). */
+static const struct netaddr *ip(const char *text)
 {
-	struct in_addr a;
+	static struct netaddr ring[8];
+	static unsigned next;
+	struct netaddr *a = &ring[next++ % 8];
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert(netaddr_parse_ip(text, a));
 	return a;
 }
 
-static struct sockaddr_in sa(const char *text, uint16_t port)
+static struct netaddr sa(const char *text, uint16_t port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct netaddr a = *ip(text);
 
-	a.sin_addr = ip(text);
+	a.port = port;
 	return a;
 }
 
@@ -38,7 +42,7 @@ static struct sockaddr_in sa(const char *text, uint16_t port)
 static bool rtp_ssrc(struct latch *l, const char *from, uint16_t port, uint16_t seq, uint32_t ssrc,
 		     uint64_t now)
 {
-	struct sockaddr_in src = sa(from, port);
+	struct netaddr src = sa(from, port);
 
 	return latch_rtp(l, &src, seq, ssrc, now);
 }
@@ -50,32 +54,32 @@ static bool rtp(struct latch *l, const char *from, uint16_t port, uint16_t seq, 
 
 static bool rtcp(struct latch *l, const char *from, uint16_t port)
 {
-	struct sockaddr_in src = sa(from, port);
+	struct netaddr src = sa(from, port);
 
 	return latch_rtcp(l, &src);
 }
 
 static void assert_target(const struct latch *l, const char *want_ip, uint16_t want_port)
 {
-	struct sockaddr_in got;
+	struct netaddr got;
 
 	ck_assert(latch_rtp_target(l, &got));
-	ck_assert_uint_eq(got.sin_addr.s_addr, ip(want_ip).s_addr);
-	ck_assert_uint_eq(ntohs(got.sin_port), want_port);
+	ck_assert(netaddr_same_ip(&got, ip(want_ip)));
+	ck_assert_uint_eq(got.port, want_port);
 }
 
 static void assert_rtcp_target(const struct latch *l, const char *want_ip, uint16_t want_port)
 {
-	struct sockaddr_in got;
+	struct netaddr got;
 
 	ck_assert(latch_rtcp_target(l, &got));
-	ck_assert_uint_eq(got.sin_addr.s_addr, ip(want_ip).s_addr);
-	ck_assert_uint_eq(ntohs(got.sin_port), want_port);
+	ck_assert(netaddr_same_ip(&got, ip(want_ip)));
+	ck_assert_uint_eq(got.port, want_port);
 }
 
 static void assert_no_target(const struct latch *l)
 {
-	struct sockaddr_in got;
+	struct netaddr got;
 
 	ck_assert(!latch_rtp_target(l, &got));
 	ck_assert(!latch_rtcp_target(l, &got));
@@ -480,7 +484,7 @@ START_TEST(rtcp_target_without_port_above)
 {
 	struct latch l;
 	uint64_t now = 0;
-	struct sockaddr_in out;
+	struct netaddr out;
 
 	init_phone(&l);
 	learn(&l, 65535, 1, &now);
@@ -567,7 +571,7 @@ START_TEST(expected_port_takes_over_from_thief)
 	struct latch l;
 	uint64_t now = 1000;
 
-	latch_init(&l, true, ip(PHONE_IP), ip(PHONE_IP), htons(4000));
+	latch_init(&l, true, ip(PHONE_IP), ip(PHONE_IP), 4000);
 	for (int i = 0; i < LATCH_PROBATION; i++, now += PTIME_MS)
 		rtp_ssrc(&l, PHONE_IP, 61000, (uint16_t)(900 + i), 0xbad, now);
 	assert_target(&l, PHONE_IP, 61000); /* the thief, for now */
@@ -595,7 +599,7 @@ START_TEST(expected_lock_holds)
 	struct latch l;
 	uint64_t now = 1000;
 
-	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), htons(4000));
+	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), 4000);
 	learn(&l, 4000, 1, &now);
 	for (uint16_t i = 0; i < 20; i++, now += PTIME_MS) {
 		ck_assert(rtp(&l, PHONE_IP, 4000, (uint16_t)(1 + LATCH_PROBATION + i), now));
@@ -611,11 +615,11 @@ START_TEST(reset_new_sdp_port_restarts)
 	struct latch l;
 	uint64_t now = 1000;
 
-	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), htons(4000));
+	latch_init(&l, true, ip(PHONE_IP), ip("0.0.0.0"), 4000);
 	learn(&l, 4000, 1, &now);
-	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), htons(4000));
+	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), 4000);
 	assert_target(&l, PHONE_IP, 4000);
-	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), htons(4002));
+	latch_reset(&l, ip(PHONE_IP), ip("0.0.0.0"), 4002);
 	ck_assert_int_eq(l.state, LATCH_LEARNING);
 	assert_no_target(&l);
 }

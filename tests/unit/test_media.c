@@ -47,8 +47,8 @@ static const char conf_text[] =
 static struct event_base *base;
 static struct conf *conf;
 static struct media *media;
-static struct sockaddr_in pbx_sig, phone_sig;
-static struct in_addr adv_out, adv_in;
+static struct netaddr pbx_sig, phone_sig;
+static struct netaddr adv_out, adv_in;
 
 static void setup(void)
 {
@@ -61,10 +61,10 @@ static void setup(void)
 	ck_assert_ptr_nonnull(base);
 	media = media_new(base, conf);
 	ck_assert_ptr_nonnull(media);
-	pbx_sig = uu_addr(PBX_IP, 5060);
-	phone_sig = uu_addr(PHONE_IP, 5060);
-	inet_pton(AF_INET, ADVERTISED_OUT, &adv_out);
-	inet_pton(AF_INET, ADVERTISED_IN, &adv_in);
+	ck_assert(netaddr_parse(PBX_IP ":5060", &pbx_sig));
+	ck_assert(netaddr_parse(PHONE_IP ":5060", &phone_sig));
+	ck_assert(netaddr_parse_ip(ADVERTISED_OUT, &adv_out));
+	ck_assert(netaddr_parse_ip(ADVERTISED_IN, &adv_in));
 }
 
 static void teardown(void)
@@ -174,7 +174,7 @@ static osip_message_t *pbx_offer(const char *call_id, unsigned cseq, const unsig
 
 	sdp_text(sdp, sizeof(sdp), PBX_IP, ports, n);
 	osip_message_t *msg = request("INVITE", call_id, cseq, PBX_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, msg, true, &pbx_sig, adv_out, peer), expect);
+	ck_assert_int_eq(media_rewrite(media, msg, true, &pbx_sig, &adv_out, peer), expect);
 	return msg;
 }
 
@@ -186,7 +186,7 @@ static osip_message_t *phone_answer(const char *call_id, unsigned cseq, const un
 
 	sdp_text(sdp, sizeof(sdp), PHONE_IP, ports, n);
 	osip_message_t *msg = response(200, "INVITE", call_id, cseq, PHONE_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, msg, false, &phone_sig, adv_in, peer), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(media, msg, false, &phone_sig, &adv_in, peer), MEDIA_DONE);
 	media_note(media, msg);
 	return msg;
 }
@@ -417,7 +417,7 @@ START_TEST(pool_exhaustion_leaks_nothing)
 	char sdp[2048];
 	sdp_text(sdp, sizeof(sdp), PBX_IP, four, 4);
 	osip_message_t *m4 = request("INVITE", "call-x1", 2, PBX_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, m4, true, &pbx_sig, adv_out, NULL), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(media, m4, true, &pbx_sig, &adv_out, NULL), MEDIA_DONE);
 	ck_assert_uint_eq(media_ports_free(media), PAIRS - 7);
 	osip_message_t *m5 = pbx_offer("call-x2", 2, four, 4, NULL, MEDIA_DONE);
 	ck_assert_uint_eq(media_ports_free(media), 0);
@@ -497,14 +497,14 @@ START_TEST(late_offer_takes_pairs_with_the_answer)
 	osip_message_t *inv = request("INVITE", "late", 1, PBX_IP, NULL);
 
 	/* no SDP: the session exists, no pair yet */
-	ck_assert_int_eq(media_rewrite(media, inv, true, &pbx_sig, adv_out, NULL), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(media, inv, true, &pbx_sig, &adv_out, NULL), MEDIA_DONE);
 	ck_assert_uint_eq(media_sessions(media), 1);
 	ck_assert_uint_eq(media_ports_free(media), PAIRS);
 	/* the offer comes in the 200 */
 	char sdp[512];
 	sdp_text(sdp, sizeof(sdp), PHONE_IP, &phone, 1);
 	osip_message_t *ok = response(200, "INVITE", "late", 1, PHONE_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, ok, false, &phone_sig, adv_in, NULL), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(media, ok, false, &phone_sig, &adv_in, NULL), MEDIA_DONE);
 	ck_assert_uint_eq(m_ports(ok, out, 1), 1);
 	ck_assert_int_ge(out[0], RANGE_START);
 	ck_assert_uint_eq(media_ports_free(media), PAIRS - 1);
@@ -521,10 +521,10 @@ START_TEST(sdp_that_cannot_be_relayed)
 	sdp_text(sdp, sizeof(sdp), PHONE_IP, &port, 1);
 	/* SDP in a response of a call sipnatd does not carry */
 	osip_message_t *stray = response(200, "INVITE", "unknown", 1, PHONE_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, stray, false, &phone_sig, adv_in, NULL), MEDIA_BAD_SDP);
+	ck_assert_int_eq(media_rewrite(media, stray, false, &phone_sig, &adv_in, NULL), MEDIA_BAD_SDP);
 	/* an SDP that does not parse */
 	osip_message_t *bad = request("INVITE", "bad", 1, PBX_IP, "this is not SDP\r\n");
-	ck_assert_int_eq(media_rewrite(media, bad, true, &pbx_sig, adv_out, NULL), MEDIA_BAD_SDP);
+	ck_assert_int_eq(media_rewrite(media, bad, true, &pbx_sig, &adv_out, NULL), MEDIA_BAD_SDP);
 	/* an SDP inside a multipart body (R47) */
 	char text[2048];
 	char body[1024];
@@ -538,7 +538,7 @@ START_TEST(sdp_that_cannot_be_relayed)
 		 "Content-Length: %zu\r\n\r\n%s",
 		 strlen(body), body);
 	osip_message_t *multi = parse(text);
-	ck_assert_int_eq(media_rewrite(media, multi, true, &pbx_sig, adv_out, NULL), MEDIA_BAD_SDP);
+	ck_assert_int_eq(media_rewrite(media, multi, true, &pbx_sig, &adv_out, NULL), MEDIA_BAD_SDP);
 	/* none of them made a session or took a pair; the two INVITEs are failed calls */
 	ck_assert_uint_eq(media_sessions(media), 0);
 	ck_assert_uint_eq(media_ports_free(media), PAIRS);
@@ -565,7 +565,7 @@ START_TEST(peer_limits)
 	ck_assert_uint_eq(media_sessions(media), 1);
 	/* ...an INVITE without SDP as well */
 	osip_message_t *c = request("INVITE", "lim-3", 1, PBX_IP, NULL);
-	ck_assert_int_eq(media_rewrite(media, c, true, &pbx_sig, adv_out, limited), MEDIA_CALL_LIMIT);
+	ck_assert_int_eq(media_rewrite(media, c, true, &pbx_sig, &adv_out, limited), MEDIA_CALL_LIMIT);
 	/* maxrelays 2: three lines are too many, two fit, one more does not */
 	osip_message_t *d = pbx_offer("few-1", 1, three, 3, few, MEDIA_RELAY_LIMIT);
 	osip_message_t *e = pbx_offer("few-2", 1, two, 2, few, MEDIA_DONE);
@@ -645,7 +645,7 @@ START_TEST(hold_is_seen)
 	char sdp[512];
 	sdp_text(sdp, sizeof(sdp), "0.0.0.0", &phone, 1);
 	osip_message_t *reinv = request("INVITE", "hold-1", 5, PHONE_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, reinv, false, &phone_sig, adv_in, NULL), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(media, reinv, false, &phone_sig, &adv_in, NULL), MEDIA_DONE);
 	media_foreach(media, hold_cb, &hold);
 	ck_assert_int_eq(hold, 1);
 	ck_assert_uint_eq(media_ports_free(media), PAIRS - 1);
@@ -705,7 +705,7 @@ START_TEST(hold_has_its_own_timeout_and_media_keeps_a_call)
 	char sdp[512];
 	sdp_text(sdp, sizeof(sdp), "0.0.0.0", &phone, 1);
 	osip_message_t *hold = request("INVITE", "held", 2, PHONE_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, hold, false, &phone_sig, adv_in, NULL), MEDIA_DONE);
+	ck_assert_int_eq(media_rewrite(media, hold, false, &phone_sig, &adv_in, NULL), MEDIA_DONE);
 	osip_message_free(hold);
 	osip_message_t *talk = pbx_offer("talking", 1, &pbx_port, 1, NULL, MEDIA_DONE);
 	m_ports(talk, relay, 1);
@@ -751,7 +751,7 @@ START_TEST(answer_after_the_end_takes_nothing)
 	char sdp[512];
 	sdp_text(sdp, sizeof(sdp), PHONE_IP, &phone, 1);
 	osip_message_t *late = response(200, "INVITE", "gone", 1, PHONE_IP, sdp);
-	ck_assert_int_eq(media_rewrite(media, late, false, &phone_sig, adv_in, NULL), MEDIA_BAD_SDP);
+	ck_assert_int_eq(media_rewrite(media, late, false, &phone_sig, &adv_in, NULL), MEDIA_BAD_SDP);
 	media_note(media, late);
 	ck_assert_uint_eq(media_sessions(media), 0);
 	ck_assert_uint_eq(media_ports_free(media), PAIRS);

@@ -29,6 +29,19 @@
 #define OTHER_IP "127.0.0.4"
 #define WAIT_MS 2000
 
+/* The relay's interface takes struct netaddr; these tests keep their IPv4
+ * sockets' sockaddr_in and hand the relay a pointer to its netaddr. */
+#define NA(sin) ((struct netaddr[]){ netaddr_from_in(sin) })
+
+/* The relay bound on RELAY_IP, IPv4 only. */
+static struct relay *relay_v4(struct event_base *b, int start, int end)
+{
+	struct netaddr ip;
+
+	ck_assert(netaddr_parse_ip(RELAY_IP, &ip));
+	return relay_new(b, &ip, NULL, start, end);
+}
+
 static struct event_base *base;
 static struct relay *relay;
 /* the PBX's and the phone's RTP and RTCP sockets */
@@ -37,12 +50,9 @@ static struct sockaddr_in pbx_rtp_addr, pbx_rtcp_addr, phone_rtp_addr, phone_rtc
 
 static void setup(void)
 {
-	struct in_addr ip;
-
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
-	inet_pton(AF_INET, RELAY_IP, &ip);
-	relay = relay_new(base, ip, RANGE_START, RANGE_END);
+	relay = relay_v4(base, RANGE_START, RANGE_END);
 	ck_assert_ptr_nonnull(relay);
 	pbx_rtp = uu_bind(PBX_IP, 0, &pbx_rtp_addr);
 	pbx_rtcp = uu_bind(PBX_IP, 0, &pbx_rtcp_addr);
@@ -154,17 +164,17 @@ static struct relay_stream *open_stream_with_pbx(bool mux)
 	struct relay_stream *s = relay_stream_open(relay);
 
 	ck_assert_ptr_nonnull(s);
-	relay_stream_set_local(s, &pbx_rtp_addr, &pbx_rtcp_addr, mux);
+	relay_stream_set_local(s, NA(&pbx_rtp_addr), NA(&pbx_rtcp_addr), mux);
 	return s;
 }
 
 static void set_remote_phone(struct relay_stream *s, bool strict)
 {
-	struct in_addr phone, none = { 0 };
+	struct netaddr phone;
 
-	inet_pton(AF_INET, PHONE_IP, &phone);
-	/* a phone behind NAT: its SDP names a private address, so 0 here */
-	relay_stream_set_remote(s, strict, phone, none, 0, false);
+	ck_assert(netaddr_parse_ip(PHONE_IP, &phone));
+	/* a phone behind NAT: its SDP names a private address, so none here */
+	relay_stream_set_remote(s, strict, &phone, NULL, 0, false);
 }
 
 /* The phone sends LATCH_PROBATION packets in a row: the relay latches it. */
@@ -245,12 +255,10 @@ END_TEST
 
 START_TEST(pair_held_by_another_program_is_skipped)
 {
-	struct in_addr ip;
 	/* two pairs, one of which (24020/24021) another program holds */
 	int held = uu_bind(RELAY_IP, 24021, NULL);
 
-	inet_pton(AF_INET, RELAY_IP, &ip);
-	struct relay *r = relay_new(base, ip, 24020, 24023);
+	struct relay *r = relay_v4(base, 24020, 24023);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(relay_ports_capacity(r), 2);
 	struct relay_stream *s = relay_stream_open(r);
@@ -302,7 +310,7 @@ START_TEST(latches_then_relays_both_ways)
 	ck_assert_uint_eq(st.remote.packets, 1);
 	ck_assert_uint_eq(st.remote.bytes, 172);
 	ck_assert_int_eq(st.drop_why, RELAY_DROP_BEFORE_LATCH);
-	ck_assert(netaddr_equal(&st.drop_from, &phone_rtp_addr));
+	ck_assert(netaddr_same(&st.drop_from, NA(&phone_rtp_addr)));
 	ck_assert_uint_eq(st.source_dropped, LATCH_PROBATION - 1);
 	ck_assert_uint_ne(st.last_packet_ms, 0);
 	ck_assert_uint_eq(expect_rtp(pbx_rtp, s, 0), 1000 + LATCH_PROBATION - 1);
@@ -400,7 +408,7 @@ START_TEST(fixed_remote_uses_its_sdp)
 	struct relay_stream *s = open_stream_with_pbx(false);
 	struct relay_stream_stats st;
 
-	relay_stream_set_remote_fixed(s, &phone_rtp_addr, &phone_rtcp_addr, false);
+	relay_stream_set_remote_fixed(s, NA(&phone_rtp_addr), NA(&phone_rtcp_addr), false);
 	/* no learning: the PBX's first packet goes to the SDP address */
 	send_rtp(pbx_rtp, s, 5, 5);
 	ck_assert_uint_eq(expect_rtp(phone_rtp, s, 0), 5);
@@ -417,7 +425,7 @@ START_TEST(fixed_remote_uses_its_sdp)
 	await_handled(s, before, 1);
 	relay_stream_get_stats(s, &st);
 	ck_assert_int_eq(st.drop_why, RELAY_DROP_NOT_SDP);
-	ck_assert_str_eq(inet_ntoa(st.drop_from.sin_addr), OTHER_IP);
+	ck_assert_str_eq(inet_ntoa(st.drop_from.ip.v4), OTHER_IP);
 	ck_assert_uint_eq(st.source_dropped, 1);
 	ck_assert(!uu_pending(pbx_rtp));
 	close(other);
@@ -435,7 +443,7 @@ START_TEST(fallback_until_latched)
 	fb_rtcp = fb_addr;
 	fb_rtcp.sin_port = htons((uint16_t)(ntohs(fb_addr.sin_port) + 1));
 	set_remote_phone(s, true);
-	relay_stream_set_remote_fallback(s, &fb_addr, &fb_rtcp);
+	relay_stream_set_remote_fallback(s, NA(&fb_addr), NA(&fb_rtcp));
 	/* early media: sent where the SDP said, before the phone's first packet */
 	send_rtp(pbx_rtp, s, 1, 1);
 	ck_assert_uint_eq(expect_rtp(fb, s, 0), 1);
@@ -448,7 +456,7 @@ START_TEST(fallback_until_latched)
 	/* NULL takes the fallback away */
 	struct relay_stream *s2 = open_stream_with_pbx(false);
 	set_remote_phone(s2, true);
-	relay_stream_set_remote_fallback(s2, &fb_addr, &fb_rtcp);
+	relay_stream_set_remote_fallback(s2, NA(&fb_addr), NA(&fb_rtcp));
 	relay_stream_set_remote_fallback(s2, NULL, NULL);
 	unsigned long before = handled(s2);
 	send_rtp(pbx_rtp, s2, 3, 1);
@@ -471,7 +479,7 @@ START_TEST(hold_sends_nothing_to_the_pbx)
 	struct relay_stream_stats st;
 
 	set_remote_phone(s, false);
-	relay_stream_set_local(s, &zero, &zero, false);
+	relay_stream_set_local(s, NA(&zero), NA(&zero), false);
 	unsigned long before = handled(s);
 	send_rtp(phone_rtp, s, 1, 1);
 	await_handled(s, before, 1);
@@ -519,7 +527,7 @@ START_TEST(drop_reasons_counted)
 
 		ck_assert_ptr_nonnull(s);
 		if (i >= 1)
-			relay_stream_set_local(s, &pbx_rtp_addr, &pbx_rtcp_addr, false);
+			relay_stream_set_local(s, NA(&pbx_rtp_addr), NA(&pbx_rtcp_addr), false);
 		if (i >= 2)
 			set_remote_phone(s, true);
 		switch (i) {
@@ -583,7 +591,7 @@ START_TEST(a_source_drop_is_not_hidden_by_a_later_other_one)
 	await_handled(s, before, 2);
 	relay_stream_get_stats(s, &st);
 	ck_assert_int_eq(st.drop_why, RELAY_DROP_NOT_SIGNALLED);
-	ck_assert_str_eq(inet_ntoa(st.drop_from.sin_addr), OTHER_IP);
+	ck_assert_str_eq(inet_ntoa(st.drop_from.ip.v4), OTHER_IP);
 	ck_assert_uint_eq(st.remote.dropped, 2);
 	ck_assert_uint_eq(st.source_dropped, 1);
 	close(other);
@@ -595,20 +603,20 @@ START_TEST(new_signalling_restarts_learning_only_on_change)
 {
 	struct relay_stream *s = open_stream_with_pbx(false);
 	struct relay_stream_stats st;
-	struct in_addr phone, none = { 0 };
+	struct netaddr phone;
 
-	inet_pton(AF_INET, PHONE_IP, &phone);
+	ck_assert(netaddr_parse_ip(PHONE_IP, &phone));
 	set_remote_phone(s, true);
 	latch_phone(s, 1);
 	expect_rtp(pbx_rtp, s, 0);
 	/* the same signalling again (a re-INVITE): the lock stays */
-	relay_stream_set_remote(s, true, phone, none, 0, false);
+	relay_stream_set_remote(s, true, &phone, NULL, 0, false);
 	send_rtp(phone_rtp, s, 5, 0x1234);
 	ck_assert_uint_eq(expect_rtp(pbx_rtp, s, 0), 5);
 	/* another signalling IP: learning starts again, the old source is refused */
-	struct in_addr other;
-	inet_pton(AF_INET, OTHER_IP, &other);
-	relay_stream_set_remote(s, true, other, none, 0, false);
+	struct netaddr other;
+	ck_assert(netaddr_parse_ip(OTHER_IP, &other));
+	relay_stream_set_remote(s, true, &other, NULL, 0, false);
 	unsigned long before = handled(s);
 	send_rtp(phone_rtp, s, 6, 0x1234);
 	await_handled(s, before, 1);
@@ -627,7 +635,7 @@ START_TEST(send_failure_counted_on_its_leg)
 	struct sockaddr_in bcast = uu_addr("255.255.255.255", 5004), bcast_rtcp = uu_addr("255.255.255.255", 5005);
 	struct relay_stream_stats st;
 
-	relay_stream_set_remote_fixed(s, &bcast, &bcast_rtcp, false);
+	relay_stream_set_remote_fixed(s, NA(&bcast), NA(&bcast_rtcp), false);
 	unsigned long before = handled(s);
 	send_rtp(pbx_rtp, s, 1, 1);
 	send_rtp(pbx_rtp, s, 2, 1);
@@ -645,7 +653,7 @@ START_TEST(send_failure_counted_on_its_leg)
 	 * sockets): the phone's RTCP toward a muxing party that cannot be sent to */
 	s = relay_stream_open(relay);
 	ck_assert_ptr_nonnull(s);
-	relay_stream_set_local(s, &bcast, &bcast, true);
+	relay_stream_set_local(s, NA(&bcast), NA(&bcast), true);
 	set_remote_phone(s, false);
 	before = handled(s);
 	send_rtcp(phone_rtcp, s, 1);
