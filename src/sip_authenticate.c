@@ -79,7 +79,8 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 	if (conf->allowguest && !MSG_IS_REGISTER(req))
 		return ADMIT;
 
-	auth_check(env->auth, conf, req, src, datagram, len, now, &res);
+	struct netaddr from = netaddr_from_in(src);
+	auth_check(env->auth, conf, req, &from, datagram, len, now, &res);
 	if (res.verdict != AUTH_OK) {
 		if (res.failed) {
 			counters->failures++;
@@ -94,7 +95,7 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 		}
 		if (!bans_challenge_allowed(env->bans, src->sin_addr, now))
 			return DROPPED;
-		*answer = auth_answer(conf, req, res.verdict, src->sin_addr, now);
+		*answer = auth_answer(conf, req, res.verdict, &from, now);
 		return *answer ? ANSWERED : DROPPED;
 	}
 

@@ -434,7 +434,9 @@ static void handle_request(struct sip_ctx *ctx)
 	route_self_of(ctx->env, &self);
 	sip_route_request(&self, ctx->kind, ctx->msg, &route);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
-	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
+	    auth_assert_identity(ctx->msg, ctx->peer, &(struct netaddr){ .family = AF_INET,
+									 .port = self.port,
+									 .ip.v4 = self.lan_addr }) != 0) {
 		respond(ctx, 500, NULL);
 		return;
 	}
