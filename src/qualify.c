@@ -128,8 +128,9 @@ static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
 
 	/* a phone on TCP/TLS is pinged over its connection: the Via says so,
 	 * with that listener's port (issue 15) */
+	struct netaddr dest = netaddr_from_in(&t->addr); /* call-site adapter (v6sip) */
 	enum sip_transport transport = t->q->env->transport_to
-		? t->q->env->transport_to(t->q->env->transport_arg, &t->addr) : SIP_TRANSPORT_UDP;
+		? t->q->env->transport_to(t->q->env->transport_arg, &dest) : SIP_TRANSPORT_UDP;
 	uint16_t own_port = transport == SIP_TRANSPORT_TCP ? ntohs(conf->tcpbind.sin_port)
 			  : transport == SIP_TRANSPORT_TLS ? ntohs(conf->tlsbind.sin_port) : conf->bindport;
 
@@ -166,19 +167,19 @@ fail:
 static void send_ping(struct target *t)
 {
 	const struct sip_env *env = t->q->env;
-	struct in_addr adv;
+	struct netaddr adv, dest = netaddr_from_in(&t->addr); /* call-site adapter (v6sip) */
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (!advertise_toward(env->advertise, t->addr.sin_addr, &adv))
+	if (!advertise_toward(env->advertise, &dest, &adv) || adv.family != AF_INET)
 		return; /* nothing to say who we are yet; the timeout will tell */
-	osip_message_t *msg = build_ping(t, adv);
+	osip_message_t *msg = build_ping(t, adv.ip.v4);
 	if (!msg) {
 		log_debug("cannot build the OPTIONS ping for %s", t->name);
 		return; /* the timeout will tell */
 	}
 	if (sipmsg_serialize(msg, &buf, &len) == 0)
-		env->send(env->send_arg, buf, len, &t->addr);
+		env->send(env->send_arg, buf, len, &dest);
 	osip_free(buf);
 	osip_message_free(msg);
 }

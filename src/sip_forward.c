@@ -92,13 +92,7 @@ static enum forward_result relay_media(const struct sip_env *env, osip_message_t
 {
 	if (src->local == dest_local)
 		return FORWARD_SENT; /* LAN to LAN: no relay (design section 8) */
-	struct netaddr signal_src = netaddr_from_in(&src->addr);
-	struct netaddr adv;
-
-	memset(&adv, 0, sizeof(adv));
-	adv.family = AF_INET;
-	adv.ip.v4 = advertised;
-	switch (media_rewrite(env->media, msg, src->local, &signal_src, &adv, src->peer)) {
+	switch (media_rewrite(env->media, msg, src->local, &src->addr, advertised, src->peer)) {
 	case MEDIA_DONE:
 		return FORWARD_SENT;
 	case MEDIA_NO_PORTS:

@@ -51,6 +51,17 @@ static bool trace_on;
 static struct log_limit recv_err_limit = LOG_LIMIT_INIT(10, 5);
 static struct log_limit send_err_limit = LOG_LIMIT_INIT(10, 5);
 
+/* An address for a log line: IPv4 as it always was ("a.b.c.d:port", the
+ * port even when 0), IPv6 bracketed with its port. */
+static const char *addr_text(const struct netaddr *a, char buf[NETADDR_TEXT_MAX])
+{
+	struct sockaddr_in sin;
+
+	if (netaddr_to_in(a, &sin))
+		return netaddr_format(&sin, buf);
+	return netaddr_print(a, buf);
+}
+
 void sip_socket_set_trace(bool on)
 {
 	trace_on = on;
@@ -63,7 +74,7 @@ void sip_socket_trace(const char *direction, const struct netaddr *peer, const c
 	if (!trace_on)
 		return;
 	/* Cut at the log line limit; a trace is a debug aid, not a capture. */
-	log_notice("siptrace %s %s (%zu bytes):\n%.*s", direction, netaddr_print(peer, addr), len,
+	log_notice("siptrace %s %s (%zu bytes):\n%.*s", direction, addr_text(peer, addr), len,
 		   (int)(len > 1900 ? 1900 : len), buf);
 }
 
@@ -159,7 +170,7 @@ static int open_one(struct sip_socket *sock, struct event_base *base, struct sip
 		return -1;
 	}
 	if (blen == 0 || bind(slot->fd, (const struct sockaddr *)&ss, blen) != 0) {
-		snprintf(err, errlen, "bind %s: %s", netaddr_print(bind_addr, addr), strerror(errno));
+		snprintf(err, errlen, "bind %s: %s", addr_text(bind_addr, addr), strerror(errno));
 		return -1;
 	}
 	if (getsockname(slot->fd, (struct sockaddr *)&ss, &slen) != 0 ||
@@ -260,7 +271,7 @@ int sip_socket_send(struct sip_socket *sock, const char *buf, size_t len, const 
 	}
 	sock->send_errors++;
 	log_limited(&send_err_limit, LOG_WARNING, "SIP send to %s failed: %s",
-		    netaddr_print(to, addr), strerror(errno));
+		    addr_text(to, addr), strerror(errno));
 	return -1;
 }
 

@@ -354,7 +354,9 @@ int sip_stream_listen(struct sip_stream *s, enum sip_transport transport,
 	    bind(fd, (const struct sockaddr *)&ss, blen) != 0 ||
 	    !(l->ev = evconnlistener_new(s->base, accept_cb, l,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd))) {
-		snprintf(err, errlen, "bind %s/%s: %s", netaddr_print(bind_addr, addr),
+		struct sockaddr_in sin;
+		snprintf(err, errlen, "bind %s/%s: %s",
+			 netaddr_to_in(bind_addr, &sin) ? netaddr_format(&sin, addr) : netaddr_print(bind_addr, addr),
 			 sip_transport_param(transport), strerror(errno));
 		if (fd >= 0)
 			close(fd);
