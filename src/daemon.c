@@ -104,9 +104,9 @@ static void registrations_changed(void *arg)
 
 static void binding_expired(void *arg, const struct binding *b)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
-	log_notice("registration of %s from %s expired", b->peer, netaddr_format(&b->nat, addr));
+	log_notice("registration of %s from %s expired", b->peer, netaddr_print(&b->nat, addr));
 }
 
 static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
@@ -155,7 +155,9 @@ static bool still_watched(void *arg, const char *name)
 
 static void watch_pbx(struct daemon *d)
 {
-	qualify_watch(d->qualify, "PBX", NULL, &d->conf->pbx, PBX_QUALIFY_S);
+	struct netaddr pbx = netaddr_from_in(&d->conf->pbx);
+
+	qualify_watch(d->qualify, "PBX", NULL, &pbx, PBX_QUALIFY_S);
 }
 
 /* Peers with qualify = true are pinged where sipnatd would send to them: a
@@ -168,17 +170,12 @@ static void watch_peers(struct daemon *d)
 
 	for (size_t i = 0; i < d->conf->peer_count; i++) {
 		const struct conf_peer *p = &d->conf->peers[i];
-		struct sockaddr_in addr;
+		struct netaddr addr;
 		const char *ruri = NULL;
 		bool known = false;
 		if (p->qualify && p->host) {
-			struct in_addr ip;
-			struct netaddr resolved;
-			if (netaddr_parse_ipv4(p->host, &ip)) {
-				addr = netaddr_make(ip, p->port);
-				known = true;
-			} else if (trunks_addr_cb(d->trunks, p, &resolved) && netaddr_to_in(&resolved, &addr)) {
-				addr.sin_port = htons(p->port);
+			if (netaddr_parse_ip(p->host, &addr) || trunks_addr_cb(d->trunks, p, &addr)) {
+				addr.port = p->port;
 				known = true;
 			}
 		} else if (p->qualify) {

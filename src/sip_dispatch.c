@@ -175,19 +175,18 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 
 	if (!b)
 		return false;
-	struct netaddr b_nat = netaddr_from_in(&b->nat); /* ADAPTER until the registrar holds netaddr */
 	if (b->transport != SIP_TRANSPORT_UDP &&
-	    (!env->transport_to || env->transport_to(env->transport_arg, &b_nat) != b->transport)) {
+	    (!env->transport_to || env->transport_to(env->transport_arg, &b->nat) != b->transport)) {
 		/* Registered over a connection that is gone: the phone's NAT
 		 * lets nothing else in, so it is unreachable until it connects
 		 * and registers again (answered 480 at once, not after Timer B). */
 		char addr[NETADDR_TEXT_MAX];
 		log_debug("%s registered over %s from %s, which is closed now", peer->name,
-			  sip_transport_via_name(b->transport), netaddr_print(&b_nat, addr));
+			  sip_transport_via_name(b->transport), netaddr_print(&b->nat, addr));
 		return false;
 	}
 	*contact = b->contact;
-	*nat = b_nat;
+	*nat = b->nat;
 	if (b->transport == SIP_TRANSPORT_UDP && !(peer->nat & CONF_NAT_FORCE_RPORT)) {
 		/* nat without force_rport: the Contact is where it is (when it
 		 * names an address; a name is not looked up here). With auto,
@@ -198,10 +197,10 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		uint16_t port = 5060;
 		/* a Contact of the binding's family only: a leg is one family */
 		if (osip_uri_init(&uri) == 0 && osip_uri_parse(uri, b->contact) == 0 &&
-		    netaddr_parse_ip(uri->host, &ip) && ip.family == b_nat.family &&
+		    netaddr_parse_ip(uri->host, &ip) && ip.family == b->nat.family &&
 		    (!uri->port || netaddr_parse_port(uri->port, &port)) &&
 		    !((peer->nat & CONF_NAT_AUTO) &&
-		      natdetect_claim_addr(&b_nat, uri->host, uri->port, NATDETECT_CONTACT))) {
+		      natdetect_claim_addr(&b->nat, uri->host, uri->port, NATDETECT_CONTACT))) {
 			*nat = ip;
 			nat->port = port;
 		}

@@ -52,11 +52,7 @@ static bool extract(const osip_message_t *req, const struct conf_peer *peer,
 		return false;
 	}
 	rr->cseq = (uint32_t)cseq;
-	/* ADAPTER until the registrar holds netaddr (v6 state modules) */
-	if (!netaddr_to_in(src, &rr->nat)) {
-		*why = "an IPv6 binding (not kept yet)";
-		return false;
-	}
+	rr->nat = *src;
 	rr->expires = -1;
 	if (osip_message_get_expires(req, 0, &exp) >= 0 && exp)
 		rr->expires = delta_seconds(exp->hvalue);

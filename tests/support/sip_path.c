@@ -93,15 +93,6 @@ struct sip_path {
 	void *waiting_arg;
 };
 
-static struct in_addr ipv4(const char *text)
-{
-	struct in_addr a;
-
-	if (!netaddr_parse_ipv4(text, &a))
-		abort(); /* a constant of this file */
-	return a;
-}
-
 static struct netaddr addr_of(const char *text, uint16_t port)
 {
 	struct netaddr a;
@@ -216,7 +207,8 @@ static struct registrar *registrar_with_alice(void)
 	memset(&b, 0, sizeof(b));
 	snprintf(b.peer, sizeof(b.peer), "alice");
 	snprintf(b.contact, sizeof(b.contact), "sip:alice@10.0.0.5:5060;transport=udp;line=x7");
-	b.nat = netaddr_make(ipv4("203.0.113.5"), 40000);
+	if (!netaddr_parse("203.0.113.5:40000", &b.nat))
+		abort();
 	b.expires = SIP_PATH_NOW + 3600;
 	b.registered = SIP_PATH_NOW - 60;
 	snprintf(b.call_id, sizeof(b.call_id), "reg-alice@10.0.0.5");

@@ -42,6 +42,15 @@ static struct {
 } d;
 static int target_fd = -1;
 static struct sockaddr_in target_addr, sip_addr;
+
+/* The target as qualify takes it. */
+static const struct netaddr *target(void)
+{
+	static struct netaddr t;
+
+	t = netaddr_from_in(&target_addr);
+	return &t;
+}
 static unsigned responses_consumed;
 
 static long mono_ms(void)
@@ -158,7 +167,7 @@ START_TEST(answered_ping)
 	osip_message_t *req = NULL;
 	long start = mono_ms();
 
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	ck_assert_int_eq(qualify_status_of(d.qualify, "pbx", NULL), QUALIFY_UNKNOWN);
 	while (!req && mono_ms() - start < 2000) {
 		turn();
@@ -225,7 +234,7 @@ START_TEST(ping_over_stream_says_so)
 	char want_port[8];
 
 	d.env.transport_to = tcp_to_target;
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	while (!req && mono_ms() - start < 2000) {
 		turn();
 		req = target_recv();
@@ -247,7 +256,7 @@ START_TEST(retransmissions)
 	int n = 0;
 	long start = mono_ms();
 
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	while (mono_ms() - start < 4000 && n < 8) {
 		turn();
 		osip_message_t *req;
@@ -281,7 +290,7 @@ END_TEST
 
 START_TEST(unwatch)
 {
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	qualify_unwatch(d.qualify, "pbx");
 	qualify_unwatch(d.qualify, "pbx");
 	for (long t0 = mono_ms(); mono_ms() - t0 < 100;)

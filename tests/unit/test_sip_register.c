@@ -126,8 +126,8 @@ START_TEST(register_lists_contact)
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(b->contact, CONTACT1);
 	ck_assert_int_eq(b->expires, T0 + 600);
-	ck_assert_uint_eq(ntohs(b->nat.sin_port), 40000);
-	ck_assert_uint_eq(b->nat.sin_addr.s_addr, src.sin_addr.s_addr);
+	ck_assert_uint_eq(b->nat.port, 40000);
+	ck_assert_uint_eq(b->nat.ip.v4.s_addr, src.sin_addr.s_addr);
 	free(text);
 
 	/* later the remaining time is what is listed */
