@@ -29,11 +29,18 @@
  * IP (any port) locks it, and from then on only that source is accepted (RTCP
  * carries no sequence number and comes every few seconds). A new RTP lock (NAT
  * rebinding) lets RTCP be learnt again.
+ *
+ * Both families alike (issue 20): an address is a struct netaddr, and an IPv6
+ * source is compared by its whole address and port, as an IPv4 one is. Another
+ * address in the same /64 is another IP (a /64 is one host's for bans, but
+ * the relay trusts only the address signalling named). A source of the other
+ * family than the lock's is another IP.
  */
 #ifndef SIPNATD_LATCH_H
 #define SIPNATD_LATCH_H
 
-#include <netinet/in.h>
+#include "netaddr.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,47 +65,66 @@ enum latch_state {
 
 struct latch {
 	bool strict;
-	struct in_addr signal_ip;      /* where the party's SIP came from */
-	struct in_addr sdp_ip;         /* what its SDP said (may be private) */
+	struct netaddr signal_ip;      /* where the party's SIP came from (port 0) */
+	struct netaddr sdp_ip;         /* what its SDP said (port 0); family 0 = none */
 	enum latch_state state;
-	struct sockaddr_in locked;     /* valid when LOCKED */
+	struct netaddr locked;         /* valid when LOCKED */
 	uint64_t locked_seen_ms;       /* last packet from the locked source */
-	struct sockaddr_in candidate;  /* a source on probation */
-	uint16_t sdp_port;             /* network order; 0 = none */
+	struct netaddr candidate;      /* a source on probation */
+	uint16_t sdp_port;             /* host order; 0 = none */
 	uint16_t candidate_seq;
 	uint32_t candidate_ssrc;
 	int candidate_count;
 	/* RTCP */
 	bool rtcp_locked;
-	struct sockaddr_in rtcp_source;
+	struct netaddr rtcp_source;
 	unsigned long dropped;         /* packets refused */
 	enum latch_drop last_drop;     /* why the latest refused packet was */
 };
 
-/* Start learning for a party that signalled from signal_ip with SDP address
- * sdp_ip (0.0.0.0 when unknown, private or on hold) and RTP port sdp_port
- * (network order, 0 when unknown). */
-void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip,
-		uint16_t sdp_port);
+/* The comparisons of the RTP path, inline (every packet makes one or two):
+ * netaddr_same_ip and netaddr_same without the call. An IPv6 zone is part
+ * of a source, as in netaddr_same. */
+static inline bool latch_same_ip(const struct netaddr *a, const struct netaddr *b)
+{
+	if (a->family == AF_INET)
+		return b->family == AF_INET && a->ip.v4.s_addr == b->ip.v4.s_addr;
+	return a->family == b->family &&
+	       (a->family != AF_INET6 || IN6_ARE_ADDR_EQUAL(&a->ip.v6, &b->ip.v6));
+}
+
+static inline bool latch_same_source(const struct netaddr *a, const struct netaddr *b)
+{
+	return a->port == b->port && latch_same_ip(a, b) &&
+	       (a->family != AF_INET6 || a->scope_id == b->scope_id);
+}
+
+/* Start learning for a party that signalled from signal_ip (its port is
+ * ignored) with SDP address sdp_ip (NULL, family 0 or unspecified when
+ * unknown, private or on hold; its port is ignored) and RTP port sdp_port
+ * (host order, 0 when unknown). */
+void latch_init(struct latch *l, bool strict, const struct netaddr *signal_ip,
+		const struct netaddr *sdp_ip, uint16_t sdp_port);
 
 /* New signalling for the stream (re-INVITE/UPDATE): if an address or the
  * port changed, learning starts again; otherwise the lock stays. */
-void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip, uint16_t sdp_port);
+void latch_reset(struct latch *l, const struct netaddr *signal_ip, const struct netaddr *sdp_ip,
+		 uint16_t sdp_port);
 
 /* An RTP packet from src with sequence number seq and SSRC ssrc at now_ms:
  * true = accept (forward it), false = drop (counted in dropped). */
-bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint32_t ssrc,
+bool latch_rtp(struct latch *l, const struct netaddr *src, uint16_t seq, uint32_t ssrc,
 	       uint64_t now_ms);
 
 /* An RTCP packet from src: true = accept. */
-bool latch_rtcp(struct latch *l, const struct sockaddr_in *src);
+bool latch_rtcp(struct latch *l, const struct netaddr *src);
 
 /* Where to send this party's RTP: the locked source. False while learning. */
-bool latch_rtp_target(const struct latch *l, struct sockaddr_in *out);
+bool latch_rtp_target(const struct latch *l, struct netaddr *out);
 
 /* Where to send its RTCP: the RTCP source once seen, else the locked RTP
  * source with its port + 1 (RFC 3550's convention; a NAT may differ, and then
  * the party's first RTCP packet corrects it). False while learning. */
-bool latch_rtcp_target(const struct latch *l, struct sockaddr_in *out);
+bool latch_rtcp_target(const struct latch *l, struct netaddr *out);
 
 #endif

@@ -11,6 +11,7 @@
 #define SIPNATD_MEDIA_H
 
 #include "conf.h"
+#include "netaddr.h"
 #include "relay.h"
 
 #include <event2/event.h>
@@ -34,7 +35,16 @@ enum media_result {
 	MEDIA_RELAY_LIMIT, /* the peer would exceed its maxrelays: answer 503 */
 };
 
+/* The relay binds IPv4 on conf's bindaddr, IPv4 only (tests, and the daemon
+ * until its bindaddr may be IPv6). */
 struct media *media_new(struct event_base *base, const struct conf *conf);
+
+/* The relay binds IPv4 sockets on bind4 (AF_INET) and, when bind6 is not
+ * NULL, IPv6 sockets on bind6 beside them (issue 20, decision 1: bindaddr
+ * "::" gives 0.0.0.0 and ::, an IPv6 literal gives 0.0.0.0 and it). An IPv6
+ * address the host cannot bind is logged and leaves the relay IPv4 only. */
+struct media *media_new_bind(struct event_base *base, const struct conf *conf,
+			     const struct netaddr *bind4, const struct netaddr *bind6);
 void media_free(struct media *m);
 
 /* A reload: new range for new calls, new timeouts and strictness. */
@@ -42,7 +52,12 @@ void media_reconfigure(struct media *m, const struct conf *conf);
 
 /* Rewrite the SDP body of msg, which travels from the LAN (from_local) or
  * from the Internet, sent by signal_src, toward a party that must see
- * advertised as sipnatd's address. Creates or updates the session of the
+ * advertised as sipnatd's address (ports of both ignored). The rewritten SDP
+ * says advertised's family (c=, o=, a=rtcp, a hold address), the family of
+ * the receiver's leg; the sender's leg is of its own SDP's family, so the
+ * relay bridges IPv6 and IPv4 (issue 20, decision 5). IN IP6 media is read
+ * only when the relay has IPv6; an IPv6 advertised address without it is
+ * refused (MEDIA_NO_PORTS). Creates or updates the session of the
  * message's Call-ID. peer, when known, is the Internet party's configured
  * peer: directmedia = true leaves its calls unrelayed, a nat without
  * comedia sends its media where its SDP says instead of latching unless the
@@ -50,7 +65,7 @@ void media_reconfigure(struct media *m, const struct conf *conf);
  * calllimit and maxrelays refuse a call before anything is allocated. A new
  * INVITE refused here counts as a failed call. */
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
-				const struct sockaddr_in *signal_src, struct in_addr advertised,
+				const struct netaddr *signal_src, const struct netaddr *advertised,
 				const struct conf_peer *peer);
 
 /* Signalling news for the session of msg's Call-ID (after it was forwarded):

@@ -221,7 +221,7 @@ static void add_call(void *arg, const struct media_call_info *info)
 		json_t *drop = st->drop_why == RELAY_DROP_NONE
 				       ? json_null()
 				       : json_pack("{s:o, s:s, s:o}", "from",
-						   st->drop_from.sin_addr.s_addr ? address_in(&st->drop_from) : json_null(),
+						   st->drop_from.family ? address(&st->drop_from) : json_null(),
 						   "why", relay_drop_name(st->drop_why), "source_dropped",
 						   count(st->source_dropped));
 		json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o}", "port", (int)st->port, "from_local",

@@ -18,26 +18,21 @@
 
 #include "netaddr.h"
 
-static bool same_ip(const struct sockaddr_in *a, const struct sockaddr_in *b)
-{
-	return a->sin_addr.s_addr == b->sin_addr.s_addr;
-}
-
 /* Whether signalling vouches for this address while learning. */
-static bool latch_is_candidate_ip(const struct latch *l, struct in_addr ip)
+static bool latch_is_candidate_ip(const struct latch *l, const struct netaddr *ip)
 {
-	if (ip.s_addr == l->signal_ip.s_addr)
+	if (latch_same_ip(ip, &l->signal_ip))
 		return true;
-	return l->sdp_ip.s_addr != htonl(INADDR_ANY) && ip.s_addr == l->sdp_ip.s_addr;
+	return l->sdp_ip.family != 0 && latch_same_ip(ip, &l->sdp_ip);
 }
 
 /* One more packet from a would-be source: true once it has sent
  * LATCH_PROBATION in a row with consecutive sequence numbers (65535 -> 0
  * included) and one SSRC. Another source, a gap or another SSRC starts the
  * count over: a sprayer must look like one RTP stream to be believed. */
-static bool latch_probation(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint32_t ssrc)
+static bool latch_probation(struct latch *l, const struct netaddr *src, uint16_t seq, uint32_t ssrc)
 {
-	if (l->candidate_count > 0 && netaddr_equal(src, &l->candidate) &&
+	if (l->candidate_count > 0 && latch_same_source(src, &l->candidate) &&
 	    seq == (uint16_t)(l->candidate_seq + 1) && ssrc == l->candidate_ssrc) {
 		l->candidate_count++;
 	} else {
@@ -50,16 +45,15 @@ static bool latch_probation(struct latch *l, const struct sockaddr_in *src, uint
 }
 
 /* The port the SDP names, on an IP that signalling vouches for. */
-static bool latch_is_expected(const struct latch *l, const struct sockaddr_in *src)
+static bool latch_is_expected(const struct latch *l, const struct netaddr *src)
 {
-	return l->sdp_port != 0 && src->sin_port == l->sdp_port && latch_is_candidate_ip(l, src->sin_addr);
+	return l->sdp_port != 0 && src->port == l->sdp_port && latch_is_candidate_ip(l, src);
 }
 
-static void latch_lock(struct latch *l, const struct sockaddr_in *src, uint64_t now_ms)
+static void latch_lock(struct latch *l, const struct netaddr *src, uint64_t now_ms)
 {
 	/* a new RTP source (NAT rebinding) lets RTCP be learnt again too */
-	if (l->state == LATCH_LOCKED &&
-	    (l->locked.sin_addr.s_addr != src->sin_addr.s_addr || l->locked.sin_port != src->sin_port))
+	if (l->state == LATCH_LOCKED && !latch_same_source(&l->locked, src))
 		l->rtcp_locked = false;
 	l->state = LATCH_LOCKED;
 	l->locked = *src;
@@ -67,22 +61,37 @@ static void latch_lock(struct latch *l, const struct sockaddr_in *src, uint64_t 
 	l->candidate_count = 0;
 }
 
-void latch_init(struct latch *l, bool strict, struct in_addr signal_ip, struct in_addr sdp_ip,
-		uint16_t sdp_port)
+/* An address as the latch keeps it: no port, and "none" as family 0. */
+static struct netaddr latch_ip_of(const struct netaddr *addr)
+{
+	struct netaddr ip;
+
+	memset(&ip, 0, sizeof(ip));
+	if (addr && netaddr_is_specified(addr)) {
+		ip = *addr;
+		ip.port = 0;
+	}
+	return ip;
+}
+
+void latch_init(struct latch *l, bool strict, const struct netaddr *signal_ip,
+		const struct netaddr *sdp_ip, uint16_t sdp_port)
 {
 	memset(l, 0, sizeof(*l));
 	l->strict = strict;
-	l->signal_ip = signal_ip;
-	l->sdp_ip = sdp_ip;
+	l->signal_ip = latch_ip_of(signal_ip);
+	l->sdp_ip = latch_ip_of(sdp_ip);
 	l->sdp_port = sdp_port;
 	l->state = LATCH_LEARNING;
 }
 
-void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_ip, uint16_t sdp_port)
+void latch_reset(struct latch *l, const struct netaddr *signal_ip, const struct netaddr *sdp_ip,
+		 uint16_t sdp_port)
 {
 	unsigned long dropped = l->dropped;
+	struct netaddr sig = latch_ip_of(signal_ip), sdp = latch_ip_of(sdp_ip);
 
-	if (signal_ip.s_addr == l->signal_ip.s_addr && sdp_ip.s_addr == l->sdp_ip.s_addr &&
+	if (netaddr_same(&sig, &l->signal_ip) && netaddr_same(&sdp, &l->sdp_ip) &&
 	    sdp_port == l->sdp_port)
 		return;
 	latch_init(l, l->strict, signal_ip, sdp_ip, sdp_port);
@@ -90,18 +99,18 @@ void latch_reset(struct latch *l, struct in_addr signal_ip, struct in_addr sdp_i
 }
 
 /* LATCH_DROP_NONE = accept. */
-static enum latch_drop latch_rtp_strict(struct latch *l, const struct sockaddr_in *src,
+static enum latch_drop latch_rtp_strict(struct latch *l, const struct netaddr *src,
 					uint16_t seq, uint32_t ssrc, uint64_t now_ms)
 {
 	if (l->state == LATCH_LEARNING) {
-		if (!latch_is_candidate_ip(l, src->sin_addr))
+		if (!latch_is_candidate_ip(l, src))
 			return LATCH_DROP_NOT_SIGNALLED;
 		if (!latch_probation(l, src, seq, ssrc))
 			return LATCH_DROP_PROBATION;
 		latch_lock(l, src, now_ms);
 		return LATCH_DROP_NONE;
 	}
-	if (netaddr_equal(src, &l->locked)) {
+	if (latch_same_source(src, &l->locked)) {
 		l->locked_seen_ms = now_ms;
 		/* the current source resets any rival, unless the rival is the
 		 * expected one and the lock is not: that rival is on its way in */
@@ -109,7 +118,7 @@ static enum latch_drop latch_rtp_strict(struct latch *l, const struct sockaddr_i
 			l->candidate_count = 0;
 		return LATCH_DROP_NONE;
 	}
-	if (!same_ip(src, &l->locked))
+	if (!latch_same_ip(src, &l->locked))
 		return LATCH_DROP_OTHER_IP;
 	/* the SDP's own port takes the lock from any other port of its IP */
 	bool takes_over = latch_is_expected(l, src) && !latch_is_expected(l, &l->locked);
@@ -123,7 +132,7 @@ static enum latch_drop latch_rtp_strict(struct latch *l, const struct sockaddr_i
 	return LATCH_DROP_NONE;
 }
 
-bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uint32_t ssrc,
+bool latch_rtp(struct latch *l, const struct netaddr *src, uint16_t seq, uint32_t ssrc,
 	       uint64_t now_ms)
 {
 	if (!l->strict) {
@@ -138,9 +147,9 @@ bool latch_rtp(struct latch *l, const struct sockaddr_in *src, uint16_t seq, uin
 	return false;
 }
 
-bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
+bool latch_rtcp(struct latch *l, const struct netaddr *src)
 {
-	if (l->strict && (l->state != LATCH_LOCKED || !same_ip(src, &l->locked))) {
+	if (l->strict && (l->state != LATCH_LOCKED || !latch_same_ip(src, &l->locked))) {
 		l->last_drop = l->state != LATCH_LOCKED ? LATCH_DROP_RTCP_EARLY : LATCH_DROP_RTCP_OTHER;
 		l->dropped++;
 		return false;
@@ -148,9 +157,7 @@ bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
 	/* The first RTCP from the locked IP (any port: a NAT maps RTCP on its
 	 * own) locks it; after that only that source, or another device behind
 	 * the same NAT could inject and steal RTCP (R25). */
-	if (l->strict && l->rtcp_locked &&
-	    (src->sin_addr.s_addr != l->rtcp_source.sin_addr.s_addr ||
-	     src->sin_port != l->rtcp_source.sin_port)) {
+	if (l->strict && l->rtcp_locked && !latch_same_source(src, &l->rtcp_source)) {
 		l->last_drop = LATCH_DROP_RTCP_OTHER;
 		l->dropped++;
 		return false;
@@ -160,7 +167,7 @@ bool latch_rtcp(struct latch *l, const struct sockaddr_in *src)
 	return true;
 }
 
-bool latch_rtp_target(const struct latch *l, struct sockaddr_in *out)
+bool latch_rtp_target(const struct latch *l, struct netaddr *out)
 {
 	if (l->state != LATCH_LOCKED)
 		return false;
@@ -168,7 +175,7 @@ bool latch_rtp_target(const struct latch *l, struct sockaddr_in *out)
 	return true;
 }
 
-bool latch_rtcp_target(const struct latch *l, struct sockaddr_in *out)
+bool latch_rtcp_target(const struct latch *l, struct netaddr *out)
 {
 	uint16_t port;
 
@@ -178,10 +185,10 @@ bool latch_rtcp_target(const struct latch *l, struct sockaddr_in *out)
 		*out = l->rtcp_source;
 		return true;
 	}
-	port = ntohs(l->locked.sin_port);
+	port = l->locked.port;
 	if (port == 65535)
 		return false; /* no port + 1; wait for the party's own RTCP */
 	*out = l->locked;
-	out->sin_port = htons((uint16_t)(port + 1));
+	out->port = (uint16_t)(port + 1);
 	return true;
 }

@@ -117,17 +117,18 @@ static void remove_session(struct media *m, struct session *s)
 	m->count--;
 }
 
-/* " (last from 203.0.113.50:40312: not from the signalled IP)", or "". */
+/* " (last from 203.0.113.50:40312: not from the signalled IP)", or "";
+ * an IPv6 source as "[2001:db8::5]:40312". */
 static const char *format_drop(const struct relay_stream_stats *st, char *buf, size_t len)
 {
-	char from[NETADDR_STRLEN];
+	char from[NETADDR_TEXT_MAX];
 
 	if (st->drop_why == RELAY_DROP_NONE) {
 		buf[0] = '\0';
 		return buf;
 	}
-	if (st->drop_from.sin_addr.s_addr)
-		snprintf(buf, len, " (last from %s: %s)", netaddr_format(&st->drop_from, from),
+	if (st->drop_from.family)
+		snprintf(buf, len, " (last from %s: %s)", netaddr_print(&st->drop_from, from),
 			 relay_drop_name(st->drop_why));
 	else
 		snprintf(buf, len, " (last: %s)", relay_drop_name(st->drop_why));
@@ -139,7 +140,7 @@ static const char *format_drop(const struct relay_stream_stats *st, char *buf, s
  * dead air should not have to wait for the hang-up to learn why. */
 static void report_drops(struct session *s, const struct relay_stream_stats *st)
 {
-	char why[96];
+	char why[128];
 
 	if (s->drops_reported || st->source_dropped < DROPS_WORTH_A_LINE)
 		return;
@@ -184,26 +185,36 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static struct in_addr relay_bind_ip(const struct conf *conf)
-{
-	return conf->bindaddr;
-}
-
-struct media *media_new(struct event_base *base, const struct conf *conf)
+struct media *media_new_bind(struct event_base *base, const struct conf *conf,
+			     const struct netaddr *bind4, const struct netaddr *bind6)
 {
 	struct media *m = calloc(1, sizeof(*m));
 	struct timeval tv = { .tv_sec = SWEEP_S };
+	char text[NETADDR_TEXT_MAX];
 
 	if (!m)
 		return NULL;
-	m->relay = relay_new(base, relay_bind_ip(conf), conf->rtpstart, conf->rtpend);
+	m->relay = relay_new(base, bind4, bind6, conf->rtpstart, conf->rtpend);
 	m->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, m);
 	if (!m->relay || !m->sweep || event_add(m->sweep, &tv) != 0) {
 		media_free(m);
 		return NULL;
 	}
+	if (bind6 && !relay_has_ipv6(m->relay))
+		log_warn("the RTP relay cannot bind IPv6 on %s: relaying IPv4 media only",
+			 netaddr_print(bind6, text));
 	media_reconfigure(m, conf);
 	return m;
+}
+
+struct media *media_new(struct event_base *base, const struct conf *conf)
+{
+	struct netaddr bind4;
+
+	memset(&bind4, 0, sizeof(bind4));
+	bind4.family = AF_INET;
+	bind4.ip.v4 = conf->bindaddr;
+	return media_new_bind(base, conf, &bind4, NULL);
 }
 
 void media_reconfigure(struct media *m, const struct conf *conf)
@@ -240,7 +251,7 @@ static const char *format_ports(const struct session *s, char *buf, size_t len)
 
 static void end_session(struct media *m, struct session *s, const char *why)
 {
-	char ports[128], drop[96] = "";
+	char ports[128], drop[128] = "";
 	unsigned long in = 0, out = 0, dropped = 0;
 	bool have_drop = false, drop_is_source = false;
 
@@ -329,43 +340,41 @@ static bool is_sdp_body(const osip_message_t *msg, osip_body_t **body)
 	return *body && (*body)->body && (*body)->length > 0;
 }
 
+/* Each leg is of its SDP's family (st->conn): an IPv6 phone's media goes to
+ * it over IPv6 while the PBX's stays IPv4. */
 static void update_legs(struct media *m, struct session *s, const struct sdp_info *info,
-			bool from_local, const struct sockaddr_in *signal_src)
+			bool from_local, const struct netaddr *signal_src)
 {
 	for (size_t i = 0; i < info->count && i < s->count; i++) {
 		const struct sdp_stream *st = &info->streams[i];
 		if (!s->streams[i])
 			continue;
 		if (from_local) {
-			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
-			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
-			relay_stream_set_local(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
+			relay_stream_set_local(s->streams[i], &st->conn, &st->rtcp_conn, st->rtcp_mux);
 		} else if (!s->comedia && !s->nat_evidence) {
 			/* nat without comedia, and a party that shows no sign of NAT:
 			 * its SDP is the truth (Asterisk's nat=no); hold stops sending
 			 * to it. One that does show NAT is latched whatever its nat
 			 * says (auto_comedia): its SDP cannot be reached. */
-			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
-			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
-			relay_stream_set_remote_fixed(s->streams[i], &rtp, &rtcp, st->rtcp_mux);
+			relay_stream_set_remote_fixed(s->streams[i], &st->conn, &st->rtcp_conn,
+						      st->rtcp_mux);
 		} else {
 			/* a private SDP address cannot be where a remote party's
 			 * media comes from: only its signalling IP is a candidate */
-			bool reachable = st->addr.s_addr == signal_src->sin_addr.s_addr ||
-					 !natdetect_is_private(st->addr);
-			/* hold (c=0.0.0.0) is no new address: the lock stays */
-			if (st->addr.s_addr != 0)
-				relay_stream_set_remote(s->streams[i], m->strict, signal_src->sin_addr,
-							natdetect_is_private(st->addr) ? (struct in_addr){ 0 } : st->addr,
-							htons(st->port), st->rtcp_mux);
+			bool private = natdetect_is_private_addr(&st->conn);
+			bool reachable = netaddr_same_ip(&st->conn, signal_src) || !private;
+			/* hold (c=0.0.0.0 or c=::) is no new address: the lock stays */
+			bool live = netaddr_is_specified(&st->conn);
+			if (live)
+				relay_stream_set_remote(s->streams[i], m->strict, signal_src,
+							private ? NULL : &st->conn, st->port,
+							st->rtcp_mux);
 			/* latched because it is evidently behind NAT while its nat
 			 * trusts its SDP: until its first packets, its SDP, when that
 			 * can be reached (early media need not wait) */
-			bool fallback = !s->comedia && st->addr.s_addr != 0 && reachable;
-			struct sockaddr_in rtp = netaddr_make(st->addr, st->port);
-			struct sockaddr_in rtcp = netaddr_make(st->rtcp_addr, st->rtcp_port);
-			relay_stream_set_remote_fallback(s->streams[i], fallback ? &rtp : NULL,
-							 fallback ? &rtcp : NULL);
+			bool fallback = !s->comedia && live && reachable;
+			relay_stream_set_remote_fallback(s->streams[i], fallback ? &st->conn : NULL,
+							 fallback ? &st->rtcp_conn : NULL);
 		}
 	}
 }
@@ -459,13 +468,13 @@ static void note_evidence(struct session *s, unsigned reasons)
 			    natdetect_describe(reasons, why, sizeof(why)));
 }
 
-static unsigned sdp_evidence(const struct sdp_info *info, struct in_addr src_ip)
+static unsigned sdp_evidence(const struct sdp_info *info, const struct netaddr *src)
 {
 	unsigned reasons = 0;
 
 	for (size_t i = 0; i < info->count; i++)
 		if (info->streams[i].port != 0)
-			reasons |= natdetect_sdp(info->streams[i].addr, src_ip);
+			reasons |= natdetect_sdp_addr(&info->streams[i].conn, src);
 	return reasons;
 }
 
@@ -481,7 +490,7 @@ static enum media_result refuse_new(struct media *m, bool new_call, enum media_r
  * in the 2xx) gets its session now; anything else only adds NAT evidence. */
 static enum media_result without_sdp(struct media *m, const osip_message_t *msg, struct session *s,
 				     const char *call_id, bool new_call, const struct conf_peer *peer,
-				     bool from_local, const struct sockaddr_in *signal_src)
+				     bool from_local, const struct netaddr *signal_src)
 {
 	if (new_call) {
 		/* a late offer will want a pair for its audio at least */
@@ -497,7 +506,7 @@ static enum media_result without_sdp(struct media *m, const osip_message_t *msg,
 		add_session(m, s);
 	}
 	if (s && !from_local)
-		note_evidence(s, natdetect_signalling(msg, signal_src));
+		note_evidence(s, natdetect_signalling_addr(msg, signal_src));
 	return MEDIA_DONE;
 }
 
@@ -561,17 +570,19 @@ static enum media_result open_streams(struct media *m, struct session *s, const 
 }
 
 /* The SDP with the relay's address and ports in place of the party's, as
- * msg's new body. */
+ * msg's new body: every c=, o= and a=rtcp in advertised's family, the family
+ * of the leg the receiver is on. */
 static enum media_result put_relay_in_sdp(osip_message_t *msg, const struct session *s,
 					  struct sdp_body *sdp, const struct sdp_info *info,
-					  struct in_addr advertised)
+					  const struct netaddr *advertised)
 {
 	struct sdp_rewrite_params params;
 	char *text = NULL;
 	size_t len = 0;
 
 	memset(&params, 0, sizeof(params));
-	params.addr = advertised;
+	params.advertise = *advertised;
+	params.advertise.port = 0;
 	for (size_t i = 0; i < info->count; i++) {
 		params.ports[i] = s->streams[i] ? relay_stream_port(s->streams[i]) : 0;
 		/* the relay speaks to each side as that side speaks */
@@ -600,8 +611,8 @@ static char *call_id_dup(const osip_message_t *msg)
 }
 
 static enum media_result rewrite_call(struct media *m, osip_message_t *msg, const char *call_id,
-				      bool from_local, const struct sockaddr_in *signal_src,
-				      struct in_addr advertised, const struct conf_peer *peer)
+				      bool from_local, const struct netaddr *signal_src,
+				      const struct netaddr *advertised, const struct conf_peer *peer)
 {
 	osip_body_t *body;
 	struct sdp_info info;
@@ -618,12 +629,22 @@ static enum media_result rewrite_call(struct media *m, osip_message_t *msg, cons
 		return without_sdp(m, msg, s, call_id, new_call, peer, from_local, signal_src);
 	if (!s && !(MSG_IS_REQUEST(msg) && (MSG_IS_INVITE(msg) || MSG_IS_UPDATE(msg))))
 		return MEDIA_BAD_SDP; /* SDP of a call sipnatd does not carry: never pass it raw */
-	/* read once: the rewrite below works on this parse */
-	struct sdp_body *sdp = sdp_rewrite_body_load(body->body, body->length, &info);
+	/* read once: the rewrite below works on this parse. IN IP6 media only
+	 * when the relay can reach it (else refused as before, 488). */
+	unsigned families = SDP_FAMILY_IP4 | (relay_has_ipv6(m->relay) ? SDP_FAMILY_IP6 : 0);
+	struct sdp_body *sdp = sdp_rewrite_body_load_family(body->body, body->length, families, &info);
 	if (!sdp)
 		return refuse_new(m, new_call, MEDIA_BAD_SDP);
 
 	enum media_result r = admit_sdp(m, msg, call_id, peer, pairs_wanted(s, &info), &s, &created);
+	if (r == MEDIA_DONE && !s->direct && advertised->family == AF_INET6 &&
+	    !relay_has_ipv6(m->relay)) {
+		/* the receiver could not reach an IPv4-only relay */
+		log_limited(&pool_limit, LOG_WARNING,
+			    "call %s: IPv6 media toward an IPv6 party, but the relay has no IPv6 socket: refusing it",
+			    call_id);
+		r = MEDIA_NO_PORTS;
+	}
 	if (r == MEDIA_DONE && !s->direct) {
 		r = open_streams(m, s, &info, call_id);
 		if (r == MEDIA_DONE)
@@ -642,14 +663,14 @@ static enum media_result rewrite_call(struct media *m, osip_message_t *msg, cons
 		return MEDIA_DONE;
 	s->hold = sdp_rewrite_is_hold(&info);
 	if (!from_local)
-		note_evidence(s, natdetect_signalling(msg, signal_src) |
-				 sdp_evidence(&info, signal_src->sin_addr));
+		note_evidence(s, natdetect_signalling_addr(msg, signal_src) |
+				 sdp_evidence(&info, signal_src));
 	update_legs(m, s, &info, from_local, signal_src);
 	return MEDIA_DONE;
 }
 
 enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_local,
-				const struct sockaddr_in *signal_src, struct in_addr advertised,
+				const struct netaddr *signal_src, const struct netaddr *advertised,
 				const struct conf_peer *peer)
 {
 	char *call_id = call_id_dup(msg);

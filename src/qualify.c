@@ -120,11 +120,11 @@ static int set_request_uri(osip_uri_t *uri, const struct target *t)
 
 /* The ping as a libosip2 message (caller frees), or NULL: out of memory or a
  * Request-URI that does not parse. */
-static osip_message_t *build_ping(const struct target *t, const struct sockaddr_in *dest,
-				  struct in_addr adv)
+static osip_message_t *build_ping(const struct target *t, const struct netaddr *dest,
+				  const struct netaddr *adv)
 {
 	const struct conf *conf = t->q->env->conf;
-	char ip[INET_ADDRSTRLEN], port[8], cseq[16], branch[BRANCH_MAX];
+	char ip[NETADDR_HOST_MAX], port[8], cseq[16], branch[BRANCH_MAX];
 	osip_message_t *msg = NULL;
 	osip_uri_t *ruri = NULL;
 
@@ -135,7 +135,7 @@ static osip_message_t *build_ping(const struct target *t, const struct sockaddr_
 	uint16_t own_port = transport == SIP_TRANSPORT_TCP ? ntohs(conf->tcpbind.sin_port)
 			  : transport == SIP_TRANSPORT_TLS ? ntohs(conf->tlsbind.sin_port) : conf->bindport;
 
-	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
+	netaddr_sip_host(adv, ip); /* an IPv6 address in brackets (v6sip call site) */
 	snprintf(port, sizeof(port), "%u", own_port);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (sip_branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
@@ -168,20 +168,20 @@ fail:
 static void send_ping(struct target *t)
 {
 	const struct sip_env *env = t->q->env;
-	struct sockaddr_in dest;
-	struct in_addr adv;
+	struct netaddr adv;
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (!netaddr_to_in(&t->addr, &dest) || !advertise_toward(env->advertise, dest.sin_addr, &adv))
+	/* sipnatd's address of the target's family (issue 20) */
+	if (!advertise_toward(env->advertise, &t->addr, &adv))
 		return; /* nothing to say who we are yet; the timeout will tell */
-	osip_message_t *msg = build_ping(t, &dest, adv);
+	osip_message_t *msg = build_ping(t, &t->addr, &adv);
 	if (!msg) {
 		log_debug("cannot build the OPTIONS ping for %s", t->name);
 		return; /* the timeout will tell */
 	}
 	if (sipmsg_serialize(msg, &buf, &len) == 0)
-		env->send(env->send_arg, buf, len, &dest);
+		env->send(env->send_arg, buf, len, &t->addr);
 	osip_free(buf);
 	osip_message_free(msg);
 }

@@ -28,6 +28,14 @@
  * switching costs the kernel a walk over every socket (an epoll set joining
  * another is checked for loops), so the relay switches only on a clear
  * change of rate, measured over RELAY_RATE_WINDOW_MS.
+ *
+ * Families (issue 20): with an IPv6 bind address a pair has four sockets,
+ * IPv4 RTP and RTCP and IPv6 RTP and RTCP on the same two ports, all bound
+ * together once and kept the same way. A datagram's source, of the family of
+ * the socket it came in on, becomes a struct netaddr for the latch; it goes
+ * out on the pair's socket of its destination's family (and RTP or RTCP as
+ * before). The send batch is cut where that socket changes, which on an
+ * IPv4-only relay it never does: one sendmmsg per batch, as before.
  */
 #include "relay.h"
 
@@ -35,6 +43,7 @@
 #include "portpool.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +63,22 @@
 #define RELAY_READY_MAX 256      /* sockets taken from epoll at a time */
 
 enum { SOCK_RTP, SOCK_RTCP };
+/* A pair's sockets: fd[family * 2 + SOCK_RTP/SOCK_RTCP], family 0 = IPv4,
+ * 1 = IPv6 (only when the relay has IPv6). */
+#define RELAY_SOCKS 4
 
 /* A pair of the pool whose sockets are bound (or were: bound is false). */
 struct relay_pair {
-	int fd[2];
+	int fd[RELAY_SOCKS];
 	bool bound;
 	struct relay_stream *s;    /* the stream on it, NULL while free */
+};
+
+/* A datagram's source or destination, of either family. */
+union relay_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
 };
 
 struct relay_stream {
@@ -68,27 +87,27 @@ struct relay_stream {
 	struct relay_pair *pair;
 	/* the local leg (the PBX): what its SDP says */
 	bool have_local;
-	struct sockaddr_in local_rtp, local_rtcp;
+	struct netaddr local_rtp, local_rtcp;
 	bool local_mux;
 	/* the remote leg: learnt, or (fixed) taken from its SDP */
 	bool have_remote;
 	struct latch remote;
 	bool remote_mux;
 	bool remote_fixed;
-	struct sockaddr_in remote_rtp, remote_rtcp;   /* fixed: where to send */
+	struct netaddr remote_rtp, remote_rtcp;       /* fixed: where to send */
 	bool have_fallback;                            /* learning: where to send meanwhile */
-	struct sockaddr_in fallback_rtp, fallback_rtcp;
+	struct netaddr fallback_rtp, fallback_rtcp;
 	struct relay_leg_stats local_stats, remote_stats;
 	uint64_t last_ms;
 	enum relay_drop drop_why;
-	struct sockaddr_in drop_from;
+	struct netaddr drop_from;
 	unsigned long source_dropped;
 	struct relay_stream *prev, *next;
 };
 
 struct relay {
 	struct event_base *base;
-	int epfd;                  /* every bound socket; data: pair | which */
+	int epfd;                  /* every bound socket; data: pair | socket index */
 	int tick_fd;               /* timerfd: RELAY_POLL_US while polling */
 	struct event *ready_ev, *tick_ev;
 	bool polling;
@@ -98,7 +117,8 @@ struct relay {
 	size_t bound;              /* pairs with bound sockets */
 	uint32_t unbind_cursor;    /* where the search for an idle pair to close goes on */
 	unsigned long stray;       /* datagrams read on pairs no stream holds */
-	struct in_addr bind_ip;
+	struct netaddr bind4, bind6;
+	int socks;                 /* sockets per pair: 2 (IPv4), 4 (IPv6 too) */
 	struct portpool *pool;
 	struct relay_stream *streams;
 	size_t count;
@@ -106,11 +126,11 @@ struct relay {
 	struct mmsghdr in[RELAY_BATCH];
 	unsigned in_used;          /* headers the last receive filled */
 	struct iovec in_iov[RELAY_BATCH];
-	struct sockaddr_in from[RELAY_BATCH];
+	union relay_sockaddr from[RELAY_BATCH];
 	uint8_t buf[RELAY_BATCH][RELAY_PACKET_MAX];
 	struct mmsghdr out[RELAY_BATCH];
 	struct iovec out_iov[RELAY_BATCH];
-	struct sockaddr_in to[RELAY_BATCH];
+	union relay_sockaddr to[RELAY_BATCH];
 	struct relay_leg_stats *out_leg[RELAY_BATCH];  /* the leg each came from */
 };
 
@@ -185,7 +205,7 @@ static enum relay_drop from_latch(enum latch_drop why)
  * because of the source is what the admin needs to see, so another kind
  * never hides it. */
 static void note_drop(struct relay_stream *s, struct relay_leg_stats *st, enum relay_drop why,
-		      const struct sockaddr_in *src)
+		      const struct netaddr *src)
 {
 	bool source = relay_drop_is_source(why);
 
@@ -201,18 +221,50 @@ static void note_drop(struct relay_stream *s, struct relay_leg_stats *st, enum r
 		memset(&s->drop_from, 0, sizeof(s->drop_from));
 }
 
-static bool addr_set(const struct sockaddr_in *a)
+/* An address to send to: a port, and an address that is not 0.0.0.0 or ::
+ * (hold) nor missing. */
+static bool addr_set(const struct netaddr *a)
 {
-	return a->sin_addr.s_addr != 0 && a->sin_port != 0;
+	if (a->port == 0)
+		return false;
+	if (a->family == AF_INET)
+		return a->ip.v4.s_addr != 0;
+	return a->family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&a->ip.v6);
+}
+
+/* A received datagram's source as the latch compares it. A dual-stack
+ * socket is never used (IPV6_V6ONLY), so no v4-mapped address comes in. */
+static inline void source_of(const union relay_sockaddr *from, struct netaddr *out)
+{
+	if (from->sa.sa_family == AF_INET)
+		*out = (struct netaddr){ .family = AF_INET, .port = ntohs(from->in.sin_port),
+					 .ip.v4 = from->in.sin_addr };
+	else
+		*out = (struct netaddr){ .family = AF_INET6, .port = ntohs(from->in6.sin6_port),
+					 .scope_id = from->in6.sin6_scope_id,
+					 .ip.v6 = from->in6.sin6_addr };
+}
+
+/* dest as the socket address for sendmmsg; its length. */
+static inline socklen_t sockaddr_of(const struct netaddr *a, union relay_sockaddr *out)
+{
+	if (a->family == AF_INET) {
+		out->in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(a->port),
+						.sin_addr = a->ip.v4 };
+		return sizeof(out->in);
+	}
+	out->in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(a->port),
+					  .sin6_addr = a->ip.v6, .sin6_scope_id = a->scope_id };
+	return sizeof(out->in6);
 }
 
 /* Decide where packet i goes; false = drop (counted, with why). *leg is
  * the leg it came from (counted as forwarded there). */
 static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, size_t len,
-			 const struct sockaddr_in *src, uint64_t now, struct sockaddr_in *dest,
+			 const struct netaddr *src, uint64_t now, struct netaddr *dest,
 			 int *out_sock, struct relay_leg_stats **leg)
 {
-	bool from_local = s->have_local && src->sin_addr.s_addr == s->local_rtp.sin_addr.s_addr;
+	bool from_local = s->have_local && latch_same_ip(src, &s->local_rtp);
 	bool rtcp = which == SOCK_RTCP || looks_like_rtcp(p, len);
 	struct relay_leg_stats *st = from_local ? &s->local_stats : &s->remote_stats;
 	enum relay_drop why = RELAY_DROP_NO_TARGET;
@@ -246,7 +298,7 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 		uint16_t seq = rtcp ? 0 : (uint16_t)(p[2] << 8 | p[3]);
 		uint32_t ssrc = rtcp ? 0 : (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 		if (s->remote_fixed) {
-			if (src->sin_addr.s_addr != s->remote_rtp.sin_addr.s_addr) {
+			if (!latch_same_ip(src, &s->remote_rtp)) {
 				why = RELAY_DROP_NOT_SDP;
 				goto drop;
 			}
@@ -336,19 +388,21 @@ static bool discard(struct relay *r, int fd)
 /* The sockets are edge-triggered (a socket read empty is not polled again
  * for nothing): one left with data (a flood, or an error) is queued again
  * here, and its turn comes on the next pass. */
-static void rearm(struct relay *r, struct relay_pair *pair, int which)
+static void rearm(struct relay *r, struct relay_pair *pair, int k)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
-				  .data.u64 = (uintptr_t)pair | (uintptr_t)which };
+				  .data.u64 = (uintptr_t)pair | (uintptr_t)k };
 
-	epoll_ctl(r->epfd, EPOLL_CTL_MOD, pair->fd[which], &ev);
+	epoll_ctl(r->epfd, EPOLL_CTL_MOD, pair->fd[k], &ev);
 }
 
-/* Read what waits on one socket, up to 4 batches; whether it is empty now. */
-static bool read_socket(struct relay *r, struct relay_pair *pair, int which)
+/* Read what waits on socket k of a pair (family * 2 + RTP/RTCP), up to 4
+ * batches; whether it is empty now. */
+static bool read_socket(struct relay *r, struct relay_pair *pair, int k)
 {
 	struct relay_stream *s = pair->s;
-	int fd = pair->fd[which];
+	int fd = pair->fd[k];
+	int which = k & 1;
 
 	if (!s)
 		return discard(r, fd);
@@ -358,41 +412,50 @@ static bool read_socket(struct relay *r, struct relay_pair *pair, int which)
 			return drained(n); /* EAGAIN, or an error: the socket stays */
 		uint64_t now = relay_now_ms();
 		unsigned queued = 0;
+		int queue_fd = -1;
 		for (int i = 0; i < n; i++) {
 			size_t len = r->in[i].msg_len;
-			struct sockaddr_in dest;
+			struct netaddr src, dest;
 			struct relay_leg_stats *leg;
 			int out_sock = which;
+			source_of(&r->from[i], &src);
 			if (r->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &r->from[i]);
+				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &src);
 				continue;
 			}
-			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock, &leg))
+			if (!route_packet(s, which, r->buf[i], len, &src, now, &dest, &out_sock, &leg))
 				continue;
 			s->last_ms = now;
-			if (out_sock != which) {
-				/* a muxed leg meets a non-muxed one: rare, send at once */
-				if (sendto(pair->fd[out_sock], r->buf[i], len, MSG_DONTWAIT,
-					   (const struct sockaddr *)&dest, sizeof(dest)) < 0)
-					unforward(s, leg, len);
+			/* out on the socket of the destination's family (a leg's
+			 * own), RTP or RTCP as route_packet said */
+			int out_k = (dest.family == AF_INET6 ? 2 : 0) + out_sock;
+			if (out_k >= r->socks) {
+				unforward(s, leg, len); /* IPv6 media, IPv4-only relay */
 				continue;
 			}
+			if (queued && pair->fd[out_k] != queue_fd) {
+				/* a muxed leg meets a non-muxed one, or the legs' families
+				 * differ: what is queued goes first */
+				flush(r, queue_fd, queued, s);
+				queued = 0;
+			}
+			queue_fd = pair->fd[out_k];
 			/* the out headers point at to[] and out_iov[] (relay_new) */
-			r->to[queued] = dest;
+			r->out[queued].msg_hdr.msg_namelen = sockaddr_of(&dest, &r->to[queued]);
 			r->out_iov[queued].iov_base = r->buf[i];
 			r->out_iov[queued].iov_len = len;
 			r->out_leg[queued] = leg;
 			queued++;
 		}
 		if (queued)
-			flush(r, fd, queued, s);
+			flush(r, queue_fd, queued, s);
 		if (n < RELAY_BATCH)
 			return true;
 	}
 	return false;
 }
 
-_Static_assert(_Alignof(struct relay_pair) >= 2, "the low bit of a pair pointer is free");
+_Static_assert(_Alignof(struct relay_pair) >= RELAY_SOCKS, "the low 2 bits of a pair pointer are free");
 
 /* Read every socket that is ready now; how many were. */
 static int read_ready(struct relay *r)
@@ -404,9 +467,9 @@ static int read_ready(struct relay *r)
 		int n = epoll_wait(r->epfd, ready, RELAY_READY_MAX, 0);
 		for (int i = 0; i < n; i++) {
 			uintptr_t tag = (uintptr_t)ready[i].data.u64;
-			struct relay_pair *pair = (struct relay_pair *)(tag & ~(uintptr_t)1);
-			if (!read_socket(r, pair, (int)(tag & 1)))
-				rearm(r, pair, (int)(tag & 1));
+			struct relay_pair *pair = (struct relay_pair *)(tag & ~(uintptr_t)3);
+			if (!read_socket(r, pair, (int)(tag & 3)))
+				rearm(r, pair, (int)(tag & 3));
 		}
 		if (n <= 0)
 			break;
@@ -470,14 +533,23 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	r->window_count = 0;
 }
 
-static int bind_port(struct in_addr ip, uint16_t port)
+/* A socket bound on ip (either family), port port. An IPv6 one is IPv6 only
+ * (decision 1 of issue 20: the IPv4 sockets stay what they were). */
+static int bind_port(const struct netaddr *ip, uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = ip, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct netaddr at = *ip;
+	union relay_sockaddr sa;
+	socklen_t len;
+	int one = 1;
+	int fd = socket(ip->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	at.port = port;
+	len = sockaddr_of(&at, &sa);
+	if ((ip->family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(fd, &sa.sa, len) != 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -495,7 +567,7 @@ static void unbind_pair(struct relay *r, struct relay_pair *pair)
 {
 	if (!pair->bound)
 		return;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < r->socks; k++) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, pair->fd[k], NULL);
 		close(pair->fd[k]);
 		pair->fd[k] = -1;
@@ -522,31 +594,39 @@ static bool unbind_an_idle_pair(struct relay *r)
 
 enum bind_result { BIND_OK, BIND_PORT_TAKEN, BIND_NO_RESOURCES };
 
-/* Bind the pair of even port `port` and add its sockets to the epoll set. */
+/* Close the first n sockets of a pair that is not bound yet. */
+static void close_socks(struct relay_pair *pair, int n)
+{
+	for (int k = 0; k < n; k++)
+		close(pair->fd[k]);
+	for (int k = 0; k < RELAY_SOCKS; k++)
+		pair->fd[k] = -1;
+}
+
+/* Bind the pair of even port `port` (each family the relay has) and add its
+ * sockets to the epoll set. Either all are bound or none (a port that one
+ * family cannot have is not a pair for every call). */
 static enum bind_result bind_pair(struct relay *r, struct relay_pair *pair, uint16_t port)
 {
-	for (int k = 0; k < 2; k++) {
-		int fd = bind_port(r->bind_ip, (uint16_t)(port + k));
+	for (int k = 0; k < r->socks; k++) {
+		const struct netaddr *ip = k < 2 ? &r->bind4 : &r->bind6;
+		int fd = bind_port(ip, (uint16_t)(port + (k & 1)));
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && unbind_an_idle_pair(r))
-			fd = bind_port(r->bind_ip, (uint16_t)(port + k));
+			fd = bind_port(ip, (uint16_t)(port + (k & 1)));
 		if (fd < 0) {
 			bool taken = errno == EADDRINUSE || errno == EACCES || errno == EADDRNOTAVAIL;
-			if (k == 1)
-				close(pair->fd[0]);
-			pair->fd[0] = pair->fd[1] = -1;
+			close_socks(pair, k);
 			return taken ? BIND_PORT_TAKEN : BIND_NO_RESOURCES;
 		}
 		pair->fd[k] = fd;
 	}
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < r->socks; k++) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
 					  .data.u64 = (uintptr_t)pair | (uintptr_t)k };
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, pair->fd[k], &ev) != 0) {
-			if (k == 1)
-				epoll_ctl(r->epfd, EPOLL_CTL_DEL, pair->fd[0], NULL);
-			close(pair->fd[0]);
-			close(pair->fd[1]);
-			pair->fd[0] = pair->fd[1] = -1;
+			for (int j = 0; j < k; j++)
+				epoll_ctl(r->epfd, EPOLL_CTL_DEL, pair->fd[j], NULL);
+			close_socks(pair, r->socks);
 			return BIND_NO_RESOURCES;
 		}
 	}
@@ -555,14 +635,29 @@ static enum bind_result bind_pair(struct relay *r, struct relay_pair *pair, uint
 	return BIND_OK;
 }
 
-struct relay *relay_new(struct event_base *base, struct in_addr bind_ip, int rtpstart, int rtpend)
+struct relay *relay_new(struct event_base *base, const struct netaddr *bind4,
+			const struct netaddr *bind6, int rtpstart, int rtpend)
 {
-	struct relay *r = calloc(1, sizeof(*r));
+	struct relay *r;
 
+	if (!bind4 || bind4->family != AF_INET || (bind6 && bind6->family != AF_INET6))
+		return NULL;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->base = base;
-	r->bind_ip = bind_ip;
+	r->bind4 = *bind4;
+	r->socks = 2;
+	if (bind6) {
+		/* IPv6 only if the host lets the relay bind there at all: else
+		 * every pair would fail its IPv6 bind and leave the pool */
+		int probe = bind_port(bind6, 0);
+		if (probe >= 0) {
+			close(probe);
+			r->bind6 = *bind6;
+			r->socks = RELAY_SOCKS;
+		}
+	}
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	/* calloc of this size maps fresh zero pages: only the range's are touched */
@@ -636,7 +731,7 @@ struct relay_stream *relay_stream_open(struct relay *r)
 			}
 		} else {
 			/* what came while the pair was free is not this stream's */
-			for (int k = 0; k < 2; k++)
+			for (int k = 0; k < r->socks; k++)
 				if (!discard(r, pair->fd[k]))
 					rearm(r, pair, k);
 		}
@@ -701,8 +796,13 @@ uint16_t relay_stream_port(const struct relay_stream *s)
 	return s->port;
 }
 
-void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rtp,
-			    const struct sockaddr_in *rtcp, bool mux)
+bool relay_has_ipv6(const struct relay *r)
+{
+	return r->socks == RELAY_SOCKS;
+}
+
+void relay_stream_set_local(struct relay_stream *s, const struct netaddr *rtp,
+			    const struct netaddr *rtcp, bool mux)
 {
 	s->local_rtp = *rtp;
 	s->local_rtcp = *rtcp;
@@ -710,8 +810,8 @@ void relay_stream_set_local(struct relay_stream *s, const struct sockaddr_in *rt
 	s->have_local = true;
 }
 
-void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr signal_ip,
-			     struct in_addr sdp_ip, uint16_t sdp_port, bool mux)
+void relay_stream_set_remote(struct relay_stream *s, bool strict, const struct netaddr *signal_ip,
+			     const struct netaddr *sdp_ip, uint16_t sdp_port, bool mux)
 {
 	if (!s->have_remote || s->remote_fixed || s->remote.strict != strict)
 		latch_init(&s->remote, strict, signal_ip, sdp_ip, sdp_port);
@@ -722,8 +822,8 @@ void relay_stream_set_remote(struct relay_stream *s, bool strict, struct in_addr
 	s->have_remote = true;
 }
 
-void relay_stream_set_remote_fallback(struct relay_stream *s, const struct sockaddr_in *rtp,
-				      const struct sockaddr_in *rtcp)
+void relay_stream_set_remote_fallback(struct relay_stream *s, const struct netaddr *rtp,
+				      const struct netaddr *rtcp)
 {
 	s->have_fallback = rtp && rtcp;
 	if (s->have_fallback) {
@@ -732,8 +832,8 @@ void relay_stream_set_remote_fallback(struct relay_stream *s, const struct socka
 	}
 }
 
-void relay_stream_set_remote_fixed(struct relay_stream *s, const struct sockaddr_in *rtp,
-				   const struct sockaddr_in *rtcp, bool mux)
+void relay_stream_set_remote_fixed(struct relay_stream *s, const struct netaddr *rtp,
+				   const struct netaddr *rtcp, bool mux)
 {
 	s->have_fallback = false;
 	s->remote_fixed = true;

@@ -35,7 +35,7 @@
 struct sip_ctx {
 	struct sip_dispatch *sd;
 	const struct sip_env *env;
-	struct sockaddr_in src;
+	struct netaddr src;   /* either family */
 	const char *datagram; /* the bytes as received, for the authenticate step */
 	size_t len;
 	osip_message_t *msg;
@@ -47,7 +47,7 @@ struct sip_ctx {
 struct pending_lookup {
 	struct sip_dispatch *sd;
 	osip_message_t *msg;
-	struct sockaddr_in src;
+	struct netaddr src;
 	enum source_kind kind;
 	uint16_t port;
 	char host[256];
@@ -109,15 +109,15 @@ size_t sip_dispatch_pending(const struct sip_dispatch *sd)
  * stamped with received/rport). */
 static void respond(struct sip_ctx *ctx, int status, const char *reason)
 {
-	struct sockaddr_in to;
-	char addr[NETADDR_STRLEN];
+	struct netaddr to;
+	char addr[NETADDR_TEXT_MAX];
 	osip_message_t *resp;
 
 	if (MSG_IS_ACK(ctx->msg))
 		return; /* ACK is never answered */
-	if (!sip_via_response_target(ctx->msg, &to)) {
+	if (!sip_via_response_target_addr(ctx->msg, &to)) {
 		log_limited(&malformed_limit, LOG_INFO, "no usable Via to answer %s from %s",
-			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, addr));
+			    sipmsg_method(ctx->msg), netaddr_print(&ctx->src, addr));
 		return;
 	}
 	resp = sip_reply_build(ctx->msg, status, reason);
@@ -168,7 +168,7 @@ static bool source_is_local(const struct sip_ctx *ctx)
 }
 
 static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **contact,
-			  struct sockaddr_in *nat)
+			  struct netaddr *nat)
 {
 	const struct sip_env *env = arg;
 	const struct binding *b = registrar_lookup(env->registrar, peer->name, env->now());
@@ -176,8 +176,7 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 	if (!b)
 		return false;
 	if (b->transport != SIP_TRANSPORT_UDP &&
-	    (!env->transport_to || !netaddr_to_in(&b->nat, nat) ||
-	     env->transport_to(env->transport_arg, nat) != b->transport)) {
+	    (!env->transport_to || env->transport_to(env->transport_arg, &b->nat) != b->transport)) {
 		/* Registered over a connection that is gone: the phone's NAT
 		 * lets nothing else in, so it is unreachable until it connects
 		 * and registers again (answered 480 at once, not after Timer B). */
@@ -187,21 +186,24 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		return false;
 	}
 	*contact = b->contact;
-	if (!netaddr_to_in(&b->nat, nat))
-		return false; /* an IPv6 binding: not reachable over this IPv4 path */
+	*nat = b->nat;
 	if (b->transport == SIP_TRANSPORT_UDP && !(peer->nat & CONF_NAT_FORCE_RPORT)) {
 		/* nat without force_rport: the Contact is where it is (when it
 		 * names an address; a name is not looked up here). With auto,
 		 * only when the registration came from there: a Contact that is
 		 * not the source is behind NAT (auto_force_rport). */
 		osip_uri_t *uri = NULL;
-		struct in_addr ip;
+		struct netaddr ip;
 		uint16_t port = 5060;
+		/* a Contact of the binding's family only: a leg is one family */
 		if (osip_uri_init(&uri) == 0 && osip_uri_parse(uri, b->contact) == 0 &&
-		    netaddr_parse_ipv4(uri->host, &ip) && (!uri->port || netaddr_parse_port(uri->port, &port)) &&
+		    netaddr_parse_ip(uri->host, &ip) && ip.family == b->nat.family &&
+		    (!uri->port || netaddr_parse_port(uri->port, &port)) &&
 		    !((peer->nat & CONF_NAT_AUTO) &&
-		      natdetect_claim(nat, uri->host, uri->port, NATDETECT_CONTACT)))
-			*nat = netaddr_make(ip, port);
+		      natdetect_claim_addr(&b->nat, uri->host, uri->port, NATDETECT_CONTACT))) {
+			*nat = ip;
+			nat->port = port;
+		}
 		osip_uri_free(uri);
 	}
 	return true;
@@ -217,7 +219,8 @@ static void route_self_of(const struct sip_env *env, struct route_self *self)
 	memset(self, 0, sizeof(*self));
 	self->conf = env->conf;
 	self->have_lan_addr = advertise_lan(env->advertise, &self->lan_addr);
-	self->have_ext_addr = advertise_external(env->advertise, &self->ext_addr);
+	self->have_ext_addr = advertise_external(env->advertise, AF_INET, &self->ext_addr);
+	self->have_ext6_addr = advertise_external(env->advertise, AF_INET6, &self->ext6_addr);
 	self->port = env->conf->bindport;
 	if (env->trunks) {
 		self->trunk_addr = trunks_addr_cb;
@@ -231,13 +234,13 @@ static void route_self_of(const struct sip_env *env, struct route_self *self)
 	}
 }
 
-static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
+static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 {
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx),
 				       .peer = ctx->peer };
-	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
+	char from[NETADDR_TEXT_MAX], to[NETADDR_TEXT_MAX];
 
-	bool to_internet = !classify_is_local(ctx->env->conf, dest->sin_addr);
+	bool to_internet = !classify_is_local_addr(ctx->env->conf, dest);
 	switch (sip_forward_request(ctx->env, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
 		ctx->sd->counters.forwarded++;
@@ -247,13 +250,13 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		if (to_internet || ctx->kind == SOURCE_INTERNET || ctx->kind == SOURCE_TRUNK)
 			sip_authenticate_note_dialog(ctx->env, ctx->msg, to_internet, ctx->peer);
 		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
-			  sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from),
-			  netaddr_format(dest, to));
+			  sipmsg_call_id(ctx->msg), netaddr_print(&ctx->src, from),
+			  netaddr_print(dest, to));
 		break;
 	case FORWARD_NO_ADDRESS:
 		log_limited(&noaddr_limit, LOG_WARNING,
 			    "%s from %s needs the external address, which is not known yet; answered 503",
-			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, from));
+			    sipmsg_method(ctx->msg), netaddr_print(&ctx->src, from));
 		refuse_unavailable(ctx);
 		break;
 	case FORWARD_CALL_LIMIT:
@@ -267,7 +270,7 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		break;
 	case FORWARD_BAD_SDP:
 		log_limited(&malformed_limit, LOG_NOTICE, "%s %s from %s has SDP that cannot be relayed; answered 488",
-			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from));
+			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), netaddr_print(&ctx->src, from));
 		respond(ctx, 488, NULL);
 		break;
 	case FORWARD_FAILED:
@@ -298,9 +301,9 @@ static void lookup_done_cb(void *arg, bool ok, const struct netaddr *addr)
 		ctx.peer = conf_peer_find(ctx.env->conf, p->peer);
 
 	pending_unlink(p);
-	struct sockaddr_in dest;
-	if (ok && netaddr_to_in(addr, &dest)) {
-		dest.sin_port = htons(p->port);
+	if (ok && addr->family) {
+		struct netaddr dest = *addr;
+		dest.port = p->port;
 		forward_to(&ctx, &dest);
 	} else {
 		ctx.sd->counters.lookups_failed++;
@@ -317,7 +320,6 @@ static void lookup_done_cb(void *arg, bool ok, const struct netaddr *addr)
 static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t port)
 {
 	struct netaddr addr;
-	struct sockaddr_in dest;
 	struct pending_lookup *p = calloc(1, sizeof(*p));
 
 	if (!p) {
@@ -326,10 +328,10 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	}
 	switch (ctx->env->resolve(ctx->env->resolve_arg, host, &addr, lookup_done_cb, p)) {
 	case DNSCACHE_HIT:
-		if (netaddr_to_in(&addr, &dest)) {
-			dest.sin_port = htons(port);
+		if (addr.family) {
+			addr.port = port;
 			free(p);
-			forward_to(ctx, &dest);
+			forward_to(ctx, &addr);
 			return;
 		}
 		/* fall through */
@@ -362,9 +364,9 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 
 static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 {
-	struct sockaddr_in to;
+	struct netaddr to;
 
-	if (sip_via_response_target(ctx->msg, &to)) {
+	if (sip_via_response_target_addr(ctx->msg, &to)) {
 		ctx->sd->counters.answered_locally++;
 		sip_forward_send(ctx->env, answer, &to);
 	}
@@ -373,7 +375,7 @@ static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 
 static void handle_request(struct sip_ctx *ctx)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	/* Before a peer is authenticated only the global rule counts (AST-2011-013):
 	 * anything from outside the LAN is answered to its source port. */
 	bool force_rport = !source_is_local(ctx);
@@ -382,14 +384,14 @@ static void handle_request(struct sip_ctx *ctx)
 
 	ctx->sd->counters.requests++;
 	log_debug("%s %s from %s (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-		  netaddr_format(&ctx->src, addr), classify_source_name(ctx->kind));
+		  netaddr_print(&ctx->src, addr), classify_source_name(ctx->kind));
 	bool asked_rport = false;
 	osip_via_t *top = osip_list_get(&ctx->msg->vias, 0);
 	if (top)
 		sip_via_param(top, "rport", &asked_rport);
-	if (sip_via_stamp_received(ctx->msg, &ctx->src, force_rport) != 0) {
+	if (sip_via_stamp_received_addr(ctx->msg, &ctx->src, force_rport) != 0) {
 		log_limited(&malformed_limit, LOG_INFO, "request from %s has an unusable Via, dropped",
-			    netaddr_format(&ctx->src, addr));
+			    netaddr_print(&ctx->src, addr));
 		return;
 	}
 	if (is_options_to_self(ctx->msg)) {
@@ -414,7 +416,7 @@ static void handle_request(struct sip_ctx *ctx)
 	 * the answers go to its Via port unless it asked for rport itself, or
 	 * (nat = "auto") came from elsewhere than its sent-by. */
 	if (ctx->peer && !asked_rport && top &&
-	    !natdetect_force_rport(ctx->peer->nat, &ctx->src, top->host, top->port))
+	    !natdetect_force_rport_addr(ctx->peer->nat, &ctx->src, top->host, top->port))
 		sip_via_param_remove(top, "rport");
 	int max_forwards = sip_forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
@@ -428,7 +430,7 @@ static void handle_request(struct sip_ctx *ctx)
 	if (sip_branch_seen_before(ctx->msg)) {
 		log_limited(&malformed_limit, LOG_NOTICE, "loop: %s %s from %s has been here before",
 			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-			    netaddr_format(&ctx->src, addr));
+			    netaddr_print(&ctx->src, addr));
 		respond(ctx, 482, NULL);
 		return;
 	}
@@ -438,7 +440,7 @@ static void handle_request(struct sip_ctx *ctx)
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
 	    auth_assert_identity(ctx->msg, ctx->peer, &(struct netaddr){ .family = AF_INET,
 									 .port = self.port,
-									 .ip.v4 = self.lan_addr }) != 0) {
+									 .ip.v4 = self.lan_addr.ip.v4 }) != 0) {
 		respond(ctx, 500, NULL);
 		return;
 	}
@@ -453,7 +455,7 @@ static void handle_request(struct sip_ctx *ctx)
 		break;
 	case ROUTE_RESPOND:
 		log_debug("%s %s from %s: %d (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-			  netaddr_format(&ctx->src, addr), route.status, route.why);
+			  netaddr_print(&ctx->src, addr), route.status, route.why);
 		respond(ctx, route.status, NULL);
 		break;
 	}
@@ -461,7 +463,7 @@ static void handle_request(struct sip_ctx *ctx)
 
 static void handle_response(struct sip_ctx *ctx)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
 
 	ctx->sd->counters.responses++;
@@ -469,7 +471,7 @@ static void handle_response(struct sip_ctx *ctx)
 		/* R6: a response whose top Via is not ours is never passed on */
 		ctx->sd->counters.stray_responses++;
 		log_limited(&malformed_limit, LOG_INFO, "%d response from %s is not for sipnatd, dropped",
-			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
+			    ctx->msg->status_code, netaddr_print(&ctx->src, addr));
 		return;
 	}
 	if (osip_list_size(&ctx->msg->vias) == 0) {
@@ -478,9 +480,9 @@ static void handle_response(struct sip_ctx *ctx)
 			qualify_response(ctx->env->qualify, ctx->msg);
 		return;
 	}
-	struct sockaddr_in to;
-	bool to_internet = sip_via_response_target(ctx->msg, &to) &&
-			   !classify_is_local(ctx->env->conf, to.sin_addr);
+	struct netaddr to;
+	bool to_internet = sip_via_response_target_addr(ctx->msg, &to) &&
+			   !classify_is_local_addr(ctx->env->conf, &to);
 	enum forward_result fr = sip_forward_response(ctx->env, ctx->msg, &fsrc);
 	if (fr == FORWARD_SENT) {
 		ctx->sd->counters.forwarded++;
@@ -491,21 +493,22 @@ static void handle_response(struct sip_ctx *ctx)
 	media_note(ctx->env->media, ctx->msg);
 	if (fr != FORWARD_SENT)
 		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
-			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
+			    ctx->msg->status_code, netaddr_print(&ctx->src, addr));
 }
 
 void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
-			  const struct sockaddr_in *src)
+			  const struct netaddr *src)
 {
 	struct sip_ctx ctx = { .sd = sd, .env = sd->env, .src = *src, .datagram = buf, .len = len };
 	struct sip_counters *counters = &sd->counters;
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	const char *why;
 
 	counters->received++;
-	/* A banned address costs no parsing (section 6); the LAN is never banned. */
-	if (bans_is_banned(ctx.env->bans, src->sin_addr, ctx.env->now()) &&
-	    !classify_is_local(ctx.env->conf, src->sin_addr)) {
+	/* A banned address costs no parsing (section 6); the LAN is never banned.
+	 * An IPv6 source is banned per banprefix6 prefix (one host owns a /64). */
+	if (bans_is_banned_addr(ctx.env->bans, src, (unsigned)ctx.env->conf->banprefix6, ctx.env->now()) &&
+	    !classify_is_local_addr(ctx.env->conf, src)) {
 		counters->banned++;
 		return;
 	}
@@ -521,26 +524,25 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 	case SIPMSG_TOO_BIG:
 		counters->too_big++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a datagram from %s: %s",
-			    netaddr_format(src, addr), why);
+			    netaddr_print(src, addr), why);
 		return;
 	case SIPMSG_MALFORMED:
 	case SIPMSG_INCOMPLETE:
 		counters->malformed++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a malformed datagram from %s (%zu bytes): %s",
-			    netaddr_format(src, addr), len, why);
+			    netaddr_print(src, addr), len, why);
 		return;
 	case SIPMSG_INVALID:
 		counters->invalid++;
 		log_limited(&malformed_limit, LOG_NOTICE, "bad request from %s: %s; answered 400",
-			    netaddr_format(src, addr), why);
-		if (sip_via_stamp_received(ctx.msg, src, true) == 0)
+			    netaddr_print(src, addr), why);
+		if (sip_via_stamp_received_addr(ctx.msg, src, true) == 0)
 			respond(&ctx, 400, NULL);
 		osip_message_free(ctx.msg);
 		return;
 	}
 
-	struct netaddr src_addr = netaddr_from_in(src);
-	ctx.kind = classify_source_addr(ctx.env->conf, &src_addr, ctx.env->trunks ? trunks_match_cb : NULL,
+	ctx.kind = classify_source_addr(ctx.env->conf, src, ctx.env->trunks ? trunks_match_cb : NULL,
 					ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
 	if (!source_is_local(&ctx))
@@ -552,7 +554,7 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 	osip_message_free(ctx.msg);
 }
 
-void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct netaddr *src)
 {
 	sip_dispatch_message(arg, buf, len, src);
 }

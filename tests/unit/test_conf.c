@@ -84,22 +84,22 @@ static const struct {
 	  NAME ":5: peers.a.qualifyfreq: must be between 1 and 3600" },
 
 	/* bad values */
-	{ G("bindaddr = \"1.2.3\";"), NAME ":3: general.bindaddr: not an IPv4 address" },
-	{ G("localaddr = \"lan\";"), NAME ":3: general.localaddr: not an IPv4 address" },
-	{ GX("externip = \"203.0.113.256\";"), NAME ":3: general.externip: not an IPv4 address" },
+	{ G("bindaddr = \"1.2.3\";"), NAME ":3: general.bindaddr: not an IPv4 or IPv6 address" },
+	{ G("localaddr = \"lan\";"), NAME ":3: general.localaddr: not an address: want an IPv4 address, an IPv6 address or one of each, comma-separated" },
+	{ GX("externip = \"203.0.113.256\";"), NAME ":3: general.externip: not an address: want an IPv4 address, \"auto\", an IPv6 address or one of each, comma-separated" },
 	{ GX("externhost = \"home_net.example\";"), NAME ":3: general.externhost: not a host name" },
 	{ GX("externhost = \"-a.example\";"), NAME ":3: general.externhost: not a host name" },
 	{ GX("externhost = \"203.0.113.7\";"), NAME ":3: general.externhost: not a host name" },
 	{ GX("externhost = \"\";"), NAME ":3: general.externhost: not a host name" },
 	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
 	  "  pbx = \"pbx.lan\";\n};\n",
-	  NAME ":3: general.pbx: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
 	  "  pbx = \"192.168.0.20:0\";\n};\n",
-	  NAME ":3: general.pbx: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
 	  "  pbx = \"192.168.0.20:65536\";\n};\n",
-	  NAME ":3: general.pbx: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ G("realm = \"\";"), NAME ":3: general.realm: must not be empty" },
 	{ G("realm = \"a\\\"b\";"), NAME ":3: general.realm: must not hold \", \\ or control characters" },
 	{ G("statefile = \"registrations\";"), NAME ":3: general.statefile: must be an absolute path" },
@@ -194,13 +194,13 @@ static const struct {
 	{ P("{ name = \"\"; secret = \"s\"; }"), NAME ":5: peers[0].name: must not be empty" },
 	{ P("{ name = \"a\"; secret = \"\"; }"), NAME ":5: peers.a.secret: must not be empty" },
 	{ P("{ name = \"a\"; host = \"sip provider\"; }"),
-	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
+	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IP address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; host = \"192.0.2.1:99999\"; }"),
-	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
+	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IP address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; host = \"999.1.1.1\"; }"),
-	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
+	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IP address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; secret = \"s\"; nat = \"yes\"; }"),
 	  NAME ":5: peers.a.nat: must be \"force_rport,comedia\", \"force_rport\", \"comedia\", "
@@ -254,9 +254,9 @@ static const struct {
 	{ G("tlsenable = true;"), NAME ":3: general.tlscertfile: is required when TLS is enabled" },
 	{ G("transport = \"udp,tls\";"), NAME ":3: general.tlscertfile: is required when TLS is enabled" },
 	{ G("tcpbindaddr = \"0.0.0.0:0\";"),
-	  NAME ":3: general.tcpbindaddr: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.tcpbindaddr: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ G("tlsbindaddr = \"host:5061\";"),
-	  NAME ":3: general.tlsbindaddr: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.tlsbindaddr: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ G("tlscertfile = \"cert.pem\";"), NAME ":3: general.tlscertfile: must be an absolute path" },
 	{ G("tcpmaxheadersize = 100;"), NAME ":3: general.tcpmaxheadersize: must be between 1024 and 65535" },
 	{ G("tcpmaxperaddr = 0;"), NAME ":3: general.tcpmaxperaddr: must be between 1 and 100000" },

@@ -447,7 +447,10 @@ START_TEST(calls_reply)
 
 	ck_assert_int_eq(sipmsg_parse(invite, strlen(invite), &msg, &why), SIPMSG_OK);
 	inet_pton(AF_INET, "203.0.113.7", &ext);
-	ck_assert_int_eq(media_rewrite(d.media, msg, true, &pbx, ext, NULL), MEDIA_DONE);
+	struct netaddr pbx_src = netaddr_from_in(&pbx);
+	struct sockaddr_in ext_sin = netaddr_make(ext, 0);
+	struct netaddr ext_addr = netaddr_from_in(&ext_sin);
+	ck_assert_int_eq(media_rewrite(d.media, msg, true, &pbx_src, &ext_addr, NULL), MEDIA_DONE);
 	osip_message_free(msg);
 
 	r = reply_of(CONTROL_CALLS);

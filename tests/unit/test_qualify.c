@@ -62,7 +62,7 @@ static long mono_ms(void)
 }
 
 /* What the dispatcher does with a response: pop our Via, hand it over. */
-static void on_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+static void on_datagram(void *arg, const char *buf, size_t len, const struct netaddr *src)
 {
 	osip_message_t *msg = NULL;
 	const char *why = NULL;
@@ -76,7 +76,7 @@ static void on_datagram(void *arg, const char *buf, size_t len, const struct soc
 	osip_message_free(msg);
 }
 
-static void send_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+static void send_cb(void *arg, const char *buf, size_t len, const struct netaddr *dest)
 {
 	sip_socket_send(arg, buf, len, dest);
 }
@@ -98,9 +98,10 @@ static void setup(void)
 	d.advertise = advertise_new(d.base, d.conf, NULL);
 	ck_assert_ptr_nonnull(d.advertise);
 	struct sockaddr_in bind_addr = netaddr_make(lo, 0);
-	d.sip = sip_socket_open(d.base, &bind_addr, on_datagram, NULL, err, sizeof(err));
+	struct netaddr bind4 = netaddr_from_in(&bind_addr), local;
+	d.sip = sip_socket_open(d.base, &bind4, NULL, on_datagram, NULL, err, sizeof(err));
 	ck_assert_msg(d.sip != NULL, "%s", err);
-	sip_addr = sip_socket_local(d.sip);
+	ck_assert(sip_socket_local(d.sip, AF_INET, &local) && netaddr_to_in(&local, &sip_addr));
 	d.env = (struct sip_env){ .conf = d.conf, .advertise = d.advertise, .send = send_cb,
 				  .send_arg = d.sip };
 	d.qualify = qualify_new(d.base, &d.env);
@@ -218,10 +219,10 @@ START_TEST(answered_ping)
 }
 END_TEST
 
-static enum sip_transport tcp_to_target(void *arg, const struct sockaddr_in *dest)
+static enum sip_transport tcp_to_target(void *arg, const struct netaddr *dest)
 {
 	(void)arg;
-	return dest->sin_port == target_addr.sin_port ? SIP_TRANSPORT_TCP : SIP_TRANSPORT_UDP;
+	return dest->port == ntohs(target_addr.sin_port) ? SIP_TRANSPORT_TCP : SIP_TRANSPORT_UDP;
 }
 
 /* A target that is a phone's TCP connection (issue 15): the ping's Via says

@@ -96,11 +96,11 @@ static int pump_until(struct event_base *base, int fd)
 
 static struct relay *new_relay(struct event_base *base, int start, int end)
 {
-	struct in_addr ip;
+	struct netaddr ip;
 	struct relay *r;
 
-	ck_assert_int_eq(inet_pton(AF_INET, RELAY_IP, &ip), 1);
-	r = relay_new(base, ip, start, end);
+	ck_assert(netaddr_parse_ip(RELAY_IP, &ip));
+	r = relay_new(base, &ip, NULL, start, end);
 	ck_assert_ptr_nonnull(r);
 	return r;
 }
@@ -108,7 +108,8 @@ static struct relay *new_relay(struct event_base *base, int start, int end)
 /* The PBX leg at pbx, the phone leg fixed at phone (no learning). */
 static void legs(struct relay_stream *s, int pbx, int phone)
 {
-	struct sockaddr_in a = local_of(pbx), b = local_of(phone);
+	struct sockaddr_in a_in = local_of(pbx), b_in = local_of(phone);
+	struct netaddr a = netaddr_from_in(&a_in), b = netaddr_from_in(&b_in);
 
 	relay_stream_set_local(s, &a, &a, true);
 	relay_stream_set_remote_fixed(s, &b, &b, true);

@@ -115,7 +115,8 @@ static struct admitted admit(const char *text)
 
 	memset(&out, 0, sizeof(out));
 	ck_assert_int_eq(text_parse(text, &req, &why), SIPMSG_OK);
-	out.verdict = sip_authenticate(&env, &counters, req, &phone, text, strlen(text), &out.peer,
+	struct netaddr from = netaddr_from_in(&phone);
+	out.verdict = sip_authenticate(&env, &counters, req, &from, text, strlen(text), &out.peer,
 				       &answer);
 	if (out.verdict == ANSWERED) {
 		ck_assert_ptr_nonnull(answer);

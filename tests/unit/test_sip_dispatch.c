@@ -125,16 +125,31 @@ static const struct {
 	{ "the PBX reaches a trunk known by name through the resolver", "MESSAGE",
 	  "sip:provider@192.168.1.2", NULL, NULL, SIP_PATH_FROM_PBX, SIP_PATH_FORWARDED, 0,
 	  SIP_PATH_RESOLVED ":5080" },
+	/* issue 20: the same rules for a party on IPv6 */
+	{ "OPTIONS from the IPv6 Internet: one fixed answer", "OPTIONS", "sip:200@[2001:db8:1::1]", NULL,
+	  NULL, SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 200, NULL },
+	{ "REGISTER over IPv6 without credentials", "REGISTER", "sip:[2001:db8:1::1]", NULL, NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 401, NULL },
+	{ "INVITE from a stranger on IPv6", "INVITE", "sip:200@[2001:db8:1::1]", NULL, NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 407, NULL },
+	{ "BYE over IPv6 of a dialog never seen", "BYE", "sip:200@[2001:db8:1::1]", "t9", NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 481, NULL },
+	{ "ACK over IPv6 of a dialog never seen: absorbed", "ACK", "sip:200@[2001:db8:1::1]", "t9", NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_DROPPED, 0, NULL },
+	{ "an IPv6 trunk (trusted by address) reaches the IPv4 PBX", "INVITE", "sip:200@[2001:db8:1::1]",
+	  NULL, NULL, SIP_PATH_FROM_TRUNK6, SIP_PATH_FORWARDED, 0, "192.168.1.10:5060" },
+	{ "the PBX reaches an IPv6 trunk, sipnatd's Via on IPv6", "MESSAGE", "sip:trunk6@192.168.1.2",
+	  NULL, NULL, SIP_PATH_FROM_PBX, SIP_PATH_FORWARDED, 0, "[2001:db8:20::20]:5060" },
 };
 
 START_TEST(request_outcome)
 {
 	struct sip_path_result r;
-	struct sockaddr_in src = sip_path_source_addr(cases[_i].from);
-	char via[NETADDR_STRLEN], dest[NETADDR_STRLEN];
+	struct netaddr src = sip_path_source_addr(cases[_i].from);
+	char via[NETADDR_TEXT_MAX], dest[NETADDR_TEXT_MAX];
 	char *text;
 
-	netaddr_format(&src, via);
+	netaddr_print(&src, via);
 	text = request(cases[_i].method, cases[_i].ruri, via, cases[_i].to_tag, cases[_i].extra, NULL);
 	run(text, cases[_i].from, &r);
 	ck_assert_msg(r.outcome == cases[_i].outcome, "%s: want %s, got %s (%d)", cases[_i].name,
@@ -143,16 +158,18 @@ START_TEST(request_outcome)
 		ck_assert_msg(r.status == cases[_i].status, "%s: want %d, got %d", cases[_i].name,
 			      cases[_i].status, r.status);
 		/* answered where the request came from (rport) */
-		ck_assert_msg(netaddr_equal(&r.dest, &src), "%s: answered to %s", cases[_i].name,
-			      netaddr_format(&r.dest, dest));
+		ck_assert_msg(netaddr_same(&r.dest, &src), "%s: answered to %s", cases[_i].name,
+			      netaddr_print(&r.dest, dest));
 		ck_assert_uint_eq(counters()->answered_locally, 1);
 	}
 	if (cases[_i].outcome == SIP_PATH_FORWARDED) {
-		ck_assert_str_eq(netaddr_format(&r.dest, dest), cases[_i].dest);
+		ck_assert_str_eq(netaddr_print(&r.dest, dest), cases[_i].dest);
 		ck_assert_uint_eq(counters()->forwarded, 1);
-		/* sipnatd's Via on top, with the address for that side */
-		ck_assert_msg(sent_contains(&r, "Via: SIP/2.0/UDP 203.0.113.1:5060;rport;branch=z9hG4bK") ||
-				      sent_contains(&r, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"),
+		/* sipnatd's Via on top, with the address for that side, of its family */
+		ck_assert_msg(r.dest.family == AF_INET6
+				      ? sent_contains(&r, "Via: SIP/2.0/UDP [" SIP_PATH_EXT6_ADDR "]:5060;rport;branch=z9hG4bK")
+				      : sent_contains(&r, "Via: SIP/2.0/UDP 203.0.113.1:5060;rport;branch=z9hG4bK") ||
+						sent_contains(&r, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"),
 			      "%s: no Via of sipnatd's in\n%.*s", cases[_i].name, (int)r.out_len, r.out);
 	}
 	ck_assert_uint_eq(counters()->requests, 1);
@@ -185,15 +202,15 @@ END_TEST
 
 START_TEST(banned_source_costs_nothing)
 {
-	struct sockaddr_in src = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
+	struct netaddr src = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
 	struct sip_path_result r;
 	char *text = request("REGISTER", "sip:203.0.113.1", "203.0.113.5:40000", NULL, NULL, NULL);
 
 	sip_path_run(path, text, strlen(text), SIP_PATH_FROM_INTERNET, &r); /* fresh tables */
 	sip_path_result_clear(&r);
 	for (int i = 0; i < 5; i++)
-		bans_failure(sip_path_bans(path), src.sin_addr, SIP_PATH_NOW, 5, 600);
-	ck_assert(bans_is_banned(sip_path_bans(path), src.sin_addr, SIP_PATH_NOW));
+		bans_failure(sip_path_bans(path), src.ip.v4, SIP_PATH_NOW, 5, 600);
+	ck_assert(bans_is_banned(sip_path_bans(path), src.ip.v4, SIP_PATH_NOW));
 	sip_path_run_more(path, text, strlen(text), src, &r);
 	ck_assert_int_eq(r.outcome, SIP_PATH_DROPPED);
 	ck_assert_uint_eq(r.sends, 0);
@@ -224,7 +241,7 @@ END_TEST
 
 START_TEST(call_out_and_answer_back)
 {
-	struct sockaddr_in phone = netaddr_make((struct in_addr){ 0 }, 0);
+	struct netaddr phone;
 	struct sip_path_result out, back;
 	char *invite = request("INVITE", "sip:alice@192.168.1.2", "192.168.1.10:5060", NULL, NULL, sdp_pbx);
 	osip_message_t *fwd = NULL, *answer = NULL;
@@ -249,7 +266,7 @@ START_TEST(call_out_and_answer_back)
 	ck_assert_msg(!back.violation, "%s", back.violation);
 	ck_assert_int_eq(back.outcome, SIP_PATH_FORWARDED);
 	/* to the PBX, where its own Via says, with that Via on top again */
-	ck_assert_str_eq(netaddr_format(&back.dest, (char[NETADDR_STRLEN]){ 0 }), "192.168.1.10:5060");
+	ck_assert_str_eq(netaddr_print(&back.dest, (char[NETADDR_TEXT_MAX]){ 0 }), "192.168.1.10:5060");
 	ck_assert(sent_contains(&back, "Via: SIP/2.0/UDP 192.168.1.10:5060;rport"));
 	ck_assert(!sent_contains(&back, SIP_PATH_EXT_ADDR ":5060;rport;branch"));
 	ck_assert_uint_eq(counters()->forwarded, 2);
@@ -313,18 +330,18 @@ END_TEST
  * lost on UDP. */
 START_TEST(stream_binding_needs_its_connection)
 {
-	struct sockaddr_in phone = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
+	struct netaddr phone = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
 	struct sip_path_result r;
 	struct binding b;
 	char *text = request("MESSAGE", "sip:bob@192.168.1.2", "192.168.1.10:5060", NULL, NULL, NULL);
 
-	phone.sin_port = htons(41000);
+	phone.port = 41000;
 	sip_path_run(path, "\r\n\r\n", 4, SIP_PATH_FROM_PBX, &r); /* fresh tables */
 	sip_path_result_clear(&r);
 	memset(&b, 0, sizeof(b));
 	snprintf(b.peer, sizeof(b.peer), "bob");
 	snprintf(b.contact, sizeof(b.contact), "sip:bob@10.0.0.9:5060;transport=tcp");
-	b.nat = netaddr_from_in(&phone);
+	b.nat = phone;
 	b.transport = SIP_TRANSPORT_TCP;
 	b.expires = SIP_PATH_NOW + 600;
 	b.registered = SIP_PATH_NOW;
@@ -339,7 +356,7 @@ START_TEST(stream_binding_needs_its_connection)
 	sip_path_set_stream(path, phone, SIP_TRANSPORT_TCP);
 	sip_path_run_more(path, text, strlen(text), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
 	ck_assert_int_eq(r.outcome, SIP_PATH_FORWARDED);
-	ck_assert(netaddr_equal(&r.dest, &phone));
+	ck_assert(netaddr_same(&r.dest, &phone));
 	ck_assert(sent_contains(&r, "Via: SIP/2.0/TCP "));
 	sip_path_result_clear(&r);
 
@@ -388,7 +405,7 @@ START_TEST(lookup_pending_then_answered)
 	ck_assert_uint_eq(sip_dispatch_pending(sip_path_dispatch(path)), 1);
 	ck_assert(sip_path_resolve_pending(path, true, &later));
 	ck_assert_int_eq(later.outcome, SIP_PATH_FORWARDED);
-	ck_assert_str_eq(netaddr_format(&later.dest, (char[NETADDR_STRLEN]){ 0 }), SIP_PATH_RESOLVED ":5080");
+	ck_assert_str_eq(netaddr_print(&later.dest, (char[NETADDR_TEXT_MAX]){ 0 }), SIP_PATH_RESOLVED ":5080");
 	ck_assert_uint_eq(sip_dispatch_pending(sip_path_dispatch(path)), 0);
 	ck_assert_uint_eq(counters()->forwarded, 1);
 	sip_path_result_clear(&r);

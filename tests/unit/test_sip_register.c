@@ -89,7 +89,8 @@ static char *handle(const char *call_id, const char *cseq, const char *headers, 
 	size_t len;
 
 	*changed = !*changed; /* must be set either way */
-	osip_message_t *resp = sip_register_handle(reg, conf, req, alice, &src, SIP_TRANSPORT_UDP, now, changed);
+	struct netaddr from = netaddr_from_in(&src);
+	osip_message_t *resp = sip_register_handle(reg, conf, req, alice, &from, SIP_TRANSPORT_UDP, now, changed);
 	ck_assert_ptr_nonnull(resp);
 	*status = osip_message_get_status_code(resp);
 	ck_assert_int_eq(sipmsg_serialize(resp, &buf, &len), 0);
