@@ -553,6 +553,14 @@ run_phone() {
 	fi
 	ast_hangup
 
+	# sipnatd qualifies the binding (OPTIONS at once, then every
+	# qualifyfreq): the phone must have answered
+	if wait_for "$work/sipnatd.log" "$peer at [$PHONE6]:5060 is reachable" 3 "$sipnatd_pid"; then
+		ok "$phone qualify: $(grep -m1 -oF "$peer at [$PHONE6]:5060 is reachable" "$work/sipnatd.log") (sipnatd's OPTIONS answered)"
+	else
+		fail "$phone qualify: sipnatd's OPTIONS to $peer at [$PHONE6]:5060 got no answer; what sipnatd sent: $(awk -v a="siptrace out to [$PHONE6]" 'index($0, a) { getline; if ($1 == "OPTIONS") { getline; print; exit } }' "$work/sipnatd.log")"
+	fi
+
 	"${phone}_quit" 2>/dev/null || true
 	exec 6>&-
 	stop_phone

@@ -13,7 +13,9 @@ what sipnatd writes or stamps there is of the family FAMILY (4 or 6):
 * the SDP: c= and o= lines (address type and address), a=rtcp with an address.
 
 Host names (sipnatd's hidden-host tokens, a domain) are not addresses: counted,
-not judged. Prints one line per violation ("FAIL: ...") and a last summary
+not judged. An address written against RFC 3261 / RFC 5118 (an IPv6 reference
+without brackets in a URI or sent-by, brackets doubled, brackets in
+received=) is a violation too. Prints one line per violation ("FAIL: ...") and a last summary
 line; exit status 1 when a violation was found or no SIP message was read.
 usage: sip_family_check.py FAMILY DESCRIPTION
 """
@@ -21,18 +23,37 @@ import ipaddress
 import re
 import sys
 
-URI_HOST = re.compile(r"sips?:(?:[^@;>\s]*@)?(\[[0-9A-Fa-f:.]+\]|[^;:>?\s,]+)")
-VIA_HOST = re.compile(r"SIP/2\.0/[A-Za-z]+\s+(\[[0-9A-Fa-f:.]+\]|[^;:\s,]+)")
+URI_HOST = re.compile(r"sips?:(?:[^@;>\s]*@)?(\[+[0-9A-Fa-f:.]*\]+|[^;:>?\s,]+)")
+VIA_HOST = re.compile(r"SIP/2\.0/[A-Za-z]+\s+(\[+[0-9A-Fa-f:.]*\]+|[^;:\s,]+)")
 PARAM_ADDR = re.compile(r";\s*(received|maddr)=(\[[0-9A-Fa-f:.]+\]|[^;\s,>]+)", re.I)
 SHORT = {"v": "via", "m": "contact"}
 
 
-def family_of(host):
-    h = host.strip("[]")
+NAME = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$")
+
+
+def family_of(host, where=""):
+    """4 or 6 for an address written as RFC 3261 and RFC 5118 say (IPv6 in
+    brackets in a sent-by or URI host, bare in received= and maddr= and the
+    SDP), None for a host name, "bad" for anything else ([[...]], a bare IPv6
+    reference in a URI, brackets in received=)."""
+    bare = where.startswith("SDP") or where.endswith(("received", "maddr"))
+    h = host
+    if host.startswith("[") and host.endswith("]"):
+        if bare and where.endswith("received"):
+            return "bad"
+        h = host[1:-1]
+        try:
+            return 6 if ipaddress.ip_address(h).version == 6 else "bad"
+        except ValueError:
+            return "bad"
     try:
-        return ipaddress.ip_address(h).version
+        v = ipaddress.ip_address(h).version
     except ValueError:
-        return None
+        return None if NAME.match(h) else "bad"
+    if v == 6 and not bare:
+        return "bad"
+    return v
 
 
 def split_commas(value):
@@ -125,9 +146,12 @@ def main():
                 if host != "IP%d" % want:
                     bad.append("%s -> %s: %s: %s %s" % (fields[0], fields[2], first, where, host))
                 continue
-            fam = family_of(host)
+            fam = family_of(host, where)
             if fam is None:
                 names += 1
+                continue
+            if fam == "bad":
+                bad.append("%s -> %s: %s: %s malformed: %s" % (fields[0], fields[2], first, where, host))
                 continue
             addrs += 1
             kinds[where.split(" (")[0]] = kinds.get(where.split(" (")[0], 0) + 1
@@ -139,7 +163,8 @@ def main():
         print("FAIL: ... %d more" % (len(bad) - 20))
     summary = ", ".join("%s %d" % (k, v) for k, v in sorted(kinds.items()))
     print("%d SIP messages %s, %d addresses (%s), %s IPv%d; %d host names" %
-          (msgs, what, addrs, summary, "all" if not bad else "%d not" % len(bad), want, names))
+          (msgs, what, addrs, summary, "all well-formed" if not bad else "%d wrong or malformed, the rest" % len(bad),
+           want, names))
     if msgs == 0:
         print("FAIL: no SIP message %s captured" % what)
         return 1
