@@ -324,6 +324,88 @@ START_TEST(call_refused_when_pool_is_empty)
 }
 END_TEST
 
+/* Issue 20: the same call for a phone registered over each family, the PBX
+ * on IPv4. The phone sees only its own family from sipnatd (Via, Contact,
+ * SDP, From/To), the PBX only IPv4; the answer's SDP is bridged back. */
+static const struct {
+	const char *nat, *own, *phone_sdp;
+} call_cases[] = {
+	{ "203.0.113.9", SIP_PATH_EXT_ADDR, "c=IN IP4 203.0.113.9" },
+	{ "2001:db8:5::9", "[" SIP_PATH_EXT6_ADDR "]", "c=IN IP6 2001:db8:5::9" },
+};
+
+START_TEST(call_across_families)
+{
+	struct sip_path_result r, back;
+	struct binding b;
+	struct netaddr phone;
+	char want[160], sdp[256], *text = NULL;
+	osip_message_t *fwd = NULL, *answer = NULL;
+	const char *why;
+	size_t len;
+	char *invite = request("INVITE", "sip:bob@192.168.1.2", "192.168.1.10:5060", NULL, NULL, sdp_pbx);
+	bool v6 = strchr(call_cases[_i].nat, ':') != NULL;
+
+	sip_path_run(path, "\r\n\r\n", 4, SIP_PATH_FROM_PBX, &r); /* fresh tables */
+	sip_path_result_clear(&r);
+	ck_assert(netaddr_parse_ip(call_cases[_i].nat, &phone));
+	phone.port = 40002;
+	memset(&b, 0, sizeof(b));
+	snprintf(b.peer, sizeof(b.peer), "bob");
+	snprintf(b.contact, sizeof(b.contact), "sip:bob@10.0.0.9:5060");
+	b.nat = phone;
+	b.transport = SIP_TRANSPORT_UDP;
+	b.expires = SIP_PATH_NOW + 600;
+	b.registered = SIP_PATH_NOW;
+	snprintf(b.call_id, sizeof(b.call_id), "reg-bob");
+	ck_assert(registrar_restore(sip_path_registrar(path), &b, SIP_PATH_NOW));
+
+	/* out: the PBX calls bob */
+	sip_path_run_more(path, invite, strlen(invite), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
+	ck_assert_msg(!r.violation, "%s", r.violation);
+	ck_assert_int_eq(r.outcome, SIP_PATH_FORWARDED);
+	ck_assert(netaddr_same(&r.dest, &phone));
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP %s:5060;rport;branch=z9hG4bK", call_cases[_i].own);
+	ck_assert_msg(sent_contains(&r, want), "no %s in\n%.*s", want, (int)r.out_len, r.out);
+	snprintf(want, sizeof(want), "Contact: <sip:100@%s:5060;snt=", call_cases[_i].own);
+	ck_assert_msg(sent_contains(&r, want), "no %s in\n%.*s", want, (int)r.out_len, r.out);
+	ck_assert(sent_contains(&r, v6 ? "c=IN IP6 " SIP_PATH_EXT6_ADDR "\r\n" : "c=IN IP4 " SIP_PATH_EXT_ADDR "\r\n"));
+	ck_assert(!sent_contains(&r, v6 ? "IN IP4" : "IN IP6"));
+	ck_assert(!sent_contains(&r, "192.168.1."));
+
+	/* back: bob answers 200 with its own SDP, from its address */
+	ck_assert_int_eq(sipmsg_parse(r.out, r.out_len, &fwd, &why), SIPMSG_OK);
+	answer = sip_reply_build(fwd, 200, NULL);
+	ck_assert_ptr_nonnull(answer);
+	osip_generic_param_t *tag = NULL;
+	if (osip_to_get_tag(answer->to, &tag) != 0)
+		osip_to_set_tag(answer->to, osip_strdup("bob1"));
+	snprintf(sdp, sizeof(sdp), "v=0\r\no=- 2 2 %s\r\ns=-\r\n%s\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n",
+		 call_cases[_i].phone_sdp + 2, call_cases[_i].phone_sdp);
+	ck_assert_int_eq(osip_message_set_contact(answer, "<sip:bob@10.0.0.9:5060>"), 0);
+	ck_assert_int_eq(osip_message_set_body(answer, sdp, strlen(sdp)), 0);
+	ck_assert_int_eq(osip_message_set_content_type(answer, "application/sdp"), 0);
+	ck_assert_int_eq(sipmsg_serialize(answer, &text, &len), 0);
+	sip_path_run_more(path, text, len, phone, &back);
+	ck_assert_msg(!back.violation, "%s", back.violation);
+	ck_assert_int_eq(back.outcome, SIP_PATH_FORWARDED);
+	ck_assert_str_eq(netaddr_print(&back.dest, (char[NETADDR_TEXT_MAX]){ 0 }), "192.168.1.10:5060");
+	/* the PBX sees sipnatd's LAN address, IPv4 only */
+	ck_assert_msg(sent_contains(&back, "c=IN IP4 " SIP_PATH_LAN_ADDR "\r\n"), "%.*s", (int)back.out_len, back.out);
+	ck_assert_msg(!sent_contains(&back, "IN IP6") && !sent_contains(&back, "2001:db8"), "%.*s",
+		      (int)back.out_len, back.out);
+	ck_assert(sent_contains(&back, "Contact: <sip:bob@" SIP_PATH_LAN_ADDR ":5060;snt="));
+	ck_assert_uint_eq(media_sessions(sip_path_media(path)), 1);
+
+	osip_free(text);
+	osip_message_free(answer);
+	osip_message_free(fwd);
+	sip_path_result_clear(&r);
+	sip_path_result_clear(&back);
+	free(invite);
+}
+END_TEST
+
 /* A phone registered over TCP/TLS is reached only through that connection
  * (its NAT lets nothing else in): while it is open the PBX's request goes
  * there, once it is closed the PBX gets 480 at once instead of a request
@@ -457,6 +539,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, banned_source_costs_nothing);
 	tcase_add_test(tc, stray_response_is_dropped);
 	tcase_add_test(tc, call_out_and_answer_back);
+	tcase_add_loop_test(tc, call_across_families, 0, (int)(sizeof(call_cases) / sizeof(call_cases[0])));
 	tcase_add_test(tc, call_refused_when_pool_is_empty);
 	tcase_add_test(tc, stream_binding_needs_its_connection);
 	tcase_add_test(tc, lookup_negative_is_503);
