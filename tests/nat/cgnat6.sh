@@ -6,7 +6,8 @@
 #   c6-phone6 (IPv6 phones, 2001:db8:ff::50) -- c6-inet -- c6-pub (IPv4 phone 203.0.113.80)
 #   c6-isp (CGNAT 203.0.113.2; routes 2001:db8:1::/48) --
 #   c6-home (MASQUERADE; ip6tables: NEW in only to [2001:db8:1::10] 5060/udp and
-#            10000-11000/udp) -- c6-lan (sipnatd 192.0.2.10, 2001:db8:1::10, bindaddr "::")
+#            10000-11000/udp) -- c6-lan (sipnatd 192.0.2.10, 2001:db8:1::10,
+#                                bindaddr "::", externip its IPv6 address)
 #                             `-- c6-pbx (Asterisk 20, chan_pjsip, 192.0.2.20 only)
 #   (netns.sh, router kind cgnat6)
 #
@@ -19,7 +20,9 @@
 #              address (the carrier's) gets no answer, and sipnatd sees none
 #   phones     pjsua (alice), linphonec (bob) and baresip (carol), one after
 #              the other, on the IPv6 Internet (c6-phone6, 2001:db8:ff::50), each
-#                - registers with digest at [2001:db8:1::10] (401, then 200),
+#                - registers with digest at [2001:db8:1::10] (401, then 200,
+#                  both seen on the WAN), sipnatd logs the binding at its
+#                  IPv6 address and `sipnatctl registrations` lists it,
 #                - calls Asterisk's 100 (Answer + Echo): audio both ways,
 #                - is called by Asterisk (originate to the peer through
 #                  sipnatd, Playback): audio both ways,
@@ -27,10 +30,12 @@
 #              IPv6 RTP between the phone and sipnatd's relay on the home
 #              router's WAN, IPv4 RTP between the relay and Asterisk on the
 #              PBX's link; each of the four directions must carry at least
-#              MIN_SHARE % of the 50 packets a second of 20 ms frames
+#              MIN_SHARE % of the 50 packets a second of 20 ms frames;
+#              and sipnatd's qualify (OPTIONS) of the binding is answered
 #   families   every SIP message sipnatd sent the phones names only IPv6 in
-#              Via, Contact, Record-Route and the SDP's c=/o=; every one it
-#              sent Asterisk only IPv4 (sip_family_check.py)
+#              Via, Contact, Record-Route and the SDP's c=/o=, written as
+#              RFC 5118 says; every one it sent Asterisk only IPv4
+#              (sip_family_check.py)
 #
 # usage: cgnat6.sh SIPNATD SIPNATCTL
 # env:   CGNAT6_PHONES "pjsua linphonec baresip" (default) or a part
