@@ -135,7 +135,7 @@ static osip_message_t *build_ping(const struct target *t, const struct netaddr *
 	uint16_t own_port = transport == SIP_TRANSPORT_TCP ? ntohs(conf->tcpbind.sin_port)
 			  : transport == SIP_TRANSPORT_TLS ? ntohs(conf->tlsbind.sin_port) : conf->bindport;
 
-	netaddr_sip_host(adv, ip); /* an IPv6 address in brackets (v6sip call site) */
+	netaddr_ip_text(adv, ip); /* bare: libosip2 brackets an IPv6 host (v6sip call site) */
 	snprintf(port, sizeof(port), "%u", own_port);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (sip_branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
