@@ -63,20 +63,21 @@ enum latch_state {
 	LATCH_LOCKED,
 };
 
+/* What a locked stream's packets read comes first (one cache line). */
 struct latch {
 	bool strict;
-	struct netaddr signal_ip;      /* where the party's SIP came from (port 0) */
-	struct netaddr sdp_ip;         /* what its SDP said (port 0); family 0 = none */
-	enum latch_state state;
-	struct netaddr locked;         /* valid when LOCKED */
-	uint64_t locked_seen_ms;       /* last packet from the locked source */
-	struct netaddr candidate;      /* a source on probation */
+	bool rtcp_locked;
 	uint16_t sdp_port;             /* host order; 0 = none */
+	enum latch_state state;
+	uint64_t locked_seen_ms;       /* last packet from the locked source */
+	struct netaddr locked;         /* valid when LOCKED */
+	int candidate_count;
 	uint16_t candidate_seq;
 	uint32_t candidate_ssrc;
-	int candidate_count;
+	struct netaddr candidate;      /* a source on probation */
+	struct netaddr signal_ip;      /* where the party's SIP came from (port 0) */
+	struct netaddr sdp_ip;         /* what its SDP said (port 0); family 0 = none */
 	/* RTCP */
-	bool rtcp_locked;
 	struct netaddr rtcp_source;
 	unsigned long dropped;         /* packets refused */
 	enum latch_drop last_drop;     /* why the latest refused packet was */

@@ -81,27 +81,28 @@ union relay_sockaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* What every packet reads comes first, so that a packet touches three cache
+ * lines of its stream (the latch's hot fields lead it too). */
 struct relay_stream {
-	struct relay *r;
-	uint16_t port;
 	struct relay_pair *pair;
-	/* the local leg (the PBX): what its SDP says */
-	bool have_local;
-	struct netaddr local_rtp, local_rtcp;
+	uint16_t port;
+	bool have_local;           /* the local leg (the PBX): what its SDP says */
 	bool local_mux;
-	/* the remote leg: learnt, or (fixed) taken from its SDP */
-	bool have_remote;
-	struct latch remote;
+	bool have_remote;          /* the remote leg: learnt, or (fixed) from its SDP */
 	bool remote_mux;
 	bool remote_fixed;
-	struct netaddr remote_rtp, remote_rtcp;       /* fixed: where to send */
-	bool have_fallback;                            /* learning: where to send meanwhile */
-	struct netaddr fallback_rtp, fallback_rtcp;
-	struct relay_leg_stats local_stats, remote_stats;
+	bool have_fallback;        /* learning: where to send meanwhile */
+	struct netaddr local_rtp;
 	uint64_t last_ms;
+	struct relay_leg_stats local_stats, remote_stats;
+	struct latch remote;
+	struct netaddr local_rtcp;
+	struct netaddr remote_rtp, remote_rtcp;       /* fixed: where to send */
+	struct netaddr fallback_rtp, fallback_rtcp;
 	enum relay_drop drop_why;
 	struct netaddr drop_from;
 	unsigned long source_dropped;
+	struct relay *r;
 	struct relay_stream *prev, *next;
 };
 
@@ -233,7 +234,9 @@ static bool addr_set(const struct netaddr *a)
 }
 
 /* A received datagram's source as the latch compares it. A dual-stack
- * socket is never used (IPV6_V6ONLY), so no v4-mapped address comes in. */
+ * socket is never used (IPV6_V6ONLY), so no v4-mapped address comes in.
+ * Made only where a netaddr is needed (the latch, a drop): the local leg's
+ * packets are told apart on the socket address itself (from_ip). */
 static inline void source_of(const union relay_sockaddr *from, struct netaddr *out)
 {
 	if (from->sa.sa_family == AF_INET)
@@ -245,12 +248,22 @@ static inline void source_of(const union relay_sockaddr *from, struct netaddr *o
 					 .ip.v6 = from->in6.sin6_addr };
 }
 
+/* Whether a datagram came from a's address (ports aside). */
+static inline bool from_ip(const union relay_sockaddr *from, const struct netaddr *a)
+{
+	if (from->sa.sa_family == AF_INET)
+		return a->family == AF_INET && from->in.sin_addr.s_addr == a->ip.v4.s_addr;
+	return a->family == AF_INET6 && IN6_ARE_ADDR_EQUAL(&from->in6.sin6_addr, &a->ip.v6);
+}
+
 /* dest as the socket address for sendmmsg; its length. */
 static inline socklen_t sockaddr_of(const struct netaddr *a, union relay_sockaddr *out)
 {
 	if (a->family == AF_INET) {
-		out->in = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(a->port),
-						.sin_addr = a->ip.v4 };
+		out->in.sin_family = AF_INET;
+		out->in.sin_port = htons(a->port);
+		out->in.sin_addr = a->ip.v4;
+		memset(out->in.sin_zero, 0, sizeof(out->in.sin_zero));
 		return sizeof(out->in);
 	}
 	out->in6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(a->port),
@@ -261,10 +274,11 @@ static inline socklen_t sockaddr_of(const struct netaddr *a, union relay_sockadd
 /* Decide where packet i goes; false = drop (counted, with why). *leg is
  * the leg it came from (counted as forwarded there). */
 static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, size_t len,
-			 const struct netaddr *src, uint64_t now, struct netaddr *dest,
+			 const union relay_sockaddr *from, uint64_t now, struct netaddr *dest,
 			 int *out_sock, struct relay_leg_stats **leg)
 {
-	bool from_local = s->have_local && latch_same_ip(src, &s->local_rtp);
+	bool from_local = s->have_local && from_ip(from, &s->local_rtp);
+	struct netaddr src;
 	bool rtcp = which == SOCK_RTCP || looks_like_rtcp(p, len);
 	struct relay_leg_stats *st = from_local ? &s->local_stats : &s->remote_stats;
 	enum relay_drop why = RELAY_DROP_NO_TARGET;
@@ -298,13 +312,16 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 		uint16_t seq = rtcp ? 0 : (uint16_t)(p[2] << 8 | p[3]);
 		uint32_t ssrc = rtcp ? 0 : (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
 		if (s->remote_fixed) {
-			if (!latch_same_ip(src, &s->remote_rtp)) {
+			if (!from_ip(from, &s->remote_rtp)) {
 				why = RELAY_DROP_NOT_SDP;
 				goto drop;
 			}
-		} else if (!(rtcp ? latch_rtcp(&s->remote, src) : latch_rtp(&s->remote, src, seq, ssrc, now))) {
-			why = from_latch(s->remote.last_drop);
-			goto drop;
+		} else {
+			source_of(from, &src);
+			if (!(rtcp ? latch_rtcp(&s->remote, &src) : latch_rtp(&s->remote, &src, seq, ssrc, now))) {
+				why = from_latch(s->remote.last_drop);
+				goto drop;
+			}
 		}
 		if (!s->have_local)
 			goto drop;
@@ -318,7 +335,8 @@ static bool route_packet(struct relay_stream *s, int which, const uint8_t *p, si
 	*leg = st;
 	return true;
 drop:
-	note_drop(s, st, why, src);
+	source_of(from, &src);
+	note_drop(s, st, why, &src);
 	return false;
 }
 
@@ -397,7 +415,11 @@ static void rearm(struct relay *r, struct relay_pair *pair, int k)
 }
 
 /* Read what waits on socket k of a pair (family * 2 + RTP/RTCP), up to 4
- * batches; whether it is empty now. */
+ * batches; whether it is empty now. What a batch forwards goes out in one
+ * sendmmsg on the socket the first of it needs (the pair's socket of its
+ * destination's family, RTP or RTCP); one that needs another socket (a muxed
+ * leg meets a non-muxed one, or a batch with both legs' families) is sent at
+ * once on its own. */
 static bool read_socket(struct relay *r, struct relay_pair *pair, int k)
 {
 	struct relay_stream *s = pair->s;
@@ -415,31 +437,34 @@ static bool read_socket(struct relay *r, struct relay_pair *pair, int k)
 		int queue_fd = -1;
 		for (int i = 0; i < n; i++) {
 			size_t len = r->in[i].msg_len;
-			struct netaddr src, dest;
+			struct netaddr dest;
 			struct relay_leg_stats *leg;
 			int out_sock = which;
-			source_of(&r->from[i], &src);
 			if (r->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &src);
+				source_of(&r->from[i], &dest);
+				note_drop(s, &s->remote_stats, RELAY_DROP_MALFORMED, &dest);
 				continue;
 			}
-			if (!route_packet(s, which, r->buf[i], len, &src, now, &dest, &out_sock, &leg))
+			if (!route_packet(s, which, r->buf[i], len, &r->from[i], now, &dest, &out_sock, &leg))
 				continue;
 			s->last_ms = now;
-			/* out on the socket of the destination's family (a leg's
-			 * own), RTP or RTCP as route_packet said */
-			int out_k = (dest.family == AF_INET6 ? 2 : 0) + out_sock;
-			if (out_k >= r->socks) {
-				unforward(s, leg, len); /* IPv6 media, IPv4-only relay */
+			if (dest.family == AF_INET6) {
+				if (r->socks < RELAY_SOCKS) {
+					unforward(s, leg, len); /* IPv6 media, IPv4-only relay */
+					continue;
+				}
+				out_sock += 2;
+			}
+			int out_fd = pair->fd[out_sock];
+			if (!queued) {
+				queue_fd = out_fd;
+			} else if (out_fd != queue_fd) {
+				union relay_sockaddr to;
+				socklen_t tolen = sockaddr_of(&dest, &to);
+				if (sendto(out_fd, r->buf[i], len, MSG_DONTWAIT, &to.sa, tolen) < 0)
+					unforward(s, leg, len);
 				continue;
 			}
-			if (queued && pair->fd[out_k] != queue_fd) {
-				/* a muxed leg meets a non-muxed one, or the legs' families
-				 * differ: what is queued goes first */
-				flush(r, queue_fd, queued, s);
-				queued = 0;
-			}
-			queue_fd = pair->fd[out_k];
 			/* the out headers point at to[] and out_iov[] (relay_new) */
 			r->out[queued].msg_hdr.msg_namelen = sockaddr_of(&dest, &r->to[queued]);
 			r->out_iov[queued].iov_base = r->buf[i];

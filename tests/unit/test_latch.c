@@ -4,6 +4,9 @@
  * stranger can move or bleed (RTP and RTCP), NAT rebinding only on the same IP
  * after LATCH_SILENCE_MS of silence, a new IP only through latch_reset, and
  * plain comedia without strict mode. The clock is injected (milliseconds).
+ * The same rules for both families (issue 20): a table of cases, each for
+ * an IPv4 and an IPv6 phone, where another address of the IPv6 phone's /64
+ * is another IP like any other.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -625,6 +628,111 @@ START_TEST(reset_new_sdp_port_restarts)
 }
 END_TEST
 
+/* ---- both families (issue 20) ---- */
+
+struct family_case {
+	const char *name;
+	const char *phone;      /* where its SIP came from */
+	const char *sdp;        /* a public SDP address of another host */
+	const char *neighbour;  /* the next address: the same /64 for IPv6 */
+	const char *other_family; /* the phone's other-family address (dual stack) */
+};
+
+static const struct family_case family_cases[] = {
+	{ "IPv4", "203.0.113.5", "198.51.100.7", "203.0.113.6", "2001:db8:1::5" },
+	{ "IPv6", "2001:db8:1::5", "2001:db8:7::7", "2001:db8:1::6", "203.0.113.5" },
+};
+
+/* LATCH_PROBATION consistent packets from ip:port, seq first..: whether the
+ * last was accepted (and none before it). */
+static bool probation_from(struct latch *l, const char *from, uint16_t port, uint16_t first,
+			   uint32_t ssrc, uint64_t *now)
+{
+	bool ok = false;
+
+	for (int i = 0; i < LATCH_PROBATION; i++, *now += PTIME_MS) {
+		ok = rtp_ssrc(l, from, port, (uint16_t)(first + i), ssrc, *now);
+		if (i < LATCH_PROBATION - 1)
+			ck_assert(!ok);
+	}
+	return ok;
+}
+
+/* Learning only from the signalled IP, after probation; once locked,
+ * another port (while the lock talks), a neighbour of the same /64, and the
+ * same phone over its other family are refused, each counted; RTCP from the
+ * lock's IP only, then from its own source only. */
+START_TEST(families_lock_and_bleed)
+{
+	const struct family_case *c = &family_cases[_i];
+	struct latch l;
+	uint64_t now = 1000;
+
+	latch_init(&l, true, ip(c->phone), NULL, 0);
+	/* learning: a neighbour (same /64) is not the signalled address */
+	ck_assert(!rtp(&l, c->neighbour, 4000, 1, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_NOT_SIGNALLED);
+	ck_assert(!rtp(&l, c->other_family, 4000, 1, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_NOT_SIGNALLED);
+	ck_assert_msg(probation_from(&l, c->phone, 4000, 10, PHONE_SSRC, &now), "%s", c->name);
+	assert_target(&l, c->phone, 4000);
+	assert_rtcp_target(&l, c->phone, 4001);
+	unsigned long dropped = l.dropped;
+
+	for (int i = 0; i < 3 * LATCH_PROBATION; i++, now += PTIME_MS) {
+		ck_assert(rtp(&l, c->phone, 4000, (uint16_t)(10 + LATCH_PROBATION + i), now));
+		ck_assert(!rtp_ssrc(&l, c->phone, 4002, (uint16_t)(300 + i), 0xbad, now));
+		ck_assert_int_eq(l.last_drop, LATCH_DROP_OTHER_PORT);
+		ck_assert(!rtp_ssrc(&l, c->neighbour, 4000, (uint16_t)(400 + i), 0xbad, now));
+		ck_assert_int_eq(l.last_drop, LATCH_DROP_OTHER_IP);
+		ck_assert(!rtp_ssrc(&l, c->other_family, 4000, (uint16_t)(500 + i), 0xbad, now));
+		ck_assert_int_eq(l.last_drop, LATCH_DROP_OTHER_IP);
+	}
+	ck_assert_uint_eq(l.dropped, dropped + 9 * LATCH_PROBATION);
+	/* even after the lock went quiet, a neighbour never takes it over */
+	now += LATCH_SILENCE_MS + 1;
+	ck_assert(!probation_from(&l, c->neighbour, 4000, 700, 0xbad, &now));
+	assert_target(&l, c->phone, 4000);
+
+	/* RTCP: not from the neighbour; the phone's first locks its source */
+	ck_assert(!rtcp(&l, c->neighbour, 4001));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_RTCP_OTHER);
+	ck_assert(rtcp(&l, c->phone, 4009));
+	assert_rtcp_target(&l, c->phone, 4009);
+	ck_assert(!rtcp(&l, c->phone, 4001));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_RTCP_OTHER);
+}
+END_TEST
+
+/* The expected source (the SDP's port on a vouched address) and a public
+ * SDP address of another host work the same for both families, and new
+ * signalling with the same addresses keeps the lock. */
+START_TEST(families_sdp_address_and_reset)
+{
+	const struct family_case *c = &family_cases[_i];
+	struct latch l;
+	uint64_t now = 1000;
+
+	latch_init(&l, true, ip(c->phone), ip(c->sdp), 6000);
+	ck_assert(probation_from(&l, c->sdp, 6000, 1, PHONE_SSRC, &now));
+	assert_target(&l, c->sdp, 6000);
+	/* the same signalling again (ports of the addresses do not count) */
+	struct netaddr sig = sa(c->phone, 5060), sdp = sa(c->sdp, 6000);
+	latch_reset(&l, &sig, &sdp, 6000);
+	assert_target(&l, c->sdp, 6000);
+	/* a neighbour of the SDP's address is nobody signalling vouched for */
+	latch_reset(&l, ip(c->phone), ip(c->neighbour), 6000);
+	ck_assert_int_eq(l.state, LATCH_LEARNING);
+	ck_assert(!rtp(&l, c->sdp, 6000, 100, now));
+	ck_assert_int_eq(l.last_drop, LATCH_DROP_NOT_SIGNALLED);
+	ck_assert(probation_from(&l, c->neighbour, 6000, 200, PHONE_SSRC, &now));
+	assert_target(&l, c->neighbour, 6000);
+	/* an unspecified SDP address (hold: 0.0.0.0, ::) is none */
+	latch_init(&l, true, ip(c->phone), ip(c->phone[0] == '2' ? "::" : "0.0.0.0"), 0);
+	ck_assert_int_eq(l.sdp_ip.family, 0);
+}
+END_TEST
+
 static Suite *latch_suite(void)
 {
 	Suite *s = suite_create("latch");
@@ -659,6 +767,12 @@ static Suite *latch_suite(void)
 	tcase_add_test(other, expected_lock_holds);
 	tcase_add_test(other, reset_new_sdp_port_restarts);
 	suite_add_tcase(s, other);
+
+	TCase *families = tcase_create("families");
+	int n = (int)(sizeof(family_cases) / sizeof(family_cases[0]));
+	tcase_add_loop_test(families, families_lock_and_bleed, 0, n);
+	tcase_add_loop_test(families, families_sdp_address_and_reset, 0, n);
+	suite_add_tcase(s, families);
 	return s;
 }
 

@@ -7,6 +7,12 @@
  * media through the relay after the answer, the pool running dry without a
  * leak, every way a session ends giving its pairs back, per-peer limits,
  * directmedia, nat without comedia, hold, the media timeout and the totals.
+ * Families (issue 20), as a table over an IPv4 and an IPv6 phone, each in a
+ * network namespace of its own (tests/support/unit_netns.h): the phone's
+ * offer from the Internet toward the IPv4 PBX and the answer back (c=, o=,
+ * a=rtcp in the receiver's family, ports from the pool), media both ways,
+ * hold both ways (0.0.0.0 <-> ::), a re-offer keeping its ports, and every
+ * pair back at the end; IPv6 media refused by an IPv4-only relay.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -22,6 +28,7 @@
 #include "sipmsg.h"
 
 #include "../support/unit_main.h"
+#include "../support/unit_netns.h"
 #include "../support/unit_udp.h"
 
 #define RANGE_START 24100
@@ -790,6 +797,214 @@ START_TEST(reconfigure_moves_the_range_for_new_calls)
 }
 END_TEST
 
+/* ---- families (issue 20) ---- */
+
+#define FAM_RELAY6 "2001:db8:1::10"
+#define FAM_START 24260
+#define FAM_END 24267   /* four pairs */
+
+static const char *const fam_addrs[] = { FAM_RELAY6, "2001:db8:1::5", NULL };
+
+struct fam_case {
+	const char *name;
+	const char *phone;       /* the Internet phone: signalling, SDP and media */
+	const char *type;        /* its SDP's addrtype */
+	const char *relay;       /* the relay's address of its family */
+	const char *advertised;  /* sipnatd's address toward it */
+	const char *hold;        /* a hold address of its family */
+};
+
+static const struct fam_case fam_cases[] = {
+	{ "IPv4", "127.0.0.3", "IP4", "127.0.0.1", "203.0.113.7", "0.0.0.0" },
+	{ "IPv6", "2001:db8:1::5", "IP6", FAM_RELAY6, "2001:db8::10", "::" },
+};
+
+/* An SDP of addrtype type at ip, one audio line on port with its a=rtcp. */
+static void fam_sdp(char *buf, size_t len, const char *type, const char *ip, unsigned port)
+{
+	snprintf(buf, len,
+		 "v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\n"
+		 "m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp:%u IN %s %s\r\n",
+		 type, ip, type, ip, port, port + 1, type, ip);
+}
+
+/* The body says addrtype type at addr in c=, o= and a=rtcp (relay port
+ * port), and no address of the other family. */
+static void assert_family(const osip_message_t *msg, const char *type, const char *addr,
+			  unsigned port, const char *name)
+{
+	char line[160];
+	const char *body = body_of(msg);
+
+	snprintf(line, sizeof(line), "c=IN %s %s\r\n", type, addr);
+	ck_assert_msg(strstr(body, line), "%s: no %s in\n%s", name, line, body);
+	snprintf(line, sizeof(line), " IN %s %s\r\n", type, addr);
+	ck_assert_msg(strstr(body, "o=- 1 1") && strstr(strstr(body, "o=- 1 1"), line), "%s: o= in\n%s",
+		      name, body);
+	snprintf(line, sizeof(line), "a=rtcp:%u IN %s %s\r\n", port + 1, type, addr);
+	ck_assert_msg(strstr(body, line), "%s: no %s in\n%s", name, line, body);
+	ck_assert_msg(!strstr(body, strcmp(type, "IP6") == 0 ? "IP4" : "IP6"), "%s: a mix in\n%s",
+		      name, body);
+}
+
+/* An RTP packet with seq from fd to to. */
+static void fam_send(int fd, const struct netaddr *to, uint16_t seq)
+{
+	uint8_t p[172] = { 0x80 };
+
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	p[11] = 7;
+	un_send(fd, p, sizeof(p), to);
+}
+
+/* The next packet on fd comes from `from` and has seq. */
+static void fam_expect(int fd, const struct netaddr *from, uint16_t seq, const char *name)
+{
+	uint8_t buf[2048];
+	struct netaddr got;
+	char a[NETADDR_TEXT_MAX], b[NETADDR_TEXT_MAX];
+	ssize_t n = un_recv(base, fd, buf, sizeof(buf), &got, WAIT_MS);
+
+	ck_assert_msg(n >= 12, "%s: nothing arrived", name);
+	ck_assert_msg(netaddr_same(&got, from), "%s: from %s, expected %s", name,
+		      netaddr_print(&got, a), netaddr_print(from, b));
+	ck_assert_uint_eq(buf[2] << 8 | buf[3], seq);
+}
+
+static void fam_hold_seen(void *arg, const struct media_call_info *info)
+{
+	*(int *)arg = info->hold;
+}
+
+START_TEST(phone_of_either_family_calls_the_ipv4_pbx)
+{
+	const struct fam_case *c = &fam_cases[_i];
+	char err[CONF_ERR_MAX], sdp[1024];
+	char text[1024];
+
+	un_netns_enter(fam_addrs);
+	snprintf(text, sizeof(text),
+		 "general: { bindaddr = \"127.0.0.1\"; externip = \"203.0.113.7\";\n"
+		 "  localnet = [ \"127.0.0.2/32\" ]; pbx = \"127.0.0.2:5060\"; };\n"
+		 "rtp: { rtpstart = %d; rtpend = %d; };\n", FAM_START, FAM_END);
+	struct conf *fc = conf_load_string(text, "families.conf", err);
+	ck_assert_msg(fc != NULL, "%s", err);
+	struct netaddr bind4 = un_addr("127.0.0.1", 0), bind6 = un_addr(FAM_RELAY6, 0);
+	struct netaddr phone_sig6 = un_addr(c->phone, 5060), pbx_sig4 = un_addr(PBX_IP, 5060);
+	struct netaddr toward_lan = un_addr(ADVERTISED_IN, 0), toward_phone = un_addr(c->advertised, 0);
+	struct media *fixture = media;
+	media = media_new_bind(base, fc, &bind4, &bind6);
+	ck_assert_ptr_nonnull(media);
+	size_t capacity = media_ports_capacity(media);
+	ck_assert_uint_eq(capacity, 4);
+
+	struct netaddr phone_media, pbx_media;
+	int phone_fd = un_bind(c->phone, 0, &phone_media);
+	int pbx_fd = un_bind(PBX_IP, 0, &pbx_media);
+
+	/* the phone's offer from the Internet, toward the IPv4 PBX */
+	fam_sdp(sdp, sizeof(sdp), c->type, c->phone, phone_media.port);
+	osip_message_t *inv = request("INVITE", "fam", 1, "phone.example.net", sdp);
+	ck_assert_int_eq(media_rewrite(media, inv, false, &phone_sig6, &toward_lan, NULL), MEDIA_DONE);
+	unsigned port;
+	ck_assert_uint_eq(m_ports(inv, &port, 1), 1);
+	ck_assert_msg(port >= FAM_START && port < FAM_END && port % 2 == 0, "%s: port %u", c->name, port);
+	assert_family(inv, "IP4", ADVERTISED_IN, port, c->name);
+	osip_message_free(inv);
+
+	/* the PBX's IPv4 answer, back toward the phone in its family */
+	fam_sdp(sdp, sizeof(sdp), "IP4", PBX_IP, pbx_media.port);
+	osip_message_t *ok = response(200, "INVITE", "fam", 1, PBX_IP, sdp);
+	ck_assert_int_eq(media_rewrite(media, ok, true, &pbx_sig4, &toward_phone, NULL), MEDIA_DONE);
+	unsigned answer_port;
+	m_ports(ok, &answer_port, 1);
+	ck_assert_uint_eq(answer_port, port);
+	assert_family(ok, c->type, c->advertised, port, c->name);
+	note(ok);
+	ck_assert_uint_eq(media_ports_free(media), capacity - 1);
+
+	/* media both ways: the phone to the relay's address of its family
+	 * (latched: probation), the PBX to the IPv4 one */
+	struct netaddr relay_phone = un_addr(c->relay, (uint16_t)port);
+	struct netaddr relay_pbx = un_addr("127.0.0.1", (uint16_t)port);
+	for (uint16_t seq = 1; seq <= LATCH_PROBATION; seq++)
+		fam_send(phone_fd, &relay_phone, seq);
+	fam_expect(pbx_fd, &relay_pbx, LATCH_PROBATION, c->name);
+	fam_send(pbx_fd, &relay_pbx, 77);
+	fam_expect(phone_fd, &relay_phone, 77, c->name);
+
+	/* the phone holds (c= its family's hold address): the PBX sees
+	 * 0.0.0.0, the ports stay */
+	fam_sdp(sdp, sizeof(sdp), c->type, c->hold, phone_media.port);
+	osip_message_t *hold = request("INVITE", "fam", 2, "phone.example.net", sdp);
+	ck_assert_int_eq(media_rewrite(media, hold, false, &phone_sig6, &toward_lan, NULL), MEDIA_DONE);
+	ck_assert_msg(has_line(hold, "c=IN IP4 0.0.0.0\r\n"), "%s:\n%s", c->name, body_of(hold));
+	m_ports(hold, &answer_port, 1);
+	ck_assert_uint_eq(answer_port, port);
+	int held = 0;
+	media_foreach(media, fam_hold_seen, &held);
+	ck_assert(held);
+	osip_message_free(hold);
+
+	/* the PBX holds (c=0.0.0.0): the phone sees its family's hold address */
+	sdp_text(sdp, sizeof(sdp), "0.0.0.0", (unsigned[]){ pbx_media.port }, 1);
+	hold = request("INVITE", "fam", 3, PBX_IP, sdp);
+	ck_assert_int_eq(media_rewrite(media, hold, true, &pbx_sig4, &toward_phone, NULL), MEDIA_DONE);
+	snprintf(text, sizeof(text), "c=IN %s %s\r\n", c->type, c->hold);
+	ck_assert_msg(has_line(hold, text), "%s: no %s in\n%s", c->name, text, body_of(hold));
+	m_ports(hold, &answer_port, 1);
+	ck_assert_uint_eq(answer_port, port);
+	osip_message_free(hold);
+
+	/* a re-offer off hold keeps the ports, and media flows again */
+	fam_sdp(sdp, sizeof(sdp), "IP4", PBX_IP, pbx_media.port);
+	osip_message_t *again = request("INVITE", "fam", 4, PBX_IP, sdp);
+	ck_assert_int_eq(media_rewrite(media, again, true, &pbx_sig4, &toward_phone, NULL), MEDIA_DONE);
+	m_ports(again, &answer_port, 1);
+	ck_assert_uint_eq(answer_port, port);
+	assert_family(again, c->type, c->advertised, port, c->name);
+	osip_message_free(again);
+	fam_send(pbx_fd, &relay_pbx, 78);
+	fam_expect(phone_fd, &relay_phone, 78, c->name);
+	ck_assert_uint_eq(media_ports_free(media), capacity - 1);
+
+	/* the end gives every pair back */
+	note(request("BYE", "fam", 5, PBX_IP, NULL));
+	ck_assert_uint_eq(media_sessions(media), 0);
+	ck_assert_uint_eq(media_ports_free(media), capacity);
+
+	close(phone_fd);
+	close(pbx_fd);
+	media_free(media);
+	media = fixture;
+	conf_free(fc);
+}
+END_TEST
+
+/* An IPv4-only relay (media_new): an IN IP6 offer is refused as before
+ * (488), and so is an IPv6 address toward the receiver (503); nothing is
+ * kept. */
+START_TEST(ipv4_only_relay_refuses_ipv6_media)
+{
+	char sdp[1024];
+	struct netaddr phone6 = un_addr("2001:db8:1::5", 5060), adv6 = un_addr("2001:db8::10", 0);
+	size_t free_before = media_ports_free(media);
+
+	fam_sdp(sdp, sizeof(sdp), "IP6", "2001:db8:1::5", 4000);
+	osip_message_t *inv = request("INVITE", "v6-on-v4", 1, "phone.example.net", sdp);
+	ck_assert_int_eq(media_rewrite(media, inv, false, &phone6, &adv_in, NULL), MEDIA_BAD_SDP);
+	osip_message_free(inv);
+	sdp_text(sdp, sizeof(sdp), PBX_IP, (unsigned[]){ 4000 }, 1);
+	inv = request("INVITE", "v4-toward-v6", 1, PBX_IP, sdp);
+	ck_assert_int_eq(media_rewrite(media, inv, true, &pbx_sig, &adv6, NULL), MEDIA_NO_PORTS);
+	osip_message_free(inv);
+	ck_assert_uint_eq(media_sessions(media), 0);
+	ck_assert_uint_eq(media_ports_free(media), free_before);
+	ck_assert_uint_eq(totals().calls_failed, 2);
+}
+END_TEST
+
 static Suite *media_suite(void)
 {
 	Suite *s = suite_create("media");
@@ -815,6 +1030,14 @@ static Suite *media_suite(void)
 	tcase_add_test(tc, answer_after_the_end_takes_nothing);
 	tcase_add_test(tc, reconfigure_moves_the_range_for_new_calls);
 	suite_add_tcase(s, tc);
+
+	TCase *families = tcase_create("families");
+	tcase_set_timeout(families, 60);
+	tcase_add_checked_fixture(families, setup, teardown);
+	tcase_add_loop_test(families, phone_of_either_family_calls_the_ipv4_pbx, 0,
+			    (int)(sizeof(fam_cases) / sizeof(fam_cases[0])));
+	tcase_add_test(families, ipv4_only_relay_refuses_ipv6_media);
+	suite_add_tcase(s, families);
 	return s;
 }
 

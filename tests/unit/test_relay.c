@@ -6,7 +6,12 @@
  * and given back (exhaustion, no leak, a pair another program holds),
  * latching through the relay (probation, then both ways), RTCP on the odd
  * port, rtcp-mux, the fixed and fallback remote legs, hold, and every drop
- * reason counted where it happens.
+ * reason counted where it happens. Families (issue 20), each case in a
+ * network namespace of its own with IPv6 documentation addresses on its
+ * loopback: legs of either family on one pair (IPv4 <-> IPv6 both ways,
+ * IPv6 <-> IPv6), RTCP, and RTP Bleed refused for an IPv6 source as for an
+ * IPv4 one (another port, another address of the same /64); the pool when
+ * an IPv6 port cannot be bound or the host has no such IPv6 address.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -19,6 +24,7 @@
 #include "relay.h"
 
 #include "../support/unit_main.h"
+#include "../support/unit_netns.h"
 #include "../support/unit_udp.h"
 
 #define RANGE_START 24000
@@ -707,6 +713,242 @@ START_TEST(now_ms_is_monotonic)
 }
 END_TEST
 
+/* ---- families (issue 20) ---- */
+
+#define FAM_START 24240
+#define FAM_END 24247      /* four pairs */
+#define RELAY6_IP "2001:db8:1::10"
+
+/* The namespace's addresses: the relay's, IPv6 phones and their /64
+ * neighbour, an IPv6 PBX. */
+static const char *const fam_addrs[] = { RELAY6_IP, "2001:db8:1::5", "2001:db8:1::6",
+					  "2001:db8:2::20", NULL };
+
+struct fam_case {
+	const char *name;
+	const char *pbx, *phone;   /* the legs' addresses */
+	const char *neighbour;     /* another host: the phone's /64 for IPv6 */
+};
+
+static const struct fam_case fam_cases[] = {
+	{ "IPv4 PBX, IPv6 phone", "127.0.0.2", "2001:db8:1::5", "2001:db8:1::6" },
+	{ "IPv6 PBX, IPv6 phone", "2001:db8:2::20", "2001:db8:1::5", "2001:db8:1::6" },
+	{ "IPv6 PBX, IPv4 phone", "2001:db8:2::20", "127.0.0.3", "127.0.0.4" },
+	{ "IPv4 PBX, IPv4 phone", "127.0.0.2", "127.0.0.3", "127.0.0.4" },
+};
+
+static struct relay *fam_relay(struct event_base *b, int start, int end, const char *v6)
+{
+	struct netaddr ip4 = un_addr(RELAY_IP, 0), ip6;
+
+	if (v6)
+		ip6 = un_addr(v6, 0);
+	return relay_new(b, &ip4, v6 ? &ip6 : NULL, start, end);
+}
+
+/* The relay's address of the family of party (where that party sends and
+ * what it hears from). */
+static struct netaddr fam_relay_addr(const struct netaddr *party, const struct relay_stream *s,
+				     int plus)
+{
+	return un_addr(party->family == AF_INET6 ? RELAY6_IP : RELAY_IP,
+		       (uint16_t)(relay_stream_port(s) + plus));
+}
+
+/* The next datagram on fd: from the relay port (+plus) of fd's family, its
+ * RTP seq. */
+static uint16_t fam_expect(struct event_base *b, int fd, const struct netaddr *party,
+			   const struct relay_stream *s, int plus)
+{
+	uint8_t buf[2048];
+	struct netaddr from, want = fam_relay_addr(party, s, plus);
+	char got_text[NETADDR_TEXT_MAX], want_text[NETADDR_TEXT_MAX];
+	ssize_t n = un_recv(b, fd, buf, sizeof(buf), &from, WAIT_MS);
+
+	ck_assert_msg(n > 0, "nothing arrived from %s", netaddr_print(&want, want_text));
+	ck_assert_msg(netaddr_same(&from, &want), "from %s, expected %s",
+		      netaddr_print(&from, got_text), want_text);
+	return (uint16_t)(buf[2] << 8 | buf[3]);
+}
+
+static void fam_send_rtp(int fd, const struct netaddr *party, const struct relay_stream *s,
+			 uint16_t seq, uint32_t ssrc)
+{
+	uint8_t p[172];
+	struct netaddr to = fam_relay_addr(party, s, 0);
+
+	un_send(fd, p, rtp_packet(p, seq, ssrc), &to);
+}
+
+/* Legs of either family on one pair: the phone is latched (probation), then
+ * media and RTCP go both ways, each leg hearing the relay's address of its
+ * own family; after the lock, neither another port of the phone's address
+ * nor another host (its /64 neighbour) gets a packet through. */
+START_TEST(legs_of_either_family)
+{
+	const struct fam_case *c = &fam_cases[_i];
+	struct netaddr pbx, pbx_c, phone, phone_c, other_port, neighbour;
+	struct relay_stream_stats st;
+	uint8_t p[172];
+
+	un_netns_enter(fam_addrs);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	struct relay *r = fam_relay(base, FAM_START, FAM_END, RELAY6_IP);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(relay_has_ipv6(r));
+	int pbx_fd = un_bind(c->pbx, 0, &pbx), pbx_cfd = un_bind(c->pbx, 0, &pbx_c);
+	int phone_fd = un_bind(c->phone, 0, &phone), phone_cfd = un_bind(c->phone, 0, &phone_c);
+	int other_fd = un_bind(c->phone, 0, &other_port), near_fd = un_bind(c->neighbour, 0, &neighbour);
+	struct relay_stream *s = relay_stream_open(r);
+	ck_assert_ptr_nonnull(s);
+	relay_stream_set_local(s, &pbx, &pbx_c, false);
+	relay_stream_set_remote(s, true, &phone, NULL, 0, false);
+
+	/* the phone: probation, then its fourth packet reaches the PBX */
+	for (uint16_t i = 0; i < LATCH_PROBATION; i++)
+		fam_send_rtp(phone_fd, &phone, s, (uint16_t)(100 + i), 0x1234);
+	ck_assert_msg(fam_expect(base, pbx_fd, &pbx, s, 0) == 100 + LATCH_PROBATION - 1, "%s", c->name);
+	relay_stream_get_stats(s, &st);
+	ck_assert_uint_eq(st.remote.packets, 1);
+	ck_assert_uint_eq(st.remote.dropped, LATCH_PROBATION - 1);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_BEFORE_LATCH);
+	ck_assert(netaddr_same(&st.drop_from, &phone));
+
+	/* the PBX answers: to the latched phone, over the phone's family */
+	for (uint16_t seq = 7; seq < 10; seq++)
+		fam_send_rtp(pbx_fd, &pbx, s, seq, 0x99);
+	for (uint16_t seq = 7; seq < 10; seq++)
+		ck_assert_uint_eq(fam_expect(base, phone_fd, &phone, s, 0), seq);
+
+	/* RTCP on the odd port, both ways: the phone's first RTCP teaches
+	 * where its RTCP comes from */
+	struct netaddr to = fam_relay_addr(&phone, s, 1);
+	un_send(phone_cfd, p, rtcp_packet(p), &to);
+	fam_expect(base, pbx_cfd, &pbx, s, 1);
+	to = fam_relay_addr(&pbx, s, 1);
+	un_send(pbx_cfd, p, rtcp_packet(p), &to);
+	fam_expect(base, phone_cfd, &phone, s, 1);
+
+	/* RTP Bleed: another port of the phone's address, and another host
+	 * (for IPv6 the phone's own /64), consistent RTP, after the lock */
+	unsigned long before = handled(s);
+	for (uint16_t i = 0; i < LATCH_PROBATION; i++)
+		fam_send_rtp(other_fd, &phone, s, (uint16_t)(500 + i), 0x666);
+	await_handled(s, before, LATCH_PROBATION);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_OTHER_PORT);
+	ck_assert(netaddr_same(&st.drop_from, &other_port));
+	before = handled(s);
+	for (uint16_t i = 0; i < LATCH_PROBATION; i++)
+		fam_send_rtp(near_fd, &neighbour, s, (uint16_t)(600 + i), 0x666);
+	await_handled(s, before, LATCH_PROBATION);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_OTHER_IP);
+	ck_assert(netaddr_same(&st.drop_from, &neighbour));
+	ck_assert_uint_eq(st.remote.packets, 2); /* one RTP, one RTCP */
+	ck_assert(!uu_pending(pbx_fd));
+	/* and the phone itself still goes through */
+	fam_send_rtp(phone_fd, &phone, s, 100 + LATCH_PROBATION, 0x1234);
+	ck_assert_uint_eq(fam_expect(base, pbx_fd, &pbx, s, 0), 100 + LATCH_PROBATION);
+
+	relay_stream_close(r, s);
+	ck_assert_uint_eq(relay_ports_free(r), 4);
+	relay_free(r);
+	int fds[] = { pbx_fd, pbx_cfd, phone_fd, phone_cfd, other_fd, near_fd };
+	for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
+		close(fds[k]);
+	event_base_free(base);
+}
+END_TEST
+
+/* A pair whose IPv6 port another program holds is never offered (its IPv4
+ * sockets are let go too); every other pair comes and goes whole, and no
+ * port is lost across calls. */
+START_TEST(pool_whole_after_a_failed_ipv6_bind)
+{
+	un_netns_enter(fam_addrs);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	int held = un_bind(RELAY6_IP, FAM_START + 1, NULL);
+	struct relay *r = fam_relay(base, FAM_START, FAM_START + 3, RELAY6_IP);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(relay_ports_capacity(r), 2);
+	struct relay_stream *s = relay_stream_open(r);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(relay_stream_port(s), FAM_START + 2);
+	ck_assert_ptr_null(relay_stream_open(r));
+	ck_assert_uint_eq(relay_ports_capacity(r), 1);
+	ck_assert_uint_eq(relay_ports_free(r), 0);
+	/* the failed pair's IPv4 ports are free again */
+	for (int k = 0; k < 2; k++) {
+		char port_text[8];
+		snprintf(port_text, sizeof(port_text), "%d", FAM_START + k);
+		close(un_bind(RELAY_IP, (uint16_t)(FAM_START + k), NULL));
+	}
+	relay_stream_close(r, s);
+	ck_assert_uint_eq(relay_ports_free(r), 1);
+	for (int round = 0; round < 5; round++) {
+		s = relay_stream_open(r);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_uint_eq(relay_ports_free(r), 0);
+		relay_stream_close(r, s);
+		ck_assert_uint_eq(relay_ports_free(r), 1);
+	}
+	ck_assert_uint_eq(relay_streams_open(r), 0);
+	relay_free(r);
+	close(held);
+	event_base_free(base);
+}
+END_TEST
+
+/* An IPv6 address the host does not have: the relay stays IPv4 only with
+ * its whole pool (no pair is disabled for it), and media toward an IPv6
+ * leg is counted as not sent. */
+START_TEST(ipv6_address_missing_leaves_ipv4)
+{
+	struct netaddr pbx6 = un_addr("2001:db8:2::20", 5004), phone;
+	struct relay_stream_stats st;
+
+	un_netns_enter(fam_addrs);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	struct relay *r = fam_relay(base, FAM_START, FAM_END, "2001:db8:9::1");
+	ck_assert_ptr_nonnull(r);
+	ck_assert(!relay_has_ipv6(r));
+	ck_assert_uint_eq(relay_ports_capacity(r), 4);
+	int phone_fd = un_bind("127.0.0.3", 0, &phone);
+	struct relay_stream *s = relay_stream_open(r);
+	ck_assert_ptr_nonnull(s);
+	relay_stream_set_local(s, &pbx6, &pbx6, true);
+	relay_stream_set_remote(s, false, &phone, NULL, 0, false);
+	unsigned long before = handled(s);
+	fam_send_rtp(phone_fd, &phone, s, 1, 1);
+	await_handled(s, before, 1);
+	relay_stream_get_stats(s, &st);
+	ck_assert_int_eq(st.drop_why, RELAY_DROP_SEND_FAILED);
+	ck_assert_uint_eq(st.remote.packets, 0);
+	relay_stream_close(r, s);
+	ck_assert_uint_eq(relay_ports_free(r), 4);
+	relay_free(r);
+	close(phone_fd);
+	event_base_free(base);
+}
+END_TEST
+
+/* relay_new refuses what is no bind address. */
+START_TEST(bind_addresses_checked)
+{
+	struct netaddr v4 = un_addr(RELAY_IP, 0), v6 = un_addr("::1", 0);
+	struct event_base *b = event_base_new();
+
+	ck_assert_ptr_null(relay_new(b, NULL, NULL, FAM_START, FAM_END));
+	ck_assert_ptr_null(relay_new(b, &v6, NULL, FAM_START, FAM_END));
+	ck_assert_ptr_null(relay_new(b, &v4, &v4, FAM_START, FAM_END));
+	event_base_free(b);
+}
+END_TEST
+
 static Suite *relay_suite(void)
 {
 	Suite *s = suite_create("relay");
@@ -736,6 +978,15 @@ static Suite *relay_suite(void)
 	tcase_add_test(path, drop_names_and_kinds);
 	tcase_add_test(path, now_ms_is_monotonic);
 	suite_add_tcase(s, path);
+
+	TCase *families = tcase_create("families");
+	tcase_set_timeout(families, 60);
+	tcase_add_loop_test(families, legs_of_either_family, 0,
+			    (int)(sizeof(fam_cases) / sizeof(fam_cases[0])));
+	tcase_add_test(families, pool_whole_after_a_failed_ipv6_bind);
+	tcase_add_test(families, ipv6_address_missing_leaves_ipv4);
+	tcase_add_test(families, bind_addresses_checked);
+	suite_add_tcase(s, families);
 	return s;
 }
 
