@@ -246,6 +246,18 @@ static void route_self_of(const struct sip_env *env, struct route_self *self)
 	}
 }
 
+/* The host of the identity asserted to the PBX: sipnatd's LAN address, of
+ * the PBX's family (an IPv6 PBX gets sipnatd's IPv6 address toward it). */
+static struct netaddr identity_host(const struct sip_env *env, const struct route_self *self)
+{
+	struct netaddr host = { .family = AF_INET, .port = self->port, .ip.v4 = self->lan_addr.ip.v4 };
+
+	if (env->conf->pbxaddr.family == AF_INET6 &&
+	    advertise_toward(env->advertise, &env->conf->pbxaddr, &host))
+		host.port = self->port;
+	return host;
+}
+
 static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 {
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx),
@@ -449,10 +461,9 @@ static void handle_request(struct sip_ctx *ctx)
 
 	route_self_of(ctx->env, &self);
 	sip_route_request(&self, ctx->kind, ctx->msg, &route);
+	struct netaddr ident = identity_host(ctx->env, &self);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
-	    auth_assert_identity(ctx->msg, ctx->peer, &(struct netaddr){ .family = AF_INET,
-									 .port = self.port,
-									 .ip.v4 = self.lan_addr.ip.v4 }) != 0) {
+	    auth_assert_identity(ctx->msg, ctx->peer, &ident) != 0) {
 		respond(ctx, 500, NULL);
 		return;
 	}
