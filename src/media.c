@@ -185,17 +185,33 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct media *media_new_at(struct event_base *base, const struct conf *conf,
-			   const struct netaddr *bindaddr)
+struct media *media_new_bind(struct event_base *base, const struct conf *conf,
+			     const struct netaddr *bind4, const struct netaddr *bind6)
 {
 	struct media *m = calloc(1, sizeof(*m));
 	struct timeval tv = { .tv_sec = SWEEP_S };
-	struct netaddr bind4;
 	char text[NETADDR_TEXT_MAX];
-	bool v6 = bindaddr->family == AF_INET6;
 
 	if (!m)
 		return NULL;
+	m->relay = relay_new(base, bind4, bind6, conf->rtpstart, conf->rtpend);
+	m->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, m);
+	if (!m->relay || !m->sweep || event_add(m->sweep, &tv) != 0) {
+		media_free(m);
+		return NULL;
+	}
+	if (bind6 && !relay_has_ipv6(m->relay))
+		log_warn("the RTP relay cannot bind IPv6 on %s: relaying IPv4 media only",
+			 netaddr_print(bind6, text));
+	media_reconfigure(m, conf);
+	return m;
+}
+
+struct media *media_new_at(struct event_base *base, const struct conf *conf,
+			   const struct netaddr *bindaddr)
+{
+	struct netaddr bind4;
+
 	/* decision 1 of issue 20: an IPv4 literal binds IPv4 alone, as
 	 * always; "::" or an IPv6 literal binds it and IPv4 on 0.0.0.0 (the
 	 * PBX is IPv4) */
@@ -203,17 +219,7 @@ struct media *media_new_at(struct event_base *base, const struct conf *conf,
 	bind4.family = AF_INET;
 	if (bindaddr->family == AF_INET)
 		bind4.ip.v4 = bindaddr->ip.v4;
-	m->relay = relay_new(base, &bind4, v6 ? bindaddr : NULL, conf->rtpstart, conf->rtpend);
-	m->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, m);
-	if (!m->relay || !m->sweep || event_add(m->sweep, &tv) != 0) {
-		media_free(m);
-		return NULL;
-	}
-	if (v6 && !relay_has_ipv6(m->relay))
-		log_warn("the RTP relay cannot bind IPv6 on %s: relaying IPv4 media only",
-			 netaddr_print(bindaddr, text));
-	media_reconfigure(m, conf);
-	return m;
+	return media_new_bind(base, conf, &bind4, bindaddr->family == AF_INET6 ? bindaddr : NULL);
 }
 
 struct media *media_new(struct event_base *base, const struct conf *conf)
