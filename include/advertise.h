@@ -10,6 +10,7 @@
 #define SIPNATD_ADVERTISE_H
 
 #include "conf.h"
+#include "netaddr.h"
 
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -29,13 +30,21 @@ struct advertise *advertise_new(struct event_base *base, const struct conf *conf
 /* A reload: the LAN address is found again from the new configuration. */
 void advertise_reconfigure(struct advertise *a, const struct conf *conf);
 
-/* The address to advertise toward dest; false when it is not known yet
- * (no route to the PBX, externhost never resolved). */
-bool advertise_toward(const struct advertise *a, struct in_addr dest, struct in_addr *out);
+/* The address to advertise toward dest, of dest's family (issue 20,
+ * decision 2: never the other family within one leg), port 0; false when
+ * sipnatd has none of that family or it is not known yet (no route to the
+ * PBX, externhost never resolved). IPv6: localaddr6 or a specific bindaddr6
+ * toward localnet; toward the Internet the external IPv6 address (externip,
+ * externhost's AAAA, a specific global bindaddr6), else the kernel's
+ * source address toward dest when it is global. */
+bool advertise_toward(const struct advertise *a, const struct netaddr *dest, struct netaddr *out);
 
-/* The LAN address / the external address; false when not known. */
-bool advertise_lan(const struct advertise *a, struct in_addr *out);
-bool advertise_external(const struct advertise *a, struct in_addr *out);
+/* The IPv4 LAN address; false when not known. */
+bool advertise_lan(const struct advertise *a, struct netaddr *out);
+
+/* The configured or resolved external address of family (AF_INET or
+ * AF_INET6; the kernel is not asked), false when there is none. */
+bool advertise_external(const struct advertise *a, int family, struct netaddr *out);
 
 void advertise_free(struct advertise *a);
 

@@ -9,6 +9,7 @@
 #define SIPNATD_AUTH_H
 
 #include "conf.h"
+#include "netaddr.h"
 
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
@@ -41,20 +42,21 @@ void auth_free(struct auth *a);
  * verdict that came from comparing a digest with a password and found it
  * wrong sets out->failed, known user or not, fresh nonce or expired. */
 void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *req,
-		const struct sockaddr_in *src, const void *datagram, size_t len, time_t now,
+		const struct netaddr *src, const void *datagram, size_t len, time_t now,
 		struct auth_result *out);
 
 /* The answer for a verdict other than AUTH_OK (caller frees it). The header
  * set and order depend only on the verdict and the method. */
 osip_message_t *auth_answer(const struct conf *conf, const osip_message_t *req,
-			    enum auth_verdict verdict, struct in_addr src, time_t now);
+			    enum auth_verdict verdict, const struct netaddr *src, time_t now);
 
 /* Before forwarding an authenticated request to the PBX: remove the
  * credentials and any identity the sender asserted itself, and assert the
- * authenticated peer instead (P-Asserted-Identity: <sip:peer@host:port>).
+ * authenticated peer instead (P-Asserted-Identity: <sip:peer@host:port>,
+ * host being sipnatd's address toward the PBX, bracketed if IPv6).
  * Returns 0 or -1. */
-int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer, struct in_addr host,
-			 uint16_t port);
+int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer,
+			 const struct netaddr *host);
 
 /* Digest computations so far (for the uniformity test: an unknown user costs
  * the same as a known one). */

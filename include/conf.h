@@ -86,7 +86,8 @@ struct conf_digestalgs {
 struct conf_peer {
 	char *name;
 	char *secret;          /* NULL when the peer has none */
-	char *host;            /* NULL for "dynamic" (registers); else a name or IPv4 literal */
+	char *host;            /* NULL for "dynamic" (registers); else a name or an address
+				* literal, IPv6 without brackets ("2001:db8::1") */
 	uint16_t port;         /* port given with host ("host:port"), 5060 when absent */
 	unsigned nat;          /* CONF_NAT_* flags */
 	bool qualify;
@@ -102,7 +103,7 @@ struct conf {
 	char *path;            /* the file this was read from ("<string>" for tests) */
 
 	/* general */
-	struct in_addr bindaddr;
+	struct in_addr bindaddr;   /* 0.0.0.0 when bindaddr is "::" or IPv6 */
 	uint16_t bindport;
 	char *externhost;      /* NULL when externip is used */
 	int externrefresh_s;
@@ -113,9 +114,21 @@ struct conf {
 	int portmaplease_s;    /* lease asked for each mapping (0 = permanent) */
 	struct conf_net *localnet;
 	size_t localnet_count;
-	struct sockaddr_in pbx;
+	struct sockaddr_in pbx;    /* an IPv4 PBX; family 0 when the PBX is IPv6 */
 	bool has_localaddr;
 	struct in_addr localaddr;
+
+	/* IPv6 (issue 20), beside the IPv4 keys' own meaning: bindaddr "::"
+	 * or an IPv6 literal adds an IPv6 socket (bindaddr6, port 0), the IPv4
+	 * one staying on 0.0.0.0; externip and localaddr may hold one address
+	 * of each family ("203.0.113.1, 2001:db8:1::10") or one IPv6 literal. */
+	bool has_bindaddr6;
+	struct netaddr bindaddr6;
+	bool has_externip6;
+	struct netaddr externip6;
+	bool has_localaddr6;
+	struct netaddr localaddr6;
+	struct netaddr pbxaddr;    /* general.pbx, either family, with its port */
 	char *realm;
 	bool allowguest;
 	bool alwaysauthreject;
@@ -138,6 +151,12 @@ struct conf {
 	unsigned transports;   /* CONF_TRANSPORT_* accepted from the Internet */
 	struct sockaddr_in tcpbind;    /* tcpbindaddr (default bindaddr:bindport) */
 	struct sockaddr_in tlsbind;    /* tlsbindaddr (default bindaddr:5061) */
+	/* The IPv6 stream listeners (issue 20): tcpbindaddr/tlsbindaddr given
+	 * as IPv6 ("::", "2001:db8::1", "[2001:db8::1]:5070"), else bindaddr6
+	 * with the IPv4 listener's port; family 0 when there is none. The
+	 * IPv4 listeners (tcpbind/tlsbind) stay, on 0.0.0.0 when the key is
+	 * IPv6. */
+	struct netaddr tcpbind6, tlsbind6;
 	char *tlscertfile;     /* PEM, the certificate (and chain) shown to clients */
 	char *tlsprivatekey;   /* PEM, its key (default: tlscertfile) */
 	char *tlscafile;       /* PEM, extra chain certificates; NULL: none */

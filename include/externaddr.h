@@ -10,6 +10,7 @@
 #define SIPNATD_EXTERNADDR_H
 
 #include "conf.h"
+#include "netaddr.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -31,6 +32,11 @@ void externaddr_reconfigure(struct externaddr *ea, const struct conf *conf);
 
 /* The current external address; false before any lookup has succeeded. */
 bool externaddr_get(const struct externaddr *ea, struct in_addr *out);
+
+/* The external IPv6 address (issue 20): externip's IPv6 one, else
+ * externhost's AAAA record (looked up beside the A record, kept the same
+ * way); false when there is none. */
+bool externaddr_get6(const struct externaddr *ea, struct netaddr *out);
 
 /* The router's external address (portmap, externip = "auto"): advertised
  * from now on while the configuration says "auto". */

@@ -10,7 +10,8 @@
 #ifndef SIPNATD_NONCE_H
 #define SIPNATD_NONCE_H
 
-#include <netinet/in.h>
+#include "netaddr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,11 +26,13 @@ enum nonce_state {
 	NONCE_INVALID,  /* not ours, another address's, or malformed */
 };
 
-/* Make a nonce for client at time now; out holds NONCE_LEN + 1. */
-void nonce_make(struct in_addr client, const char *realm, time_t now, char out[NONCE_LEN + 1]);
+/* Make a nonce for client (its address of either family; the port does not
+ * count) at time now; out holds NONCE_LEN + 1. */
+void nonce_make(const struct netaddr *client, const char *realm, time_t now, char out[NONCE_LEN + 1]);
 
 /* Judge a nonce a client returned. */
-enum nonce_state nonce_check(const char *nonce, struct in_addr client, const char *realm, time_t now);
+enum nonce_state nonce_check(const char *nonce, const struct netaddr *client, const char *realm,
+			     time_t now);
 
 struct nonce_counts;
 

@@ -8,6 +8,7 @@
 #ifndef SIPNATD_QUALIFY_H
 #define SIPNATD_QUALIFY_H
 
+#include "netaddr.h"
 #include "sip_env.h"
 
 #include <event2/event.h>
@@ -32,7 +33,7 @@ struct qualify *qualify_new(struct event_base *base, const struct sip_env *env);
  * ping at once. Watching a name again with another address, URI or frequency
  * restarts it; with the same ones changes nothing. */
 int qualify_watch(struct qualify *q, const char *name, const char *ruri,
-		  const struct sockaddr_in *addr, int freq_s);
+		  const struct netaddr *addr, int freq_s);
 
 /* Stop watching name (no-op if not watched). */
 void qualify_unwatch(struct qualify *q, const char *name);
@@ -52,7 +53,7 @@ const char *qualify_status_name(enum qualify_status status);
 /* Every watched target, for the control socket. */
 struct qualify_info {
 	const char *name;
-	struct sockaddr_in addr;
+	struct netaddr addr;
 	enum qualify_status status;
 	int rtt_ms;
 	int freq_s;

@@ -10,6 +10,7 @@
 #ifndef SIPNATD_REGISTRAR_H
 #define SIPNATD_REGISTRAR_H
 
+#include "netaddr.h"
 #include "sip_transport.h"
 
 #include <netinet/in.h>
@@ -25,7 +26,7 @@
 struct binding {
 	char peer[64];
 	char contact[REGISTRAR_URI_MAX]; /* the URI the phone registered, as text */
-	struct sockaddr_in nat;          /* where its REGISTER came from */
+	struct netaddr nat;              /* where its REGISTER came from (either family) */
 	enum sip_transport transport;    /* over what: TCP/TLS bind it to that connection */
 	time_t expires;                  /* absolute, seconds since the epoch */
 	time_t registered;               /* last refresh */
@@ -42,7 +43,7 @@ struct register_request {
 	const char *peer;        /* authenticated peer, the AOR's user */
 	const char *call_id;
 	uint32_t cseq;
-	struct sockaddr_in nat;  /* source address of the REGISTER */
+	struct netaddr nat;      /* source address of the REGISTER */
 	enum sip_transport transport; /* and the transport it came over */
 	int expires;             /* the Expires header, -1 when absent */
 	bool star;               /* Contact: * (only valid with expires 0) */

@@ -27,11 +27,12 @@ struct sip_auth_counters {
 	unsigned long failures, bans;
 };
 
-/* Admit req, which arrived from src as the len bytes at datagram (the
+/* Admit req, which arrived from src (either family; an IPv6 source is
+ * banned and budgeted per conf->banprefix6 prefix) as the len bytes at datagram (the
  * authenticate step tells a retransmission from a replay by those bytes).
  * Failures and bans are added to *counters. */
 enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_counters *counters,
-				osip_message_t *req, const struct sockaddr_in *src,
+				osip_message_t *req, const struct netaddr *src,
 				const void *datagram, size_t len, const struct conf_peer **peer,
 				osip_message_t **answer);
 

@@ -13,6 +13,8 @@
 #ifndef SIPNATD_SIP_CONTACT_H
 #define SIPNATD_SIP_CONTACT_H
 
+#include "netaddr.h"
+
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
 #include <stdbool.h>
@@ -23,14 +25,17 @@
 struct contact_target {
 	char uri[512];             /* the original URI, as text */
 	bool has_nat;
-	struct sockaddr_in nat;    /* where the party really sends from */
+	struct netaddr nat;        /* where the party really sends from (either family) */
 };
 
-/* Replace the address of every Contact in msg by host:port with a token of
- * the original URI (and nat, when not NULL). "Contact: *" is left alone.
- * Returns 0, or -1 when out of memory or a URI is too long to seal. */
-int sip_contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
-		       const struct sockaddr_in *nat);
+/* Replace the address of every Contact in msg by host:port (host of either
+ * family: an IPv6 one is written in brackets) with a token of the original
+ * URI (and nat, when not NULL, of either family; a token of an IPv4 nat, or
+ * of none, is what it was before issue 20, so older tokens still open).
+ * "Contact: *" is left alone. Returns 0, or -1 when out of memory or a URI
+ * is too long to seal. */
+int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint16_t port,
+			   const struct netaddr *nat);
 
 /* Add ;transport=param (e.g. "tcp") to every Contact of msg that has a URI,
  * replacing one already there: sipnatd's masqueraded Contact toward a phone

@@ -28,14 +28,15 @@ struct sip_dispatch *sip_dispatch_new(const struct sip_env *env);
  * whoever runs next). NULL is allowed. */
 void sip_dispatch_free(struct sip_dispatch *sd);
 
-/* Run one message (len bytes from src, need not be NUL-terminated) through
+/* Run one message (len bytes from src, of either family; need not be
+ * NUL-terminated) through
  * the SIP path. Whatever it sends goes through env->send before it returns,
  * unless it waits for a name (then from the resolver's callback). */
 void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
-			  const struct sockaddr_in *src);
+			  const struct netaddr *src);
 
 /* The same as a sip_socket callback: arg is the struct sip_dispatch. */
-void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src);
+void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct netaddr *src);
 
 /* Counters for stats (monotonic since sip_dispatch_new). */
 struct sip_counters {

@@ -36,10 +36,10 @@ int sip_edge_reconfigure(struct sip_edge *e, const struct conf *conf, char *err,
 
 /* sip_env's send: over dest's stream connection when there is one, else
  * out of the UDP socket. arg is the edge. */
-void sip_edge_send(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest);
+void sip_edge_send(void *arg, const char *buf, size_t len, const struct netaddr *dest);
 
 /* sip_env's transport_to: what sip_edge_send would use toward dest. */
-enum sip_transport sip_edge_transport_to(void *arg, const struct sockaddr_in *dest);
+enum sip_transport sip_edge_transport_to(void *arg, const struct netaddr *dest);
 
 /* Stop accepting connections (shutdown). */
 void sip_edge_stop_listening(struct sip_edge *e);

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "dnscache.h"
+#include "netaddr.h"
 #include "sip_transport.h"
 
 #include <netinet/in.h>
@@ -40,19 +41,20 @@ struct sip_env {
 	struct trunks *trunks;     /* NULL: no trunk known by name */
 	struct qualify *qualify;   /* NULL: nothing pinged, every peer reachable */
 
-	/* Put one serialised message on the wire toward dest. */
-	void (*send)(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest);
+	/* Put one serialised message on the wire toward dest (either family:
+	 * the socket of dest's family). */
+	void (*send)(void *arg, const char *buf, size_t len, const struct netaddr *dest);
 	void *send_arg;
 
 	/* The transport a message toward dest will travel on: TCP or TLS when
 	 * dest is a phone's open stream connection (send then uses it), else
 	 * UDP. sipnatd's Via and Contact say so (RFC 3261 18.1.1, 19.1.1).
 	 * NULL: UDP always. */
-	enum sip_transport (*transport_to)(void *arg, const struct sockaddr_in *dest);
+	enum sip_transport (*transport_to)(void *arg, const struct netaddr *dest);
 	void *transport_arg;
 
 	/* Resolve a name sipnatd must send to (dnscache_lookup's contract). */
-	enum dnscache_answer (*resolve)(void *arg, const char *name, struct in_addr *addr,
+	enum dnscache_answer (*resolve)(void *arg, const char *name, struct netaddr *addr,
 					dnscache_fn done, void *done_arg);
 	void *resolve_arg;
 

@@ -15,7 +15,7 @@
 
 /* Where the message comes from, as the forward step needs it. */
 struct forward_source {
-	struct sockaddr_in addr;
+	struct netaddr addr;  /* either family */
 	bool local;   /* the PBX or another localnet address */
 	/* the configured peer of the Internet party, sender or receiver, when
 	 * known: its nat and directmedia settings apply */
@@ -32,10 +32,11 @@ enum forward_result {
 	FORWARD_RELAY_LIMIT,/* the peer would exceed its maxrelays: 503 */
 };
 
-/* Forward a request to dest. The top Via must already be stamped. Decrements
+/* Forward a request to dest (either family: sipnatd's Via, Contact and SDP
+ * then say its address of that family). The top Via must already be stamped. Decrements
  * Max-Forwards (the caller has answered 483 at zero). */
 enum forward_result sip_forward_request(const struct sip_env *env, osip_message_t *req,
-				    const struct forward_source *src, const struct sockaddr_in *dest);
+				    const struct forward_source *src, const struct netaddr *dest);
 
 /* Forward a response whose own Via has been removed; it goes where its new
  * top Via says. Returns FORWARD_FAILED when that Via is unusable. */
@@ -48,6 +49,6 @@ int sip_forward_max_forwards(osip_message_t *req);
 
 /* Serialise msg and send it to dest through env->send (toward the Internet
  * with the LAN hidden, sip_hide.c). */
-void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const struct sockaddr_in *dest);
+void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const struct netaddr *dest);
 
 #endif

@@ -20,6 +20,7 @@
 #define SIPNATD_SIP_HIDE_H
 
 #include "conf.h"
+#include "netaddr.h"
 
 #include <netinet/in.h>
 #include <osipparser2/osip_parser.h>
@@ -37,12 +38,13 @@ struct sip_hide_undo {
 	} from, to;
 };
 
-/* Replace LAN hosts (local per conf) in the From and To URIs by external
- * (and a port there by `port`), and seal a Call-ID whose host is a LAN
- * address. Returns 0 (also when there was nothing to hide) or -1 when out of
- * memory, in which case nothing is left replaced. */
-int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
-		      uint16_t port, struct sip_hide_undo *undo);
+/* Replace LAN hosts (local per conf, either family) in the From and To URIs
+ * by external (of the family of the leg the message goes on; and a port
+ * there by `port`), and seal a Call-ID whose host is a LAN address. Returns
+ * 0 (also when there was nothing to hide) or -1 when out of memory or
+ * external is no address, in which case nothing is left replaced. */
+int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf,
+			  const struct netaddr *external, uint16_t port, struct sip_hide_undo *undo);
 
 /* Put back what sip_hide_for_internet replaced and free the replacements. */
 void sip_hide_undo(osip_message_t *msg, struct sip_hide_undo *undo);

@@ -19,7 +19,7 @@
  * tells whether the bindings changed. */
 osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf,
 				const osip_message_t *req, const struct conf_peer *peer,
-				const struct sockaddr_in *src, enum sip_transport transport,
+				const struct netaddr *src, enum sip_transport transport,
 				time_t now, bool *changed);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "classify.h"
 #include "conf.h"
+#include "netaddr.h"
 #include "sip_contact.h"
 
 #include <netinet/in.h>
@@ -23,18 +24,20 @@
 /* What the router may know about sipnatd itself. */
 struct route_self {
 	const struct conf *conf;
-	struct in_addr lan_addr;
+	struct netaddr lan_addr;   /* IPv4 */
 	bool have_lan_addr;
-	struct in_addr ext_addr;
+	struct netaddr ext_addr;   /* IPv4 */
 	bool have_ext_addr;
+	struct netaddr ext6_addr;  /* the configured or resolved external IPv6 address */
+	bool have_ext6_addr;
 	uint16_t port;
 	/* the resolved address of a trunk peer known by name; NULL = unknown */
-	bool (*trunk_addr)(void *arg, const struct conf_peer *peer, struct in_addr *out);
+	bool (*trunk_addr)(void *arg, const struct conf_peer *peer, struct netaddr *out);
 	void *trunk_arg;
 	/* the registered contact of a dynamic peer (NULL = not registered):
 	 * its URI text and the NAT address it registered from */
 	bool (*binding_of)(void *arg, const struct conf_peer *peer, const char **contact,
-			   struct sockaddr_in *nat);
+			   struct netaddr *nat);
 	void *binding_arg;
 	/* has the peer stopped answering pings (qualify)? NULL = never */
 	bool (*unreachable)(void *arg, const struct conf_peer *peer);
@@ -50,7 +53,7 @@ enum route_action {
 struct route_decision {
 	enum route_action action;
 	int status;
-	struct sockaddr_in dest;
+	struct netaddr dest;       /* either family */
 	char host[256];
 	uint16_t port;
 	const struct conf_peer *peer; /* the peer the request is for, when known */
@@ -65,7 +68,8 @@ struct route_decision {
 void sip_route_request(const struct route_self *self, enum source_kind kind, osip_message_t *req,
 		   struct route_decision *out);
 
-/* Does uri name sipnatd (one of its addresses, and its port or none)? */
+/* Does uri name sipnatd (one of its addresses of either family, and its
+ * port or none)? */
 bool sip_route_uri_is_self(const struct route_self *self, const osip_uri_t *uri);
 
 #endif

@@ -13,6 +13,7 @@
 #ifndef SIPNATD_SIP_STREAM_H
 #define SIPNATD_SIP_STREAM_H
 
+#include "netaddr.h"
 #include "sip_transport.h"
 
 #include <event2/event.h>
@@ -40,7 +41,7 @@ struct sip_stream_limits {
  * whose peer is src. buf is valid during the call only. The callback may send
  * on any connection, this one included, and may close it. */
 typedef void (*sip_stream_msg_fn)(void *arg, const char *buf, size_t len,
-				  const struct sockaddr_in *src, enum sip_transport transport,
+				  const struct netaddr *src, enum sip_transport transport,
 				  uint64_t conn);
 
 struct sip_stream_counters {
@@ -55,11 +56,12 @@ struct sip_stream_counters {
 struct sip_stream *sip_stream_new(struct event_base *base, const struct sip_stream_limits *lim,
 				  sip_stream_msg_fn fn, void *arg);
 
-/* Listen for transport (TCP or TLS) on bind_addr (port 0: any). A TLS
+/* Listen for transport (TCP or TLS) on bind_addr (port 0: any); one
+ * listener per transport and family (an IPv6 one is IPV6_V6ONLY). A TLS
  * listener needs sip_stream_set_tls first. Returns 0, or -1 with the reason
  * in err ("bind 0.0.0.0:5061: Address already in use"). */
 int sip_stream_listen(struct sip_stream *s, enum sip_transport transport,
-		      const struct sockaddr_in *bind_addr, char *err, size_t errlen);
+		      const struct netaddr *bind_addr, char *err, size_t errlen);
 
 /* The TLS context for connections accepted from now on (a reference is
  * taken; connections already up keep theirs). */
@@ -68,8 +70,10 @@ void sip_stream_set_tls(struct sip_stream *s, SSL_CTX *ctx);
 /* New limits; connections already up are held to them from their next event. */
 void sip_stream_set_limits(struct sip_stream *s, const struct sip_stream_limits *lim);
 
-/* The address a listener is bound to (port filled in), or a zeroed one. */
-struct sockaddr_in sip_stream_local(const struct sip_stream *s, enum sip_transport transport);
+/* The address the listener of transport and family is bound to (port filled
+ * in); false when there is none. */
+bool sip_stream_local(const struct sip_stream *s, enum sip_transport transport, int family,
+		      struct netaddr *out);
 
 /* Queue len bytes on connection conn. Returns 0, or -1 when the connection is
  * gone or would hold more than max_output bytes (it is then closed: a peer
@@ -80,11 +84,11 @@ int sip_stream_send(struct sip_stream *s, uint64_t conn, const char *buf, size_t
  * its transport in *transport; 0 when there is none. A NAT maps one address
  * and port to one TCP connection, so the pair names it (TLS runs over TCP).
  * Phones reuse the connection they registered over. */
-uint64_t sip_stream_find(const struct sip_stream *s, const struct sockaddr_in *addr,
+uint64_t sip_stream_find(const struct sip_stream *s, const struct netaddr *addr,
 			 enum sip_transport *transport);
 
 /* The peer and transport of connection conn; false when it is gone. */
-bool sip_stream_peer(const struct sip_stream *s, uint64_t conn, struct sockaddr_in *addr,
+bool sip_stream_peer(const struct sip_stream *s, uint64_t conn, struct netaddr *addr,
 		     enum sip_transport *transport);
 
 /* Close connection conn now (deferred when inside its own callback). */

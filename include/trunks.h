@@ -8,9 +8,9 @@
 
 #include "conf.h"
 #include "dnscache.h"
+#include "netaddr.h"
 
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 
 #define TRUNKS_REFRESH_S 60
@@ -22,11 +22,12 @@ struct trunks *trunks_new(struct event_base *base, struct dnscache *cache, const
 /* Adopt a new configuration (reload); the old conf may be freed after. */
 void trunks_reconfigure(struct trunks *t, const struct conf *conf);
 
-/* classify_trunk_fn: the peer whose resolved host is addr, or NULL. */
-const struct conf_peer *trunks_match_cb(void *arg, struct in_addr addr);
+/* classify_trunk_addr_fn: the peer whose resolved host is addr (compared by
+ * IP, either family), or NULL. */
+const struct conf_peer *trunks_match_cb(void *arg, const struct netaddr *addr);
 
-/* The resolved address of a peer known by name; false when unknown yet. */
-bool trunks_addr_cb(void *arg, const struct conf_peer *peer, struct in_addr *out);
+/* The resolved address of a peer known by name (port 0); false when unknown yet. */
+bool trunks_addr_cb(void *arg, const struct conf_peer *peer, struct netaddr *out);
 
 void trunks_free(struct trunks *t);
 

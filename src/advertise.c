@@ -8,6 +8,7 @@
 #include "classify.h"
 #include "externaddr.h"
 #include "log.h"
+#include "natdetect.h"
 #include "netaddr.h"
 
 #include <arpa/inet.h>
@@ -43,6 +44,28 @@ static bool route_source_to(const struct sockaddr_in *dest, struct in_addr *out)
 	return ok;
 }
 
+/* The same for an IPv6 destination (issue 20, decision 2: IPv6 has no NAT,
+ * so the kernel's source address toward the party is what it can reach). */
+static bool route_source6_to(const struct netaddr *dest, struct netaddr *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t dlen = netaddr_to_sockaddr(dest, AF_INET6, &ss), len = sizeof(ss);
+	int fd = dest->family == AF_INET6 ? socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (dlen && connect(fd, (const struct sockaddr *)&ss, dlen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    netaddr_from_sockaddr((const struct sockaddr *)&ss, len, out) && out->family == AF_INET6 &&
+	    netaddr_is_specified(out)) {
+		out->port = 0;
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
 static void find_lan(struct advertise *a)
 {
 	const struct conf *conf = a->conf;
@@ -56,8 +79,14 @@ static void find_lan(struct advertise *a)
 	} else if (conf->bindaddr.s_addr != htonl(INADDR_ANY)) {
 		a->lan = conf->bindaddr;
 		a->have_lan = true;
-	} else {
+	} else if (conf->pbxaddr.family == AF_INET) {
 		a->have_lan = route_source_to(&conf->pbx, &a->lan);
+	} else {
+		/* an IPv6 PBX: its leg is IPv6 (advertise_toward asks the
+		 * kernel per destination); nothing IPv4 to find */
+		a->have_lan = false;
+		evtimer_del(a->retry);
+		return;
 	}
 	if (!a->have_lan) {
 		log_warn("no route to the PBX at %s: cannot tell which LAN address to advertise; set general.localaddr or fix the route (retrying every %d s)",
@@ -102,23 +131,72 @@ void advertise_reconfigure(struct advertise *a, const struct conf *conf)
 	find_lan(a);
 }
 
-bool advertise_lan(const struct advertise *a, struct in_addr *out)
+bool advertise_lan(const struct advertise *a, struct netaddr *out)
 {
-	if (a->have_lan)
-		*out = a->lan;
+	if (a->have_lan) {
+		struct sockaddr_in sin = netaddr_make(a->lan, 0);
+		*out = netaddr_from_in(&sin);
+	}
 	return a->have_lan;
 }
 
-bool advertise_external(const struct advertise *a, struct in_addr *out)
+bool advertise_external(const struct advertise *a, int family, struct netaddr *out)
 {
-	return a->external && externaddr_get(a->external, out);
+	if (family == AF_INET6) {
+		if (a->external && externaddr_get6(a->external, out))
+			return true;
+		/* a specific global bindaddr is where the Internet reaches us */
+		if (a->conf->has_bindaddr6 && netaddr_is_specified(&a->conf->bindaddr6) &&
+		    !natdetect_is_private_addr(&a->conf->bindaddr6)) {
+			*out = a->conf->bindaddr6;
+			out->port = 0;
+			return true;
+		}
+		return false;
+	}
+	struct in_addr ip;
+	if (!a->external || !externaddr_get(a->external, &ip))
+		return false;
+	struct sockaddr_in sin = netaddr_make(ip, 0);
+	*out = netaddr_from_in(&sin);
+	return true;
 }
 
-bool advertise_toward(const struct advertise *a, struct in_addr dest, struct in_addr *out)
+/* sipnatd's IPv6 address toward dest: localaddr6 or a specific bindaddr6
+ * toward the LAN, the external IPv6 address (externip, externhost's AAAA)
+ * toward the Internet; else the kernel's source address toward dest, but
+ * toward the Internet only a global one (a ULA or link-local address would
+ * mean the party cannot reach it). */
+static bool toward6(const struct advertise *a, const struct netaddr *dest, struct netaddr *out)
 {
-	if (classify_is_local(a->conf, dest))
+	const struct conf *conf = a->conf;
+
+	if (classify_is_local_addr(conf, dest)) {
+		if (conf->has_localaddr6) {
+			*out = conf->localaddr6;
+			return true;
+		}
+		if (conf->has_bindaddr6 && netaddr_is_specified(&conf->bindaddr6)) {
+			*out = conf->bindaddr6;
+			out->port = 0;
+			return true;
+		}
+		return route_source6_to(dest, out);
+	}
+	if (advertise_external(a, AF_INET6, out))
+		return true;
+	return route_source6_to(dest, out) && !natdetect_is_private_addr(out);
+}
+
+bool advertise_toward(const struct advertise *a, const struct netaddr *dest, struct netaddr *out)
+{
+	if (dest->family == AF_INET6)
+		return toward6(a, dest, out);
+	if (dest->family != AF_INET)
+		return false;
+	if (classify_is_local(a->conf, dest->ip.v4))
 		return advertise_lan(a, out);
-	return advertise_external(a, out);
+	return advertise_external(a, AF_INET, out);
 }
 
 void advertise_free(struct advertise *a)

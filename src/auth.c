@@ -169,14 +169,17 @@ static const osip_authorization_t *credentials_for(const osip_message_t *req, co
 /* SHA-256 over the source address, port and every byte of the datagram: two
  * requests share a key only when they are the same datagram from the same
  * place. A collision-resistant hash, because the sender chooses the bytes. */
-static bool datagram_key(const struct sockaddr_in *src, const void *datagram, size_t len,
+static bool datagram_key(const struct netaddr *src, const void *datagram, size_t len,
 			 uint8_t key[DATAGRAM_KEY_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned key_len = 0;
+	uint16_t port = htons(src->port);
+	bool v6 = src->family == AF_INET6;
+	const void *ip = v6 ? (const void *)src->ip.v6.s6_addr : (const void *)&src->ip.v4.s_addr;
+	size_t ip_len = v6 ? sizeof(src->ip.v6.s6_addr) : sizeof(src->ip.v4.s_addr);
 	bool ok = ctx && datagram && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		  EVP_DigestUpdate(ctx, &src->sin_addr.s_addr, sizeof(src->sin_addr.s_addr)) &&
-		  EVP_DigestUpdate(ctx, &src->sin_port, sizeof(src->sin_port)) &&
+		  EVP_DigestUpdate(ctx, ip, ip_len) && EVP_DigestUpdate(ctx, &port, sizeof(port)) &&
 		  EVP_DigestUpdate(ctx, datagram, len) && EVP_DigestFinal_ex(ctx, key, &key_len) &&
 		  key_len == DATAGRAM_KEY_LEN;
 
@@ -237,7 +240,7 @@ static void refuse(struct auth *a, const uint8_t *key, bool have_key, enum auth_
 }
 
 void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *req,
-		const struct sockaddr_in *src, const void *datagram, size_t len, time_t now,
+		const struct netaddr *src, const void *datagram, size_t len, time_t now,
 		struct auth_result *out)
 {
 	struct digest_credentials cred;
@@ -264,7 +267,7 @@ void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *r
 		return;
 	}
 
-	enum nonce_state ns = nonce_check(cred.nonce, src->sin_addr, conf->realm, now);
+	enum nonce_state ns = nonce_check(cred.nonce, src, conf->realm, now);
 	if (ns == NONCE_INVALID)
 		return; /* not a nonce of ours: a fresh challenge, as for no credentials */
 	if (!sip_uri_text_same(cred.uri, req->req_uri)) {
@@ -307,7 +310,7 @@ void auth_check(struct auth *a, const struct conf *conf, const osip_message_t *r
 }
 
 osip_message_t *auth_answer(const struct conf *conf, const osip_message_t *req,
-			    enum auth_verdict verdict, struct in_addr src, time_t now)
+			    enum auth_verdict verdict, const struct netaddr *src, time_t now)
 {
 	char nonce[NONCE_LEN + 1], value[512];
 	bool reg = is_register(req);
@@ -366,10 +369,10 @@ static void drop_authorizations(osip_list_t *list)
 	}
 }
 
-int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer, struct in_addr host,
-			 uint16_t port)
+int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer,
+			 const struct netaddr *host)
 {
-	char ip[INET_ADDRSTRLEN], value[256];
+	char ip[NETADDR_HOST_MAX], value[256];
 
 	drop_authorizations(&req->authorizations);
 	drop_authorizations(&req->proxy_authorizations);
@@ -378,7 +381,7 @@ int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer, stru
 	drop_headers(req, "p-asserted-identity");
 	drop_headers(req, "p-preferred-identity");
 	drop_headers(req, "remote-party-id");
-	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(value, sizeof(value), "<sip:%s@%s:%u>", peer->name, ip, port);
+	snprintf(value, sizeof(value), "<sip:%s@%s:%u>", peer->name, netaddr_sip_host(host, ip),
+		 host->port);
 	return sip_reply_add_header(req, "P-Asserted-Identity", value);
 }

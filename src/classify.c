@@ -66,11 +66,9 @@ enum source_kind classify_source_addr(const struct conf *conf, const struct neta
 				      classify_trunk_addr_fn trunk_match, void *arg,
 				      const struct conf_peer **peer)
 {
-	struct netaddr pbx = netaddr_from_in(&conf->pbx);
-
 	*peer = NULL;
 	/* The PBX may send from another port than the one it listens on. */
-	if (netaddr_same_ip(addr, &pbx))
+	if (netaddr_same_ip(addr, &conf->pbxaddr))
 		return SOURCE_PBX;
 	*peer = classify_peer_by_literal(conf, addr);
 	if (*peer)

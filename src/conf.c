@@ -255,11 +255,74 @@ static const char *check_secret(const char *text)
 	return *text ? NULL : "must not be empty";
 }
 
+/* An IPv6 literal as a configuration value: bare or in brackets. */
+static bool parse_ipv6(const char *text, struct netaddr *out)
+{
+	return netaddr_parse_ip(text, out) && out->family == AF_INET6;
+}
+
 static const char *parse_bindaddr(const char *text, void *obj)
 {
 	struct conf *conf = obj;
 
-	return parse_ipv4(text, &conf->bindaddr) ? NULL : "not an IPv4 address";
+	if (parse_ipv4(text, &conf->bindaddr))
+		return NULL;
+	/* "::" or an IPv6 address: that for IPv6, and IPv4 on 0.0.0.0 (the
+	 * LAN and the PBX are IPv4); decision 1 of issue 20 */
+	if (!parse_ipv6(text, &conf->bindaddr6))
+		return "not an IPv4 or IPv6 address";
+	conf->bindaddr.s_addr = htonl(INADDR_ANY);
+	conf->has_bindaddr6 = true;
+	return NULL;
+}
+
+/* "a.b.c.d", "x:x::x" or both, comma-separated ("203.0.113.1, 2001:db8::10"):
+ * at most one address of each family, none unspecified. auto_ok lets "auto"
+ * stand for the IPv4 one. */
+static const char *parse_per_family(const char *text, bool auto_ok, bool *auto_out,
+				    bool *has4, struct in_addr *v4, bool *has6, struct netaddr *v6)
+{
+	const char *bad = auto_ok ? "not an address: want an IPv4 address, \"auto\", an IPv6 address or one of each, comma-separated"
+				  : "not an address: want an IPv4 address, an IPv6 address or one of each, comma-separated";
+	const char *p = text;
+	char item[INET6_ADDRSTRLEN + 3];
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, ", ");
+		if (len == 0 || len >= sizeof(item))
+			return bad;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		p += len;
+		struct netaddr a;
+		if (auto_ok && strcmp(item, "auto") == 0) {
+			if (*auto_out || *has4)
+				return "at most one address of each family";
+			*auto_out = true;
+		} else if (netaddr_parse_ip(item, &a) && netaddr_is_specified(&a)) {
+			if (a.family == AF_INET) {
+				if (*has4 || (auto_out && *auto_out))
+					return "at most one address of each family";
+				*v4 = a.ip.v4;
+				*has4 = true;
+			} else {
+				if (*has6)
+					return "at most one address of each family";
+				*v6 = a;
+				*has6 = true;
+			}
+		} else {
+			return bad;
+		}
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return NULL;
+		if (*p++ != ',')
+			return bad;
+	}
 }
 
 static const char *parse_externip(const char *text, void *obj)
@@ -270,10 +333,13 @@ static const char *parse_externip(const char *text, void *obj)
 		conf->externip_auto = true; /* checked against portmap in check_general */
 		return NULL;
 	}
-	if (!parse_ipv4(text, &conf->externip))
-		return "not an IPv4 address";
-	conf->has_externip = true;
-	return NULL;
+	if (parse_ipv4(text, &conf->externip)) {
+		conf->has_externip = true;
+		return NULL;
+	}
+	/* externip_auto is checked against portmap in check_general */
+	return parse_per_family(text, true, &conf->externip_auto, &conf->has_externip, &conf->externip,
+				&conf->has_externip6, &conf->externip6);
 }
 
 static const char *parse_portmap(const char *text, void *obj)
@@ -288,10 +354,20 @@ static const char *parse_localaddr(const char *text, void *obj)
 {
 	struct conf *conf = obj;
 
-	if (!parse_ipv4(text, &conf->localaddr))
-		return "not an IPv4 address";
-	conf->has_localaddr = true;
-	return NULL;
+	if (parse_ipv4(text, &conf->localaddr)) {
+		conf->has_localaddr = true;
+		return NULL;
+	}
+	return parse_per_family(text, false, NULL, &conf->has_localaddr, &conf->localaddr,
+				&conf->has_localaddr6, &conf->localaddr6);
+}
+
+/* An IPv6 literal with an optional port: "x:x::x" (no port: the last
+ * group belongs to the address), "[x:x::x]", "[x:x::x]:port". Port 0 when
+ * absent. False for anything that is not IPv6. */
+static bool parse_ipv6_port(const char *text, struct netaddr *out)
+{
+	return strchr(text, ':') && netaddr_parse(text, out) && out->family == AF_INET6;
 }
 
 static const char *parse_pbx(const char *text, void *obj)
@@ -300,11 +376,20 @@ static const char *parse_pbx(const char *text, void *obj)
 	char host[INET_ADDRSTRLEN];
 	uint16_t port;
 
+	if (parse_ipv6_port(text, &conf->pbxaddr)) {
+		if (conf->pbxaddr.port == 0)
+			conf->pbxaddr.port = SIP_DEFAULT_PORT;
+		if (!netaddr_is_specified(&conf->pbxaddr))
+			return "not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port";
+		memset(&conf->pbx, 0, sizeof(conf->pbx));
+		return NULL;
+	}
 	if (!split_host_port(text, host, sizeof(host), &port) ||
 	    !parse_ipv4(host, &conf->pbx.sin_addr))
-		return "not an address: want a.b.c.d or a.b.c.d:port";
+		return "not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port";
 	conf->pbx.sin_family = AF_INET;
 	conf->pbx.sin_port = htons(port);
+	conf->pbxaddr = netaddr_from_in(&conf->pbx);
 	return NULL;
 }
 
@@ -312,6 +397,7 @@ static const char *parse_peer_host(const char *text, void *obj)
 {
 	struct conf_peer *peer = obj;
 	struct in_addr addr;
+	struct netaddr a6;
 	char host[254];
 	uint16_t port;
 
@@ -319,9 +405,21 @@ static const char *parse_peer_host(const char *text, void *obj)
 	/* host stays NULL: the peer registers, its address comes from there */
 	if (strcmp(text, "dynamic") == 0)
 		return NULL;
+	if (parse_ipv6_port(text, &a6)) {
+		/* kept bare, as inet_ntop writes it: compared by value anyway */
+		char ip[NETADDR_HOST_MAX];
+		if (!netaddr_is_specified(&a6))
+			return "must be \"dynamic\", a host name or an IP address, with an optional :port";
+		peer->host = strdup(netaddr_ip_text(&a6, ip));
+		if (!peer->host)
+			return "out of memory";
+		if (a6.port)
+			peer->port = a6.port;
+		return NULL;
+	}
 	if (!split_host_port(text, host, sizeof(host), &port) ||
 	    (!parse_ipv4(host, &addr) && check_hostname(host)))
-		return "must be \"dynamic\", a host name or an IPv4 address, with an optional :port";
+		return "must be \"dynamic\", a host name or an IP address, with an optional :port";
 	peer->host = strdup(host);
 	if (!peer->host)
 		return "out of memory";
@@ -465,21 +563,31 @@ static const char *parse_transport(const char *text, void *obj)
 }
 
 /* "a.b.c.d" or "a.b.c.d:port" for a stream listener; an absent port is
- * 0 here and is filled in by check_streams once bindport is known. */
-static const char *parse_stream_bind(const char *text, struct sockaddr_in *sin)
+ * 0 here and is filled in by check_streams once bindport is known. An IPv6
+ * address ("::", "2001:db8::1", "[2001:db8::1]:5070") goes into sin6, and
+ * the IPv4 listener then stays on 0.0.0.0 with the same port. */
+static const char *parse_stream_bind(const char *text, struct sockaddr_in *sin, struct netaddr *sin6)
 {
+	const char *bad = "not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port";
 	char host[INET_ADDRSTRLEN];
 	const char *colon = strchr(text, ':');
 	size_t len = colon ? (size_t)(colon - text) : strlen(text);
 	unsigned port = 0;
 
+	if (parse_ipv6_port(text, sin6)) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		sin->sin_port = htons(sin6->port);
+		return NULL;
+	}
+	memset(sin6, 0, sizeof(*sin6));
 	if (len == 0 || len >= sizeof(host))
-		return "not an address: want a.b.c.d or a.b.c.d:port";
+		return bad;
 	memcpy(host, text, len);
 	host[len] = '\0';
 	if (!parse_ipv4(host, &sin->sin_addr) ||
 	    (colon && !parse_decimal(colon + 1, 5, 1, 65535, &port)))
-		return "not an address: want a.b.c.d or a.b.c.d:port";
+		return bad;
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons((uint16_t)port);
 	return NULL;
@@ -487,12 +595,16 @@ static const char *parse_stream_bind(const char *text, struct sockaddr_in *sin)
 
 static const char *parse_tcpbindaddr(const char *text, void *obj)
 {
-	return parse_stream_bind(text, &((struct conf *)obj)->tcpbind);
+	struct conf *conf = obj;
+
+	return parse_stream_bind(text, &conf->tcpbind, &conf->tcpbind6);
 }
 
 static const char *parse_tlsbindaddr(const char *text, void *obj)
 {
-	return parse_stream_bind(text, &((struct conf *)obj)->tlsbind);
+	struct conf *conf = obj;
+
+	return parse_stream_bind(text, &conf->tlsbind, &conf->tlsbind6);
 }
 
 /* tcpenable / tlsenable (Asterisk's names): true adds the transport to
@@ -761,7 +873,7 @@ static bool open_group(struct load *ld, const char *name, const struct key *keys
 
 static bool check_general(struct load *ld, const config_setting_t *g, const struct conf *conf)
 {
-	if (!conf->externhost && !conf->has_externip && !conf->externip_auto)
+	if (!conf->externhost && !conf->has_externip && !conf->has_externip6 && !conf->externip_auto)
 		return fail(ld, member(ld, g, "externhost"), "externhost",
 			    "one of externhost and externip is required");
 	if (conf->externip_auto && conf->portmap == CONF_PORTMAP_OFF)
@@ -772,7 +884,7 @@ static bool check_general(struct load *ld, const config_setting_t *g, const stru
 	if (conf->portmaplease_s > 0 && conf->portmaplease_s < 10)
 		return fail(ld, member(ld, g, "portmaplease"), "portmaplease",
 			    "must be 0 (permanent) or at least 10 seconds");
-	if (conf->externhost && conf->has_externip)
+	if (conf->externhost && (conf->has_externip || conf->has_externip6))
 		return fail(ld, member(ld, g, "externip"), "externip",
 			    "give externhost or externip, not both");
 	/* Blame the key the user wrote, not the one left at its default. */
@@ -807,18 +919,27 @@ static bool check_streams(struct load *ld, const config_setting_t *g, struct con
 	char why[CONF_ERR_MAX / 2];
 	SSL_CTX *ctx;
 
+	/* not given: beside bindaddr, and on bindaddr6 too when IPv6 is on */
 	if (conf->tcpbind.sin_family == 0) {
 		conf->tcpbind.sin_family = AF_INET;
 		conf->tcpbind.sin_addr = conf->bindaddr;
+		if (conf->has_bindaddr6)
+			conf->tcpbind6 = conf->bindaddr6;
 	}
 	if (conf->tcpbind.sin_port == 0)
 		conf->tcpbind.sin_port = htons(conf->bindport);
 	if (conf->tlsbind.sin_family == 0) {
 		conf->tlsbind.sin_family = AF_INET;
 		conf->tlsbind.sin_addr = conf->bindaddr;
+		if (conf->has_bindaddr6)
+			conf->tlsbind6 = conf->bindaddr6;
 	}
 	if (conf->tlsbind.sin_port == 0)
 		conf->tlsbind.sin_port = htons(SIPS_DEFAULT_PORT);
+	if (conf->tcpbind6.family)
+		conf->tcpbind6.port = ntohs(conf->tcpbind.sin_port);
+	if (conf->tlsbind6.family)
+		conf->tlsbind6.port = ntohs(conf->tlsbind.sin_port);
 	if ((conf->transports & CONF_TRANSPORT_TCP) && (conf->transports & CONF_TRANSPORT_TLS) &&
 	    conf->tcpbind.sin_port == conf->tlsbind.sin_port &&
 	    (conf->tcpbind.sin_addr.s_addr == conf->tlsbind.sin_addr.s_addr ||

@@ -62,22 +62,26 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 
 	if (len)
 		buf[0] = '\0';
-	CHANGED(bindaddr.s_addr, "general.bindaddr");
+	if (old->bindaddr.s_addr != new->bindaddr.s_addr || old->has_bindaddr6 != new->has_bindaddr6 ||
+	    !netaddr_same(&old->bindaddr6, &new->bindaddr6))
+		add(&o, "general.bindaddr");
 	CHANGED(bindport, "general.bindport");
 	if (str_differs(old->externhost, new->externhost))
 		add(&o, "general.externhost");
 	CHANGED(externrefresh_s, "general.externrefresh");
 	if (old->has_externip != new->has_externip || old->externip.s_addr != new->externip.s_addr ||
-	    old->externip_auto != new->externip_auto)
+	    old->externip_auto != new->externip_auto || old->has_externip6 != new->has_externip6 ||
+	    !netaddr_same(&old->externip6, &new->externip6))
 		add(&o, "general.externip");
 	CHANGED(portmap, "general.portmap");
 	CHANGED(portmaplease_s, "general.portmaplease");
 	if (old->localnet_count != new->localnet_count ||
 	    memcmp(old->localnet, new->localnet, old->localnet_count * sizeof(*old->localnet)) != 0)
 		add(&o, "general.localnet");
-	if (old->pbx.sin_addr.s_addr != new->pbx.sin_addr.s_addr || old->pbx.sin_port != new->pbx.sin_port)
+	if (!netaddr_same(&old->pbxaddr, &new->pbxaddr))
 		add(&o, "general.pbx");
-	if (old->has_localaddr != new->has_localaddr || old->localaddr.s_addr != new->localaddr.s_addr)
+	if (old->has_localaddr != new->has_localaddr || old->localaddr.s_addr != new->localaddr.s_addr ||
+	    old->has_localaddr6 != new->has_localaddr6 || !netaddr_same(&old->localaddr6, &new->localaddr6))
 		add(&o, "general.localaddr");
 	if (str_differs(old->realm, new->realm))
 		add(&o, "general.realm");
@@ -100,9 +104,11 @@ size_t conf_diff(const struct conf *old, const struct conf *new, char *buf, size
 	if (str_differs(old->useragent, new->useragent))
 		add(&o, "general.useragent");
 	CHANGED(transports, "general.transport");
-	if (memcmp(&old->tcpbind, &new->tcpbind, sizeof(old->tcpbind)) != 0)
+	if (memcmp(&old->tcpbind, &new->tcpbind, sizeof(old->tcpbind)) != 0 ||
+	    !netaddr_same(&old->tcpbind6, &new->tcpbind6))
 		add(&o, "general.tcpbindaddr");
-	if (memcmp(&old->tlsbind, &new->tlsbind, sizeof(old->tlsbind)) != 0)
+	if (memcmp(&old->tlsbind, &new->tlsbind, sizeof(old->tlsbind)) != 0 ||
+	    !netaddr_same(&old->tlsbind6, &new->tlsbind6))
 		add(&o, "general.tlsbindaddr");
 	/* the same names may hold renewed files: a reload always reloads them */
 	if (str_differs(old->tlscertfile, new->tlscertfile))

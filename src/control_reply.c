@@ -58,19 +58,19 @@ static json_t *untrusted_text(const char *s)
 	return j;
 }
 
-static json_t *address(const struct sockaddr_in *sa)
-{
-	char text[NETADDR_STRLEN];
-
-	return json_string(netaddr_format(sa, text));
-}
-
-/* The relay's last dropped source, of either family (issue 20: v6rtp). */
-static json_t *drop_address(const struct netaddr *addr)
+/* "a.b.c.d:port" or "[2001:db8::1]:port" */
+static json_t *address(const struct netaddr *addr)
 {
 	char text[NETADDR_TEXT_MAX];
 
 	return json_string(netaddr_print(addr, text));
+}
+
+static json_t *address_in(const struct sockaddr_in *sa)
+{
+	struct netaddr addr = netaddr_from_in(sa);
+
+	return address(&addr);
 }
 
 json_t *control_reply_error(const char *why)
@@ -123,7 +123,7 @@ static json_t *peers_reply(const struct control_view *v, time_t now)
 		if (json_array_append_new(list, peer_json(v, &v->env->conf->peers[i], now)) != 0)
 			goto fail;
 	json_t *pbx = json_pack("{s:s, s:s, s:o, s:b, s:n}", "name", PBX_NAME, "kind", "pbx", "host",
-				address(&v->env->conf->pbx), "qualify", 1, "bindings");
+				address_in(&v->env->conf->pbx), "qualify", 1, "bindings");
 	if (!pbx || json_array_append_new(list, peer_status(v, PBX_NAME, true, pbx)) != 0)
 		goto fail;
 	return json_pack("{s:o}", "peers", list);
@@ -221,7 +221,7 @@ static void add_call(void *arg, const struct media_call_info *info)
 		json_t *drop = st->drop_why == RELAY_DROP_NONE
 				       ? json_null()
 				       : json_pack("{s:o, s:s, s:o}", "from",
-						   st->drop_from.family ? drop_address(&st->drop_from) : json_null(),
+						   st->drop_from.family ? address(&st->drop_from) : json_null(),
 						   "why", relay_drop_name(st->drop_why), "source_dropped",
 						   count(st->source_dropped));
 		json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o}", "port", (int)st->port, "from_local",
@@ -258,13 +258,18 @@ static json_t *bans_reply(const struct control_view *v, time_t now)
 	size_t max = bans_active(v->env->bans, now), n;
 	struct ban_entry *e = calloc(max ? max : 1, sizeof(*e));
 	json_t *list = json_array();
-	char ip[INET_ADDRSTRLEN];
+	char ip[NETADDR_TEXT_MAX];
 
 	if (!e || !list)
 		goto fail;
 	n = bans_list(v->env->bans, now, e, max);
 	for (size_t i = 0; i < n; i++) {
-		inet_ntop(AF_INET, &e[i].addr, ip, sizeof(ip));
+		/* an IPv4 host is banned alone, an IPv6 one with its prefix (a
+		 * /64 by default: one host owns it), which is what is shown */
+		if (e[i].scope.net.family == AF_INET6)
+			netaddr_prefix_print(&e[i].scope, ip);
+		else
+			netaddr_ip_text(&e[i].scope.net, ip);
 		json_t *o = json_pack("{s:s, s:I, s:I}", "address", ip, "seconds_left",
 				      (json_int_t)(e[i].until - now), "failures", (json_int_t)e[i].failures);
 		if (json_array_append_new(list, o) != 0)

@@ -104,9 +104,9 @@ static void registrations_changed(void *arg)
 
 static void binding_expired(void *arg, const struct binding *b)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
-	log_notice("registration of %s from %s expired", b->peer, netaddr_format(&b->nat, addr));
+	log_notice("registration of %s from %s expired", b->peer, netaddr_print(&b->nat, addr));
 }
 
 static void housekeeping_cb(evutil_socket_t fd, short what, void *arg)
@@ -155,7 +155,9 @@ static bool still_watched(void *arg, const char *name)
 
 static void watch_pbx(struct daemon *d)
 {
-	qualify_watch(d->qualify, "PBX", NULL, &d->conf->pbx, PBX_QUALIFY_S);
+	struct netaddr pbx = netaddr_from_in(&d->conf->pbx);
+
+	qualify_watch(d->qualify, "PBX", NULL, &pbx, PBX_QUALIFY_S);
 }
 
 /* Peers with qualify = true are pinged where sipnatd would send to them: a
@@ -168,13 +170,12 @@ static void watch_peers(struct daemon *d)
 
 	for (size_t i = 0; i < d->conf->peer_count; i++) {
 		const struct conf_peer *p = &d->conf->peers[i];
-		struct sockaddr_in addr;
+		struct netaddr addr;
 		const char *ruri = NULL;
 		bool known = false;
 		if (p->qualify && p->host) {
-			struct in_addr ip;
-			if (netaddr_parse_ipv4(p->host, &ip) || trunks_addr_cb(d->trunks, p, &ip)) {
-				addr = netaddr_make(ip, p->port);
+			if (netaddr_parse_ip(p->host, &addr) || trunks_addr_cb(d->trunks, p, &addr)) {
+				addr.port = p->port;
 				known = true;
 			}
 		} else if (p->qualify) {
@@ -254,13 +255,15 @@ static void warn_peer_nat(const struct conf *conf)
 /* Log, for the admin, what a reload changed that only a restart applies. */
 static void note_restart_only(const struct conf *old, const struct conf *new)
 {
-	if (old->bindaddr.s_addr != new->bindaddr.s_addr || old->bindport != new->bindport)
+	if (old->bindaddr.s_addr != new->bindaddr.s_addr || old->bindport != new->bindport ||
+	    old->has_bindaddr6 != new->has_bindaddr6 || !netaddr_same(&old->bindaddr6, &new->bindaddr6))
 		log_warn("reload: general.bindaddr/bindport changed; this requires a restart (still listening on the old address)");
 	if (strcmp(old->control, new->control) != 0)
 		log_warn("reload: general.control changed; this requires a restart");
 	if ((old->transports & ~new->transports) ||
 	    memcmp(&old->tcpbind, &new->tcpbind, sizeof(old->tcpbind)) != 0 ||
-	    memcmp(&old->tlsbind, &new->tlsbind, sizeof(old->tlsbind)) != 0)
+	    memcmp(&old->tlsbind, &new->tlsbind, sizeof(old->tlsbind)) != 0 ||
+	    !netaddr_same(&old->tcpbind6, &new->tcpbind6) || !netaddr_same(&old->tlsbind6, &new->tlsbind6))
 		log_warn("reload: a TCP/TLS listener was disabled or moved; this requires a restart");
 }
 
@@ -339,13 +342,13 @@ static void reloads_cb(void *arg, struct control_reloads *out)
 
 /* The SIP path's ends in the daemon: the SIP socket, the DNS cache, the
  * clock. */
-static void send_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+static void send_cb(void *arg, const char *buf, size_t len, const struct netaddr *dest)
 {
 	/* a failed send is counted and logged by sip_socket; UDP loses it */
 	(void)sip_socket_send(arg, buf, len, dest);
 }
 
-static enum dnscache_answer resolve_cb(void *arg, const char *name, struct in_addr *addr,
+static enum dnscache_answer resolve_cb(void *arg, const char *name, struct netaddr *addr,
 				       dnscache_fn done, void *done_arg)
 {
 	return dnscache_lookup(arg, name, addr, done, done_arg);
@@ -473,7 +476,14 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	d->bans = bans_new(BANS_CAPACITY);
 	d->dialogs = dialogs_new(DIALOGS_CAPACITY);
 	d->registrar = registrar_new();
-	d->media = media_new(d->base, d->conf);
+	if (d->conf->has_bindaddr6) {
+		/* RTP over IPv6 beside IPv4 on the same ports (issue 20, decision 1) */
+		struct sockaddr_in b4 = netaddr_make(d->conf->bindaddr, 0);
+		struct netaddr bind4 = netaddr_from_in(&b4);
+		d->media = media_new_bind(d->base, d->conf, &bind4, &d->conf->bindaddr6);
+	} else {
+		d->media = media_new(d->base, d->conf);
+	}
 	d->state = d->registrar ? statefile_writer_new(d->base, d->registrar, d->conf->statefile) : NULL;
 	d->housekeeping = event_new(d->base, -1, EV_PERSIST, housekeeping_cb, d);
 	if (!d->external || !d->trunks || !d->advertise || !d->auth || !d->bans || !d->dialogs ||
@@ -490,8 +500,10 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	}
 
 	struct sockaddr_in bind_addr = netaddr_make(conf->bindaddr, conf->bindport);
-	d->sip = sip_socket_open(d->base, &bind_addr, sip_dispatch_datagram, d->dispatch, err,
-				 sizeof(err));
+	struct netaddr bind4 = netaddr_from_in(&bind_addr), bind6 = conf->bindaddr6;
+	bind6.port = conf->bindport;
+	d->sip = sip_socket_open(d->base, &bind4, conf->has_bindaddr6 ? &bind6 : NULL,
+				 sip_dispatch_datagram, d->dispatch, err, sizeof(err));
 	if (!d->sip) {
 		log_err("cannot listen for SIP: %s", err);
 		return -1;
@@ -518,12 +530,18 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 	watch_peers(d);
 
 	log_notice("sipnatd %s listening on %s/udp; pbx %s; %zu peer(s); rtp %d-%d", SIPNATD_VERSION,
-		   netaddr_format(&bind_addr, bind), netaddr_format(&conf->pbx, err), conf->peer_count,
+		   netaddr_format(&bind_addr, bind), netaddr_print(&conf->pbxaddr, err), conf->peer_count,
 		   conf->rtpstart, conf->rtpend);
+	if (conf->has_bindaddr6)
+		log_notice("listening on %s/udp", netaddr_print(&bind6, err));
 	if (conf->transports & CONF_TRANSPORT_TCP)
 		log_notice("listening on %s/tcp", netaddr_format(&conf->tcpbind, bind));
+	if ((conf->transports & CONF_TRANSPORT_TCP) && conf->tcpbind6.family)
+		log_notice("listening on %s/tcp", netaddr_print(&conf->tcpbind6, err));
 	if (conf->transports & CONF_TRANSPORT_TLS)
 		log_notice("listening on %s/tls", netaddr_format(&conf->tlsbind, bind));
+	if ((conf->transports & CONF_TRANSPORT_TLS) && conf->tlsbind6.family)
+		log_notice("listening on %s/tls", netaddr_print(&conf->tlsbind6, err));
 	notify_ready("running");
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "externaddr.h"
 
 #include "log.h"
+#include "netaddr.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -28,7 +29,53 @@ struct externaddr {
 	struct in_addr router;
 	unsigned long failures;
 	bool failing;             /* the last lookup failed (log once per spell) */
+	/* IPv6 (issue 20): externip's IPv6 address, or externhost's AAAA,
+	 * looked up beside the A record each time and kept the same way */
+	bool have_addr6;
+	struct netaddr addr6;
+	struct evdns_request *pending6;
+	char *asked6;
 };
+
+static void lookup6_done_cb(int result, char type, int count, int ttl, void *addresses, void *arg)
+{
+	struct externaddr *ea = arg;
+	char ip[NETADDR_HOST_MAX];
+	bool stale = !ea->host || strcmp(ea->host, ea->asked6) != 0;
+
+	ea->pending6 = NULL;
+	free(ea->asked6);
+	ea->asked6 = NULL;
+	if (stale)
+		return; /* the next refresh asks for the new name */
+	if (result == DNS_ERR_NONE && type == DNS_IPv6_AAAA && count > 0) {
+		struct netaddr found = { .family = AF_INET6 };
+		memcpy(&found.ip.v6, addresses, sizeof(found.ip.v6)); /* first AAAA */
+		if (!ea->have_addr6 || !netaddr_same(&found, &ea->addr6))
+			log_notice("externhost %s has the IPv6 address %s", ea->host,
+				   netaddr_ip_text(&found, ip));
+		ea->addr6 = found;
+		ea->have_addr6 = true;
+	} else if (ea->have_addr6) {
+		/* many names have no AAAA: only a change is news */
+		log_info("externhost %s: no IPv6 address now (%s); keeping %s", ea->host,
+			 evdns_err_to_string(result), netaddr_ip_text(&ea->addr6, ip));
+	}
+}
+
+static void lookup6_start(struct externaddr *ea)
+{
+	if (ea->asked6)
+		return;
+	ea->asked6 = strdup(ea->host);
+	if (!ea->asked6)
+		return;
+	ea->pending6 = evdns_base_resolve_ipv6(ea->dns, ea->host, DNS_QUERY_NO_SEARCH, lookup6_done_cb, ea);
+	if (!ea->pending6 && ea->asked6) {
+		free(ea->asked6);
+		ea->asked6 = NULL;
+	}
+}
 
 static void schedule(struct externaddr *ea)
 {
@@ -90,8 +137,11 @@ static void refresh_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct externaddr *ea = arg;
 
-	if (!ea->host || ea->asked)
-		return; /* nothing to look up, or a lookup is under way */
+	if (!ea->host)
+		return; /* nothing to look up */
+	lookup6_start(ea);
+	if (ea->asked)
+		return; /* a lookup is under way */
 	ea->asked = strdup(ea->host);
 	if (!ea->asked) {
 		log_err("out of memory looking up externhost");
@@ -115,9 +165,16 @@ static void adopt(struct externaddr *ea, const struct conf *conf)
 	free(ea->host);
 	ea->host = conf->externhost ? strdup(conf->externhost) : NULL;
 	ea->refresh_s = conf->externrefresh_s;
-	if (conf->has_externip) {
-		ea->addr = conf->externip;
-		ea->have_addr = true;
+	if (conf->has_externip6) {
+		ea->addr6 = conf->externip6;
+		ea->have_addr6 = true;
+	} else if (!conf->externhost) {
+		ea->have_addr6 = false;
+	}
+	if (conf->has_externip || conf->has_externip6) {
+		ea->have_addr = conf->has_externip;
+		if (conf->has_externip)
+			ea->addr = conf->externip;
 		ea->failing = false;
 		evtimer_del(ea->timer);
 	} else {
@@ -151,7 +208,7 @@ void externaddr_reconfigure(struct externaddr *ea, const struct conf *conf)
 	bool same_host = ea->host && conf->externhost && strcmp(ea->host, conf->externhost) == 0;
 
 	if (!same_host && conf->externhost)
-		ea->have_addr = false; /* an address of another name is no good */
+		ea->have_addr = ea->have_addr6 = false; /* an address of another name is no good */
 	adopt(ea, conf);
 }
 
@@ -192,6 +249,14 @@ const char *externaddr_source(const struct externaddr *ea)
 	return ea->host ? "externhost" : "externip";
 }
 
+bool externaddr_get6(const struct externaddr *ea, struct netaddr *out)
+{
+	if (!ea->have_addr6)
+		return false;
+	*out = ea->addr6;
+	return true;
+}
+
 bool externaddr_get(const struct externaddr *ea, struct in_addr *out)
 {
 	if (ea->router_on && ea->have_router) {
@@ -215,6 +280,7 @@ void externaddr_free(struct externaddr *ea)
 		return;
 	event_free(ea->timer);
 	free(ea->asked);
+	free(ea->asked6);
 	free(ea->host);
 	free(ea);
 }

@@ -36,14 +36,28 @@ _Static_assert(BASE32_LEN(NONCE_RAW_LEN) == NONCE_LEN, "nonce text length");
 
 static const char nonce_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-static void nonce_mac(uint64_t ts, const uint8_t salt[NONCE_SALT_LEN], struct in_addr client,
+/* The client's address as the MAC covers it: 4 bytes for IPv4 (network
+ * order), 16 for IPv6; the port is not part of it (a phone behind NAT may
+ * answer from another one). */
+static size_t client_bytes(const struct netaddr *client, const uint8_t **out)
+{
+	if (client->family == AF_INET6) {
+		*out = client->ip.v6.s6_addr;
+		return sizeof(client->ip.v6.s6_addr);
+	}
+	*out = (const uint8_t *)&client->ip.v4.s_addr;
+	return sizeof(client->ip.v4.s_addr);
+}
+
+static void nonce_mac(uint64_t ts, const uint8_t salt[NONCE_SALT_LEN], const struct netaddr *client,
 		      const char *realm, uint8_t mac[32])
 {
 	static const char tag[] = "nonce";
 	const uint8_t sep = 0x1f;
+	const uint8_t *ip;
+	size_t ip_len = client_bytes(client, &ip);
 	size_t realm_len = realm ? strlen(realm) : 0;
-	size_t len = sizeof(tag) - 1 + 1 + NONCE_TS_LEN + NONCE_SALT_LEN + 1 + sizeof(client.s_addr) +
-		     1 + realm_len + 1;
+	size_t len = sizeof(tag) - 1 + 1 + NONCE_TS_LEN + NONCE_SALT_LEN + 1 + ip_len + 1 + realm_len + 1;
 	uint8_t stack_buf[256];
 	uint8_t *buf = len <= sizeof(stack_buf) ? stack_buf : malloc(len);
 	size_t o = 0;
@@ -58,8 +72,8 @@ static void nonce_mac(uint64_t ts, const uint8_t salt[NONCE_SALT_LEN], struct in
 	memcpy(buf + o, salt, NONCE_SALT_LEN);
 	o += NONCE_SALT_LEN;
 	buf[o++] = sep;
-	memcpy(buf + o, &client.s_addr, sizeof(client.s_addr)); /* network order */
-	o += sizeof(client.s_addr);
+	memcpy(buf + o, ip, ip_len);
+	o += ip_len;
 	buf[o++] = sep;
 	if (realm_len)
 		memcpy(buf + o, realm, realm_len);
@@ -70,7 +84,7 @@ static void nonce_mac(uint64_t ts, const uint8_t salt[NONCE_SALT_LEN], struct in
 		free(buf);
 }
 
-void nonce_make(struct in_addr client, const char *realm, time_t now, char out[NONCE_LEN + 1])
+void nonce_make(const struct netaddr *client, const char *realm, time_t now, char out[NONCE_LEN + 1])
 {
 	/* Every challenge gets a nonce of its own, even two in the same second
 	 * for the same address: a phone starts each new nonce at nc=1, and a
@@ -90,7 +104,8 @@ void nonce_make(struct in_addr client, const char *realm, time_t now, char out[N
 	base32_encode(raw, sizeof(raw), out);
 }
 
-enum nonce_state nonce_check(const char *nonce, struct in_addr client, const char *realm, time_t now)
+enum nonce_state nonce_check(const char *nonce, const struct netaddr *client, const char *realm,
+			     time_t now)
 {
 	uint8_t raw[NONCE_RAW_LEN], mac[32];
 	uint64_t ts = 0;

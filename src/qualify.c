@@ -28,7 +28,7 @@
 struct target {
 	char name[64];
 	char ruri[512];          /* Request-URI; "" = sip:<addr> */
-	struct sockaddr_in addr;
+	struct netaddr addr;     /* either family */
 	int freq_s;
 	enum qualify_status status;
 	int rtt_ms;
@@ -105,12 +105,13 @@ static int add_from_to(osip_message_t *msg, const struct target *t, const char *
 /* The configured Request-URI, or sip:<addr>:<port> of the target. */
 static int set_request_uri(osip_uri_t *uri, const struct target *t)
 {
-	char host[INET_ADDRSTRLEN], port[8];
+	char host[NETADDR_HOST_MAX], port[8];
 
 	if (*t->ruri)
 		return osip_uri_parse(uri, t->ruri) == 0 ? 0 : -1;
-	inet_ntop(AF_INET, &t->addr.sin_addr, host, sizeof(host));
-	snprintf(port, sizeof(port), "%u", ntohs(t->addr.sin_port));
+	/* libosip2 brackets an IPv6 host itself when it writes the URI */
+	netaddr_ip_text(&t->addr, host);
+	snprintf(port, sizeof(port), "%u", t->addr.port);
 	osip_uri_set_scheme(uri, osip_strdup("sip"));
 	osip_uri_set_host(uri, osip_strdup(host));
 	osip_uri_set_port(uri, osip_strdup(port));
@@ -119,21 +120,22 @@ static int set_request_uri(osip_uri_t *uri, const struct target *t)
 
 /* The ping as a libosip2 message (caller frees), or NULL: out of memory or a
  * Request-URI that does not parse. */
-static osip_message_t *build_ping(const struct target *t, struct in_addr adv)
+static osip_message_t *build_ping(const struct target *t, const struct netaddr *dest,
+				  const struct netaddr *adv)
 {
 	const struct conf *conf = t->q->env->conf;
-	char ip[INET_ADDRSTRLEN], port[8], cseq[16], branch[BRANCH_MAX];
+	char ip[NETADDR_HOST_MAX], port[8], cseq[16], branch[BRANCH_MAX];
 	osip_message_t *msg = NULL;
 	osip_uri_t *ruri = NULL;
 
 	/* a phone on TCP/TLS is pinged over its connection: the Via says so,
 	 * with that listener's port (issue 15) */
 	enum sip_transport transport = t->q->env->transport_to
-		? t->q->env->transport_to(t->q->env->transport_arg, &t->addr) : SIP_TRANSPORT_UDP;
+		? t->q->env->transport_to(t->q->env->transport_arg, dest) : SIP_TRANSPORT_UDP;
 	uint16_t own_port = transport == SIP_TRANSPORT_TCP ? ntohs(conf->tcpbind.sin_port)
 			  : transport == SIP_TRANSPORT_TLS ? ntohs(conf->tlsbind.sin_port) : conf->bindport;
 
-	inet_ntop(AF_INET, &adv, ip, sizeof(ip));
+	netaddr_ip_text(adv, ip); /* bare: libosip2 brackets an IPv6 host (v6sip call site) */
 	snprintf(port, sizeof(port), "%u", own_port);
 	snprintf(cseq, sizeof(cseq), "%u", t->cseq);
 	if (sip_branch_make_own(t->call_id, cseq, branch, sizeof(branch)) != 0)
@@ -166,13 +168,14 @@ fail:
 static void send_ping(struct target *t)
 {
 	const struct sip_env *env = t->q->env;
-	struct in_addr adv;
+	struct netaddr adv;
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (!advertise_toward(env->advertise, t->addr.sin_addr, &adv))
+	/* sipnatd's address of the target's family (issue 20) */
+	if (!advertise_toward(env->advertise, &t->addr, &adv))
 		return; /* nothing to say who we are yet; the timeout will tell */
-	osip_message_t *msg = build_ping(t, adv);
+	osip_message_t *msg = build_ping(t, &t->addr, &adv);
 	if (!msg) {
 		log_debug("cannot build the OPTIONS ping for %s", t->name);
 		return; /* the timeout will tell */
@@ -185,16 +188,16 @@ static void send_ping(struct target *t)
 
 static void set_status(struct target *t, enum qualify_status status)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
 	if (status == t->status)
 		return;
 	if (status == QUALIFY_OK)
-		log_notice("%s at %s is reachable (%d ms)", t->name, netaddr_format(&t->addr, addr),
+		log_notice("%s at %s is reachable (%d ms)", t->name, netaddr_print(&t->addr, addr),
 			   t->rtt_ms);
 	else
 		log_warn("%s at %s is UNREACHABLE: no answer to OPTIONS within %d s", t->name,
-			 netaddr_format(&t->addr, addr), TIMER_F_MS / 1000);
+			 netaddr_print(&t->addr, addr), TIMER_F_MS / 1000);
 	t->status = status;
 }
 
@@ -244,12 +247,12 @@ static struct target *find(const struct qualify *q, const char *name)
 }
 
 int qualify_watch(struct qualify *q, const char *name, const char *ruri,
-		  const struct sockaddr_in *addr, int freq_s)
+		  const struct netaddr *addr, int freq_s)
 {
 	struct target *t = find(q, name);
 	char token[17];
 
-	if (t && netaddr_equal(&t->addr, addr) && t->freq_s == freq_s &&
+	if (t && netaddr_same(&t->addr, addr) && t->freq_s == freq_s &&
 	    strcmp(t->ruri, ruri ? ruri : "") == 0)
 		return 0;
 	if (!t) {

@@ -50,14 +50,15 @@ static enum admission in_dialog(const struct sip_env *env, osip_message_t *req, 
 }
 
 enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_counters *counters,
-				osip_message_t *req, const struct sockaddr_in *src,
+				osip_message_t *req, const struct netaddr *src,
 				const void *datagram, size_t len, const struct conf_peer **peer,
 				osip_message_t **answer)
 {
 	const struct conf *conf = env->conf;
 	time_t now = env->now();
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	struct auth_result res;
+	unsigned prefix6 = (unsigned)conf->banprefix6;
 
 	*peer = NULL;
 	*answer = NULL;
@@ -67,7 +68,7 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 	/* One fixed answer whatever the Request-URI says: no extension shows
 	 * (R31). Only the budget keeps it from being a free amplifier. */
 	if (MSG_IS_OPTIONS(req)) {
-		if (!bans_challenge_allowed(env->bans, src->sin_addr, now))
+		if (!bans_challenge_allowed_addr(env->bans, src, prefix6, now))
 			return DROPPED;
 		*answer = sip_reply_build(req, 200, NULL);
 		if (*answer) {
@@ -85,16 +86,16 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 			counters->failures++;
 			log_limited(&auth_log_limit, LOG_NOTICE,
 				    "authentication failed: %s for \"%s\" from %s", sipmsg_method(req),
-				    user_of(req->from), netaddr_format(src, addr));
-			if (bans_failure(env->bans, src->sin_addr, now, conf->banafter, conf->bantime_s)) {
+				    user_of(req->from), netaddr_print(src, addr));
+			if (bans_failure_addr(env->bans, src, prefix6, now, conf->banafter, conf->bantime_s)) {
 				counters->bans++;
 				log_warn("banned %s for %d s after %d authentication failures",
-					 netaddr_format(src, addr), conf->bantime_s, conf->banafter);
+					 netaddr_print(src, addr), conf->bantime_s, conf->banafter);
 			}
 		}
-		if (!bans_challenge_allowed(env->bans, src->sin_addr, now))
+		if (!bans_challenge_allowed_addr(env->bans, src, prefix6, now))
 			return DROPPED;
-		*answer = auth_answer(conf, req, res.verdict, src->sin_addr, now);
+		*answer = auth_answer(conf, req, res.verdict, src, now);
 		return *answer ? ANSWERED : DROPPED;
 	}
 

@@ -14,9 +14,12 @@
 #include <string.h>
 
 #define HDR_LEN (1 + 1 + 4 + 2) /* kind, flags, IPv4, port */
+#define HDR6_LEN (1 + 1 + 16 + 2) /* kind, flags, IPv6, port (FLAG_V6) */
 #define KIND_CONTACT 'c'       /* sealed Via stacks start otherwise: never confused */
 #define FLAG_NAT 0x01
-#define TOKEN_PLAIN_MAX (HDR_LEN + sizeof(((struct contact_target *)0)->uri))
+#define FLAG_V6 0x02           /* the NAT address is IPv6 (issue 20); tokens
+				* without it keep the IPv4 form of before */
+#define TOKEN_PLAIN_MAX (HDR6_LEN + sizeof(((struct contact_target *)0)->uri))
 #define TOKEN_RAW_MAX (SECRET_SEAL_OVERHEAD + TOKEN_PLAIN_MAX)
 
 /*
@@ -103,42 +106,55 @@ static const struct token_entry *cache_open(const char *token, size_t tlen)
 }
 
 /* Encode the token for uri_text (+nat) into out. */
-static int token_encode(const char *uri_text, const struct sockaddr_in *nat, char *out,
+static int token_encode(const char *uri_text, const struct netaddr *nat, char *out,
 			size_t out_cap)
 {
 	uint8_t body[TOKEN_PLAIN_MAX], raw[TOKEN_RAW_MAX];
 	size_t ulen = strlen(uri_text);
+	bool v6 = nat && nat->family == AF_INET6;
+	size_t hdr = v6 ? HDR6_LEN : HDR_LEN;
+	uint16_t port = nat ? htons(nat->port) : 0;
 
 	if (ulen >= sizeof(((struct contact_target *)0)->uri) ||
-	    BASE32_LEN(SECRET_SEAL_OVERHEAD + HDR_LEN + ulen) + 1 > out_cap)
+	    BASE32_LEN(SECRET_SEAL_OVERHEAD + hdr + ulen) + 1 > out_cap ||
+	    (nat && nat->family != AF_INET && nat->family != AF_INET6))
 		return -1;
-	memset(body, 0, HDR_LEN);
+	memset(body, 0, hdr);
 	body[0] = KIND_CONTACT;
-	if (nat) {
+	if (v6) {
+		/* the zone is not sealed: a link-local party is never behind NAT */
+		body[1] = FLAG_NAT | FLAG_V6;
+		memcpy(body + 2, nat->ip.v6.s6_addr, 16);
+		memcpy(body + 18, &port, 2);
+	} else if (nat) {
 		body[1] = FLAG_NAT;
-		memcpy(body + 2, &nat->sin_addr.s_addr, 4);
-		memcpy(body + 6, &nat->sin_port, 2);
+		memcpy(body + 2, &nat->ip.v4.s_addr, 4);
+		memcpy(body + 6, &port, 2);
 	}
-	memcpy(body + HDR_LEN, uri_text, ulen);
-	const char *cached = cache_token(body, HDR_LEN + ulen);
+	memcpy(body + hdr, uri_text, ulen);
+	const char *cached = cache_token(body, hdr + ulen);
 	if (cached) {
 		strcpy(out, cached); /* the same length: the same plaintext */
 		return 0;
 	}
 	/* sealed, not just signed: the URI and the NAT address are the LAN's and
 	 * the party's business, not the other side's (design section 1) */
-	if (secret_seal(body, HDR_LEN + ulen, raw) != 0)
+	if (secret_seal(body, hdr + ulen, raw) != 0)
 		return -1;
-	base32_encode(raw, SECRET_SEAL_OVERHEAD + HDR_LEN + ulen, out);
-	cache_put(body, HDR_LEN + ulen, out);
+	base32_encode(raw, SECRET_SEAL_OVERHEAD + hdr + ulen, out);
+	cache_put(body, hdr + ulen, out);
 	return 0;
 }
 
-static int rewrite_uri(osip_uri_t *url, struct in_addr host, uint16_t port, const char *token)
+static int rewrite_uri(osip_uri_t *url, const struct netaddr *host, uint16_t port, const char *token)
 {
-	char ip[16], portbuf[6];
+	char ip[NETADDR_HOST_MAX], portbuf[6];
 
-	netaddr_ipv4_str(host, ip);
+	/* bare: libosip2 writes an IPv6 host in brackets itself */
+	if (host->family == AF_INET)
+		netaddr_ipv4_str(host->ip.v4, ip);
+	else
+		netaddr_ip_text(host, ip);
 	netaddr_port_str(port, portbuf);
 	osip_free(url->host);
 	osip_free(url->port);
@@ -155,8 +171,8 @@ static int rewrite_uri(osip_uri_t *url, struct in_addr host, uint16_t port, cons
 	return osip_uri_uparam_add(url, osip_strdup(CONTACT_TOKEN_PARAM), osip_strdup(token)) == 0 ? 0 : -1;
 }
 
-int sip_contact_masquerade(osip_message_t *msg, struct in_addr host, uint16_t port,
-		       const struct sockaddr_in *nat)
+int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint16_t port,
+			   const struct netaddr *nat)
 {
 	osip_contact_t *contact;
 
@@ -222,17 +238,28 @@ bool sip_contact_token_decode(const osip_uri_t *uri, struct contact_target *out)
 		body_len = (size_t)opened;
 	}
 
+	bool v6 = body[1] & FLAG_V6;
+	size_t hdr = v6 ? HDR6_LEN : HDR_LEN;
+	uint16_t port;
+	if (body_len < hdr + 1 || (v6 && !(body[1] & FLAG_NAT)))
+		return false;
 	memset(out, 0, sizeof(*out));
 	out->has_nat = body[1] & FLAG_NAT;
-	if (out->has_nat) {
-		out->nat.sin_family = AF_INET;
-		memcpy(&out->nat.sin_addr.s_addr, body + 2, 4);
-		memcpy(&out->nat.sin_port, body + 6, 2);
+	if (v6) {
+		out->nat.family = AF_INET6;
+		memcpy(out->nat.ip.v6.s6_addr, body + 2, 16);
+		memcpy(&port, body + 18, 2);
+		out->nat.port = ntohs(port);
+	} else if (out->has_nat) {
+		out->nat.family = AF_INET;
+		memcpy(&out->nat.ip.v4.s_addr, body + 2, 4);
+		memcpy(&port, body + 6, 2);
+		out->nat.port = ntohs(port);
 	}
-	size_t ulen = body_len - HDR_LEN;
+	size_t ulen = body_len - hdr;
 	if (ulen >= sizeof(out->uri))
 		return false;
-	memcpy(out->uri, body + HDR_LEN, ulen);
+	memcpy(out->uri, body + hdr, ulen);
 	out->uri[ulen] = '\0';
 	return true;
 }

@@ -35,7 +35,7 @@
 struct sip_ctx {
 	struct sip_dispatch *sd;
 	const struct sip_env *env;
-	struct sockaddr_in src;
+	struct netaddr src;   /* either family */
 	const char *datagram; /* the bytes as received, for the authenticate step */
 	size_t len;
 	osip_message_t *msg;
@@ -47,7 +47,7 @@ struct sip_ctx {
 struct pending_lookup {
 	struct sip_dispatch *sd;
 	osip_message_t *msg;
-	struct sockaddr_in src;
+	struct netaddr src;
 	enum source_kind kind;
 	uint16_t port;
 	char host[256];
@@ -62,6 +62,18 @@ struct sip_dispatch {
 	struct pending_lookup *lookups;  /* requests waiting for a name */
 	size_t pending;
 };
+
+/* An address for a log line: an IPv4 one as it always was, without stdio
+ * (the arguments of a debug line are worked out on every message, logged
+ * or not: the IPv4 path keeps its cost), an IPv6 one bracketed. */
+static const char *addr_text(const struct netaddr *a, char buf[NETADDR_TEXT_MAX])
+{
+	struct sockaddr_in sin;
+
+	if (netaddr_to_in(a, &sin))
+		return netaddr_format(&sin, buf);
+	return netaddr_print(a, buf);
+}
 
 /* Log budgets are per process on purpose: two dispatchers (a test's) share
  * the one log. */
@@ -109,15 +121,15 @@ size_t sip_dispatch_pending(const struct sip_dispatch *sd)
  * stamped with received/rport). */
 static void respond(struct sip_ctx *ctx, int status, const char *reason)
 {
-	struct sockaddr_in to;
-	char addr[NETADDR_STRLEN];
+	struct netaddr to;
+	char addr[NETADDR_TEXT_MAX];
 	osip_message_t *resp;
 
 	if (MSG_IS_ACK(ctx->msg))
 		return; /* ACK is never answered */
-	if (!sip_via_response_target(ctx->msg, &to)) {
+	if (!sip_via_response_target_addr(ctx->msg, &to)) {
 		log_limited(&malformed_limit, LOG_INFO, "no usable Via to answer %s from %s",
-			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, addr));
+			    sipmsg_method(ctx->msg), addr_text(&ctx->src, addr));
 		return;
 	}
 	resp = sip_reply_build(ctx->msg, status, reason);
@@ -168,7 +180,7 @@ static bool source_is_local(const struct sip_ctx *ctx)
 }
 
 static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **contact,
-			  struct sockaddr_in *nat)
+			  struct netaddr *nat)
 {
 	const struct sip_env *env = arg;
 	const struct binding *b = registrar_lookup(env->registrar, peer->name, env->now());
@@ -180,9 +192,9 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		/* Registered over a connection that is gone: the phone's NAT
 		 * lets nothing else in, so it is unreachable until it connects
 		 * and registers again (answered 480 at once, not after Timer B). */
-		char addr[NETADDR_STRLEN];
+		char addr[NETADDR_TEXT_MAX];
 		log_debug("%s registered over %s from %s, which is closed now", peer->name,
-			  sip_transport_via_name(b->transport), netaddr_format(&b->nat, addr));
+			  sip_transport_via_name(b->transport), addr_text(&b->nat, addr));
 		return false;
 	}
 	*contact = b->contact;
@@ -193,13 +205,17 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		 * only when the registration came from there: a Contact that is
 		 * not the source is behind NAT (auto_force_rport). */
 		osip_uri_t *uri = NULL;
-		struct in_addr ip;
+		struct netaddr ip;
 		uint16_t port = 5060;
+		/* a Contact of the binding's family only: a leg is one family */
 		if (osip_uri_init(&uri) == 0 && osip_uri_parse(uri, b->contact) == 0 &&
-		    netaddr_parse_ipv4(uri->host, &ip) && (!uri->port || netaddr_parse_port(uri->port, &port)) &&
+		    netaddr_parse_ip(uri->host, &ip) && ip.family == b->nat.family &&
+		    (!uri->port || netaddr_parse_port(uri->port, &port)) &&
 		    !((peer->nat & CONF_NAT_AUTO) &&
-		      natdetect_claim(&b->nat, uri->host, uri->port, NATDETECT_CONTACT)))
-			*nat = netaddr_make(ip, port);
+		      natdetect_claim_addr(&b->nat, uri->host, uri->port, NATDETECT_CONTACT))) {
+			*nat = ip;
+			nat->port = port;
+		}
 		osip_uri_free(uri);
 	}
 	return true;
@@ -215,7 +231,8 @@ static void route_self_of(const struct sip_env *env, struct route_self *self)
 	memset(self, 0, sizeof(*self));
 	self->conf = env->conf;
 	self->have_lan_addr = advertise_lan(env->advertise, &self->lan_addr);
-	self->have_ext_addr = advertise_external(env->advertise, &self->ext_addr);
+	self->have_ext_addr = advertise_external(env->advertise, AF_INET, &self->ext_addr);
+	self->have_ext6_addr = advertise_external(env->advertise, AF_INET6, &self->ext6_addr);
 	self->port = env->conf->bindport;
 	if (env->trunks) {
 		self->trunk_addr = trunks_addr_cb;
@@ -229,13 +246,13 @@ static void route_self_of(const struct sip_env *env, struct route_self *self)
 	}
 }
 
-static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
+static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 {
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx),
 				       .peer = ctx->peer };
-	char from[NETADDR_STRLEN], to[NETADDR_STRLEN];
+	char from[NETADDR_TEXT_MAX], to[NETADDR_TEXT_MAX];
 
-	bool to_internet = !classify_is_local(ctx->env->conf, dest->sin_addr);
+	bool to_internet = !classify_is_local_addr(ctx->env->conf, dest);
 	switch (sip_forward_request(ctx->env, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
 		ctx->sd->counters.forwarded++;
@@ -245,13 +262,13 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		if (to_internet || ctx->kind == SOURCE_INTERNET || ctx->kind == SOURCE_TRUNK)
 			sip_authenticate_note_dialog(ctx->env, ctx->msg, to_internet, ctx->peer);
 		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
-			  sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from),
-			  netaddr_format(dest, to));
+			  sipmsg_call_id(ctx->msg), addr_text(&ctx->src, from),
+			  addr_text(dest, to));
 		break;
 	case FORWARD_NO_ADDRESS:
 		log_limited(&noaddr_limit, LOG_WARNING,
 			    "%s from %s needs the external address, which is not known yet; answered 503",
-			    sipmsg_method(ctx->msg), netaddr_format(&ctx->src, from));
+			    sipmsg_method(ctx->msg), addr_text(&ctx->src, from));
 		refuse_unavailable(ctx);
 		break;
 	case FORWARD_CALL_LIMIT:
@@ -265,7 +282,7 @@ static void forward_to(struct sip_ctx *ctx, const struct sockaddr_in *dest)
 		break;
 	case FORWARD_BAD_SDP:
 		log_limited(&malformed_limit, LOG_NOTICE, "%s %s from %s has SDP that cannot be relayed; answered 488",
-			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), netaddr_format(&ctx->src, from));
+			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), addr_text(&ctx->src, from));
 		respond(ctx, 488, NULL);
 		break;
 	case FORWARD_FAILED:
@@ -286,7 +303,7 @@ static void pending_unlink(struct pending_lookup *p)
 	p->sd->pending--;
 }
 
-static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
+static void lookup_done_cb(void *arg, bool ok, const struct netaddr *addr)
 {
 	struct pending_lookup *p = arg;
 	struct sip_ctx ctx = { .sd = p->sd, .env = p->sd->env, .src = p->src, .msg = p->msg,
@@ -296,8 +313,9 @@ static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
 		ctx.peer = conf_peer_find(ctx.env->conf, p->peer);
 
 	pending_unlink(p);
-	if (ok) {
-		struct sockaddr_in dest = netaddr_make(addr, p->port);
+	if (ok && addr->family) {
+		struct netaddr dest = *addr;
+		dest.port = p->port;
 		forward_to(&ctx, &dest);
 	} else {
 		ctx.sd->counters.lookups_failed++;
@@ -313,7 +331,7 @@ static void lookup_done_cb(void *arg, bool ok, struct in_addr addr)
  * while the lookup runs. */
 static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t port)
 {
-	struct in_addr addr;
+	struct netaddr addr;
 	struct pending_lookup *p = calloc(1, sizeof(*p));
 
 	if (!p) {
@@ -321,12 +339,14 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 		return;
 	}
 	switch (ctx->env->resolve(ctx->env->resolve_arg, host, &addr, lookup_done_cb, p)) {
-	case DNSCACHE_HIT: {
-		struct sockaddr_in dest = netaddr_make(addr, port);
-		free(p);
-		forward_to(ctx, &dest);
-		return;
-	}
+	case DNSCACHE_HIT:
+		if (addr.family) {
+			addr.port = port;
+			free(p);
+			forward_to(ctx, &addr);
+			return;
+		}
+		/* fall through */
 	case DNSCACHE_NEGATIVE:
 	case DNSCACHE_BUSY:
 		free(p);
@@ -356,9 +376,9 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 
 static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 {
-	struct sockaddr_in to;
+	struct netaddr to;
 
-	if (sip_via_response_target(ctx->msg, &to)) {
+	if (sip_via_response_target_addr(ctx->msg, &to)) {
 		ctx->sd->counters.answered_locally++;
 		sip_forward_send(ctx->env, answer, &to);
 	}
@@ -367,7 +387,7 @@ static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 
 static void handle_request(struct sip_ctx *ctx)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	/* Before a peer is authenticated only the global rule counts (AST-2011-013):
 	 * anything from outside the LAN is answered to its source port. */
 	bool force_rport = !source_is_local(ctx);
@@ -376,14 +396,14 @@ static void handle_request(struct sip_ctx *ctx)
 
 	ctx->sd->counters.requests++;
 	log_debug("%s %s from %s (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-		  netaddr_format(&ctx->src, addr), classify_source_name(ctx->kind));
+		  addr_text(&ctx->src, addr), classify_source_name(ctx->kind));
 	bool asked_rport = false;
 	osip_via_t *top = osip_list_get(&ctx->msg->vias, 0);
 	if (top)
 		sip_via_param(top, "rport", &asked_rport);
-	if (sip_via_stamp_received(ctx->msg, &ctx->src, force_rport) != 0) {
+	if (sip_via_stamp_received_addr(ctx->msg, &ctx->src, force_rport) != 0) {
 		log_limited(&malformed_limit, LOG_INFO, "request from %s has an unusable Via, dropped",
-			    netaddr_format(&ctx->src, addr));
+			    addr_text(&ctx->src, addr));
 		return;
 	}
 	if (is_options_to_self(ctx->msg)) {
@@ -408,7 +428,7 @@ static void handle_request(struct sip_ctx *ctx)
 	 * the answers go to its Via port unless it asked for rport itself, or
 	 * (nat = "auto") came from elsewhere than its sent-by. */
 	if (ctx->peer && !asked_rport && top &&
-	    !natdetect_force_rport(ctx->peer->nat, &ctx->src, top->host, top->port))
+	    !natdetect_force_rport_addr(ctx->peer->nat, &ctx->src, top->host, top->port))
 		sip_via_param_remove(top, "rport");
 	int max_forwards = sip_forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
@@ -422,7 +442,7 @@ static void handle_request(struct sip_ctx *ctx)
 	if (sip_branch_seen_before(ctx->msg)) {
 		log_limited(&malformed_limit, LOG_NOTICE, "loop: %s %s from %s has been here before",
 			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-			    netaddr_format(&ctx->src, addr));
+			    addr_text(&ctx->src, addr));
 		respond(ctx, 482, NULL);
 		return;
 	}
@@ -430,7 +450,9 @@ static void handle_request(struct sip_ctx *ctx)
 	route_self_of(ctx->env, &self);
 	sip_route_request(&self, ctx->kind, ctx->msg, &route);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
-	    auth_assert_identity(ctx->msg, ctx->peer, self.lan_addr, self.port) != 0) {
+	    auth_assert_identity(ctx->msg, ctx->peer, &(struct netaddr){ .family = AF_INET,
+									 .port = self.port,
+									 .ip.v4 = self.lan_addr.ip.v4 }) != 0) {
 		respond(ctx, 500, NULL);
 		return;
 	}
@@ -445,7 +467,7 @@ static void handle_request(struct sip_ctx *ctx)
 		break;
 	case ROUTE_RESPOND:
 		log_debug("%s %s from %s: %d (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-			  netaddr_format(&ctx->src, addr), route.status, route.why);
+			  addr_text(&ctx->src, addr), route.status, route.why);
 		respond(ctx, route.status, NULL);
 		break;
 	}
@@ -453,7 +475,7 @@ static void handle_request(struct sip_ctx *ctx)
 
 static void handle_response(struct sip_ctx *ctx)
 {
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx) };
 
 	ctx->sd->counters.responses++;
@@ -461,7 +483,7 @@ static void handle_response(struct sip_ctx *ctx)
 		/* R6: a response whose top Via is not ours is never passed on */
 		ctx->sd->counters.stray_responses++;
 		log_limited(&malformed_limit, LOG_INFO, "%d response from %s is not for sipnatd, dropped",
-			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
+			    ctx->msg->status_code, addr_text(&ctx->src, addr));
 		return;
 	}
 	if (osip_list_size(&ctx->msg->vias) == 0) {
@@ -470,9 +492,9 @@ static void handle_response(struct sip_ctx *ctx)
 			qualify_response(ctx->env->qualify, ctx->msg);
 		return;
 	}
-	struct sockaddr_in to;
-	bool to_internet = sip_via_response_target(ctx->msg, &to) &&
-			   !classify_is_local(ctx->env->conf, to.sin_addr);
+	struct netaddr to;
+	bool to_internet = sip_via_response_target_addr(ctx->msg, &to) &&
+			   !classify_is_local_addr(ctx->env->conf, &to);
 	enum forward_result fr = sip_forward_response(ctx->env, ctx->msg, &fsrc);
 	if (fr == FORWARD_SENT) {
 		ctx->sd->counters.forwarded++;
@@ -483,21 +505,22 @@ static void handle_response(struct sip_ctx *ctx)
 	media_note(ctx->env->media, ctx->msg);
 	if (fr != FORWARD_SENT)
 		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
-			    ctx->msg->status_code, netaddr_format(&ctx->src, addr));
+			    ctx->msg->status_code, addr_text(&ctx->src, addr));
 }
 
 void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
-			  const struct sockaddr_in *src)
+			  const struct netaddr *src)
 {
 	struct sip_ctx ctx = { .sd = sd, .env = sd->env, .src = *src, .datagram = buf, .len = len };
 	struct sip_counters *counters = &sd->counters;
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 	const char *why;
 
 	counters->received++;
-	/* A banned address costs no parsing (section 6); the LAN is never banned. */
-	if (bans_is_banned(ctx.env->bans, src->sin_addr, ctx.env->now()) &&
-	    !classify_is_local(ctx.env->conf, src->sin_addr)) {
+	/* A banned address costs no parsing (section 6); the LAN is never banned.
+	 * An IPv6 source is banned per banprefix6 prefix (one host owns a /64). */
+	if (bans_is_banned_addr(ctx.env->bans, src, (unsigned)ctx.env->conf->banprefix6, ctx.env->now()) &&
+	    !classify_is_local_addr(ctx.env->conf, src)) {
 		counters->banned++;
 		return;
 	}
@@ -513,26 +536,26 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 	case SIPMSG_TOO_BIG:
 		counters->too_big++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a datagram from %s: %s",
-			    netaddr_format(src, addr), why);
+			    addr_text(src, addr), why);
 		return;
 	case SIPMSG_MALFORMED:
 	case SIPMSG_INCOMPLETE:
 		counters->malformed++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a malformed datagram from %s (%zu bytes): %s",
-			    netaddr_format(src, addr), len, why);
+			    addr_text(src, addr), len, why);
 		return;
 	case SIPMSG_INVALID:
 		counters->invalid++;
 		log_limited(&malformed_limit, LOG_NOTICE, "bad request from %s: %s; answered 400",
-			    netaddr_format(src, addr), why);
-		if (sip_via_stamp_received(ctx.msg, src, true) == 0)
+			    addr_text(src, addr), why);
+		if (sip_via_stamp_received_addr(ctx.msg, src, true) == 0)
 			respond(&ctx, 400, NULL);
 		osip_message_free(ctx.msg);
 		return;
 	}
 
-	ctx.kind = classify_source(ctx.env->conf, src->sin_addr, ctx.env->trunks ? trunks_match_cb : NULL,
-				   ctx.env->trunks, &ctx.peer);
+	ctx.kind = classify_source_addr(ctx.env->conf, src, ctx.env->trunks ? trunks_match_cb : NULL,
+					ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
 	if (!source_is_local(&ctx))
 		sip_hide_restore_call_id(ctx.msg);
@@ -543,7 +566,7 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 	osip_message_free(ctx.msg);
 }
 
-void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+void sip_dispatch_datagram(void *arg, const char *buf, size_t len, const struct netaddr *src)
 {
 	sip_dispatch_message(arg, buf, len, src);
 }

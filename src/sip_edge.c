@@ -44,7 +44,7 @@ static void limits_of(const struct conf *conf, struct sip_stream_limits *lim)
 	};
 }
 
-static void stream_msg_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *src,
+static void stream_msg_cb(void *arg, const char *buf, size_t len, const struct netaddr *src,
 			  enum sip_transport transport, uint64_t conn)
 {
 	struct sip_edge *e = arg;
@@ -90,12 +90,18 @@ static int open_listeners(struct sip_edge *e, const struct conf *conf, char *err
 	if ((want & CONF_TRANSPORT_TLS) && load_tls(e, conf, err, errlen) != 0)
 		return -1;
 	if ((want & CONF_TRANSPORT_TCP) && !(e->listening & CONF_TRANSPORT_TCP)) {
-		if (sip_stream_listen(e->stream, SIP_TRANSPORT_TCP, &conf->tcpbind, err, errlen) != 0)
+		struct netaddr b4 = netaddr_from_in(&conf->tcpbind);
+		if (sip_stream_listen(e->stream, SIP_TRANSPORT_TCP, &b4, err, errlen) != 0 ||
+		    (conf->tcpbind6.family &&
+		     sip_stream_listen(e->stream, SIP_TRANSPORT_TCP, &conf->tcpbind6, err, errlen) != 0))
 			return -1;
 		e->listening |= CONF_TRANSPORT_TCP;
 	}
 	if ((want & CONF_TRANSPORT_TLS) && !(e->listening & CONF_TRANSPORT_TLS)) {
-		if (sip_stream_listen(e->stream, SIP_TRANSPORT_TLS, &conf->tlsbind, err, errlen) != 0)
+		struct netaddr b4 = netaddr_from_in(&conf->tlsbind);
+		if (sip_stream_listen(e->stream, SIP_TRANSPORT_TLS, &b4, err, errlen) != 0 ||
+		    (conf->tlsbind6.family &&
+		     sip_stream_listen(e->stream, SIP_TRANSPORT_TLS, &conf->tlsbind6, err, errlen) != 0))
 			return -1;
 		e->listening |= CONF_TRANSPORT_TLS;
 	}
@@ -127,7 +133,7 @@ int sip_edge_reconfigure(struct sip_edge *e, const struct conf *conf, char *err,
 	return open_listeners(e, conf, err, errlen);
 }
 
-void sip_edge_send(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+void sip_edge_send(void *arg, const char *buf, size_t len, const struct netaddr *dest)
 {
 	struct sip_edge *e = arg;
 	enum sip_transport t;
@@ -144,7 +150,7 @@ void sip_edge_send(void *arg, const char *buf, size_t len, const struct sockaddr
 	(void)sip_socket_send(e->udp, buf, len, dest);
 }
 
-enum sip_transport sip_edge_transport_to(void *arg, const struct sockaddr_in *dest)
+enum sip_transport sip_edge_transport_to(void *arg, const struct netaddr *dest)
 {
 	const struct sip_edge *e = arg;
 	enum sip_transport t;

@@ -23,19 +23,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const struct sockaddr_in *dest)
+void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const struct netaddr *dest)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	struct sip_hide_undo undo;
-	struct in_addr external;
+	struct netaddr external;
 	bool hidden = false;
 
 	/* Toward the Internet, the LAN's hosts in From/To/Call-ID are hidden on
 	 * the wire only: whatever runs after this sees the message unchanged. */
-	if (!classify_is_local(env->conf, dest->sin_addr) &&
-	    advertise_toward(env->advertise, dest->sin_addr, &external)) {
-		if (sip_hide_for_internet(msg, env->conf, external, env->conf->bindport, &undo) != 0) {
+	if (!classify_is_local_addr(env->conf, dest) &&
+	    advertise_toward(env->advertise, dest, &external)) {
+		if (sip_hide_for_internet(msg, env->conf, &external, env->conf->bindport, &undo) != 0) {
 			log_err("out of memory hiding the LAN in %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
 			return;
 		}
@@ -88,17 +88,11 @@ static void decrement_max_forwards(osip_message_t *req)
 /* Media for a message crossing the NAT: its SDP points at the relay. */
 static enum forward_result relay_media(const struct sip_env *env, osip_message_t *msg,
 				       const struct forward_source *src, bool dest_local,
-				       struct in_addr advertised)
+				       const struct netaddr *advertised)
 {
 	if (src->local == dest_local)
 		return FORWARD_SENT; /* LAN to LAN: no relay (design section 8) */
-	struct netaddr signal_src = netaddr_from_in(&src->addr);
-	struct netaddr adv;
-
-	memset(&adv, 0, sizeof(adv));
-	adv.family = AF_INET;
-	adv.ip.v4 = advertised;
-	switch (media_rewrite(env->media, msg, src->local, &signal_src, &adv, src->peer)) {
+	switch (media_rewrite(env->media, msg, src->local, &src->addr, advertised, src->peer)) {
 	case MEDIA_DONE:
 		return FORWARD_SENT;
 	case MEDIA_NO_PORTS:
@@ -117,7 +111,7 @@ static enum forward_result relay_media(const struct sip_env *env, osip_message_t
 
 /* The transport toward dest (issue 15): a phone's own TCP/TLS connection
  * when it has one open, else UDP (the LAN, trunks, UDP phones). */
-static enum sip_transport transport_to(const struct sip_env *env, const struct sockaddr_in *dest)
+static enum sip_transport transport_to(const struct sip_env *env, const struct netaddr *dest)
 {
 	return env->transport_to ? env->transport_to(env->transport_arg, dest) : SIP_TRANSPORT_UDP;
 }
@@ -138,7 +132,7 @@ static uint16_t own_port(const struct sip_env *env, enum sip_transport t)
  * 19.1.1; the phone reuses its connection, RFC 5923). Toward the PBX the
  * phone's transport is sealed in the token with the rest of its URI. */
 static int masquerade(const struct sip_env *env, osip_message_t *msg, const struct forward_source *src,
-		      bool dest_local, struct in_addr advertised, enum sip_transport t)
+		      bool dest_local, const struct netaddr *advertised, enum sip_transport t)
 {
 	if (src->local && !dest_local) {
 		if (sip_contact_masquerade(msg, advertised, own_port(env, t), NULL) != 0)
@@ -150,13 +144,17 @@ static int masquerade(const struct sip_env *env, osip_message_t *msg, const stru
 	return 0;
 }
 
-static int add_own_via(osip_message_t *req, struct in_addr host, uint16_t port, const char *branch,
-		       enum sip_transport t)
+static int add_own_via(osip_message_t *req, const struct netaddr *host, uint16_t port,
+		       const char *branch, enum sip_transport t)
 {
-	char ip[INET_ADDRSTRLEN], value[BRANCH_MAX + 80];
+	char ip[NETADDR_HOST_MAX], value[BRANCH_MAX + 80];
 	osip_via_t *via = NULL;
 
-	inet_ntop(AF_INET, &host, ip, sizeof(ip));
+	/* sent-by: an IPv6 address in brackets (RFC 3261 25.1, RFC 5118 4.5) */
+	if (host->family == AF_INET)
+		netaddr_ipv4_str(host->ip.v4, ip);
+	else
+		netaddr_sip_host(host, ip);
 	/* RFC 3261 18.1.1: the Via names the transport the request goes on */
 	snprintf(value, sizeof(value), "SIP/2.0/%s %s:%u;rport;branch=%s", sip_transport_via_name(t),
 		 ip, port, branch);
@@ -180,30 +178,31 @@ static void drop_vias(osip_message_t *msg)
 }
 
 enum forward_result sip_forward_request(const struct sip_env *env, osip_message_t *req,
-				    const struct forward_source *src, const struct sockaddr_in *dest)
+				    const struct forward_source *src, const struct netaddr *dest)
 {
-	bool dest_local = classify_is_local(env->conf, dest->sin_addr);
+	bool dest_local = classify_is_local_addr(env->conf, dest);
 	enum sip_transport t = transport_to(env, dest);
-	struct in_addr advertised;
+	struct netaddr advertised;
 	char branch[BRANCH_MAX];
 	bool hidden;
 
-	if (!advertise_toward(env->advertise, dest->sin_addr, &advertised))
+	/* sipnatd's address of dest's family: a leg is one family (issue 20) */
+	if (!advertise_toward(env->advertise, dest, &advertised))
 		return FORWARD_NO_ADDRESS;
 	/* Media first: a call the relay cannot carry is refused before anything
 	 * else is touched (503 before forwarding, R20). */
-	enum forward_result media = relay_media(env, req, src, dest_local, advertised);
+	enum forward_result media = relay_media(env, req, src, dest_local, &advertised);
 	if (media != FORWARD_SENT)
 		return media;
 	decrement_max_forwards(req);
-	if (masquerade(env, req, src, dest_local, advertised, t) != 0)
+	if (masquerade(env, req, src, dest_local, &advertised, t) != 0)
 		goto fail;
 	/* Leaving the LAN: the LAN's Vias go into the branch, not on the wire. */
 	if (sip_branch_make(req, src->local && !dest_local, branch, sizeof(branch), &hidden) != 0)
 		goto fail;
 	if (hidden)
 		drop_vias(req);
-	if (add_own_via(req, advertised, own_port(env, t), branch, t) != 0)
+	if (add_own_via(req, &advertised, own_port(env, t), branch, t) != 0)
 		goto fail;
 	sip_forward_send(env, req, dest);
 	return FORWARD_SENT;
@@ -215,19 +214,19 @@ fail:
 enum forward_result sip_forward_response(const struct sip_env *env, osip_message_t *resp,
 				     const struct forward_source *src)
 {
-	struct sockaddr_in dest;
-	struct in_addr advertised;
+	struct netaddr dest;
+	struct netaddr advertised;
 
-	if (!sip_via_response_target(resp, &dest))
+	if (!sip_via_response_target_addr(resp, &dest))
 		return FORWARD_FAILED;
-	bool dest_local = classify_is_local(env->conf, dest.sin_addr);
+	bool dest_local = classify_is_local_addr(env->conf, &dest);
 	if (src->local != dest_local) {
-		if (!advertise_toward(env->advertise, dest.sin_addr, &advertised))
+		if (!advertise_toward(env->advertise, &dest, &advertised))
 			return FORWARD_NO_ADDRESS;
-		enum forward_result media = relay_media(env, resp, src, dest_local, advertised);
+		enum forward_result media = relay_media(env, resp, src, dest_local, &advertised);
 		if (media != FORWARD_SENT)
 			return media;
-		if (masquerade(env, resp, src, dest_local, advertised, transport_to(env, &dest)) != 0) {
+		if (masquerade(env, resp, src, dest_local, &advertised, transport_to(env, &dest)) != 0) {
 			log_err("cannot rewrite the Contact of a %d response", resp->status_code);
 			return FORWARD_FAILED;
 		}

@@ -20,11 +20,18 @@
 #define CALL_ID_SEAL_MAX 200
 #define CALL_ID_TOKEN_MAX (sizeof(HIDE_CALL_ID_PREFIX) + BASE32_LEN(SECRET_SEAL_OVERHEAD + CALL_ID_SEAL_MAX))
 
-/* A host that is an IPv4 literal of the LAN. */
+/* A host that is an address literal of the LAN (IPv6 bare, as libosip2
+ * keeps it, or bracketed). */
 static bool host_is_local(const struct conf *conf, const char *host)
 {
 	struct in_addr ip;
-	return host && netaddr_parse_ipv4(host, &ip) && classify_is_local(conf, ip);
+	struct netaddr a;
+
+	if (!host)
+		return false;
+	if (netaddr_parse_ipv4(host, &ip))
+		return classify_is_local(conf, ip);
+	return strchr(host, ':') && netaddr_parse_ip(host, &a) && classify_is_local_addr(conf, &a);
 }
 
 static int hide_uri(struct hide_uri *h, osip_uri_t *uri, const struct conf *conf, const char *external,
@@ -79,10 +86,13 @@ static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct sip
 
 	if (!cid || !cid->number || !cid->host)
 		return 0;
-	/* chan_sip writes "id@ip:port", pjsip a bare UUID */
+	/* chan_sip writes "id@ip:port", pjsip a bare UUID; an IPv6 host is
+	 * "[x:x::x]:port", or bare without a port */
 	snprintf(host, sizeof(host), "%s", cid->host);
-	char *colon = strchr(host, ':');
-	if (colon)
+	char *colon = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
+	if (host[0] == '[' && colon)
+		colon[1] = '\0';
+	else if (colon && !strchr(colon + 1, ':'))
 		*colon = '\0';
 	if (!host_is_local(conf, host) || !(len = call_id_text(cid, text, sizeof(text))))
 		return 0;
@@ -100,13 +110,14 @@ static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct sip
 	return 0;
 }
 
-int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf, struct in_addr external,
-		      uint16_t port, struct sip_hide_undo *undo)
+int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf,
+			  const struct netaddr *external, uint16_t port, struct sip_hide_undo *undo)
 {
-	char ext[INET_ADDRSTRLEN], port_text[8];
+	char ext[NETADDR_HOST_MAX], port_text[8];
 
 	memset(undo, 0, sizeof(*undo));
-	if (!inet_ntop(AF_INET, &external, ext, sizeof(ext)))
+	/* bare: libosip2 brackets an IPv6 URI host itself */
+	if (!netaddr_is_specified(external) || !netaddr_ip_text(external, ext))
 		return -1;
 	snprintf(port_text, sizeof(port_text), "%u", port);
 	if (hide_uri(&undo->from, msg->from ? msg->from->url : NULL, conf, ext, port_text) != 0 ||

@@ -36,7 +36,7 @@ static int delta_seconds(const char *text)
 static char call_id_buf[SIPMSG_CALLID_MAX];
 
 static bool extract(const osip_message_t *req, const struct conf_peer *peer,
-		    const struct sockaddr_in *src, struct register_request *rr, char uris[][REGISTRAR_URI_MAX],
+		    const struct netaddr *src, struct register_request *rr, char uris[][REGISTRAR_URI_MAX],
 		    const char **why)
 {
 	osip_header_t *exp = NULL;
@@ -107,18 +107,18 @@ static int add_bindings(osip_message_t *resp, const struct registrar *r, const c
 
 osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf,
 				const osip_message_t *req, const struct conf_peer *peer,
-				const struct sockaddr_in *src, enum sip_transport transport,
+				const struct netaddr *src, enum sip_transport transport,
 				time_t now, bool *changed)
 {
 	static char uris[REGISTRAR_MAX_CONTACTS][REGISTRAR_URI_MAX];
 	struct register_request rr;
 	const char *why = "";
-	char addr[NETADDR_STRLEN], buf[32];
+	char addr[NETADDR_TEXT_MAX], buf[32];
 	osip_message_t *resp;
 
 	*changed = false;
 	if (!extract(req, peer, src, &rr, uris, &why)) {
-		log_info("REGISTER of %s from %s refused: %s", peer->name, netaddr_format(src, addr), why);
+		log_info("REGISTER of %s from %s refused: %s", peer->name, netaddr_print(src, addr), why);
 		return sip_reply_build(req, strcmp(why, "too many contacts") == 0 ? 403 : 400, NULL);
 	}
 	rr.transport = transport;
@@ -146,11 +146,11 @@ osip_message_t *sip_register_handle(struct registrar *r, const struct conf *conf
 	size_t after = registrar_bindings(r, peer->name, now, list, REGISTRAR_MAX_CONTACTS);
 	if (after > before)
 		log_notice("%s registered from %s (%zu contact%s)", peer->name,
-			   netaddr_format(src, addr), after, after == 1 ? "" : "s");
+			   netaddr_print(src, addr), after, after == 1 ? "" : "s");
 	else if (after == 0 && before > 0)
-		log_notice("%s unregistered (from %s)", peer->name, netaddr_format(src, addr));
+		log_notice("%s unregistered (from %s)", peer->name, netaddr_print(src, addr));
 	else if (*changed)
-		log_info("%s refreshed its registration from %s", peer->name, netaddr_format(src, addr));
+		log_info("%s refreshed its registration from %s", peer->name, netaddr_print(src, addr));
 	resp = sip_reply_build(req, 200, NULL);
 	if (resp && add_bindings(resp, r, peer->name, now) != 0) {
 		osip_message_free(resp);

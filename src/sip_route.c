@@ -13,19 +13,24 @@
 
 bool sip_route_uri_is_self(const struct route_self *self, const osip_uri_t *uri)
 {
-	struct in_addr host;
+	struct netaddr host;
 	uint16_t port = 5060;
 
-	if (!uri || !uri->host || !netaddr_parse_ipv4(uri->host, &host))
+	if (!uri || !uri->host || !netaddr_parse_ip(uri->host, &host))
 		return false;
 	if (uri->port && !netaddr_parse_port(uri->port, &port))
 		return false;
 	if (port != self->port)
 		return false;
-	return (self->have_lan_addr && host.s_addr == self->lan_addr.s_addr) ||
-	       (self->have_ext_addr && host.s_addr == self->ext_addr.s_addr) ||
+	if (host.family == AF_INET6)
+		return (self->have_ext6_addr && netaddr_same_ip(&host, &self->ext6_addr)) ||
+		       (self->conf->has_localaddr6 && netaddr_same_ip(&host, &self->conf->localaddr6)) ||
+		       (self->conf->has_bindaddr6 && netaddr_is_specified(&self->conf->bindaddr6) &&
+			netaddr_same_ip(&host, &self->conf->bindaddr6));
+	return (self->have_lan_addr && netaddr_same_ip(&host, &self->lan_addr)) ||
+	       (self->have_ext_addr && netaddr_same_ip(&host, &self->ext_addr)) ||
 	       (self->conf->bindaddr.s_addr != htonl(INADDR_ANY) &&
-		host.s_addr == self->conf->bindaddr.s_addr);
+		host.ip.v4.s_addr == self->conf->bindaddr.s_addr);
 }
 
 /* RFC 3261 16.4: a top Route naming this proxy is removed; the loose-routing
@@ -78,13 +83,14 @@ static void drop_uri_params(osip_list_t *params, const char *name)
 static int aim_at_pbx(const struct route_self *self, osip_message_t *req)
 {
 	osip_uri_t *uri = req->req_uri;
-	char ip[INET_ADDRSTRLEN], port[8];
+	char ip[NETADDR_HOST_MAX], port[8];
 
 	drop_routes(req);
 	if (!uri || !uri->host)
 		return 0; /* tel: and the like name no host */
-	inet_ntop(AF_INET, &self->conf->pbx.sin_addr, ip, sizeof(ip));
-	snprintf(port, sizeof(port), "%u", ntohs(self->conf->pbx.sin_port));
+	/* bare: libosip2 brackets an IPv6 host itself */
+	netaddr_ip_text(&self->conf->pbxaddr, ip);
+	snprintf(port, sizeof(port), "%u", self->conf->pbxaddr.port);
 	osip_free(uri->host);
 	osip_free(uri->port);
 	osip_free(uri->password);
@@ -112,7 +118,7 @@ static void respond(struct route_decision *out, int status, const char *why)
 
 static void to_uri_host(const osip_uri_t *uri, struct route_decision *out, const char *why)
 {
-	struct in_addr ip;
+	struct netaddr ip;
 	uint16_t port = 5060;
 
 	if (!uri || !uri->host || !*uri->host) {
@@ -123,9 +129,10 @@ static void to_uri_host(const osip_uri_t *uri, struct route_decision *out, const
 		respond(out, 400, "bad port in the target URI");
 		return;
 	}
-	if (netaddr_parse_ipv4(uri->host, &ip)) {
+	if (netaddr_parse_ip(uri->host, &ip)) {
 		out->action = ROUTE_FORWARD;
-		out->dest = netaddr_make(ip, port);
+		out->dest = ip;
+		out->dest.port = port;
 		out->why = why;
 		return;
 	}
@@ -144,9 +151,9 @@ static void to_peer(const struct route_self *self, osip_message_t *req, struct r
 {
 	const osip_uri_t *uri = req->req_uri;
 	const struct conf_peer *peer = uri->username ? conf_peer_find(self->conf, uri->username) : NULL;
-	struct in_addr ip;
+	struct netaddr ip;
 	const char *contact;
-	struct sockaddr_in nat;
+	struct netaddr nat;
 
 	if (!peer) {
 		respond(out, 404, "no such peer");
@@ -178,15 +185,17 @@ static void to_peer(const struct route_self *self, osip_message_t *req, struct r
 		out->why = "registered peer";
 		return;
 	}
-	if (netaddr_parse_ipv4(peer->host, &ip)) {
+	if (netaddr_parse_ip(peer->host, &ip)) {
 		out->action = ROUTE_FORWARD;
-		out->dest = netaddr_make(ip, peer->port);
+		out->dest = ip;
+		out->dest.port = peer->port;
 		out->why = "trunk peer";
 		return;
 	}
 	if (self->trunk_addr && self->trunk_addr(self->trunk_arg, peer, &ip)) {
 		out->action = ROUTE_FORWARD;
-		out->dest = netaddr_make(ip, peer->port);
+		out->dest = ip;
+		out->dest.port = peer->port;
 		out->why = "trunk peer";
 		return;
 	}
@@ -222,7 +231,7 @@ void sip_route_request(const struct route_self *self, enum source_kind kind, osi
 			return;
 		}
 		out->action = ROUTE_FORWARD;
-		out->dest = self->conf->pbx;
+		out->dest = self->conf->pbxaddr;
 		out->why = "to the PBX";
 		return;
 	}

@@ -33,7 +33,7 @@ struct conn {
 	struct sip_stream *s;
 	uint64_t id;
 	enum sip_transport transport;
-	struct sockaddr_in peer;
+	struct netaddr peer;
 	struct bufferevent *bev;
 	struct event *timer;
 	bool reading;           /* a message begun: the timer is its deadline */
@@ -47,7 +47,7 @@ struct listener {
 	struct sip_stream *s;
 	enum sip_transport transport;
 	struct evconnlistener *ev;
-	struct sockaddr_in local;
+	struct netaddr local;
 };
 
 struct sip_stream {
@@ -56,7 +56,7 @@ struct sip_stream {
 	sip_stream_msg_fn fn;
 	void *arg;
 	SSL_CTX *tls;
-	struct listener tcp, tls_listener;
+	struct listener lis[2][2];  /* [TLS?][IPv6?] */
 	struct conn *conns;     /* newest first */
 	int count;
 	uint64_t next_id;
@@ -78,15 +78,21 @@ struct sip_stream *sip_stream_new(struct event_base *base, const struct sip_stre
 	s->fn = fn;
 	s->arg = arg;
 	s->next_id = 1;
-	s->tcp.s = s->tls_listener.s = s;
-	s->tcp.transport = SIP_TRANSPORT_TCP;
-	s->tls_listener.transport = SIP_TRANSPORT_TLS;
+	for (int t = 0; t < 2; t++) {
+		for (int f = 0; f < 2; f++) {
+			s->lis[t][f].s = s;
+			s->lis[t][f].transport = t ? SIP_TRANSPORT_TLS : SIP_TRANSPORT_TCP;
+		}
+	}
 	return s;
 }
 
-static struct listener *listener_of(struct sip_stream *s, enum sip_transport t)
+static struct listener *listener_of(struct sip_stream *s, enum sip_transport t, int family)
 {
-	return t == SIP_TRANSPORT_TLS ? &s->tls_listener : t == SIP_TRANSPORT_TCP ? &s->tcp : NULL;
+	if ((t != SIP_TRANSPORT_TLS && t != SIP_TRANSPORT_TCP) ||
+	    (family != AF_INET && family != AF_INET6))
+		return NULL;
+	return &s->lis[t == SIP_TRANSPORT_TLS][family == AF_INET6];
 }
 
 /* ---- connections ---- */
@@ -129,14 +135,14 @@ static void arm(struct conn *c, bool reading)
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
 	if (c->reading)
 		c->s->counters.timed_out++;
 	else
 		c->s->counters.idle_closed++;
 	log_debug("sip_stream: %s %s closed: %s", sip_transport_via_name(c->transport),
-		  netaddr_format(&c->peer, addr), c->reading ? "message too slow" : "idle");
+		  netaddr_print(&c->peer, addr), c->reading ? "message too slow" : "idle");
 	conn_close(c);
 }
 
@@ -148,7 +154,7 @@ static void conn_process(struct conn *c)
 {
 	struct sip_stream *s = c->s;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
 	while (!c->dead) {
 		size_t len = evbuffer_get_length(in), look;
@@ -186,7 +192,7 @@ static void conn_process(struct conn *c)
 		case SIP_FRAME_ERROR:
 			s->counters.framing_errors++;
 			log_debug("sip_stream: %s %s closed: %s", sip_transport_via_name(c->transport),
-				  netaddr_format(&c->peer, addr), f.why);
+				  netaddr_print(&c->peer, addr), f.why);
 			c->dead = true;
 			return;
 		case SIP_FRAME_MORE:
@@ -216,14 +222,14 @@ static void read_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
 	if (c->transport == SIP_TRANSPORT_TLS && (what & BEV_EVENT_ERROR)) {
 		unsigned long e = bufferevent_get_openssl_error(bev);
 
-		log_debug("sip_stream: TLS %s: %s", netaddr_format(&c->peer, addr),
+		log_debug("sip_stream: TLS %s: %s", netaddr_print(&c->peer, addr),
 			  e ? ERR_reason_error_string(e) : "closed");
 		while (bufferevent_get_openssl_error(bev))
 			;
@@ -231,12 +237,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_close(c);
 }
 
-static int count_from(const struct sip_stream *s, struct in_addr a)
+static int count_from(const struct sip_stream *s, const struct netaddr *a)
 {
 	int n = 0;
 
 	for (const struct conn *c = s->conns; c; c = c->next)
-		n += c->peer.sin_addr.s_addr == a.s_addr;
+		n += netaddr_same_ip(&c->peer, a);
 	return n;
 }
 
@@ -245,29 +251,28 @@ static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 {
 	struct listener *l = arg;
 	struct sip_stream *s = l->s;
-	struct sockaddr_in peer;
-	char addr[NETADDR_STRLEN];
+	struct netaddr peer;
+	char addr[NETADDR_TEXT_MAX];
 	struct conn *c;
 	SSL *ssl = NULL;
 
-	if (sa->sa_family != AF_INET || socklen < (int)sizeof(peer)) {
+	if (socklen < 0 || !netaddr_from_sockaddr(sa, (socklen_t)socklen, &peer)) {
 		close(fd);
 		return;
 	}
-	memcpy(&peer, sa, sizeof(peer));
 	/* closed at once rather than left in the backlog: a full backlog
 	 * would shut out the phones too */
 	if (s->count >= s->lim.max_total) {
 		s->counters.refused_total++;
 		log_limited(&refuse_limit, LOG_NOTICE, "sip_stream: %d connections open, refusing %s",
-			    s->count, netaddr_format(&peer, addr));
+			    s->count, netaddr_print(&peer, addr));
 		close(fd);
 		return;
 	}
-	if (count_from(s, peer.sin_addr) >= s->lim.max_per_addr) {
+	if (count_from(s, &peer) >= s->lim.max_per_addr) {
 		s->counters.refused_per_addr++;
 		log_limited(&refuse_limit, LOG_NOTICE, "sip_stream: %s has %d connections open, refusing more",
-			    netaddr_format(&peer, addr), s->lim.max_per_addr);
+			    netaddr_print(&peer, addr), s->lim.max_per_addr);
 		close(fd);
 		return;
 	}
@@ -327,29 +332,39 @@ static void accept_error_cb(struct evconnlistener *ev, void *arg)
 }
 
 int sip_stream_listen(struct sip_stream *s, enum sip_transport transport,
-		      const struct sockaddr_in *bind_addr, char *err, size_t errlen)
+		      const struct netaddr *bind_addr, char *err, size_t errlen)
 {
-	struct listener *l = listener_of(s, transport);
-	char addr[NETADDR_STRLEN];
-	socklen_t len = sizeof(l->local);
+	struct listener *l = listener_of(s, transport, bind_addr->family);
+	char addr[NETADDR_TEXT_MAX];
+	struct sockaddr_storage ss;
+	socklen_t blen = netaddr_to_sockaddr(bind_addr, bind_addr->family, &ss), len = sizeof(ss);
 	evutil_socket_t fd;
+	int one = 1;
 
-	if (!l || l->ev || (transport == SIP_TRANSPORT_TLS && !s->tls)) {
+	if (!l || l->ev || blen == 0 || (transport == SIP_TRANSPORT_TLS && !s->tls)) {
 		snprintf(err, errlen, "listen %s: not possible", sip_transport_via_name(transport));
 		return -1;
 	}
-	l->ev = evconnlistener_new_bind(s->base, accept_cb, l,
-					LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-					LEV_OPT_CLOSE_ON_EXEC, 128,
-					(const struct sockaddr *)bind_addr, sizeof(*bind_addr));
-	if (!l->ev) {
-		snprintf(err, errlen, "bind %s/%s: %s", netaddr_format(bind_addr, addr),
+	/* bound by hand: an IPv6 listener is IPV6_V6ONLY (the IPv4 one is
+	 * separate, issue 20), which evconnlistener_new_bind cannot ask for */
+	fd = socket(bind_addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (bind_addr->family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(fd, (const struct sockaddr *)&ss, blen) != 0 ||
+	    !(l->ev = evconnlistener_new(s->base, accept_cb, l,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd))) {
+		struct sockaddr_in sin;
+		snprintf(err, errlen, "bind %s/%s: %s",
+			 netaddr_to_in(bind_addr, &sin) ? netaddr_format(&sin, addr) : netaddr_print(bind_addr, addr),
 			 sip_transport_param(transport), strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->ev, accept_error_cb);
-	fd = evconnlistener_get_fd(l->ev);
-	if (getsockname(fd, (struct sockaddr *)&l->local, &len) != 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    !netaddr_from_sockaddr((const struct sockaddr *)&ss, len, &l->local))
 		l->local = *bind_addr;
 	return 0;
 }
@@ -367,13 +382,15 @@ void sip_stream_set_limits(struct sip_stream *s, const struct sip_stream_limits 
 	s->lim = *lim;
 }
 
-struct sockaddr_in sip_stream_local(const struct sip_stream *s, enum sip_transport transport)
+bool sip_stream_local(const struct sip_stream *s, enum sip_transport transport, int family,
+		      struct netaddr *out)
 {
-	struct sockaddr_in none = { 0 };
-	const struct listener *l = transport == SIP_TRANSPORT_TLS ? &s->tls_listener
-				 : transport == SIP_TRANSPORT_TCP ? &s->tcp : NULL;
+	const struct listener *l = listener_of((struct sip_stream *)s, transport, family);
 
-	return l && l->ev ? l->local : none;
+	if (!l || !l->ev)
+		return false;
+	*out = l->local;
+	return true;
 }
 
 static struct conn *find_id(const struct sip_stream *s, uint64_t id)
@@ -387,33 +404,32 @@ static struct conn *find_id(const struct sip_stream *s, uint64_t id)
 int sip_stream_send(struct sip_stream *s, uint64_t conn, const char *buf, size_t len)
 {
 	struct conn *c = find_id(s, conn);
-	char addr[NETADDR_STRLEN];
+	char addr[NETADDR_TEXT_MAX];
 
 	if (!c)
 		return -1;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) + len > s->lim.max_output) {
 		s->counters.send_dropped++;
 		log_debug("sip_stream: %s %s closed: reads nothing", sip_transport_via_name(c->transport),
-			  netaddr_format(&c->peer, addr));
+			  netaddr_print(&c->peer, addr));
 		conn_close(c);
 		return -1;
 	}
 	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
 }
 
-uint64_t sip_stream_find(const struct sip_stream *s, const struct sockaddr_in *addr,
+uint64_t sip_stream_find(const struct sip_stream *s, const struct netaddr *addr,
 			 enum sip_transport *transport)
 {
 	for (const struct conn *c = s->conns; c; c = c->next)
-		if (!c->dead && c->peer.sin_addr.s_addr == addr->sin_addr.s_addr &&
-		    c->peer.sin_port == addr->sin_port) {
+		if (!c->dead && netaddr_same(&c->peer, addr)) {
 			*transport = c->transport;
 			return c->id;
 		}
 	return 0;
 }
 
-bool sip_stream_peer(const struct sip_stream *s, uint64_t conn, struct sockaddr_in *addr,
+bool sip_stream_peer(const struct sip_stream *s, uint64_t conn, struct netaddr *addr,
 		     enum sip_transport *transport)
 {
 	const struct conn *c = find_id(s, conn);
@@ -435,10 +451,10 @@ void sip_stream_close(struct sip_stream *s, uint64_t conn)
 
 void sip_stream_stop_listening(struct sip_stream *s)
 {
-	if (s->tcp.ev)
-		evconnlistener_disable(s->tcp.ev);
-	if (s->tls_listener.ev)
-		evconnlistener_disable(s->tls_listener.ev);
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++)
+			if (s->lis[t][f].ev)
+				evconnlistener_disable(s->lis[t][f].ev);
 }
 
 const struct sip_stream_counters *sip_stream_counters(const struct sip_stream *s)
@@ -452,10 +468,10 @@ void sip_stream_free(struct sip_stream *s)
 		return;
 	while (s->conns)
 		conn_free(s->conns);
-	if (s->tcp.ev)
-		evconnlistener_free(s->tcp.ev);
-	if (s->tls_listener.ev)
-		evconnlistener_free(s->tls_listener.ev);
+	for (int t = 0; t < 2; t++)
+		for (int f = 0; f < 2; f++)
+			if (s->lis[t][f].ev)
+				evconnlistener_free(s->lis[t][f].ev);
 	SSL_CTX_free(s->tls);
 	free(s);
 }

@@ -53,7 +53,7 @@ static bool writable(const char *s)
 static void save_binding_cb(void *arg, const struct binding *b)
 {
 	struct save_ctx *ctx = arg;
-	char nat[NETADDR_STRLEN];
+	char nat[NETADDR_TEXT_MAX];
 
 	if (ctx->error)
 		return;
@@ -63,7 +63,7 @@ static void save_binding_cb(void *arg, const struct binding *b)
 		return; /* bound to a TCP/TLS connection, which dies with the process */
 	errno = 0;
 	if (fprintf(ctx->f, "%s\t%s\t%s\t%jd\t%jd\t%" PRIu32 "\t%s\n", b->peer, b->contact,
-		    netaddr_format(&b->nat, nat), (intmax_t)b->expires, (intmax_t)b->registered,
+		    netaddr_print(&b->nat, nat), (intmax_t)b->expires, (intmax_t)b->registered,
 		    b->cseq, b->call_id) < 0)
 		ctx->error = errno ? errno : EIO;
 }
@@ -164,20 +164,10 @@ static bool parse_time(const char *s, time_t *out)
 	return true;
 }
 
-/* "a.b.c.d:port" */
-static bool parse_nat(char *s, struct sockaddr_in *out)
+/* "a.b.c.d:port" or "[2001:db8::1]:port", with a port */
+static bool parse_nat(const char *s, struct netaddr *out)
 {
-	char *colon = strrchr(s, ':');
-	struct in_addr ip;
-	uint16_t port;
-
-	if (!colon)
-		return false;
-	*colon = '\0';
-	if (!netaddr_parse_ipv4(s, &ip) || !netaddr_parse_port(colon + 1, &port))
-		return false;
-	*out = netaddr_make(ip, port);
-	return true;
+	return netaddr_parse(s, out) && out->port != 0;
 }
 
 static bool copy_field(char *dst, size_t size, const char *src)

@@ -15,13 +15,21 @@ struct trunks {
 	struct event *timer;
 };
 
+/* A peer whose host is a name (an address literal needs no lookup). */
+static bool by_name(const struct conf_peer *p)
+{
+	struct netaddr literal;
+
+	return p->host && !netaddr_parse_ip(p->host, &literal);
+}
+
 static void refresh(struct trunks *t)
 {
-	struct in_addr ignored;
+	struct netaddr ignored;
 
 	for (size_t i = 0; i < t->conf->peer_count; i++) {
 		const struct conf_peer *p = &t->conf->peers[i];
-		if (p->host && !netaddr_parse_ipv4(p->host, &ignored))
+		if (by_name(p))
 			dnscache_lookup(t->cache, p->host, &ignored, NULL, NULL);
 	}
 }
@@ -57,23 +65,22 @@ void trunks_reconfigure(struct trunks *t, const struct conf *conf)
 	refresh(t);
 }
 
-const struct conf_peer *trunks_match_cb(void *arg, struct in_addr addr)
+const struct conf_peer *trunks_match_cb(void *arg, const struct netaddr *addr)
 {
 	struct trunks *t = arg;
-	struct in_addr a;
+	struct netaddr a;
 
 	if (!t)
 		return NULL;
 	for (size_t i = 0; i < t->conf->peer_count; i++) {
 		const struct conf_peer *p = &t->conf->peers[i];
-		if (p->host && !netaddr_parse_ipv4(p->host, &a) &&
-		    dnscache_last_good(t->cache, p->host, &a) && a.s_addr == addr.s_addr)
+		if (by_name(p) && dnscache_last_good(t->cache, p->host, &a) && netaddr_same_ip(&a, addr))
 			return p;
 	}
 	return NULL;
 }
 
-bool trunks_addr_cb(void *arg, const struct conf_peer *peer, struct in_addr *out)
+bool trunks_addr_cb(void *arg, const struct conf_peer *peer, struct netaddr *out)
 {
 	struct trunks *t = arg;
 

@@ -17,6 +17,7 @@
 #include "netaddr.h"
 #include "registrar.h"
 #include "secret.h"
+#include "sip_contact.h"
 #include "sip_dispatch.h"
 #include "sip_env.h"
 #include "sip_forward.h"
@@ -27,13 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char path_conf_text[] =
 	"general: {\n"
 	"  bindaddr = \"127.0.0.1\";\n"   /* where the relay's sockets are opened */
 	"  bindport = 5060;\n"
 	"  localaddr = \"" SIP_PATH_LAN_ADDR "\";\n"
-	"  externip = \"" SIP_PATH_EXT_ADDR "\";\n"
+	"  externip = \"" SIP_PATH_EXT_ADDR ", " SIP_PATH_EXT6_ADDR "\";\n"
 	"  localnet = [ \"192.168.1.0/24\" ];\n"
 	"  pbx = \"192.168.1.10:5060\";\n"
 	"  realm = \"sipnatd\";\n"
@@ -50,6 +52,7 @@ static const char path_conf_text[] =
 	"  { name = \"alice\"; secret = \"alice-secret\"; },\n"
 	"  { name = \"bob\"; secret = \"bob-secret\"; digestalgs = \"md5\"; },\n"
 	"  { name = \"trunk\"; host = \"198.51.100.20\"; },\n"
+	"  { name = \"trunk6\"; host = \"[2001:db8:20::20]:5060\"; },\n"
 	"  { name = \"provider\"; host = \"sip.provider.example:5080\"; }\n"
 	");\n"
 	"logging: {\n"
@@ -65,6 +68,8 @@ static const struct {
 	[SIP_PATH_FROM_LAN] = { "192.168.1.50", 5062, "lan" },
 	[SIP_PATH_FROM_TRUNK] = { "198.51.100.20", 5060, "trunk" },
 	[SIP_PATH_FROM_INTERNET] = { "203.0.113.5", 40000, "internet" },
+	[SIP_PATH_FROM_TRUNK6] = { "2001:db8:20::20", 5060, "trunk6" },
+	[SIP_PATH_FROM_INTERNET6] = { "2001:db8:5::5", 40000, "internet6" },
 };
 
 struct sip_path {
@@ -83,18 +88,19 @@ struct sip_path {
 
 	struct sip_path_result *capture; /* where sends go now */
 	enum dnscache_answer resolver;
-	struct sockaddr_in stream_addr;  /* an address with an open connection */
+	struct netaddr stream_addr;      /* an address with an open connection */
 	enum sip_transport stream_transport;
 	dnscache_fn waiting_fn;          /* a lookup answered DNSCACHE_PENDING */
 	void *waiting_arg;
 };
 
-static struct in_addr ipv4(const char *text)
+static struct netaddr addr_of(const char *text, uint16_t port)
 {
-	struct in_addr a;
+	struct netaddr a;
 
-	if (!netaddr_parse_ipv4(text, &a))
+	if (!netaddr_parse_ip(text, &a))
 		abort(); /* a constant of this file */
+	a.port = port;
 	return a;
 }
 
@@ -109,9 +115,9 @@ void sip_path_global_init(void)
 	secret_set_key(key);
 }
 
-struct sockaddr_in sip_path_source_addr(enum sip_path_source from)
+struct netaddr sip_path_source_addr(enum sip_path_source from)
 {
-	return netaddr_make(ipv4(sources[from].ip), sources[from].port);
+	return addr_of(sources[from].ip, sources[from].port);
 }
 
 const char *sip_path_source_name(enum sip_path_source s)
@@ -132,7 +138,7 @@ const char *sip_path_outcome_name(enum sip_path_outcome o)
 
 /* ---- the stand-ins ---- */
 
-static void capture_send(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+static void capture_send(void *arg, const char *buf, size_t len, const struct netaddr *dest)
 {
 	struct sip_path *p = arg;
 	struct sip_path_result *r = p->capture;
@@ -149,7 +155,7 @@ static void capture_send(void *arg, const char *buf, size_t len, const struct so
 	r->sends++;
 }
 
-static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct in_addr *addr,
+static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct netaddr *addr,
 					     dnscache_fn done, void *done_arg)
 {
 	struct sip_path *p = arg;
@@ -157,7 +163,8 @@ static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct
 	(void)name;
 	switch (p->resolver) {
 	case DNSCACHE_HIT:
-		*addr = ipv4(SIP_PATH_RESOLVED);
+		if (!netaddr_parse_ip(SIP_PATH_RESOLVED, addr))
+			abort();
 		break;
 	case DNSCACHE_PENDING:
 		if (p->waiting_fn)
@@ -172,14 +179,14 @@ static enum dnscache_answer stand_in_resolve(void *arg, const char *name, struct
 	return p->resolver;
 }
 
-static enum sip_transport stand_in_transport(void *arg, const struct sockaddr_in *dest)
+static enum sip_transport stand_in_transport(void *arg, const struct netaddr *dest)
 {
 	const struct sip_path *p = arg;
 
-	return netaddr_equal(dest, &p->stream_addr) ? p->stream_transport : SIP_TRANSPORT_UDP;
+	return netaddr_same(dest, &p->stream_addr) ? p->stream_transport : SIP_TRANSPORT_UDP;
 }
 
-void sip_path_set_stream(struct sip_path *p, struct sockaddr_in addr, enum sip_transport t)
+void sip_path_set_stream(struct sip_path *p, struct netaddr addr, enum sip_transport t)
 {
 	p->stream_addr = addr;
 	p->stream_transport = t;
@@ -201,7 +208,8 @@ static struct registrar *registrar_with_alice(void)
 	memset(&b, 0, sizeof(b));
 	snprintf(b.peer, sizeof(b.peer), "alice");
 	snprintf(b.contact, sizeof(b.contact), "sip:alice@10.0.0.5:5060;transport=udp;line=x7");
-	b.nat = netaddr_make(ipv4("203.0.113.5"), 40000);
+	if (!netaddr_parse("203.0.113.5:40000", &b.nat))
+		abort();
 	b.expires = SIP_PATH_NOW + 3600;
 	b.registered = SIP_PATH_NOW - 60;
 	snprintf(b.call_id, sizeof(b.call_id), "reg-alice@10.0.0.5");
@@ -218,7 +226,9 @@ static bool start_afresh(struct sip_path *p)
 {
 	struct registrar *registrar = registrar_with_alice();
 	struct bans *bans = bans_new(64);
-	struct media *media = media_new(p->base, p->conf);
+	/* relay sockets of both families on loopback, as with bindaddr "::" */
+	struct netaddr bind4 = addr_of("127.0.0.1", 0), bind6 = addr_of("::1", 0);
+	struct media *media = media_new_bind(p->base, p->conf, &bind4, &bind6);
 
 	if (!registrar || !bans || !media) {
 		registrar_free(registrar);
@@ -338,7 +348,7 @@ static int status_of(const char *buf, size_t len)
  * HMAC branch) is passed to the response rewrite anyway, on a what-if
  * basis, so that the response side of the rewrite sees fuzzed input too. */
 static const char *what_if_response(struct sip_path *p, const char *buf, size_t len,
-				    const struct sockaddr_in *src, bool src_local)
+				    const struct netaddr *src, bool src_local)
 {
 	struct sip_path_result what_if;
 	struct sip_path_result *real = p->capture;
@@ -362,12 +372,54 @@ static const char *what_if_response(struct sip_path *p, const char *buf, size_t 
 	return broken;
 }
 
-static void judge(struct sip_path *p, const char *buf, size_t len, const struct sockaddr_in *src,
+/* Issue 20, decision 2: what sipnatd says of itself toward a destination is
+ * of the destination's family, never the other (Via sent-by, Contact host,
+ * SDP c=). NULL when it holds. */
+static const char *family_mixed(const struct sip_path *p, const struct sip_path_result *out,
+				bool crossed)
+{
+	osip_message_t *msg = NULL;
+	const char *why = "", *broken = NULL;
+
+	if (sipmsg_parse(out->out, out->out_len, &msg, &why) != SIPMSG_OK)
+		goto done;
+	osip_via_t *via = osip_list_get(&msg->vias, 0);
+	struct netaddr host;
+	/* a request's top Via is sipnatd's own */
+	if (MSG_IS_REQUEST(msg) && via && via->host && netaddr_parse_ip(via->host, &host) &&
+	    host.family != out->dest.family)
+		broken = "sipnatd's Via names the other family than its destination's";
+	osip_contact_t *c;
+	for (int i = 0; crossed && !broken && (c = osip_list_get(&msg->contacts, i)) != NULL; i++) {
+		osip_uri_param_t *param = NULL;
+		if (c->url && c->url->host &&
+		    osip_uri_param_get_byname(&c->url->url_params, (char *)CONTACT_TOKEN_PARAM, &param) == 0 &&
+		    param && netaddr_parse_ip(c->url->host, &host) && host.family != out->dest.family)
+			broken = "a masqueraded Contact names the other family than its destination's";
+	}
+	/* an SDP body as the relay takes it (one body, application/sdp): any
+	 * other body crosses untouched, whatever it holds */
+	const osip_content_type_t *ct = msg->content_type;
+	osip_body_t *body = osip_list_size(&msg->bodies) == 1 && ct && ct->type && ct->subtype &&
+					    strcasecmp(ct->type, "application") == 0 &&
+					    strcasecmp(ct->subtype, "sdp") == 0
+				    ? osip_list_get(&msg->bodies, 0)
+				    : NULL;
+	if (crossed && !broken && body && body->body &&
+	    strstr(body->body, out->dest.family == AF_INET6 ? "\nc=IN IP4 " : "\nc=IN IP6 "))
+		broken = "the relayed SDP names the other family than its destination's";
+done:
+	if (msg)
+		osip_message_free(msg);
+	return broken;
+}
+
+static void judge(struct sip_path *p, const char *buf, size_t len, const struct netaddr *src,
 		  struct sip_path_result *out)
 {
 	osip_message_t *in = NULL;
 	const char *why = "";
-	bool src_local = classify_is_local(p->conf, src->sin_addr);
+	bool src_local = classify_is_local_addr(p->conf, src);
 
 	out->parse = sipmsg_parse(buf, len, &in, &why);
 	bool request_in = in && MSG_IS_REQUEST(in);
@@ -399,15 +451,17 @@ static void judge(struct sip_path *p, const char *buf, size_t len, const struct 
 	} else {
 		out->outcome = SIP_PATH_FORWARDED;
 		out->why = request_in ? "request forwarded" : "response forwarded";
-		bool dest_local = classify_is_local(p->conf, out->dest.sin_addr);
+		bool dest_local = classify_is_local_addr(p->conf, &out->dest);
 		broken = sip_invariants_check_forwarded(buf, len, out->out, out->out_len, vias_in,
 							src_local != dest_local, request_in);
+		if (!broken)
+			broken = family_mixed(p, out, src_local != dest_local);
 	}
 	if (!out->violation)
 		out->violation = broken;
 }
 
-void sip_path_run_more(struct sip_path *p, const char *buf, size_t len, struct sockaddr_in src,
+void sip_path_run_more(struct sip_path *p, const char *buf, size_t len, struct netaddr src,
 		       struct sip_path_result *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -434,7 +488,10 @@ bool sip_path_resolve_pending(struct sip_path *p, bool ok, struct sip_path_resul
 		return false;
 	p->waiting_fn = NULL;
 	p->capture = out;
-	fn(p->waiting_arg, ok, ipv4(SIP_PATH_RESOLVED));
+	struct netaddr resolved;
+	if (!netaddr_parse_ip(SIP_PATH_RESOLVED, &resolved))
+		abort();
+	fn(p->waiting_arg, ok, &resolved);
 	p->capture = NULL;
 	if (out->out) {
 		out->outcome = is_response_text(out->out, out->out_len) ? SIP_PATH_ANSWERED

@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "dnscache.h"
+#include "netaddr.h"
 #include "sip_transport.h"
 #include "sipmsg.h"
 
@@ -28,6 +29,7 @@
 #define SIP_PATH_NOW ((time_t)1700000000)
 #define SIP_PATH_LAN_ADDR "192.168.1.2"
 #define SIP_PATH_EXT_ADDR "203.0.113.1"
+#define SIP_PATH_EXT6_ADDR "2001:db8:1::1"  /* externip's IPv6 address */
 #define SIP_PATH_RESOLVED "198.51.100.53"
 
 /* Who sent the datagram (one fixed address each; see sip_path.c). */
@@ -36,6 +38,8 @@ enum sip_path_source {
 	SIP_PATH_FROM_LAN,      /* another localnet address */
 	SIP_PATH_FROM_TRUNK,    /* a trunk peer known by its IPv4 address */
 	SIP_PATH_FROM_INTERNET, /* a stranger: must authenticate */
+	SIP_PATH_FROM_TRUNK6,   /* a trunk peer known by its IPv6 address (issue 20) */
+	SIP_PATH_FROM_INTERNET6,/* a stranger over IPv6: must authenticate */
 	SIP_PATH_SOURCES
 };
 
@@ -53,7 +57,7 @@ struct sip_path_result {
 	char *out;                 /* ANSWERED/FORWARDED: the bytes sent */
 	size_t out_len;
 	size_t sends;              /* how many messages were sent */
-	struct sockaddr_in dest;   /* ANSWERED/FORWARDED: where they went */
+	struct netaddr dest;       /* ANSWERED/FORWARDED: where they went */
 	const char *why;           /* static text: what the outcome rests on */
 	const char *violation;     /* static text when a wire invariant broke, else NULL */
 };
@@ -72,7 +76,7 @@ void sip_path_free(struct sip_path *p);
 const struct conf *sip_path_conf(const struct sip_path *p);
 
 /* The address a source kind sends from. */
-struct sockaddr_in sip_path_source_addr(enum sip_path_source from);
+struct netaddr sip_path_source_addr(enum sip_path_source from);
 
 /* Run buf (len bytes, need not be NUL-terminated) from source `from`
  * through sip_dispatch_message. Bans, bindings (alice again) and relay
@@ -83,7 +87,7 @@ void sip_path_run(struct sip_path *p, const char *buf, size_t len, enum sip_path
 
 /* The same, but the state of earlier runs (bans, bindings, sessions) is
  * kept: a sequence of messages, as a test writes it. */
-void sip_path_run_more(struct sip_path *p, const char *buf, size_t len, struct sockaddr_in src,
+void sip_path_run_more(struct sip_path *p, const char *buf, size_t len, struct netaddr src,
 		       struct sip_path_result *out);
 
 void sip_path_result_clear(struct sip_path_result *r);
@@ -95,7 +99,7 @@ void sip_path_set_resolver(struct sip_path *p, enum dnscache_answer answer);
 
 /* From now on addr has an open connection of transport t (TCP/TLS), as
  * sip_edge would say; UDP forgets it. One address at a time. */
-void sip_path_set_stream(struct sip_path *p, struct sockaddr_in addr, enum sip_transport t);
+void sip_path_set_stream(struct sip_path *p, struct netaddr addr, enum sip_transport t);
 
 /* Answer the waiting lookup (ok: with SIP_PATH_RESOLVED); what that sends is
  * captured in *out like a run. False when none was waiting. */

@@ -1,8 +1,9 @@
 /*
  * unit_dns: a stand-in DNS server for the unit suites of the modules that
  * resolve names (dnscache, externaddr, trunks). It listens on 127.0.0.1 on an
- * ephemeral UDP port inside the test's own event loop and answers A queries
- * from a table the test edits while it runs: an address with a TTL, an error
+ * ephemeral UDP port inside the test's own event loop and answers A and AAAA
+ * queries from a table the test edits while it runs: an address of either
+ * family with a TTL (a name may have both), an error
  * code (NXDOMAIN, SERVFAIL), or silence (a lookup that times out). Names not
  * in the table get NXDOMAIN. Nothing leaves loopback. Header only (static
  * inline) because each unit test is an executable of its own.
@@ -30,9 +31,12 @@ struct ud_record {
 	char name[128];
 	int rcode;             /* 0: answer with addr */
 	bool silent;           /* never answer */
+	bool has_a, has_aaaa;  /* without either: NOERROR and no answer (NODATA) */
 	struct in_addr addr;
+	struct in6_addr addr6;
 	uint32_t ttl;
 	unsigned queries;      /* A queries seen for it */
+	unsigned queries6;     /* AAAA queries seen for it */
 };
 
 struct unit_dns {
@@ -66,7 +70,8 @@ static inline struct ud_record *ud_entry(struct unit_dns *d, const char *name)
 	return r;
 }
 
-/* name answers ip with ttl from now on. */
+/* name answers ip (IPv4: its A record, IPv6: its AAAA record; the other
+ * family's record is kept) with ttl from now on. */
 static inline void ud_answer(struct unit_dns *d, const char *name, const char *ip, uint32_t ttl)
 {
 	struct ud_record *r = ud_entry(d, name);
@@ -74,7 +79,24 @@ static inline void ud_answer(struct unit_dns *d, const char *name, const char *i
 	r->rcode = 0;
 	r->silent = false;
 	r->ttl = ttl;
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &r->addr), 1);
+	if (strchr(ip, ':')) {
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &r->addr6), 1);
+		r->has_aaaa = true;
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &r->addr), 1);
+		r->has_a = true;
+	}
+}
+
+/* name has no record of family (AF_INET or AF_INET6) any more. */
+static inline void ud_forget(struct unit_dns *d, const char *name, int family)
+{
+	struct ud_record *r = ud_entry(d, name);
+
+	if (family == AF_INET6)
+		r->has_aaaa = false;
+	else
+		r->has_a = false;
 }
 
 /* name fails with rcode (UD_NXDOMAIN, UD_SERVFAIL) from now on. */
@@ -84,6 +106,7 @@ static inline void ud_fail(struct unit_dns *d, const char *name, int rcode)
 
 	r->rcode = rcode;
 	r->silent = false;
+	r->has_a = r->has_aaaa = false;
 }
 
 /* Queries for name are never answered from now on. */
@@ -97,6 +120,13 @@ static inline unsigned ud_queries(struct unit_dns *d, const char *name)
 	struct ud_record *r = ud_find(d, name);
 
 	return r ? r->queries : 0;
+}
+
+static inline unsigned ud_queries6(struct unit_dns *d, const char *name)
+{
+	struct ud_record *r = ud_find(d, name);
+
+	return r ? r->queries6 : 0;
 }
 
 /* The question's name as text (lower case); its end offset, 0 if malformed. */
@@ -137,13 +167,16 @@ static inline void ud_read_cb(evutil_socket_t fd, short what, void *arg)
 		struct ud_record *r = ud_find(d, name);
 		if (r && qtype == 1)
 			r->queries++;
+		if (r && qtype == 28)
+			r->queries6++;
 		if (r && r->silent)
 			continue;
 		/* header: same id, QR, the asker's RD, RA; one question */
 		size_t qend = end + 4;
 		memcpy(a, q, qend);
 		int rcode = r ? r->rcode : UD_NXDOMAIN;
-		bool answer = r && rcode == 0 && qtype == 1;
+		bool answer = r && rcode == 0 &&
+			      ((qtype == 1 && r->has_a) || (qtype == 28 && r->has_aaaa));
 		a[2] = (uint8_t)(0x80 | (q[2] & 0x01));
 		a[3] = (uint8_t)(0x80 | rcode);
 		a[4] = 0, a[5] = 1;                  /* QDCOUNT */
@@ -151,13 +184,14 @@ static inline void ud_read_cb(evutil_socket_t fd, short what, void *arg)
 		memset(a + 8, 0, 4);                 /* NSCOUNT, ARCOUNT */
 		size_t o = qend;
 		if (answer) {
-			const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1,
+			uint8_t rdlen = qtype == 1 ? 4 : 16;
+			const uint8_t rr[] = { 0xc0, 0x0c, 0, (uint8_t)qtype, 0, 1,
 					       (uint8_t)(r->ttl >> 24), (uint8_t)(r->ttl >> 16),
-					       (uint8_t)(r->ttl >> 8), (uint8_t)r->ttl, 0, 4 };
+					       (uint8_t)(r->ttl >> 8), (uint8_t)r->ttl, 0, rdlen };
 			memcpy(a + o, rr, sizeof(rr));
 			o += sizeof(rr);
-			memcpy(a + o, &r->addr, 4);
-			o += 4;
+			memcpy(a + o, qtype == 1 ? (const void *)&r->addr : (const void *)&r->addr6, rdlen);
+			o += rdlen;
 		}
 		sendto(fd, a, o, 0, (struct sockaddr *)&from, flen);
 		flen = sizeof(from);

@@ -36,7 +36,10 @@
 
 static struct conf *conf_reject, *conf_plain;
 static struct auth *a;
-static struct in_addr src, elsewhere;
+/* The phone and another host: IPv4 in the "auth" case, IPv6 in "auth IPv6"
+ * (the same checks, so that every rule holds for both families). */
+static struct netaddr src, elsewhere;
+static const char *src_text = "203.0.113.5", *elsewhere_text = "198.51.100.77";
 
 static void setup(void)
 {
@@ -49,8 +52,16 @@ static void setup(void)
 	ck_assert_str_eq(conf_reject->realm, REALM);
 	a = auth_new();
 	ck_assert_ptr_nonnull(a);
-	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.5", &src), 1);
-	ck_assert_int_eq(inet_pton(AF_INET, "198.51.100.77", &elsewhere), 1);
+	ck_assert(netaddr_parse_ip(src_text, &src));
+	ck_assert(netaddr_parse_ip(elsewhere_text, &elsewhere));
+}
+
+static void setup6(void)
+{
+	/* elsewhere is in the phone's own /64: a nonce is bound to the address */
+	src_text = "2001:db8:5::5";
+	elsewhere_text = "2001:db8:5::77";
+	setup();
 }
 
 static void teardown(void)
@@ -132,17 +143,18 @@ static char *serialize(osip_message_t *msg)
 }
 
 /* auth_check on req as the datagram it serialises to, sent from ip:port. */
-static void judge_from(const struct conf *conf, osip_message_t *req, struct in_addr ip, uint16_t port,
+static void judge_from(const struct conf *conf, osip_message_t *req, struct netaddr ip, uint16_t port,
 		       time_t now, struct auth_result *r)
 {
-	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = ip, .sin_port = htons(port) };
+	struct netaddr from = ip;
 	char *text = serialize(req);
 
+	from.port = port;
 	auth_check(a, conf, req, &from, text, strlen(text), now, r);
 	free(text);
 }
 
-static void judge(const struct conf *conf, osip_message_t *req, struct in_addr ip, time_t now,
+static void judge(const struct conf *conf, osip_message_t *req, struct netaddr ip, time_t now,
 		  struct auth_result *r)
 {
 	judge_from(conf, req, ip, 5062, now, r);
@@ -170,7 +182,7 @@ static void challenge(const struct conf *conf, const char *method, char *nonce, 
 
 	judge(conf, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
-	osip_message_t *resp = auth_answer(conf, req, r.verdict, src, T0);
+	osip_message_t *resp = auth_answer(conf, req, r.verdict, &src, T0);
 	ck_assert_ptr_nonnull(resp);
 	char *text = serialize(resp);
 	nonce_of(text, nonce, len);
@@ -231,7 +243,7 @@ START_TEST(no_credentials_register)
 	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
 	ck_assert_ptr_null(r.peer);
-	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, &src, T0);
 	ck_assert_ptr_nonnull(resp);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 401);
 	char *text = serialize(resp);
@@ -250,8 +262,8 @@ START_TEST(no_credentials_register)
 	nonce_of(strstr(text, "nonce=\"") + 1, n2, sizeof(n2));
 	ck_assert_str_eq(n1, n2);
 	ck_assert_uint_eq(strlen(n1), NONCE_LEN);
-	ck_assert_int_eq(nonce_check(n1, src, REALM, T0), NONCE_VALID);
-	ck_assert_int_eq(nonce_check(n1, elsewhere, REALM, T0), NONCE_INVALID);
+	ck_assert_int_eq(nonce_check(n1, &src, REALM, T0), NONCE_VALID);
+	ck_assert_int_eq(nonce_check(n1, &elsewhere, REALM, T0), NONCE_INVALID);
 	free(text);
 	osip_message_free(resp);
 	osip_message_free(req);
@@ -265,7 +277,7 @@ START_TEST(no_credentials_invite)
 
 	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
-	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, &src, T0);
 	ck_assert_ptr_nonnull(resp);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 407);
 	char *text = serialize(resp);
@@ -278,7 +290,7 @@ START_TEST(no_credentials_invite)
 	free(text);
 	osip_message_free(resp);
 	/* AUTH_OK has no answer */
-	ck_assert_ptr_null(auth_answer(conf_reject, req, AUTH_OK, src, T0));
+	ck_assert_ptr_null(auth_answer(conf_reject, req, AUTH_OK, &src, T0));
 	osip_message_free(req);
 }
 END_TEST
@@ -325,7 +337,7 @@ START_TEST(wrong_password_and_unknown_user)
 	req = request("REGISTER", "alice", "w1", 2, line, NULL);
 	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_FORBIDDEN);
 	ck_assert(last_failed);
-	osip_message_t *resp = auth_answer(conf_reject, req, AUTH_FORBIDDEN, src, T0 + 1);
+	osip_message_t *resp = auth_answer(conf_reject, req, AUTH_FORBIDDEN, &src, T0 + 1);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 403);
 	osip_message_free(resp);
 	osip_message_free(req);
@@ -344,7 +356,7 @@ START_TEST(wrong_password_and_unknown_user)
 	req = request("REGISTER", "mallory", "w2b", 2, line, NULL);
 	ck_assert_int_eq(check(conf_plain, req, T0 + 1, NULL), AUTH_NOT_FOUND);
 	ck_assert(last_failed);
-	resp = auth_answer(conf_plain, req, AUTH_NOT_FOUND, src, T0 + 1);
+	resp = auth_answer(conf_plain, req, AUTH_NOT_FOUND, &src, T0 + 1);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 404);
 	osip_message_free(resp);
 	osip_message_free(req);
@@ -369,7 +381,7 @@ START_TEST(uniform_answers)
 		/* the same hashing work for a known and an unknown user */
 		ck_assert_uint_eq(auth_digest_computations(a), before + 1);
 		ck_assert_int_eq(r.verdict, AUTH_FORBIDDEN);
-		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + 1);
+		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, &src, T0 + 1);
 		ck_assert_ptr_nonnull(resp);
 		texts[i] = serialize(resp);
 		blank(texts[i], "tag=");
@@ -382,7 +394,7 @@ START_TEST(uniform_answers)
 	free(texts[1]);
 
 	/* and the challenges on an expired nonce with a wrong digest */
-	nonce_make(src, REALM, T0 - 100, nonce);
+	nonce_make(&src, REALM, T0 - 100, nonce);
 	for (int i = 0; i < 2; i++) {
 		if (i == 0)
 			credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "wrong", nonce, "00000001");
@@ -393,7 +405,7 @@ START_TEST(uniform_answers)
 		judge(conf_reject, req, src, T0, &r);
 		ck_assert_uint_eq(auth_digest_computations(a), before + 1);
 		ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
-		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + i);
+		osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, &src, T0 + i);
 		texts[i] = serialize(resp);
 		blank(texts[i], "tag=");
 		blank(texts[i], "nonce=\"");
@@ -410,7 +422,7 @@ START_TEST(nonce_of_another_address)
 {
 	char nonce[NONCE_LEN + 1], line[1024];
 
-	nonce_make(elsewhere, REALM, T0, nonce);
+	nonce_make(&elsewhere, REALM, T0, nonce);
 	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
 	osip_message_t *req = request("REGISTER", "alice", "x1", 2, line, NULL);
 	ck_assert_int_eq(check(conf_reject, req, T0 + 1, NULL), AUTH_CHALLENGE);
@@ -429,14 +441,14 @@ START_TEST(expired_nonce)
 	char nonce[NONCE_LEN + 1], line[1024];
 	struct auth_result r;
 
-	nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
-	ck_assert_int_eq(nonce_check(nonce, src, REALM, T0), NONCE_STALE);
+	nonce_make(&src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
+	ck_assert_int_eq(nonce_check(nonce, &src, REALM, T0), NONCE_STALE);
 	credentials(line, sizeof(line), "REGISTER", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
 	osip_message_t *req = request("REGISTER", "alice", "s1", 2, line, NULL);
 	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_STALE);
 	ck_assert_ptr_null(r.peer);
-	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, &src, T0);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 401);
 	char *text = serialize(resp);
 	ck_assert_ptr_nonnull(strstr(text, "stale=true"));
@@ -444,7 +456,7 @@ START_TEST(expired_nonce)
 	char fresh[NONCE_LEN + 8];
 	nonce_of(text, fresh, sizeof(fresh));
 	ck_assert_str_ne(fresh, nonce);
-	ck_assert_int_eq(nonce_check(fresh, src, REALM, T0), NONCE_VALID);
+	ck_assert_int_eq(nonce_check(fresh, &src, REALM, T0), NONCE_VALID);
 	free(text);
 	osip_message_free(resp);
 	osip_message_free(req);
@@ -454,7 +466,7 @@ START_TEST(expired_nonce)
 	req = request("REGISTER", "alice", "s2", 2, line, NULL);
 	judge(conf_reject, req, src, T0, &r);
 	ck_assert_int_eq(r.verdict, AUTH_CHALLENGE);
-	resp = auth_answer(conf_reject, req, r.verdict, src, T0);
+	resp = auth_answer(conf_reject, req, r.verdict, &src, T0);
 	text = serialize(resp);
 	ck_assert_ptr_null(strstr(text, "stale"));
 	free(text);
@@ -518,7 +530,7 @@ START_TEST(assert_identity)
 {
 	char nonce[NONCE_LEN + 8], line[1024];
 	osip_header_t *h = NULL;
-	struct in_addr host;
+	struct netaddr host;
 
 	challenge(conf_reject, "INVITE", nonce, sizeof(nonce));
 	credentials(line, sizeof(line), "INVITE", DIGEST_MD5, "alice", "alice-secret", nonce, "00000001");
@@ -533,8 +545,8 @@ START_TEST(assert_identity)
 	ck_assert_int_eq(osip_list_size(&req->proxy_authorizations), 1);
 	const struct conf_peer *peer = conf_peer_find(conf_reject, "alice");
 	ck_assert_ptr_nonnull(peer);
-	ck_assert_int_eq(inet_pton(AF_INET, "192.168.0.10", &host), 1);
-	ck_assert_int_eq(auth_assert_identity(req, peer, host, 5060), 0);
+	ck_assert(netaddr_parse("192.168.0.10:5060", &host));
+	ck_assert_int_eq(auth_assert_identity(req, peer, &host), 0);
 
 	ck_assert_int_eq(osip_list_size(&req->authorizations), 0);
 	ck_assert_int_eq(osip_list_size(&req->proxy_authorizations), 0);
@@ -605,7 +617,7 @@ static char *answer_text(const struct conf *conf, osip_message_t *req, time_t no
 	*verdict = r.verdict;
 	if (r.verdict == AUTH_OK)
 		return strdup("ok");
-	osip_message_t *resp = auth_answer(conf, req, r.verdict, src, now);
+	osip_message_t *resp = auth_answer(conf, req, r.verdict, &src, now);
 	ck_assert_ptr_nonnull(resp);
 	char *text = serialize(resp);
 	blank(text, "tag=");
@@ -629,6 +641,21 @@ static const struct {
 
 /* general.digestalgs decides the challenges and their order (RFC 8760: the
  * most preferred first), for REGISTER and INVITE, fresh and stale. */
+/* Toward an IPv6 PBX the asserted host is bracketed (RFC 3261 25.1). */
+START_TEST(assert_identity_ipv6)
+{
+	struct netaddr host;
+	osip_message_t *req = request("INVITE", "100", "pai6", 1, NULL, NULL);
+	osip_header_t *h = NULL;
+
+	ck_assert(netaddr_parse("[2001:db8:1::10]:5060", &host));
+	ck_assert_int_eq(auth_assert_identity(req, conf_peer_find(conf_reject, "alice"), &host), 0);
+	ck_assert_int_ge(osip_message_header_get_byname(req, "p-asserted-identity", 0, &h), 0);
+	ck_assert_str_eq(h->hvalue, "<sip:alice@[2001:db8:1::10]:5060>");
+	osip_message_free(req);
+}
+END_TEST
+
 START_TEST(challenges_follow_digestalgs)
 {
 	char algs[64], nonce[NONCE_LEN + 1], line[1024];
@@ -638,7 +665,7 @@ START_TEST(challenges_follow_digestalgs)
 		for (int m = 0; m < 2; m++) {
 			const char *method = m ? "INVITE" : "REGISTER";
 			osip_message_t *req = request(method, m ? "100" : "alice", "order", 1, NULL, NULL);
-			osip_message_t *resp = auth_answer(conf, req, AUTH_CHALLENGE, src, T0);
+			osip_message_t *resp = auth_answer(conf, req, AUTH_CHALLENGE, &src, T0);
 			char *text = serialize(resp);
 			challenge_algs(text, algs, sizeof(algs));
 			ck_assert_msg(strcmp(algs, alg_settings[i].sent) == 0, "%s %s: sent %s",
@@ -651,7 +678,7 @@ START_TEST(challenges_follow_digestalgs)
 		}
 		/* a stale answer has the same challenges, each stale=true */
 		const char *first = strstr(alg_settings[i].sent, "SHA") == alg_settings[i].sent ? "SHA-256" : "MD5";
-		nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
+		nonce_make(&src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
 		credentials(line, sizeof(line), "REGISTER", strcmp(first, "MD5") ? DIGEST_SHA256 : DIGEST_MD5,
 			    "alice", "alice-secret", nonce, "00000001");
 		osip_message_t *req = request("REGISTER", "alice", "stale", 2, line, NULL);
@@ -772,7 +799,7 @@ START_TEST(uniform_for_every_setting)
 					if (step == 0)
 						challenge(conf, "REGISTER", nonce, sizeof(nonce));
 					else
-						nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
+						nonce_make(&src, REALM, T0 - NONCE_LIFETIME_S - 10, nonce);
 					time_t now = step == 0 ? T0 + 1 : T0;
 					for (int who = 0; who < 3; who++) {
 						const char *user = who == 1 ? "mallory" : "alice";
@@ -816,7 +843,7 @@ START_TEST(stale_nonce_wrong_digest_counts)
 	char nonce[NONCE_LEN + 1], line[1024];
 	const char *const methods[] = { "REGISTER", "INVITE" };
 
-	nonce_make(src, REALM, T0 - NONCE_LIFETIME_S - 5, nonce);
+	nonce_make(&src, REALM, T0 - NONCE_LIFETIME_S - 5, nonce);
 	for (int m = 0; m < 2; m++) {
 		const char *to = m ? "100" : "alice";
 		char call_id[32];
@@ -906,7 +933,8 @@ START_TEST(replay_is_not_a_retransmission)
 
 	/* the same request with another body, or one header more, from the
 	 * same place: not the same datagram */
-	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = src, .sin_port = htons(5062) };
+	struct netaddr from = src;
+	from.port = 5062;
 	snprintf(text, sizeof(text), "%s", orig);
 	char *body = strstr(text, "\r\n\r\n") + 4;
 	strcpy(body, "v=0\r\n");
@@ -924,7 +952,7 @@ START_TEST(replay_is_not_a_retransmission)
 	ck_assert_int_eq(r.verdict, AUTH_BAD_URI);
 	ck_assert(r.failed);
 	ck_assert_ptr_null(r.peer);
-	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, src, T0 + 2);
+	osip_message_t *resp = auth_answer(conf_reject, req, r.verdict, &src, T0 + 2);
 	ck_assert_int_eq(osip_message_get_status_code(resp), 400);
 	osip_message_free(resp);
 	osip_message_free(req);
@@ -1001,7 +1029,7 @@ START_TEST(uncounted_paths_compute_nothing)
 {
 	char nonce[NONCE_LEN + 1], line[1024];
 
-	nonce_make(elsewhere, REALM, T0, nonce);
+	nonce_make(&elsewhere, REALM, T0, nonce);
 	const char *const nonces[] = { nonce, "bm90LWEtbm9uY2Utb2Ytb3Vycw" };
 	for (int n = 0; n < 2; n++) {
 		for (int right = 0; right < 2; right++) {
@@ -1057,6 +1085,21 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, uncounted_paths_compute_nothing);
 	tcase_add_test(tc, verdict_names);
 	suite_add_tcase(s, tc);
+
+	TCase *tc6 = tcase_create("auth IPv6");
+	tcase_add_checked_fixture(tc6, setup6, teardown);
+	tcase_add_test(tc6, no_credentials_register);
+	tcase_add_test(tc6, right_credentials);
+	tcase_add_test(tc6, wrong_password_and_unknown_user);
+	tcase_add_test(tc6, uniform_answers);
+	tcase_add_test(tc6, nonce_of_another_address);
+	tcase_add_test(tc6, expired_nonce);
+	tcase_add_test(tc6, replay_and_retransmission);
+	tcase_add_test(tc6, stale_nonce_wrong_digest_counts);
+	tcase_add_test(tc6, refused_retransmission_counted_once);
+	tcase_add_test(tc6, replay_is_not_a_retransmission);
+	tcase_add_test(tc6, assert_identity_ipv6);
+	suite_add_tcase(s, tc6);
 	return s;
 }
 

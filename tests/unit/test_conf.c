@@ -84,22 +84,22 @@ static const struct {
 	  NAME ":5: peers.a.qualifyfreq: must be between 1 and 3600" },
 
 	/* bad values */
-	{ G("bindaddr = \"1.2.3\";"), NAME ":3: general.bindaddr: not an IPv4 address" },
-	{ G("localaddr = \"lan\";"), NAME ":3: general.localaddr: not an IPv4 address" },
-	{ GX("externip = \"203.0.113.256\";"), NAME ":3: general.externip: not an IPv4 address" },
+	{ G("bindaddr = \"1.2.3\";"), NAME ":3: general.bindaddr: not an IPv4 or IPv6 address" },
+	{ G("localaddr = \"lan\";"), NAME ":3: general.localaddr: not an address: want an IPv4 address, an IPv6 address or one of each, comma-separated" },
+	{ GX("externip = \"203.0.113.256\";"), NAME ":3: general.externip: not an address: want an IPv4 address, \"auto\", an IPv6 address or one of each, comma-separated" },
 	{ GX("externhost = \"home_net.example\";"), NAME ":3: general.externhost: not a host name" },
 	{ GX("externhost = \"-a.example\";"), NAME ":3: general.externhost: not a host name" },
 	{ GX("externhost = \"203.0.113.7\";"), NAME ":3: general.externhost: not a host name" },
 	{ GX("externhost = \"\";"), NAME ":3: general.externhost: not a host name" },
 	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
 	  "  pbx = \"pbx.lan\";\n};\n",
-	  NAME ":3: general.pbx: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
 	  "  pbx = \"192.168.0.20:0\";\n};\n",
-	  NAME ":3: general.pbx: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
 	  "  pbx = \"192.168.0.20:65536\";\n};\n",
-	  NAME ":3: general.pbx: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ G("realm = \"\";"), NAME ":3: general.realm: must not be empty" },
 	{ G("realm = \"a\\\"b\";"), NAME ":3: general.realm: must not hold \", \\ or control characters" },
 	{ G("statefile = \"registrations\";"), NAME ":3: general.statefile: must be an absolute path" },
@@ -194,13 +194,13 @@ static const struct {
 	{ P("{ name = \"\"; secret = \"s\"; }"), NAME ":5: peers[0].name: must not be empty" },
 	{ P("{ name = \"a\"; secret = \"\"; }"), NAME ":5: peers.a.secret: must not be empty" },
 	{ P("{ name = \"a\"; host = \"sip provider\"; }"),
-	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
+	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IP address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; host = \"192.0.2.1:99999\"; }"),
-	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
+	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IP address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; host = \"999.1.1.1\"; }"),
-	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IPv4 address, "
+	  NAME ":5: peers.a.host: must be \"dynamic\", a host name or an IP address, "
 	  "with an optional :port" },
 	{ P("{ name = \"a\"; secret = \"s\"; nat = \"yes\"; }"),
 	  NAME ":5: peers.a.nat: must be \"force_rport,comedia\", \"force_rport\", \"comedia\", "
@@ -254,9 +254,9 @@ static const struct {
 	{ G("tlsenable = true;"), NAME ":3: general.tlscertfile: is required when TLS is enabled" },
 	{ G("transport = \"udp,tls\";"), NAME ":3: general.tlscertfile: is required when TLS is enabled" },
 	{ G("tcpbindaddr = \"0.0.0.0:0\";"),
-	  NAME ":3: general.tcpbindaddr: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.tcpbindaddr: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ G("tlsbindaddr = \"host:5061\";"),
-	  NAME ":3: general.tlsbindaddr: not an address: want a.b.c.d or a.b.c.d:port" },
+	  NAME ":3: general.tlsbindaddr: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
 	{ G("tlscertfile = \"cert.pem\";"), NAME ":3: general.tlscertfile: must be an absolute path" },
 	{ G("tcpmaxheadersize = 100;"), NAME ":3: general.tcpmaxheadersize: must be between 1024 and 65535" },
 	{ G("tcpmaxperaddr = 0;"), NAME ":3: general.tcpmaxperaddr: must be between 1 and 100000" },
@@ -336,6 +336,101 @@ START_TEST(test_good)
 
 	ck_assert_msg(conf != NULL, "%s: %s", good[_i].what, err);
 	conf_free(conf);
+}
+END_TEST
+
+/* Issue 20: the address keys take IPv6 literals, each setting its own field
+ * and leaving the IPv4 meaning of the key as it was. */
+static const struct {
+	const char *text, *what;
+	const char *bind6, *ext4, *ext6, *pbx, *local6, *host, *tcp6;
+	uint16_t host_port;
+} v6_good[] = {
+	{ G("bindaddr = \"::\";"), "bindaddr ::", "::", "203.0.113.7", NULL, "192.168.0.20:5060", NULL, NULL,
+	  "[::]:5060", 0 },
+	{ G("bindaddr = \"[2001:db8:1::10]\"; transport = \"udp,tcp\";"), "bindaddr IPv6 in brackets",
+	  "2001:db8:1::10", "203.0.113.7", NULL, "192.168.0.20:5060", NULL, NULL, "[2001:db8:1::10]:5060", 0 },
+	{ GX("externip = \"203.0.113.1, 2001:db8:1::10\";"), "externip one per family", NULL, "203.0.113.1",
+	  "2001:db8:1::10", "192.168.0.20:5060", NULL, NULL, NULL, 0 },
+	{ GX("externip = \"2001:DB8:1::10\";"), "externip IPv6 alone", NULL, NULL, "2001:db8:1::10",
+	  "192.168.0.20:5060", NULL, NULL, NULL, 0 },
+	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; pbx = \"[fd00::20]:5080\";" EXTIP "\n};\n",
+	  "pbx IPv6 with a port", NULL, "203.0.113.7", NULL, "[fd00::20]:5080", NULL, NULL, NULL, 0 },
+	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; pbx = \"fd00::20\";" EXTIP "\n};\n",
+	  "pbx IPv6 bare", NULL, "203.0.113.7", NULL, "[fd00::20]:5060", NULL, NULL, NULL, 0 },
+	{ G("localaddr = \"192.168.0.10, fd00::10\";"), "localaddr one per family", NULL, "203.0.113.7", NULL,
+	  "192.168.0.20:5060", "fd00::10", NULL, NULL, 0 },
+	{ P("{ name = \"t6\"; host = \"[2001:db8:20::20]:5070\"; }"), "peer host IPv6 with a port", NULL,
+	  "203.0.113.7", NULL, "192.168.0.20:5060", NULL, "2001:db8:20::20", NULL, 5070 },
+	{ P("{ name = \"t6\"; host = \"2001:db8:20::20\"; }"), "peer host IPv6 bare", NULL, "203.0.113.7",
+	  NULL, "192.168.0.20:5060", NULL, "2001:db8:20::20", NULL, 5060 },
+	{ G("transport = \"udp,tcp\"; tcpbindaddr = \"[2001:db8:1::10]:5070\";"), "tcpbindaddr IPv6", NULL,
+	  "203.0.113.7", NULL, "192.168.0.20:5060", NULL, NULL, "[2001:db8:1::10]:5070", 0 },
+};
+
+START_TEST(test_v6_good)
+{
+	char err[CONF_ERR_MAX], buf[NETADDR_TEXT_MAX];
+	struct conf *conf = load(v6_good[_i].text, err);
+
+	ck_assert_msg(conf != NULL, "%s: %s", v6_good[_i].what, err);
+	ck_assert_int_eq(conf->has_bindaddr6, v6_good[_i].bind6 != NULL);
+	if (v6_good[_i].bind6) {
+		ck_assert_str_eq(netaddr_print(&conf->bindaddr6, buf), v6_good[_i].bind6);
+		ck_assert_uint_eq(conf->bindaddr.s_addr, htonl(INADDR_ANY)); /* IPv4 on 0.0.0.0 */
+	}
+	ck_assert_int_eq(conf->has_externip, v6_good[_i].ext4 != NULL);
+	if (v6_good[_i].ext4)
+		ck_assert_str_eq(inet_ntoa(conf->externip), v6_good[_i].ext4);
+	ck_assert_int_eq(conf->has_externip6, v6_good[_i].ext6 != NULL);
+	if (v6_good[_i].ext6)
+		ck_assert_str_eq(netaddr_print(&conf->externip6, buf), v6_good[_i].ext6);
+	ck_assert_str_eq(netaddr_print(&conf->pbxaddr, buf), v6_good[_i].pbx);
+	ck_assert_int_eq(conf->pbx.sin_family, conf->pbxaddr.family == AF_INET ? AF_INET : 0);
+	ck_assert_int_eq(conf->has_localaddr6, v6_good[_i].local6 != NULL);
+	if (v6_good[_i].local6)
+		ck_assert_str_eq(netaddr_print(&conf->localaddr6, buf), v6_good[_i].local6);
+	if (v6_good[_i].host) {
+		ck_assert_str_eq(conf->peers[0].host, v6_good[_i].host);
+		ck_assert_uint_eq(conf->peers[0].port, v6_good[_i].host_port);
+	}
+	if (v6_good[_i].tcp6)
+		ck_assert_str_eq(netaddr_print(&conf->tcpbind6, buf), v6_good[_i].tcp6);
+	else
+		ck_assert_int_eq(conf->tcpbind6.family, 0);
+	conf_free(conf);
+}
+END_TEST
+
+/* Bad IPv6 values are reported with the file's line, as -t shows them. */
+static const struct {
+	const char *text, *want;
+} v6_bad[] = {
+	{ G("bindaddr = \"2001:db8::1::2\";"), NAME ":3: general.bindaddr: not an IPv4 or IPv6 address" },
+	{ G("bindaddr = \"[::]:5060\";"), NAME ":3: general.bindaddr: not an IPv4 or IPv6 address" },
+	{ GX("externip = \"203.0.113.1, 203.0.113.2\";"), NAME ":3: general.externip: at most one address of each family" },
+	{ GX("externip = \"2001:db8::1, 2001:db8::2\";"), NAME ":3: general.externip: at most one address of each family" },
+	{ GX("externip = \"::\";"), NAME ":3: general.externip: not an address: want an IPv4 address, \"auto\", an IPv6 address or one of each, comma-separated" },
+	{ GX("externip = \"203.0.113.1,\";"), NAME ":3: general.externip: not an address: want an IPv4 address, \"auto\", an IPv6 address or one of each, comma-separated" },
+	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
+	  "  pbx = \"[fd00::20]:0\";\n};\n",
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
+	{ "general: {\n  localnet = [ \"192.168.0.0/24\" ]; externip = \"203.0.113.7\";\n"
+	  "  pbx = \"[fd00::20\";\n};\n",
+	  NAME ":3: general.pbx: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
+	{ P("{ name = \"t6\"; host = \"[2001:db8::1]:99999\"; }"),
+	  NAME ":5: peers.t6.host: must be \"dynamic\", a host name or an IP address, with an optional :port" },
+	{ G("tcpbindaddr = \"[2001:db8::1\";"),
+	  NAME ":3: general.tcpbindaddr: not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port" },
+};
+
+START_TEST(test_v6_bad)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *conf = load(v6_bad[_i].text, err);
+
+	ck_assert_ptr_null(conf);
+	ck_assert_str_eq(err, v6_bad[_i].want);
 }
 END_TEST
 
@@ -822,6 +917,8 @@ static Suite *conf_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_test(tc, test_defaults);
+	tcase_add_loop_test(tc, test_v6_good, 0, (int)(sizeof(v6_good) / sizeof(v6_good[0])));
+	tcase_add_loop_test(tc, test_v6_bad, 0, (int)(sizeof(v6_bad) / sizeof(v6_bad[0])));
 	tcase_add_test(tc, test_peer_defaults);
 	tcase_add_test(tc, test_streams);
 	tcase_add_test(tc, test_every_key);

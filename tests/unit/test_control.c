@@ -265,7 +265,7 @@ static void register_alice(time_t now)
 	req.peer = "alice";
 	req.call_id = "reg-1";
 	req.cseq = 1;
-	req.nat = addr("198.51.100.5", 40000);
+	ck_assert(netaddr_parse("198.51.100.5:40000", &req.nat));
 	req.expires = 300;
 	req.contact_count = 1;
 	req.contacts[0].uri = "sip:alice@192.168.1.5:5060";
@@ -333,7 +333,7 @@ START_TEST(registrations_of_odd_bytes)
 	req.peer = "alice";
 	req.call_id = "reg-odd";
 	req.cseq = 1;
-	req.nat = addr("198.51.100.5", 40000);
+	ck_assert(netaddr_parse("198.51.100.5:40000", &req.nat));
 	req.expires = 300;
 	req.contact_count = 1;
 	req.contacts[0].uri = "sip:al\xff\xfeice@192.168.1.5";
@@ -365,6 +365,20 @@ START_TEST(bans_reply)
 	ck_assert_int_eq(int_at(e, "failures"), 3);
 	ck_assert_int_gt(int_at(e, "seconds_left"), 590);
 	ck_assert_int_le(int_at(e, "seconds_left"), 600);
+	json_decref(r);
+
+	/* an IPv6 attacker is banned with its /64, and shown so */
+	struct netaddr bad6;
+	ck_assert(netaddr_parse_ip("2001:db8:66:1::7", &bad6));
+	for (int i = 0; i < 3; i++)
+		bans_failure_addr(d.bans, &bad6, 64, now, 3, 600);
+	r = reply_of(CONTROL_BANS);
+	list = json_object_get(r, "bans");
+	ck_assert_uint_eq(json_array_size(list), 2);
+	bool seen = false;
+	for (size_t i = 0; i < json_array_size(list); i++)
+		seen = seen || strcmp(str_at(json_array_get(list, i), "address"), "2001:db8:66:1::/64") == 0;
+	ck_assert_msg(seen, "no 2001:db8:66:1::/64 among the bans");
 	json_decref(r);
 }
 END_TEST

@@ -59,16 +59,17 @@ static void teardown(void)
 struct result {
 	int calls;
 	bool ok;
-	struct in_addr addr;
+	struct netaddr addr;
 };
 
-static void result_cb(void *arg, bool ok, struct in_addr addr)
+static void result_cb(void *arg, bool ok, const struct netaddr *addr)
 {
 	struct result *r = arg;
 
 	r->calls++;
 	r->ok = ok;
-	r->addr = addr;
+	if (ok)
+		r->addr = *addr;
 }
 
 static bool called(void *arg)
@@ -76,19 +77,26 @@ static bool called(void *arg)
 	return ((struct result *)arg)->calls > 0;
 }
 
-static struct in_addr ip(const char *text)
+/* An address as the cache hands it out: either family, port 0. */
+static struct netaddr ip(const char *text)
 {
-	struct in_addr a;
+	struct netaddr a;
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert(netaddr_parse_ip(text, &a));
 	return a;
 }
+
+#define ck_assert_same_ip(a, text)                                                          \
+	do {                                                                                \
+		struct netaddr want_ = ip(text);                                            \
+		ck_assert_msg(netaddr_same(&(a), &want_), "not %s", text);                  \
+	} while (0)
 
 /* Look name up with a callback and wait for it: its result. */
 static struct result resolve(const char *name)
 {
 	struct result r = { 0 };
-	struct in_addr addr;
+	struct netaddr addr;
 
 	ck_assert_int_eq(dnscache_lookup(cache, name, &addr, result_cb, &r), DNSCACHE_PENDING);
 	ck_assert_msg(uu_pump_until(base, called, &r, WAIT_MS), "no answer for %s", name);
@@ -96,26 +104,26 @@ static struct result resolve(const char *name)
 	return r;
 }
 
-static enum dnscache_answer lookup(const char *name, struct in_addr *addr)
+static enum dnscache_answer lookup(const char *name, struct netaddr *addr)
 {
 	return dnscache_lookup(cache, name, addr, NULL, NULL);
 }
 
 START_TEST(miss_then_hit)
 {
-	struct in_addr addr = { 0 };
+	struct netaddr addr = { 0 };
 
 	ud_answer(&server, "trunk.example", "192.0.2.10", 60);
 	struct result r = resolve("trunk.example");
 	ck_assert(r.ok);
-	ck_assert_uint_eq(r.addr.s_addr, ip("192.0.2.10").s_addr);
+	ck_assert_same_ip(r.addr, "192.0.2.10");
 	ck_assert_uint_eq(ud_queries(&server, "trunk.example"), 1);
 	/* now from the cache, whatever the spelling, without asking again */
 	ck_assert_int_eq(lookup("trunk.example", &addr), DNSCACHE_HIT);
-	ck_assert_uint_eq(addr.s_addr, ip("192.0.2.10").s_addr);
-	addr.s_addr = 0;
+	ck_assert_same_ip(addr, "192.0.2.10");
+	memset(&addr, 0, sizeof(addr));
 	ck_assert_int_eq(lookup("TRUNK.Example", &addr), DNSCACHE_HIT);
-	ck_assert_uint_eq(addr.s_addr, ip("192.0.2.10").s_addr);
+	ck_assert_same_ip(addr, "192.0.2.10");
 	ck_assert(dnscache_last_good(cache, "trunk.example", &addr));
 	ck_assert_uint_eq(ud_queries(&server, "trunk.example"), 1);
 	/* another name is another entry */
@@ -126,11 +134,11 @@ END_TEST
 struct chain {
 	struct result r;
 	enum dnscache_answer again;
-	struct in_addr addr;
+	struct netaddr addr;
 };
 
 /* A waiter that looks the same name up from inside its callback. */
-static void chain_cb(void *arg, bool ok, struct in_addr addr)
+static void chain_cb(void *arg, bool ok, const struct netaddr *addr)
 {
 	struct chain *c = arg;
 
@@ -142,7 +150,7 @@ START_TEST(waiters_share_one_query)
 {
 	struct result r[3] = { { 0 } };
 	struct chain ch = { .again = DNSCACHE_BUSY };
-	struct in_addr addr;
+	struct netaddr addr;
 
 	ud_answer(&server, "pbx.example", "198.51.100.20", 60);
 	for (int i = 0; i < 3; i++)
@@ -153,19 +161,19 @@ START_TEST(waiters_share_one_query)
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(r[i].calls, 1);
 		ck_assert(r[i].ok);
-		ck_assert_uint_eq(r[i].addr.s_addr, ip("198.51.100.20").s_addr);
+		ck_assert_same_ip(r[i].addr, "198.51.100.20");
 	}
 	/* the cache was up to date before the first waiter was called */
 	ck_assert_int_eq(ch.r.calls, 1);
 	ck_assert_int_eq(ch.again, DNSCACHE_HIT);
-	ck_assert_uint_eq(ch.addr.s_addr, ip("198.51.100.20").s_addr);
+	ck_assert_same_ip(ch.addr, "198.51.100.20");
 	ck_assert_uint_eq(ud_queries(&server, "pbx.example"), 1);
 }
 END_TEST
 
 START_TEST(refresh_without_a_callback)
 {
-	struct in_addr addr;
+	struct netaddr addr;
 
 	ud_answer(&server, "quiet.example", "192.0.2.33", 60);
 	ck_assert_int_eq(lookup("quiet.example", &addr), DNSCACHE_PENDING);
@@ -190,7 +198,7 @@ START_TEST(ttl_bounds)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char name[32];
-		struct in_addr addr;
+		struct netaddr addr;
 		time_t start = fake_now;
 
 		snprintf(name, sizeof(name), "ttl%zu.example", i);
@@ -206,7 +214,7 @@ START_TEST(ttl_bounds)
 		ck_assert_uint_eq(ud_queries(&server, name), 2);
 		/* while stale and refreshing, the old answer stays the last good one */
 		ck_assert(dnscache_last_good(cache, name, &addr));
-		ck_assert_uint_eq(addr.s_addr, ip("192.0.2.44").s_addr);
+		ck_assert_same_ip(addr, "192.0.2.44");
 	}
 }
 END_TEST
@@ -225,7 +233,7 @@ START_TEST(negative_caching)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *name = cases[i].name;
-		struct in_addr addr;
+		struct netaddr addr;
 		time_t start = fake_now;
 
 		if (cases[i].rcode)
@@ -249,7 +257,7 @@ START_TEST(negative_caching)
 		ud_answer(&server, name, "192.0.2.55", 60);
 		r = resolve(name);
 		ck_assert(r.ok);
-		ck_assert_uint_eq(r.addr.s_addr, ip("192.0.2.55").s_addr);
+		ck_assert_same_ip(r.addr, "192.0.2.55");
 		ck_assert_uint_gt(ud_queries(&server, name), asked);
 	}
 }
@@ -257,7 +265,7 @@ END_TEST
 
 START_TEST(failed_refresh_keeps_the_last_good_answer)
 {
-	struct in_addr addr;
+	struct netaddr addr;
 
 	ud_answer(&server, "flaky.example", "192.0.2.66", 60);
 	ck_assert(resolve("flaky.example").ok);
@@ -267,23 +275,23 @@ START_TEST(failed_refresh_keeps_the_last_good_answer)
 	ck_assert(!r.ok);
 	/* the stale address is still there for who wants it */
 	ck_assert(dnscache_last_good(cache, "flaky.example", &addr));
-	ck_assert_uint_eq(addr.s_addr, ip("192.0.2.66").s_addr);
+	ck_assert_same_ip(addr, "192.0.2.66");
 	ck_assert_int_eq(lookup("flaky.example", &addr), DNSCACHE_NEGATIVE);
 	/* it resolves again, to a new address */
 	fake_now += 10;
 	ud_answer(&server, "flaky.example", "192.0.2.67", 60);
 	ck_assert(resolve("flaky.example").ok);
 	ck_assert_int_eq(lookup("flaky.example", &addr), DNSCACHE_HIT);
-	ck_assert_uint_eq(addr.s_addr, ip("192.0.2.67").s_addr);
+	ck_assert_same_ip(addr, "192.0.2.67");
 	ck_assert(dnscache_last_good(cache, "flaky.example", &addr));
-	ck_assert_uint_eq(addr.s_addr, ip("192.0.2.67").s_addr);
+	ck_assert_same_ip(addr, "192.0.2.67");
 }
 END_TEST
 
 START_TEST(waiters_are_bounded)
 {
 	static struct result r[257];
-	struct in_addr addr;
+	struct netaddr addr;
 
 	ud_silence(&server, "slow.example");
 	for (int i = 0; i < 256; i++)
@@ -304,7 +312,7 @@ END_TEST
 START_TEST(entries_are_bounded)
 {
 	char name[32];
-	struct in_addr addr;
+	struct netaddr addr;
 
 	/* 128 names out at once fill the table: a 129th cannot be asked */
 	for (int i = 0; i < 128; i++) {
@@ -319,7 +327,7 @@ END_TEST
 START_TEST(least_fresh_entry_makes_room)
 {
 	char name[32];
-	struct in_addr addr;
+	struct netaddr addr;
 
 	for (int i = 0; i < 128; i++) {
 		snprintf(name, sizeof(name), "e%d.example", i);
@@ -333,7 +341,7 @@ START_TEST(least_fresh_entry_makes_room)
 	ck_assert(dnscache_last_good(cache, "e6.example", &addr));
 	ck_assert(dnscache_last_good(cache, "e8.example", &addr));
 	ck_assert(dnscache_last_good(cache, "new.example", &addr));
-	ck_assert_uint_eq(addr.s_addr, ip("192.0.2.78").s_addr);
+	ck_assert_same_ip(addr, "192.0.2.78");
 }
 END_TEST
 
@@ -344,7 +352,7 @@ START_TEST(lookup_waits_for_a_name_server)
 {
 	struct evdns_base *none = evdns_base_new(base, 0);
 	struct dnscache *c = dnscache_new(none);
-	struct in_addr addr;
+	struct netaddr addr;
 	struct result r = { 0 };
 
 	ck_assert_ptr_nonnull(c);
@@ -359,11 +367,77 @@ START_TEST(lookup_waits_for_a_name_server)
 	ck_assert_int_eq(evdns_base_resume(none), 0);
 	ck_assert(uu_pump_until(base, called, &r, WAIT_MS));
 	ck_assert(r.ok);
-	ck_assert_uint_eq(r.addr.s_addr, ip("192.0.2.88").s_addr);
+	ck_assert_same_ip(r.addr, "192.0.2.88");
 	ck_assert_int_eq(dnscache_lookup(c, "later.example", &addr, NULL, NULL), DNSCACHE_HIT);
 	evdns_base_free(none, 0);
 	dnscache_free(c);
 	dnscache_free(NULL);
+}
+END_TEST
+
+/* Either family: the A record when there is one, the AAAA record when the
+ * name has only that, and nothing more after NXDOMAIN. */
+START_TEST(either_family_prefers_a_then_aaaa)
+{
+	static const struct {
+		const char *name, *a, *aaaa, *want;
+		unsigned aaaa_queries;
+	} cases[] = {
+		{ "both.example", "192.0.2.30", "2001:db8::30", "192.0.2.30", 0 },
+		{ "v6only.example", NULL, "2001:db8::31", "2001:db8::31", 1 },
+		{ "v4only.example", "192.0.2.32", NULL, "192.0.2.32", 0 },
+		{ "missing.example", NULL, NULL, NULL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].a)
+			ud_answer(&server, cases[i].name, cases[i].a, 60);
+		if (cases[i].aaaa)
+			ud_answer(&server, cases[i].name, cases[i].aaaa, 60);
+		struct result r = resolve(cases[i].name);
+		ck_assert_msg(r.ok == (cases[i].want != NULL), "%s", cases[i].name);
+		if (cases[i].want)
+			ck_assert_same_ip(r.addr, cases[i].want);
+		ck_assert_uint_eq(ud_queries6(&server, cases[i].name), cases[i].aaaa_queries);
+		struct netaddr addr;
+		ck_assert_int_eq(lookup(cases[i].name, &addr),
+				 cases[i].want ? DNSCACHE_HIT : DNSCACHE_NEGATIVE);
+	}
+}
+END_TEST
+
+/* One family asked on purpose (externhost's A and AAAA) is an entry of its
+ * own: it neither answers nor spoils the either-family one. */
+START_TEST(one_family_entries_stand_apart)
+{
+	struct netaddr addr;
+	struct result r = { 0 };
+
+	ud_answer(&server, "site.example", "203.0.113.40", 60);
+	ud_answer(&server, "site.example", "2001:db8:40::1", 60);
+	ck_assert_int_eq(dnscache_lookup_family(cache, "site.example", AF_INET6, &addr, result_cb, &r),
+			 DNSCACHE_PENDING);
+	ck_assert(uu_pump_until(base, called, &r, WAIT_MS));
+	ck_assert(r.ok);
+	ck_assert_same_ip(r.addr, "2001:db8:40::1");
+	ck_assert_uint_eq(ud_queries(&server, "site.example"), 0);
+	ck_assert_int_eq(dnscache_lookup_family(cache, "site.example", AF_INET6, &addr, NULL, NULL),
+			 DNSCACHE_HIT);
+	ck_assert_same_ip(addr, "2001:db8:40::1");
+	/* the either-family question is still to be asked, and says IPv4 */
+	ck_assert_int_eq(lookup("site.example", &addr), DNSCACHE_PENDING);
+	r = resolve("site.example");
+	ck_assert_same_ip(r.addr, "203.0.113.40");
+	ck_assert(dnscache_last_good(cache, "site.example", &addr));
+	ck_assert_same_ip(addr, "203.0.113.40");
+	/* an A-only question for a name with only AAAA fails */
+	ud_answer(&server, "only6.example", "2001:db8:41::1", 60);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(dnscache_lookup_family(cache, "only6.example", AF_INET, &addr, result_cb, &r),
+			 DNSCACHE_PENDING);
+	ck_assert(uu_pump_until(base, called, &r, WAIT_MS));
+	ck_assert(!r.ok);
+	ck_assert_uint_eq(ud_queries6(&server, "only6.example"), 0);
 }
 END_TEST
 
@@ -384,6 +458,8 @@ static Suite *dnscache_suite(void)
 	tcase_add_test(tc, entries_are_bounded);
 	tcase_add_test(tc, least_fresh_entry_makes_room);
 	tcase_add_test(tc, lookup_waits_for_a_name_server);
+	tcase_add_test(tc, either_family_prefers_a_then_aaaa);
+	tcase_add_test(tc, one_family_entries_stand_apart);
 	suite_add_tcase(s, tc);
 	return s;
 }

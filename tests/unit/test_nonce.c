@@ -22,11 +22,15 @@
 static const uint8_t key_a[SECRET_KEY_LEN] = "sipnatd unit test key number 1.";
 static const uint8_t key_b[SECRET_KEY_LEN] = "sipnatd unit test key number 2.";
 
-static struct in_addr addr(const char *text)
+/* An address literal of either family (from a ring, so that a call may
+ * hold two). */
+static const struct netaddr *addr(const char *text)
 {
-	struct in_addr a;
+	static struct netaddr ring[4];
+	static unsigned next;
+	struct netaddr *a = &ring[next++ % 4];
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert(netaddr_parse_ip(text, a));
 	return a;
 }
 
@@ -142,10 +146,37 @@ START_TEST(tampered_invalid)
 }
 END_TEST
 
+/* An IPv6 client's nonce is bound to its whole address: not valid for a
+ * neighbour in the same /64, nor for the IPv4 address whose bytes begin it,
+ * and an IPv4 client's nonce is not valid for its v4-mapped twin's
+ * neighbours but is for the twin itself (one party, one value). */
+START_TEST(ipv6_clients)
+{
+	static const struct {
+		const char *client, *other;
+		enum nonce_state want;
+	} cases[] = {
+		{ "2001:db8:1::5", "2001:db8:1::5", NONCE_VALID },
+		{ "2001:db8:1::5", "2001:db8:1::6", NONCE_INVALID },
+		{ "2001:db8:1::5", "32.1.13.184", NONCE_INVALID },
+		{ "198.51.100.9", "::ffff:198.51.100.9", NONCE_VALID },
+		{ "198.51.100.9", "::ffff:198.51.100.10", NONCE_INVALID },
+		{ "::ffff:198.51.100.9", "198.51.100.9", NONCE_VALID },
+	};
+	char n[NONCE_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make(cases[i].client, T0, n);
+		ck_assert_msg(nonce_check(n, addr(cases[i].other), REALM, T0) == cases[i].want,
+			      "nonce of %s checked from %s", cases[i].client, cases[i].other);
+	}
+}
+END_TEST
+
 START_TEST(malformed_invalid)
 {
 	char n[NONCE_LEN + 1], buf[NONCE_LEN + 8];
-	struct in_addr a = addr("127.0.30.5");
+	const struct netaddr *a = addr("127.0.30.5");
 
 	make("127.0.30.5", T0, n);
 	ck_assert_int_eq(nonce_check(NULL, a, REALM, T0), NONCE_INVALID);
@@ -426,6 +457,7 @@ static Suite *nonce_suite(void)
 	tcase_add_test(tc, future_invalid);
 	tcase_add_loop_test(tc, tampered_invalid, 0, NONCE_LEN);
 	tcase_add_test(tc, malformed_invalid);
+	tcase_add_test(tc, ipv6_clients);
 	tcase_add_test(tc, forged_invalid);
 	suite_add_tcase(s, tc);
 

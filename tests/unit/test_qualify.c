@@ -42,6 +42,15 @@ static struct {
 } d;
 static int target_fd = -1;
 static struct sockaddr_in target_addr, sip_addr;
+
+/* The target as qualify takes it. */
+static const struct netaddr *target(void)
+{
+	static struct netaddr t;
+
+	t = netaddr_from_in(&target_addr);
+	return &t;
+}
 static unsigned responses_consumed;
 
 static long mono_ms(void)
@@ -53,7 +62,7 @@ static long mono_ms(void)
 }
 
 /* What the dispatcher does with a response: pop our Via, hand it over. */
-static void on_datagram(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+static void on_datagram(void *arg, const char *buf, size_t len, const struct netaddr *src)
 {
 	osip_message_t *msg = NULL;
 	const char *why = NULL;
@@ -67,7 +76,7 @@ static void on_datagram(void *arg, const char *buf, size_t len, const struct soc
 	osip_message_free(msg);
 }
 
-static void send_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+static void send_cb(void *arg, const char *buf, size_t len, const struct netaddr *dest)
 {
 	sip_socket_send(arg, buf, len, dest);
 }
@@ -89,9 +98,10 @@ static void setup(void)
 	d.advertise = advertise_new(d.base, d.conf, NULL);
 	ck_assert_ptr_nonnull(d.advertise);
 	struct sockaddr_in bind_addr = netaddr_make(lo, 0);
-	d.sip = sip_socket_open(d.base, &bind_addr, on_datagram, NULL, err, sizeof(err));
+	struct netaddr bind4 = netaddr_from_in(&bind_addr), local;
+	d.sip = sip_socket_open(d.base, &bind4, NULL, on_datagram, NULL, err, sizeof(err));
 	ck_assert_msg(d.sip != NULL, "%s", err);
-	sip_addr = sip_socket_local(d.sip);
+	ck_assert(sip_socket_local(d.sip, AF_INET, &local) && netaddr_to_in(&local, &sip_addr));
 	d.env = (struct sip_env){ .conf = d.conf, .advertise = d.advertise, .send = send_cb,
 				  .send_arg = d.sip };
 	d.qualify = qualify_new(d.base, &d.env);
@@ -157,7 +167,7 @@ START_TEST(answered_ping)
 	osip_message_t *req = NULL;
 	long start = mono_ms();
 
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	ck_assert_int_eq(qualify_status_of(d.qualify, "pbx", NULL), QUALIFY_UNKNOWN);
 	while (!req && mono_ms() - start < 2000) {
 		turn();
@@ -209,10 +219,10 @@ START_TEST(answered_ping)
 }
 END_TEST
 
-static enum sip_transport tcp_to_target(void *arg, const struct sockaddr_in *dest)
+static enum sip_transport tcp_to_target(void *arg, const struct netaddr *dest)
 {
 	(void)arg;
-	return dest->sin_port == target_addr.sin_port ? SIP_TRANSPORT_TCP : SIP_TRANSPORT_UDP;
+	return dest->port == ntohs(target_addr.sin_port) ? SIP_TRANSPORT_TCP : SIP_TRANSPORT_UDP;
 }
 
 /* A target that is a phone's TCP connection (issue 15): the ping's Via says
@@ -224,7 +234,7 @@ START_TEST(ping_over_stream_says_so)
 	char want_port[8];
 
 	d.env.transport_to = tcp_to_target;
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	while (!req && mono_ms() - start < 2000) {
 		turn();
 		req = target_recv();
@@ -246,7 +256,7 @@ START_TEST(retransmissions)
 	int n = 0;
 	long start = mono_ms();
 
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	while (mono_ms() - start < 4000 && n < 8) {
 		turn();
 		osip_message_t *req;
@@ -280,7 +290,7 @@ END_TEST
 
 START_TEST(unwatch)
 {
-	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, &target_addr, 60), 0);
+	ck_assert_int_eq(qualify_watch(d.qualify, "pbx", NULL, target(), 60), 0);
 	qualify_unwatch(d.qualify, "pbx");
 	qualify_unwatch(d.qualify, "pbx");
 	for (long t0 = mono_ms(); mono_ms() - t0 < 100;)

@@ -18,15 +18,14 @@
 
 static const struct register_limits limits = { .min_s = 60, .max_s = 3600, .default_s = 600 };
 
-static struct sockaddr_in nat(const char *ip, uint16_t port)
+/* A NAT address of either family. */
+static struct netaddr nat(const char *ip, uint16_t port)
 {
-	struct sockaddr_in sa;
+	struct netaddr a;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
-	sa.sin_port = htons(port);
-	return sa;
+	ck_assert(netaddr_parse_ip(ip, &a));
+	a.port = port;
+	return a;
 }
 
 /* A REGISTER from alice at 203.0.113.7:40000 without Contact or Expires. */
@@ -108,8 +107,8 @@ START_TEST(new_binding_default_expiry)
 	ck_assert_uint_eq(b->cseq, 1);
 	ck_assert_int_eq(b->registered, NOW);
 	ck_assert_int_eq(b->expires, NOW + 600);
-	ck_assert_uint_eq(ntohs(b->nat.sin_port), 40000);
-	ck_assert_uint_eq(ntohl(b->nat.sin_addr.s_addr), 0xcb007107);
+	ck_assert_uint_eq(b->nat.port, 40000);
+	ck_assert_uint_eq(ntohl(b->nat.ip.v4.s_addr), 0xcb007107);
 	ck_assert_ptr_null(registrar_lookup(r, "bob", NOW));
 	registrar_free(r);
 }
@@ -516,7 +515,7 @@ START_TEST(nat_rebinding)
 	ck_assert_int_eq(apply(r, &req, NOW + 30, NULL), REGISTER_OK);
 	ck_assert_uint_eq(registrar_count(r), 1);
 	b = registrar_lookup(r, "alice", NOW + 30);
-	ck_assert_uint_eq(ntohs(b->nat.sin_port), 41234);
+	ck_assert_uint_eq(b->nat.port, 41234);
 	ck_assert_int_eq(b->registered, NOW + 30);
 	ck_assert_int_eq(b->expires, NOW + 30 + 600);
 	registrar_free(r);
@@ -538,8 +537,8 @@ START_TEST(peers_with_same_contact_stay_apart)
 	ck_assert_int_eq(apply(r, &alice, NOW, NULL), REGISTER_OK);
 	ck_assert_int_eq(apply(r, &bob, NOW, NULL), REGISTER_OK);
 	ck_assert_uint_eq(registrar_count(r), 2);
-	ck_assert_uint_eq(ntohs(registrar_lookup(r, "alice", NOW)->nat.sin_port), 5060);
-	ck_assert_uint_eq(ntohs(registrar_lookup(r, "bob", NOW)->nat.sin_port), 7000);
+	ck_assert_uint_eq(registrar_lookup(r, "alice", NOW)->nat.port, 5060);
+	ck_assert_uint_eq(registrar_lookup(r, "bob", NOW)->nat.port, 7000);
 
 	/* bob's same Call-ID and CSeq is no replay of alice's */
 	alice.cseq = 2;
@@ -547,7 +546,7 @@ START_TEST(peers_with_same_contact_stay_apart)
 	ck_assert_int_eq(apply(r, &alice, NOW, &changed), REGISTER_OK);
 	ck_assert(changed);
 	ck_assert_ptr_null(registrar_lookup(r, "alice", NOW));
-	ck_assert_uint_eq(ntohs(registrar_lookup(r, "bob", NOW)->nat.sin_port), 7000);
+	ck_assert_uint_eq(registrar_lookup(r, "bob", NOW)->nat.port, 7000);
 	registrar_free(r);
 }
 END_TEST

@@ -21,20 +21,24 @@ static const uint8_t key_b[SECRET_KEY_LEN] = "another process key, 32 bytes!!";
 #define LINPHONE_URI "sip:alice@192.168.1.5:5062;line=abc;ob;transport=udp"
 #define ZOIPER_URI "sip:bob@10.0.0.23:52718;transport=UDP"
 
-static struct sockaddr_in addr(const char *ip, uint16_t port)
+static struct netaddr addr(const char *ip, uint16_t port)
 {
-	struct in_addr in;
+	struct netaddr a;
 
-	ck_assert(netaddr_parse_ipv4(ip, &in));
-	return netaddr_make(in, port);
+	ck_assert(netaddr_parse_ip(ip, &a));
+	a.port = port;
+	return a;
 }
 
-static struct in_addr ip_of(const char *ip)
+/* sipnatd's own address to masquerade with (either family) */
+static const struct netaddr *ip_of(const char *ip)
 {
-	struct in_addr in;
+	static struct netaddr held[4];
+	static unsigned next;
+	struct netaddr *a = &held[next++ % 4];
 
-	ck_assert(netaddr_parse_ipv4(ip, &in));
-	return in;
+	*a = addr(ip, 0);
+	return a;
 }
 
 /* An INVITE with the given Request-URI and Contact header line(s). */
@@ -92,7 +96,7 @@ static const char *token_of(const osip_uri_t *uri)
 
 /* Masquerade the Linphone Contact with nat (may be NULL); returns the new
  * Contact URI as text (osip_free). */
-static char *masquerade_linphone(const struct sockaddr_in *nat)
+static char *masquerade_linphone(const struct netaddr *nat)
 {
 	osip_message_t *msg = invite("sip:1002@pbx.example.com",
 				     "Contact: <" LINPHONE_URI ">;+sip.instance=\"<urn:uuid:6a3f9c1e-2b4d-4e5f-8a7b-9c0d1e2f3a4b>\"\r\n");
@@ -108,7 +112,7 @@ START_TEST(masquerade_linphone_contact)
 {
 	osip_message_t *msg = invite("sip:1002@pbx.example.com",
 				     "Contact: <" LINPHONE_URI ">;+sip.instance=\"<urn:uuid:6a3f9c1e-2b4d-4e5f-8a7b-9c0d1e2f3a4b>\"\r\n");
-	struct sockaddr_in nat = addr("198.51.100.7", 40312);
+	struct netaddr nat = addr("198.51.100.7", 40312);
 	osip_contact_t *c;
 	char *buf = NULL;
 	size_t len = 0;
@@ -150,7 +154,7 @@ END_TEST
 /* The same Contact sealed twice gives the same token (a retransmission). */
 START_TEST(masquerade_deterministic)
 {
-	struct sockaddr_in nat = addr("198.51.100.7", 40312), other = addr("198.51.100.7", 40313);
+	struct netaddr nat = addr("198.51.100.7", 40312), other = addr("198.51.100.7", 40313);
 	char *a = masquerade_linphone(&nat), *b = masquerade_linphone(&nat);
 	char *c = masquerade_linphone(&other), *d = masquerade_linphone(NULL);
 
@@ -272,7 +276,7 @@ END_TEST
  * Request-URI and the NAT address. */
 START_TEST(restore_with_nat)
 {
-	struct sockaddr_in nat = addr("198.51.100.7", 40312);
+	struct netaddr nat = addr("198.51.100.7", 40312);
 	char *masq = masquerade_linphone(&nat);
 	osip_message_t *bye = invite(masq, "");
 	struct contact_target t;
@@ -283,9 +287,49 @@ START_TEST(restore_with_nat)
 	ck_assert_str_eq(s, LINPHONE_URI);
 	ck_assert_str_eq(t.uri, LINPHONE_URI);
 	ck_assert(t.has_nat);
-	ck_assert_int_eq(t.nat.sin_family, AF_INET);
-	ck_assert_uint_eq(t.nat.sin_addr.s_addr, nat.sin_addr.s_addr);
-	ck_assert_uint_eq(t.nat.sin_port, nat.sin_port);
+	ck_assert_int_eq(t.nat.family, AF_INET);
+	ck_assert_uint_eq(t.nat.ip.v4.s_addr, nat.ip.v4.s_addr);
+	ck_assert_uint_eq(t.nat.port, nat.port);
+	osip_free(s);
+	osip_message_free(bye);
+	osip_free(masq);
+}
+END_TEST
+
+/* Issue 20: the same round trip for a NAT address and a masquerading host
+ * of each family; an IPv6 host is written in brackets, the token gives the
+ * address of its own family back, and tokens of either family never open
+ * as the other. */
+static const struct {
+	const char *own, *own_host, *nat;
+	uint16_t port;
+} family_cases[] = {
+	{ "203.0.113.7", "203.0.113.7", "198.51.100.7", 40312 },
+	{ "2001:db8:1::10", "[2001:db8:1::10]", "2001:db8:5::5", 40312 },
+	{ "2001:db8:1::10", "[2001:db8:1::10]", "198.51.100.7", 5060 },
+	{ "203.0.113.7", "203.0.113.7", "2001:db8:5::5", 65535 },
+};
+
+START_TEST(restore_each_family)
+{
+	osip_message_t *msg = invite("sip:1002@pbx.example.com", "Contact: <" LINPHONE_URI ">\r\n");
+	struct netaddr nat = addr(family_cases[_i].nat, family_cases[_i].port), v4 = addr("198.51.100.7", 40312);
+	struct contact_target t;
+	char *masq, *s, want[128];
+
+	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of(family_cases[_i].own), 5060, &nat), 0);
+	masq = contact_uri(msg, 0);
+	snprintf(want, sizeof(want), "sip:alice@%s:5060;snt=", family_cases[_i].own_host);
+	ck_assert_msg(strncmp(masq, want, strlen(want)) == 0, "%s", masq);
+	osip_message_free(msg);
+	osip_message_t *bye = invite(masq, "");
+	ck_assert_int_eq(sip_contact_restore_request_uri(bye, &t), 1);
+	s = uri_str(bye->req_uri);
+	ck_assert_str_eq(s, LINPHONE_URI);
+	ck_assert(t.has_nat);
+	ck_assert(netaddr_same(&t.nat, &nat));
+	if (nat.family == AF_INET6)
+		ck_assert(!netaddr_same_ip(&t.nat, &v4));
 	osip_free(s);
 	osip_message_free(bye);
 	osip_free(masq);
@@ -343,7 +387,7 @@ static osip_message_t *with_token(const char *tok)
 /* A token changed in any one character does not verify: -1, R-URI kept. */
 START_TEST(restore_altered)
 {
-	struct sockaddr_in nat = addr("198.51.100.7", 40312);
+	struct netaddr nat = addr("198.51.100.7", 40312);
 	char *masq = masquerade_linphone(&nat);
 	osip_message_t *orig = invite(masq, "");
 	const char *tok = token_of(orig->req_uri);
@@ -384,7 +428,7 @@ END_TEST
 /* A token made by another process (another key): -1. */
 START_TEST(restore_other_key)
 {
-	struct sockaddr_in nat = addr("198.51.100.7", 40312);
+	struct netaddr nat = addr("198.51.100.7", 40312);
 	char *masq;
 	struct contact_target t;
 
@@ -446,6 +490,7 @@ static Suite *sip_contact_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, restore_with_nat);
 	tcase_add_test(tc, restore_without_nat);
+	tcase_add_loop_test(tc, restore_each_family, 0, (int)(sizeof(family_cases) / sizeof(family_cases[0])));
 	tcase_add_test(tc, restore_no_token);
 	tcase_add_test(tc, restore_altered);
 	tcase_add_test(tc, restore_other_key);

@@ -125,16 +125,31 @@ static const struct {
 	{ "the PBX reaches a trunk known by name through the resolver", "MESSAGE",
 	  "sip:provider@192.168.1.2", NULL, NULL, SIP_PATH_FROM_PBX, SIP_PATH_FORWARDED, 0,
 	  SIP_PATH_RESOLVED ":5080" },
+	/* issue 20: the same rules for a party on IPv6 */
+	{ "OPTIONS from the IPv6 Internet: one fixed answer", "OPTIONS", "sip:200@[2001:db8:1::1]", NULL,
+	  NULL, SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 200, NULL },
+	{ "REGISTER over IPv6 without credentials", "REGISTER", "sip:[2001:db8:1::1]", NULL, NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 401, NULL },
+	{ "INVITE from a stranger on IPv6", "INVITE", "sip:200@[2001:db8:1::1]", NULL, NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 407, NULL },
+	{ "BYE over IPv6 of a dialog never seen", "BYE", "sip:200@[2001:db8:1::1]", "t9", NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_ANSWERED, 481, NULL },
+	{ "ACK over IPv6 of a dialog never seen: absorbed", "ACK", "sip:200@[2001:db8:1::1]", "t9", NULL,
+	  SIP_PATH_FROM_INTERNET6, SIP_PATH_DROPPED, 0, NULL },
+	{ "an IPv6 trunk (trusted by address) reaches the IPv4 PBX", "INVITE", "sip:200@[2001:db8:1::1]",
+	  NULL, NULL, SIP_PATH_FROM_TRUNK6, SIP_PATH_FORWARDED, 0, "192.168.1.10:5060" },
+	{ "the PBX reaches an IPv6 trunk, sipnatd's Via on IPv6", "MESSAGE", "sip:trunk6@192.168.1.2",
+	  NULL, NULL, SIP_PATH_FROM_PBX, SIP_PATH_FORWARDED, 0, "[2001:db8:20::20]:5060" },
 };
 
 START_TEST(request_outcome)
 {
 	struct sip_path_result r;
-	struct sockaddr_in src = sip_path_source_addr(cases[_i].from);
-	char via[NETADDR_STRLEN], dest[NETADDR_STRLEN];
+	struct netaddr src = sip_path_source_addr(cases[_i].from);
+	char via[NETADDR_TEXT_MAX], dest[NETADDR_TEXT_MAX];
 	char *text;
 
-	netaddr_format(&src, via);
+	netaddr_print(&src, via);
 	text = request(cases[_i].method, cases[_i].ruri, via, cases[_i].to_tag, cases[_i].extra, NULL);
 	run(text, cases[_i].from, &r);
 	ck_assert_msg(r.outcome == cases[_i].outcome, "%s: want %s, got %s (%d)", cases[_i].name,
@@ -143,16 +158,18 @@ START_TEST(request_outcome)
 		ck_assert_msg(r.status == cases[_i].status, "%s: want %d, got %d", cases[_i].name,
 			      cases[_i].status, r.status);
 		/* answered where the request came from (rport) */
-		ck_assert_msg(netaddr_equal(&r.dest, &src), "%s: answered to %s", cases[_i].name,
-			      netaddr_format(&r.dest, dest));
+		ck_assert_msg(netaddr_same(&r.dest, &src), "%s: answered to %s", cases[_i].name,
+			      netaddr_print(&r.dest, dest));
 		ck_assert_uint_eq(counters()->answered_locally, 1);
 	}
 	if (cases[_i].outcome == SIP_PATH_FORWARDED) {
-		ck_assert_str_eq(netaddr_format(&r.dest, dest), cases[_i].dest);
+		ck_assert_str_eq(netaddr_print(&r.dest, dest), cases[_i].dest);
 		ck_assert_uint_eq(counters()->forwarded, 1);
-		/* sipnatd's Via on top, with the address for that side */
-		ck_assert_msg(sent_contains(&r, "Via: SIP/2.0/UDP 203.0.113.1:5060;rport;branch=z9hG4bK") ||
-				      sent_contains(&r, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"),
+		/* sipnatd's Via on top, with the address for that side, of its family */
+		ck_assert_msg(r.dest.family == AF_INET6
+				      ? sent_contains(&r, "Via: SIP/2.0/UDP [" SIP_PATH_EXT6_ADDR "]:5060;rport;branch=z9hG4bK")
+				      : sent_contains(&r, "Via: SIP/2.0/UDP 203.0.113.1:5060;rport;branch=z9hG4bK") ||
+						sent_contains(&r, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"),
 			      "%s: no Via of sipnatd's in\n%.*s", cases[_i].name, (int)r.out_len, r.out);
 	}
 	ck_assert_uint_eq(counters()->requests, 1);
@@ -185,15 +202,15 @@ END_TEST
 
 START_TEST(banned_source_costs_nothing)
 {
-	struct sockaddr_in src = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
+	struct netaddr src = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
 	struct sip_path_result r;
 	char *text = request("REGISTER", "sip:203.0.113.1", "203.0.113.5:40000", NULL, NULL, NULL);
 
 	sip_path_run(path, text, strlen(text), SIP_PATH_FROM_INTERNET, &r); /* fresh tables */
 	sip_path_result_clear(&r);
 	for (int i = 0; i < 5; i++)
-		bans_failure(sip_path_bans(path), src.sin_addr, SIP_PATH_NOW, 5, 600);
-	ck_assert(bans_is_banned(sip_path_bans(path), src.sin_addr, SIP_PATH_NOW));
+		bans_failure(sip_path_bans(path), src.ip.v4, SIP_PATH_NOW, 5, 600);
+	ck_assert(bans_is_banned(sip_path_bans(path), src.ip.v4, SIP_PATH_NOW));
 	sip_path_run_more(path, text, strlen(text), src, &r);
 	ck_assert_int_eq(r.outcome, SIP_PATH_DROPPED);
 	ck_assert_uint_eq(r.sends, 0);
@@ -224,7 +241,7 @@ END_TEST
 
 START_TEST(call_out_and_answer_back)
 {
-	struct sockaddr_in phone = netaddr_make((struct in_addr){ 0 }, 0);
+	struct netaddr phone;
 	struct sip_path_result out, back;
 	char *invite = request("INVITE", "sip:alice@192.168.1.2", "192.168.1.10:5060", NULL, NULL, sdp_pbx);
 	osip_message_t *fwd = NULL, *answer = NULL;
@@ -249,7 +266,7 @@ START_TEST(call_out_and_answer_back)
 	ck_assert_msg(!back.violation, "%s", back.violation);
 	ck_assert_int_eq(back.outcome, SIP_PATH_FORWARDED);
 	/* to the PBX, where its own Via says, with that Via on top again */
-	ck_assert_str_eq(netaddr_format(&back.dest, (char[NETADDR_STRLEN]){ 0 }), "192.168.1.10:5060");
+	ck_assert_str_eq(netaddr_print(&back.dest, (char[NETADDR_TEXT_MAX]){ 0 }), "192.168.1.10:5060");
 	ck_assert(sent_contains(&back, "Via: SIP/2.0/UDP 192.168.1.10:5060;rport"));
 	ck_assert(!sent_contains(&back, SIP_PATH_EXT_ADDR ":5060;rport;branch"));
 	ck_assert_uint_eq(counters()->forwarded, 2);
@@ -307,18 +324,100 @@ START_TEST(call_refused_when_pool_is_empty)
 }
 END_TEST
 
+/* Issue 20: the same call for a phone registered over each family, the PBX
+ * on IPv4. The phone sees only its own family from sipnatd (Via, Contact,
+ * SDP, From/To), the PBX only IPv4; the answer's SDP is bridged back. */
+static const struct {
+	const char *nat, *own, *phone_sdp;
+} call_cases[] = {
+	{ "203.0.113.9", SIP_PATH_EXT_ADDR, "c=IN IP4 203.0.113.9" },
+	{ "2001:db8:5::9", "[" SIP_PATH_EXT6_ADDR "]", "c=IN IP6 2001:db8:5::9" },
+};
+
+START_TEST(call_across_families)
+{
+	struct sip_path_result r, back;
+	struct binding b;
+	struct netaddr phone;
+	char want[160], sdp[256], *text = NULL;
+	osip_message_t *fwd = NULL, *answer = NULL;
+	const char *why;
+	size_t len;
+	char *invite = request("INVITE", "sip:bob@192.168.1.2", "192.168.1.10:5060", NULL, NULL, sdp_pbx);
+	bool v6 = strchr(call_cases[_i].nat, ':') != NULL;
+
+	sip_path_run(path, "\r\n\r\n", 4, SIP_PATH_FROM_PBX, &r); /* fresh tables */
+	sip_path_result_clear(&r);
+	ck_assert(netaddr_parse_ip(call_cases[_i].nat, &phone));
+	phone.port = 40002;
+	memset(&b, 0, sizeof(b));
+	snprintf(b.peer, sizeof(b.peer), "bob");
+	snprintf(b.contact, sizeof(b.contact), "sip:bob@10.0.0.9:5060");
+	b.nat = phone;
+	b.transport = SIP_TRANSPORT_UDP;
+	b.expires = SIP_PATH_NOW + 600;
+	b.registered = SIP_PATH_NOW;
+	snprintf(b.call_id, sizeof(b.call_id), "reg-bob");
+	ck_assert(registrar_restore(sip_path_registrar(path), &b, SIP_PATH_NOW));
+
+	/* out: the PBX calls bob */
+	sip_path_run_more(path, invite, strlen(invite), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
+	ck_assert_msg(!r.violation, "%s", r.violation);
+	ck_assert_int_eq(r.outcome, SIP_PATH_FORWARDED);
+	ck_assert(netaddr_same(&r.dest, &phone));
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP %s:5060;rport;branch=z9hG4bK", call_cases[_i].own);
+	ck_assert_msg(sent_contains(&r, want), "no %s in\n%.*s", want, (int)r.out_len, r.out);
+	snprintf(want, sizeof(want), "Contact: <sip:100@%s:5060;snt=", call_cases[_i].own);
+	ck_assert_msg(sent_contains(&r, want), "no %s in\n%.*s", want, (int)r.out_len, r.out);
+	ck_assert(sent_contains(&r, v6 ? "c=IN IP6 " SIP_PATH_EXT6_ADDR "\r\n" : "c=IN IP4 " SIP_PATH_EXT_ADDR "\r\n"));
+	ck_assert(!sent_contains(&r, v6 ? "IN IP4" : "IN IP6"));
+	ck_assert(!sent_contains(&r, "192.168.1."));
+
+	/* back: bob answers 200 with its own SDP, from its address */
+	ck_assert_int_eq(sipmsg_parse(r.out, r.out_len, &fwd, &why), SIPMSG_OK);
+	answer = sip_reply_build(fwd, 200, NULL);
+	ck_assert_ptr_nonnull(answer);
+	osip_generic_param_t *tag = NULL;
+	if (osip_to_get_tag(answer->to, &tag) != 0)
+		osip_to_set_tag(answer->to, osip_strdup("bob1"));
+	snprintf(sdp, sizeof(sdp), "v=0\r\no=- 2 2 %s\r\ns=-\r\n%s\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n",
+		 call_cases[_i].phone_sdp + 2, call_cases[_i].phone_sdp);
+	ck_assert_int_eq(osip_message_set_contact(answer, "<sip:bob@10.0.0.9:5060>"), 0);
+	ck_assert_int_eq(osip_message_set_body(answer, sdp, strlen(sdp)), 0);
+	ck_assert_int_eq(osip_message_set_content_type(answer, "application/sdp"), 0);
+	ck_assert_int_eq(sipmsg_serialize(answer, &text, &len), 0);
+	sip_path_run_more(path, text, len, phone, &back);
+	ck_assert_msg(!back.violation, "%s", back.violation);
+	ck_assert_int_eq(back.outcome, SIP_PATH_FORWARDED);
+	ck_assert_str_eq(netaddr_print(&back.dest, (char[NETADDR_TEXT_MAX]){ 0 }), "192.168.1.10:5060");
+	/* the PBX sees sipnatd's LAN address, IPv4 only */
+	ck_assert_msg(sent_contains(&back, "c=IN IP4 " SIP_PATH_LAN_ADDR "\r\n"), "%.*s", (int)back.out_len, back.out);
+	ck_assert_msg(!sent_contains(&back, "IN IP6") && !sent_contains(&back, "2001:db8"), "%.*s",
+		      (int)back.out_len, back.out);
+	ck_assert(sent_contains(&back, "Contact: <sip:bob@" SIP_PATH_LAN_ADDR ":5060;snt="));
+	ck_assert_uint_eq(media_sessions(sip_path_media(path)), 1);
+
+	osip_free(text);
+	osip_message_free(answer);
+	osip_message_free(fwd);
+	sip_path_result_clear(&r);
+	sip_path_result_clear(&back);
+	free(invite);
+}
+END_TEST
+
 /* A phone registered over TCP/TLS is reached only through that connection
  * (its NAT lets nothing else in): while it is open the PBX's request goes
  * there, once it is closed the PBX gets 480 at once instead of a request
  * lost on UDP. */
 START_TEST(stream_binding_needs_its_connection)
 {
-	struct sockaddr_in phone = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
+	struct netaddr phone = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
 	struct sip_path_result r;
 	struct binding b;
 	char *text = request("MESSAGE", "sip:bob@192.168.1.2", "192.168.1.10:5060", NULL, NULL, NULL);
 
-	phone.sin_port = htons(41000);
+	phone.port = 41000;
 	sip_path_run(path, "\r\n\r\n", 4, SIP_PATH_FROM_PBX, &r); /* fresh tables */
 	sip_path_result_clear(&r);
 	memset(&b, 0, sizeof(b));
@@ -339,7 +438,7 @@ START_TEST(stream_binding_needs_its_connection)
 	sip_path_set_stream(path, phone, SIP_TRANSPORT_TCP);
 	sip_path_run_more(path, text, strlen(text), sip_path_source_addr(SIP_PATH_FROM_PBX), &r);
 	ck_assert_int_eq(r.outcome, SIP_PATH_FORWARDED);
-	ck_assert(netaddr_equal(&r.dest, &phone));
+	ck_assert(netaddr_same(&r.dest, &phone));
 	ck_assert(sent_contains(&r, "Via: SIP/2.0/TCP "));
 	sip_path_result_clear(&r);
 
@@ -388,7 +487,7 @@ START_TEST(lookup_pending_then_answered)
 	ck_assert_uint_eq(sip_dispatch_pending(sip_path_dispatch(path)), 1);
 	ck_assert(sip_path_resolve_pending(path, true, &later));
 	ck_assert_int_eq(later.outcome, SIP_PATH_FORWARDED);
-	ck_assert_str_eq(netaddr_format(&later.dest, (char[NETADDR_STRLEN]){ 0 }), SIP_PATH_RESOLVED ":5080");
+	ck_assert_str_eq(netaddr_print(&later.dest, (char[NETADDR_TEXT_MAX]){ 0 }), SIP_PATH_RESOLVED ":5080");
 	ck_assert_uint_eq(sip_dispatch_pending(sip_path_dispatch(path)), 0);
 	ck_assert_uint_eq(counters()->forwarded, 1);
 	sip_path_result_clear(&r);
@@ -440,6 +539,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, banned_source_costs_nothing);
 	tcase_add_test(tc, stray_response_is_dropped);
 	tcase_add_test(tc, call_out_and_answer_back);
+	tcase_add_loop_test(tc, call_across_families, 0, (int)(sizeof(call_cases) / sizeof(call_cases[0])));
 	tcase_add_test(tc, call_refused_when_pool_is_empty);
 	tcase_add_test(tc, stream_binding_needs_its_connection);
 	tcase_add_test(tc, lookup_negative_is_503);

@@ -18,6 +18,7 @@
 #include "media.h"
 #include "netaddr.h"
 #include "sip_branch.h"
+#include "sip_contact.h"
 #include "sip_forward.h"
 #include "sip_reply.h"
 #include "sip_samples.h"
@@ -38,9 +39,9 @@ static struct media *media;
 static struct sip_env env;
 static char *sent;
 static size_t sent_len, sends;
-static struct sockaddr_in sent_to;
+static struct netaddr sent_to;
 
-static void capture(void *arg, const char *buf, size_t len, const struct sockaddr_in *dest)
+static void capture(void *arg, const char *buf, size_t len, const struct netaddr *dest)
 {
 	(void)arg;
 	free(sent);
@@ -81,12 +82,13 @@ static void teardown(void)
 	conf_free(conf);
 }
 
-static struct sockaddr_in addr(const char *ip, uint16_t port)
+static struct netaddr addr(const char *ip, uint16_t port)
 {
-	struct in_addr a;
+	struct netaddr a;
 
-	ck_assert(netaddr_parse_ipv4(ip, &a));
-	return netaddr_make(a, port);
+	ck_assert_msg(netaddr_parse_ip(ip, &a), "%s", ip);
+	a.port = port;
+	return a;
 }
 
 static osip_message_t *parse(const char *text)
@@ -120,11 +122,11 @@ START_TEST(lan_to_internet_request)
 {
 	osip_message_t *req = parse(pbx_invite);
 	struct forward_source src = { .addr = addr("192.168.1.10", 5060), .local = true };
-	struct sockaddr_in phone = addr("203.0.113.5", 40000);
+	struct netaddr phone = addr("203.0.113.5", 40000);
 
 	ck_assert_int_eq(sip_forward_request(&env, req, &src, &phone), FORWARD_SENT);
 	ck_assert_uint_eq(sends, 1);
-	ck_assert(netaddr_equal(&sent_to, &phone));
+	ck_assert(netaddr_same(&sent_to, &phone));
 	ck_assert_msg(strstr(sent, "192.168.1.") == NULL, "LAN address on the wire:\n%s", sent);
 	ck_assert_ptr_nonnull(strstr(sent, "Via: SIP/2.0/UDP 203.0.113.1:5060;rport;branch=z9hG4bK"));
 	ck_assert_ptr_nonnull(strstr(sent, "Max-Forwards: 69\r\n"));
@@ -154,7 +156,7 @@ START_TEST(internet_to_lan_request)
 				   "Contact: <sip:alice@10.0.0.5:5060>\r\nContent-Length: 0\r\n\r\n";
 	osip_message_t *req = parse(text);
 	struct forward_source src = { .addr = addr("203.0.113.5", 40000), .local = false };
-	struct sockaddr_in pbx = addr("192.168.1.10", 5060);
+	struct netaddr pbx = addr("192.168.1.10", 5060);
 
 	ck_assert_int_eq(sip_forward_request(&env, req, &src, &pbx), FORWARD_SENT);
 	ck_assert_ptr_nonnull(strstr(sent, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"));
@@ -165,12 +167,85 @@ START_TEST(internet_to_lan_request)
 }
 END_TEST
 
+/* Issue 20: the same crossing for a phone of each family. Toward the phone
+ * sipnatd names itself in the phone's family only (Via, Contact, SDP, the
+ * hidden From/To); toward the IPv4 PBX in IPv4 only, with the phone's
+ * address of either family sealed in the Contact's token. */
+static const struct {
+	const char *phone, *own, *own_host, *sdp_c;
+} family_cases[] = {
+	{ "203.0.113.5", "203.0.113.1", "203.0.113.1", "c=IN IP4 203.0.113.1\r\n" },
+	{ "2001:db8:5::5", "2001:db8:1::1", "[2001:db8:1::1]", "c=IN IP6 2001:db8:1::1\r\n" },
+};
+
+START_TEST(crossing_each_family)
+{
+	char err[CONF_ERR_MAX], want[256];
+	struct conf *c6 = conf_load_string(
+		"general: { bindaddr = \"127.0.0.1\"; localaddr = \"192.168.1.2\";\n"
+		"  externip = \"203.0.113.1, 2001:db8:1::1\";\n"
+		"  localnet = [ \"192.168.1.0/24\" ]; pbx = \"192.168.1.10\"; };\n"
+		"rtp: { rtpstart = 47210; rtpend = 47219; };\n", "forward6.conf", err);
+	ck_assert_msg(c6 != NULL, "%s", err);
+	struct externaddr *ext6 = externaddr_new(base, dns, c6);
+	struct advertise *adv6 = advertise_new(base, c6, ext6);
+	struct netaddr b4 = addr("127.0.0.1", 0), b6 = addr("::1", 0);
+	struct media *m6 = media_new_bind(base, c6, &b4, &b6);
+	ck_assert(ext6 && adv6 && m6);
+	struct sip_env e6 = { .conf = c6, .advertise = adv6, .media = m6, .send = capture };
+	struct netaddr phone = addr(family_cases[_i].phone, 40000), pbx = addr("192.168.1.10", 5060);
+	struct forward_source from_pbx = { .addr = pbx, .local = true };
+	osip_message_t *req = parse(pbx_invite);
+
+	/* out to the phone */
+	ck_assert_int_eq(sip_forward_request(&e6, req, &from_pbx, &phone), FORWARD_SENT);
+	ck_assert(netaddr_same(&sent_to, &phone));
+	ck_assert_msg(strstr(sent, "192.168.1.") == NULL, "LAN address on the wire:\n%s", sent);
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP %s:5060;rport;branch=z9hG4bK", family_cases[_i].own_host);
+	ck_assert_msg(strstr(sent, want) != NULL, "no %s in\n%s", want, sent);
+	snprintf(want, sizeof(want), "Contact: <sip:100@%s:5060;snt=", family_cases[_i].own_host);
+	ck_assert_msg(strstr(sent, want) != NULL, "no %s in\n%s", want, sent);
+	snprintf(want, sizeof(want), "From: <sip:100@%s>;tag=p1", family_cases[_i].own_host);
+	ck_assert_msg(strstr(sent, want) != NULL, "no %s in\n%s", want, sent);
+	ck_assert_msg(strstr(sent, family_cases[_i].sdp_c) != NULL, "no %s in\n%s", family_cases[_i].sdp_c, sent);
+	ck_assert_ptr_null(strstr(sent, phone.family == AF_INET6 ? "IN IP4" : "IN IP6"));
+	osip_message_free(req);
+
+	/* in from the phone to the PBX: IPv4 only, the phone's address sealed */
+	char text[1024], host[NETADDR_HOST_MAX];
+	netaddr_sip_host(&phone, host);
+	snprintf(text, sizeof(text),
+		 "MESSAGE sip:100@192.168.1.10 SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP %s:40000;rport=40000;branch=z9hG4bK-ph6\r\n"
+		 "Max-Forwards: 70\r\nFrom: <sip:alice@%s>;tag=a1\r\n"
+		 "To: <sip:100@%s>\r\nCall-ID: m6\r\nCSeq: 1 MESSAGE\r\n"
+		 "Contact: <sip:alice@%s:40000>\r\nContent-Length: 0\r\n\r\n",
+		 host, family_cases[_i].own_host, family_cases[_i].own_host, host);
+	req = parse(text);
+	struct forward_source from_phone = { .addr = phone, .local = false };
+	ck_assert_int_eq(sip_forward_request(&e6, req, &from_phone, &pbx), FORWARD_SENT);
+	ck_assert_ptr_nonnull(strstr(sent, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"));
+	ck_assert_ptr_nonnull(strstr(sent, "Contact: <sip:alice@192.168.1.2:5060;snt="));
+	osip_message_t *wire = parse(sent);
+	osip_contact_t *ct = osip_list_get(&wire->contacts, 0);
+	struct contact_target target;
+	ck_assert(sip_contact_token_decode(ct->url, &target));
+	ck_assert(target.has_nat && netaddr_same(&target.nat, &phone));
+	osip_message_free(wire);
+	osip_message_free(req);
+	media_free(m6);
+	advertise_free(adv6);
+	externaddr_free(ext6);
+	conf_free(c6);
+}
+END_TEST
+
 /* LAN to LAN: sipnatd's Via only, the Contact and the Vias as they were. */
 START_TEST(lan_to_lan_request)
 {
 	osip_message_t *req = parse(pbx_invite);
 	struct forward_source src = { .addr = addr("192.168.1.10", 5060), .local = true };
-	struct sockaddr_in lan = addr("192.168.1.77", 5070);
+	struct netaddr lan = addr("192.168.1.77", 5070);
 
 	ck_assert_int_eq(sip_forward_request(&env, req, &src, &lan), FORWARD_SENT);
 	ck_assert_ptr_nonnull(strstr(sent, "Via: SIP/2.0/UDP 192.168.1.2:5060;rport;branch=z9hG4bK"));
@@ -188,7 +263,7 @@ START_TEST(no_external_address)
 	struct advertise *lan_only = advertise_new(base, conf, NULL);
 	osip_message_t *req = parse(pbx_invite);
 	struct forward_source src = { .addr = addr("192.168.1.10", 5060), .local = true };
-	struct sockaddr_in phone = addr("203.0.113.5", 40000);
+	struct netaddr phone = addr("203.0.113.5", 40000);
 
 	env.advertise = lan_only;
 	ck_assert_int_eq(sip_forward_request(&env, req, &src, &phone), FORWARD_NO_ADDRESS);
@@ -209,7 +284,7 @@ START_TEST(unrelayable_sdp_is_refused_before_sending)
 				   "Content-Type: application/sdp\r\nContent-Length: 9\r\n\r\nnot sdp\r\n";
 	osip_message_t *req = parse(text);
 	struct forward_source src = { .addr = addr("192.168.1.10", 5060), .local = true };
-	struct sockaddr_in phone = addr("203.0.113.5", 40000);
+	struct netaddr phone = addr("203.0.113.5", 40000);
 
 	ck_assert_int_eq(sip_forward_request(&env, req, &src, &phone), FORWARD_BAD_SDP);
 	ck_assert_uint_eq(sends, 0);
@@ -232,7 +307,7 @@ START_TEST(response_to_the_via)
 	struct forward_source src = { .addr = addr("192.168.1.10", 5060), .local = true };
 
 	ck_assert_int_eq(sip_forward_response(&env, resp, &src), FORWARD_SENT);
-	ck_assert_str_eq(netaddr_format(&sent_to, (char[NETADDR_STRLEN]){ 0 }), "203.0.113.5:40000");
+	ck_assert_str_eq(netaddr_print(&sent_to, (char[NETADDR_TEXT_MAX]){ 0 }), "203.0.113.5:40000");
 	osip_message_free(resp);
 
 	osip_message_t *bad = NULL;
@@ -255,7 +330,7 @@ START_TEST(send_hides_on_the_wire_only)
 				   "From: <sip:alice@203.0.113.1>;tag=a1\r\nTo: <sip:alice@192.168.1.2>;tag=p3\r\n"
 				   "Call-ID: h1@192.168.1.10:5060\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
 	osip_message_t *msg = parse(text);
-	struct sockaddr_in phone = addr("203.0.113.5", 40000);
+	struct netaddr phone = addr("203.0.113.5", 40000);
 
 	sip_forward_send(&env, msg, &phone);
 	ck_assert_ptr_null(strstr(sent, "192.168.1."));
@@ -312,6 +387,7 @@ static Suite *forward_suite(void)
 	tcase_add_test(tc, lan_to_internet_request);
 	tcase_add_test(tc, internet_to_lan_request);
 	tcase_add_test(tc, lan_to_lan_request);
+	tcase_add_loop_test(tc, crossing_each_family, 0, (int)(sizeof(family_cases) / sizeof(family_cases[0])));
 	tcase_add_test(tc, no_external_address);
 	tcase_add_test(tc, unrelayable_sdp_is_refused_before_sending);
 	tcase_add_test(tc, response_to_the_via);

@@ -19,7 +19,7 @@ static const uint8_t key_a[SECRET_KEY_LEN] = "sipnatd unit test key, 32 bytes";
 static const uint8_t key_b[SECRET_KEY_LEN] = "another process key, 32 bytes!!";
 
 static struct conf *conf;
-static struct in_addr external;
+static struct netaddr external;
 
 static void setup(void)
 {
@@ -31,7 +31,7 @@ static void setup(void)
 				"};\n",
 				"hide.conf", err);
 	ck_assert_msg(conf != NULL, "%s", err);
-	inet_pton(AF_INET, "203.0.113.1", &external);
+	ck_assert(netaddr_parse_ip("203.0.113.1", &external));
 	secret_set_key(key_a);
 }
 
@@ -77,7 +77,7 @@ START_TEST(lan_hosts_hidden_then_restored)
 	char *before = wire(msg);
 	struct sip_hide_undo undo;
 
-	ck_assert_int_eq(sip_hide_for_internet(msg, conf, external, 5060, &undo), 0);
+	ck_assert_int_eq(sip_hide_for_internet(msg, conf, &external, 5060, &undo), 0);
 	char *out = wire(msg);
 	ck_assert_msg(strstr(out, "192.0.2.") == NULL, "a LAN address crosses:\n%s", out);
 	ck_assert_ptr_nonnull(strstr(out, "<sip:200@203.0.113.1:5060>;tag=as5f2c1e0d"));
@@ -95,6 +95,44 @@ END_TEST
 
 /* The same Call-ID always seals to the same one (retransmissions, CANCEL,
  * every request of the dialog), and the phone's answer brings it back. */
+/* Issue 20: an IPv6 leg gets sipnatd's IPv6 address in From and To, in
+ * brackets; a LAN host that is an IPv6 literal (a ULA, LAN by default) is
+ * hidden like an IPv4 one, and so is a Call-ID naming it. */
+static const struct {
+	const char *from, *to, *call_id, *external, *want_from;
+} family_cases[] = {
+	{ "sip:200@192.0.2.20:5060", "sip:alice@192.0.2.10", "c4@192.0.2.20:5060", "2001:db8:1::10",
+	  "<sip:200@[2001:db8:1::10]:5060>;tag=as5f2c1e0d" },
+	{ "sip:200@[fd00::20]:5060", "sip:alice@[fd00::10]", "c6@[fd00::20]:5060", "2001:db8:1::10",
+	  "<sip:200@[2001:db8:1::10]:5060>;tag=as5f2c1e0d" },
+	{ "sip:200@[fd00::20]:5060", "sip:alice@fd00::10", "c6@fd00::20", "203.0.113.1",
+	  "<sip:200@203.0.113.1:5060>;tag=as5f2c1e0d" },
+};
+
+START_TEST(hidden_each_family)
+{
+	osip_message_t *msg = pbx_invite(family_cases[_i].from, family_cases[_i].to, family_cases[_i].call_id);
+	char *before = wire(msg);
+	struct sip_hide_undo undo;
+	struct netaddr ext;
+
+	ck_assert(netaddr_parse_ip(family_cases[_i].external, &ext));
+	ck_assert_int_eq(sip_hide_for_internet(msg, conf, &ext, 5060, &undo), 0);
+	char *out = wire(msg);
+	ck_assert_msg(strstr(out, "192.0.2.") == NULL && strstr(out, "fd00::") == NULL,
+		      "a LAN address crosses:\n%s", out);
+	ck_assert_msg(strstr(out, family_cases[_i].want_from) != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "Call-ID: " HIDE_CALL_ID_PREFIX));
+	sip_hide_undo(msg, &undo);
+	char *after = wire(msg);
+	ck_assert_str_eq(after, before);
+	osip_free(before);
+	osip_free(out);
+	osip_free(after);
+	osip_message_free(msg);
+}
+END_TEST
+
 START_TEST(call_id_round_trip)
 {
 	const char *cid = "3c26701b2e4f5a6b7c8d9e0f1a2b3c4d@192.0.2.20:5060";
@@ -102,8 +140,8 @@ START_TEST(call_id_round_trip)
 	osip_message_t *b = pbx_invite("sip:200@192.0.2.20", "sip:alice@192.0.2.10", cid);
 	struct sip_hide_undo ua, ub;
 
-	ck_assert_int_eq(sip_hide_for_internet(a, conf, external, 5060, &ua), 0);
-	ck_assert_int_eq(sip_hide_for_internet(b, conf, external, 5060, &ub), 0);
+	ck_assert_int_eq(sip_hide_for_internet(a, conf, &external, 5060, &ua), 0);
+	ck_assert_int_eq(sip_hide_for_internet(b, conf, &external, 5060, &ub), 0);
 	ck_assert_str_eq(a->call_id->number, b->call_id->number);
 	ck_assert_ptr_null(a->call_id->host);
 
@@ -155,7 +193,7 @@ START_TEST(nothing_to_hide)
 		osip_message_t *msg = pbx_invite(cases[k][0], cases[k][1], cases[k][2]);
 		char *before = wire(msg);
 		struct sip_hide_undo undo;
-		ck_assert_int_eq(sip_hide_for_internet(msg, conf, external, 5060, &undo), 0);
+		ck_assert_int_eq(sip_hide_for_internet(msg, conf, &external, 5060, &undo), 0);
 		char *out = wire(msg);
 		ck_assert_str_eq(out, before);
 		sip_hide_undo(msg, &undo);
@@ -173,6 +211,7 @@ static Suite *sip_hide_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, lan_hosts_hidden_then_restored);
 	tcase_add_test(tc, call_id_round_trip);
+	tcase_add_loop_test(tc, hidden_each_family, 0, (int)(sizeof(family_cases) / sizeof(family_cases[0])));
 	tcase_add_test(tc, nothing_to_hide);
 	suite_add_tcase(s, tc);
 	return s;

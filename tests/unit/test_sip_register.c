@@ -89,7 +89,8 @@ static char *handle(const char *call_id, const char *cseq, const char *headers, 
 	size_t len;
 
 	*changed = !*changed; /* must be set either way */
-	osip_message_t *resp = sip_register_handle(reg, conf, req, alice, &src, SIP_TRANSPORT_UDP, now, changed);
+	struct netaddr from = netaddr_from_in(&src);
+	osip_message_t *resp = sip_register_handle(reg, conf, req, alice, &from, SIP_TRANSPORT_UDP, now, changed);
 	ck_assert_ptr_nonnull(resp);
 	*status = osip_message_get_status_code(resp);
 	ck_assert_int_eq(sipmsg_serialize(resp, &buf, &len), 0);
@@ -125,8 +126,8 @@ START_TEST(register_lists_contact)
 	ck_assert_ptr_nonnull(b);
 	ck_assert_str_eq(b->contact, CONTACT1);
 	ck_assert_int_eq(b->expires, T0 + 600);
-	ck_assert_uint_eq(ntohs(b->nat.sin_port), 40000);
-	ck_assert_uint_eq(b->nat.sin_addr.s_addr, src.sin_addr.s_addr);
+	ck_assert_uint_eq(b->nat.port, 40000);
+	ck_assert_uint_eq(b->nat.ip.v4.s_addr, src.sin_addr.s_addr);
 	free(text);
 
 	/* later the remaining time is what is listed */

@@ -32,6 +32,8 @@ static const char conf_text[] =
 	"  { name = \"bob\"; secret = \"Bx7!kR4m\"; },\n"
 	"  { name = \"carol\"; secret = \"Cv3$hT9n\"; },\n"
 	"  { name = \"carrier\"; host = \"198.51.100.20:5070\"; },\n"
+	"  { name = \"carrier6\"; host = \"[2001:db8:20::20]:5070\"; },\n"
+	"  { name = \"dave\"; secret = \"Dv5%mQ2w\"; },\n"
 	"  { name = \"itsp\"; host = \"sip.itsp.example\"; }\n"
 	");\n";
 
@@ -44,37 +46,51 @@ static struct route_self self;
 static bool itsp_resolved;
 static int binding_calls;
 
-static struct in_addr ip_of(const char *ip)
+static struct netaddr ip_of(const char *ip)
 {
-	struct in_addr in;
+	struct netaddr a;
 
-	ck_assert(netaddr_parse_ipv4(ip, &in));
-	return in;
+	ck_assert_msg(netaddr_parse_ip(ip, &a), "%s", ip);
+	return a;
 }
 
-static bool trunk_addr_cb(void *arg, const struct conf_peer *peer, struct in_addr *out)
+static struct netaddr addr_of(const char *ip, uint16_t port)
+{
+	struct netaddr a = ip_of(ip);
+
+	a.port = port;
+	return a;
+}
+
+static bool trunk_addr_cb(void *arg, const struct conf_peer *peer, struct netaddr *out)
 {
 	ck_assert_ptr_eq(arg, &itsp_resolved);
 	if (!itsp_resolved || strcmp(peer->name, "itsp") != 0)
 		return false;
-	*out = ip_of("198.51.100.40");
+	ck_assert(netaddr_parse_ip("198.51.100.40", out));
 	return true;
 }
 
 /* alice and carol are registered, bob is not. */
 static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **contact,
-			  struct sockaddr_in *nat)
+			  struct netaddr *nat)
 {
 	ck_assert_ptr_eq(arg, &binding_calls);
 	binding_calls++;
 	if (strcmp(peer->name, "alice") == 0) {
 		*contact = ALICE_CONTACT;
-		*nat = netaddr_make(ip_of(ALICE_NAT_IP), ALICE_NAT_PORT);
+		*nat = addr_of(ALICE_NAT_IP, ALICE_NAT_PORT);
 		return true;
 	}
 	if (strcmp(peer->name, "carol") == 0) {
 		*contact = "sip:carol@10.0.0.9:5060";
-		*nat = netaddr_make(ip_of("198.51.100.9"), 5060);
+		*nat = addr_of("198.51.100.9", 5060);
+		return true;
+	}
+	if (strcmp(peer->name, "dave") == 0) {
+		/* registered over IPv6 (issue 20) */
+		*contact = "sip:dave@[2001:db8:5::9]:5062";
+		*nat = addr_of("2001:db8:5::9", 5062);
 		return true;
 	}
 	return false;
@@ -148,7 +164,7 @@ static osip_message_t *invite(const char *ruri, const char *route_lines, const c
 static char *token_uri_for(const char *contact, bool with_nat, const uint8_t *key)
 {
 	osip_message_t *msg = invite("sip:alice@127.0.10.1", NULL, NULL);
-	struct sockaddr_in nat = netaddr_make(ip_of(ALICE_NAT_IP), ALICE_NAT_PORT);
+	struct netaddr nat = addr_of(ALICE_NAT_IP, ALICE_NAT_PORT), own = ip_of("203.0.113.7");
 	osip_contact_t *c;
 	osip_uri_t *uri = NULL;
 	char *s = NULL;
@@ -162,7 +178,7 @@ static char *token_uri_for(const char *contact, bool with_nat, const uint8_t *ke
 	osip_list_special_free(&msg->contacts, (void (*)(void *))osip_contact_free);
 	osip_list_init(&msg->contacts);
 	ck_assert_int_ge(osip_list_add(&msg->contacts, c, -1), 0);
-	ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, with_nat ? &nat : NULL), 0);
+	ck_assert_int_eq(sip_contact_masquerade(msg, &own, 5060, with_nat ? &nat : NULL), 0);
 	ck_assert_int_eq(osip_uri_to_str(c->url, &s), 0);
 	osip_message_free(msg);
 	secret_set_key(key_a);
@@ -184,11 +200,11 @@ static char *ruri_of(const osip_message_t *req)
 
 static void assert_forward(const struct route_decision *d, const char *want)
 {
-	char buf[NETADDR_STRLEN];
+	char buf[NETADDR_TEXT_MAX];
 
 	ck_assert_msg(d->action == ROUTE_FORWARD, "action %d status %d (%s)", d->action, d->status,
 		      d->why ? d->why : "");
-	ck_assert_str_eq(netaddr_format(&d->dest, buf), want);
+	ck_assert_str_eq(netaddr_print(&d->dest, buf), want);
 	ck_assert_ptr_nonnull(d->why);
 }
 
@@ -695,6 +711,82 @@ START_TEST(uri_is_self)
 }
 END_TEST
 
+/* Issue 20: the same routing rules for addresses of either family. The PBX
+ * reaches a trunk or a Request-URI literal of either family, and a phone
+ * at the NAT address of its registration, whatever its family. */
+static const struct {
+	const char *ruri, *dest;
+} family_cases[] = {
+	{ "sip:carrier@127.0.10.1:5060", "198.51.100.20:5070" },
+	{ "sip:carrier6@127.0.10.1:5060", "[2001:db8:20::20]:5070" },
+	{ "sip:alice@127.0.10.1", ALICE_NAT_IP ":40312" },
+	{ "sip:dave@127.0.10.1", "[2001:db8:5::9]:5062" },
+	{ "sip:+4930123456@198.51.100.99:5090", "198.51.100.99:5090" },
+	{ "sip:+4930123456@[2001:db8::99]:5090", "[2001:db8::99]:5090" },
+	{ "sip:+4930123456@[2001:db8::99]", "[2001:db8::99]:5060" },
+};
+
+START_TEST(pbx_reaches_each_family)
+{
+	osip_message_t *req = invite(family_cases[_i].ruri, NULL, NULL);
+	struct route_decision d;
+
+	sip_route_request(&self, SOURCE_PBX, req, &d);
+	assert_forward(&d, family_cases[_i].dest);
+	osip_message_free(req);
+}
+END_TEST
+
+/* An outsider on IPv6 reaches only the PBX, like one on IPv4; a PBX with an
+ * IPv6 address is named in brackets in the Request-URI. */
+START_TEST(outsider_reaches_ipv6_pbx)
+{
+	char err[CONF_ERR_MAX];
+	struct conf *c6 = conf_load_string("general: { localnet = [ \"127.0.10.0/24\" ];\n"
+					   "  pbx = \"[2001:db8:9::2]:5080\"; externip = \"203.0.113.7\"; };\n",
+					   "route6.conf", err);
+	ck_assert_msg(c6 != NULL, "%s", err);
+	osip_message_t *req = invite("sip:+4930123456@198.51.100.99:5090;maddr=198.51.100.98", NULL, NULL);
+	struct route_decision d;
+
+	self.conf = c6;
+	sip_route_request(&self, SOURCE_INTERNET, req, &d);
+	assert_forward(&d, "[2001:db8:9::2]:5080");
+	char *s = ruri_of(req);
+	ck_assert_str_eq(s, "sip:+4930123456@[2001:db8:9::2]:5080");
+	osip_free(s);
+	osip_message_free(req);
+	self.conf = conf;
+	conf_free(c6);
+}
+END_TEST
+
+/* sipnatd's IPv6 address (externip's, when known) is itself, by value. */
+START_TEST(uri_is_self6)
+{
+	static const struct {
+		const char *uri;
+		bool self;
+	} cases[] = {
+		{ "sip:[2001:db8:1::10]", true },
+		{ "sip:[2001:DB8:1:0::10]:5060;lr", true },
+		{ "sip:[2001:db8:1::10]:5070", false },
+		{ "sip:[2001:db8:1::11]", false },
+		{ "sip:[::ffff:203.0.113.7]", true },  /* v4-mapped: the IPv4 address */
+	};
+
+	self.ext6_addr = ip_of("2001:db8:1::10");
+	self.have_ext6_addr = true;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		osip_uri_t *uri = NULL;
+		ck_assert_int_eq(osip_uri_init(&uri), 0);
+		ck_assert_int_eq(osip_uri_parse(uri, cases[i].uri), 0);
+		ck_assert_msg(sip_route_uri_is_self(&self, uri) == cases[i].self, "%s", cases[i].uri);
+		osip_uri_free(uri);
+	}
+}
+END_TEST
+
 static Suite *sip_route_suite(void)
 {
 	Suite *s = suite_create("sip_route");
@@ -728,6 +820,9 @@ static Suite *sip_route_suite(void)
 	tcase_add_test(tc, pbx_ruri_name);
 	tcase_add_test(tc, pbx_loose_route);
 	tcase_add_test(tc, uri_is_self);
+	tcase_add_loop_test(tc, pbx_reaches_each_family, 0, (int)(sizeof(family_cases) / sizeof(family_cases[0])));
+	tcase_add_test(tc, outsider_reaches_ipv6_pbx);
+	tcase_add_test(tc, uri_is_self6);
 	suite_add_tcase(s, tc);
 	return s;
 }

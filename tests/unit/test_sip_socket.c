@@ -31,7 +31,7 @@ struct seen {
 	int count;
 	size_t len[SEEN_MAX];
 	char first[SEEN_MAX][64];  /* the first bytes of each */
-	struct sockaddr_in src;
+	struct netaddr src;
 	struct sip_socket *stop_on_first;  /* stop reading from inside the callback */
 	unsigned long total_bytes;
 };
@@ -43,7 +43,28 @@ static struct sockaddr_in local;
 static int client;
 static struct sockaddr_in client_addr;
 
-static void datagram_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+/* netaddr of a sockaddr_in, by pointer for the calls below */
+static const struct netaddr *N(const struct sockaddr_in *sin)
+{
+	static struct netaddr held[2];
+	static unsigned next;
+	struct netaddr *a = &held[next++ % 2];
+
+	*a = netaddr_from_in(sin);
+	return a;
+}
+
+/* The IPv4 socket's address. */
+static struct sockaddr_in local4(const struct sip_socket *s)
+{
+	struct netaddr a;
+	struct sockaddr_in out = { 0 };
+
+	ck_assert(sip_socket_local(s, AF_INET, &a) && netaddr_to_in(&a, &out));
+	return out;
+}
+
+static void datagram_cb(void *arg, const char *buf, size_t len, const struct netaddr *src)
 {
 	struct seen *s = arg;
 
@@ -66,9 +87,9 @@ static void setup(void)
 	memset(&seen, 0, sizeof(seen));
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
-	sock = sip_socket_open(base, &bind_addr, datagram_cb, &seen, err, sizeof(err));
+	sock = sip_socket_open(base, N(&bind_addr), NULL, datagram_cb, &seen, err, sizeof(err));
 	ck_assert_msg(sock != NULL, "%s", err);
-	local = sip_socket_local(sock);
+	local = local4(sock);
 	client = uu_bind(CLIENT_IP, 0, &client_addr);
 }
 
@@ -120,7 +141,7 @@ START_TEST(datagram_with_its_source)
 	ck_assert_int_eq(seen.count, 1);
 	ck_assert_uint_eq(seen.len[0], strlen("OPTIONS sip:x SIP/2.0\r\n\r\n"));
 	ck_assert_str_eq(seen.first[0], "OPTIONS sip:x SIP/2.0\r\n\r\n");
-	ck_assert(netaddr_equal(&seen.src, &client_addr));
+	ck_assert(netaddr_same(&seen.src, N(&client_addr)));
 }
 END_TEST
 
@@ -172,7 +193,7 @@ START_TEST(reply_leaves_from_the_bound_port)
 	struct sockaddr_in from;
 	const char *reply = "SIP/2.0 200 OK\r\n\r\n";
 
-	ck_assert_int_eq(sip_socket_send(sock, reply, strlen(reply), &client_addr), 0);
+	ck_assert_int_eq(sip_socket_send(sock, reply, strlen(reply), N(&client_addr)), 0);
 	ssize_t n = uu_recv(base, client, buf, sizeof(buf), &from, WAIT_MS);
 	ck_assert_int_eq(n, (ssize_t)strlen(reply));
 	ck_assert(netaddr_equal(&from, &local));
@@ -184,14 +205,14 @@ START_TEST(bind_failure_says_why)
 {
 	char err[256] = "";
 	char want[128];
-	struct sip_socket *again = sip_socket_open(base, &local, datagram_cb, &seen, err, sizeof(err));
+	struct sip_socket *again = sip_socket_open(base, N(&local), NULL, datagram_cb, &seen, err, sizeof(err));
 
 	ck_assert_ptr_null(again);
 	snprintf(want, sizeof(want), "bind 127.0.0.1:%u: Address already in use", ntohs(local.sin_port));
 	ck_assert_str_eq(err, want);
 	/* an address this host does not have */
 	struct sockaddr_in foreign = uu_addr("192.0.2.1", 0);
-	again = sip_socket_open(base, &foreign, datagram_cb, &seen, err, sizeof(err));
+	again = sip_socket_open(base, N(&foreign), NULL, datagram_cb, &seen, err, sizeof(err));
 	ck_assert_ptr_null(again);
 	ck_assert_str_eq(err, "bind 192.0.2.1:0: Cannot assign requested address");
 }
@@ -212,11 +233,11 @@ START_TEST(send_failure_counted)
 	ck_assert_ptr_nonnull(buf);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sockaddr_in to = uu_addr(cases[i].to, cases[i].port);
-		ck_assert_int_eq(sip_socket_send(sock, buf, cases[i].len, &to), -1);
+		ck_assert_int_eq(sip_socket_send(sock, buf, cases[i].len, N(&to)), -1);
 		ck_assert_uint_eq(sip_socket_send_errors(sock), i + 1);
 	}
 	/* and the socket still works */
-	ck_assert_int_eq(sip_socket_send(sock, "x", 1, &client_addr), 0);
+	ck_assert_int_eq(sip_socket_send(sock, "x", 1, N(&client_addr)), 0);
 	ck_assert_uint_eq(sip_socket_send_errors(sock), 2);
 	free(buf);
 }
@@ -228,7 +249,7 @@ static bool tail_seen(void *arg)
 	       seen.len[(seen.count - 1) % SEEN_MAX] == 4 && arg;
 }
 
-static void ring_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *src)
+static void ring_cb(void *arg, const char *buf, size_t len, const struct netaddr *src)
 {
 	struct seen *s = arg;
 	int i = s->count % SEEN_MAX;
@@ -245,8 +266,8 @@ START_TEST(overflow_counted_exactly)
 {
 	char err[256];
 	struct sockaddr_in any = uu_addr("127.0.0.1", 0);
-	struct sip_socket *s2 = sip_socket_open(base, &any, ring_cb, &seen, err, sizeof(err));
-	struct sockaddr_in to = sip_socket_local(s2);
+	struct sip_socket *s2 = sip_socket_open(base, N(&any), NULL, ring_cb, &seen, err, sizeof(err));
+	struct sockaddr_in to = local4(s2);
 	int sender = socket(AF_INET, SOCK_DGRAM, 0);  /* blocking: nothing lost on our side */
 	char payload[1000];
 	const int sent = 20000;
@@ -277,7 +298,7 @@ START_TEST(stop_reading_keeps_sending)
 	struct count_wait w = { 1 };
 	ck_assert(!uu_pump_until(base, seen_reaches, &w, 300));
 	ck_assert_int_eq(seen.count, 0);
-	ck_assert_int_eq(sip_socket_send(sock, "bye", 3, &client_addr), 0);
+	ck_assert_int_eq(sip_socket_send(sock, "bye", 3, N(&client_addr)), 0);
 	ck_assert_int_eq(uu_recv(base, client, buf, sizeof(buf), NULL, WAIT_MS), 3);
 }
 END_TEST
@@ -306,12 +327,12 @@ START_TEST(siptrace_logs_in_and_out)
 	log_open(true);
 	log_set_stream(f);
 	/* off: nothing */
-	ck_assert_int_eq(sip_socket_send(sock, "quiet", 5, &client_addr), 0);
+	ck_assert_int_eq(sip_socket_send(sock, "quiet", 5, N(&client_addr)), 0);
 	fflush(f);
 	ck_assert_uint_eq(size, 0);
 	/* on: each message with its direction, peer and length */
 	sip_socket_set_trace(true);
-	ck_assert_int_eq(sip_socket_send(sock, "loud", 4, &client_addr), 0);
+	ck_assert_int_eq(sip_socket_send(sock, "loud", 4, N(&client_addr)), 0);
 	fflush(f);
 	char want[128];
 	snprintf(want, sizeof(want), "siptrace out to %s:%u (4 bytes):\nloud", CLIENT_IP,
@@ -319,7 +340,7 @@ START_TEST(siptrace_logs_in_and_out)
 	ck_assert_msg(strstr(text, want) != NULL, "%s", text);
 	/* a long one is cut, not flooded */
 	memset(big, 'B', sizeof(big));
-	sip_socket_trace("in from", &client_addr, big, sizeof(big));
+	sip_socket_trace("in from", N(&client_addr), big, sizeof(big));
 	fflush(f);
 	ck_assert_ptr_nonnull(strstr(text, "(3000 bytes)"));
 	const char *b = strstr(text, "BBBB");
@@ -328,6 +349,86 @@ START_TEST(siptrace_logs_in_and_out)
 	log_set_stream(NULL);
 	fclose(f);
 	free(text);
+}
+END_TEST
+
+/* ---- issue 20: a socket per family ---- */
+
+static struct netaddr ip6(const char *text, uint16_t port)
+{
+	struct netaddr a;
+
+	ck_assert(netaddr_parse_ip(text, &a));
+	a.port = port;
+	return a;
+}
+
+/* With bindaddr "::" (here ::1) a second socket, IPv6 only, on the same
+ * port: each family's datagrams arrive with their source, and a reply
+ * leaves from the socket of its destination's family, from the bound port;
+ * the same checks for an IPv4 and an IPv6 client. */
+START_TEST(each_family_in_and_back)
+{
+	char err[256] = "", buf[256];
+	struct netaddr b4 = ip6("127.0.0.1", 0), b6 = ip6("::1", 0), l4, l6;
+	struct sip_socket *dual;
+	struct seen got;
+
+	memset(&got, 0, sizeof(got));
+	/* the IPv4 port first, then the same one for IPv6 */
+	struct sip_socket *probe = sip_socket_open(base, &b4, NULL, datagram_cb, &got, err, sizeof(err));
+	ck_assert_msg(probe != NULL, "%s", err);
+	ck_assert(sip_socket_local(probe, AF_INET, &l4));
+	ck_assert(!sip_socket_local(probe, AF_INET6, &l6));
+	sip_socket_close(probe);
+	b4.port = b6.port = l4.port;
+	dual = sip_socket_open(base, &b4, &b6, datagram_cb, &got, err, sizeof(err));
+	ck_assert_msg(dual != NULL, "%s", err);
+	ck_assert(sip_socket_local(dual, AF_INET, &l4) && sip_socket_local(dual, AF_INET6, &l6));
+	ck_assert_uint_eq(l4.port, l6.port);
+
+	for (int fam = 0; fam < 2; fam++) {
+		const struct netaddr *to = fam ? &l6 : &l4;
+		struct sockaddr_storage ss, from;
+		socklen_t sl = netaddr_to_sockaddr(to, to->family, &ss), fl = sizeof(from);
+		int fd = socket(to->family, SOCK_DGRAM, 0);
+		struct netaddr me, back;
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(sendto(fd, "hello", 5, 0, (struct sockaddr *)&ss, sl), 5);
+		int before = got.count;
+		struct count_wait w = { before + 1 };
+		(void)w;
+		for (int i = 0; i < 300 && got.count == before; i++)
+			event_base_loop(base, EVLOOP_NONBLOCK), usleep(10000);
+		ck_assert_int_eq(got.count, before + 1);
+		ck_assert_int_eq(got.src.family, to->family);
+		ck_assert(getsockname(fd, (struct sockaddr *)&from, &fl) == 0 &&
+			  netaddr_from_sockaddr((struct sockaddr *)&from, fl, &me));
+		/* the client's port, from the loopback address of its family */
+		ck_assert(got.src.port == me.port && netaddr_same_ip(&got.src, to));
+		ck_assert_int_eq(sip_socket_send(dual, "reply", 5, &got.src), 0);
+		fl = sizeof(from);
+		struct timeval tv = { 3, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ck_assert_int_eq(recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 5);
+		ck_assert(netaddr_from_sockaddr((struct sockaddr *)&from, fl, &back));
+		ck_assert(netaddr_same(&back, to)); /* from the bound address and port */
+		close(fd);
+	}
+	ck_assert_uint_eq(sip_socket_send_errors(dual), 0);
+	sip_socket_close(dual);
+}
+END_TEST
+
+/* An IPv4-only socket has nothing to send IPv6 on: counted, not fatal. */
+START_TEST(no_socket_of_that_family)
+{
+	struct netaddr to = ip6("2001:db8::5", 5060);
+
+	ck_assert_int_eq(sip_socket_send(sock, "x", 1, &to), -1);
+	ck_assert_uint_eq(sip_socket_send_errors(sock), 1);
+	ck_assert_int_eq(sip_socket_send(sock, "x", 1, N(&client_addr)), 0);
 }
 END_TEST
 
@@ -349,6 +450,8 @@ static Suite *sip_socket_suite(void)
 	tcase_add_test(tc, stop_reading_keeps_sending);
 	tcase_add_test(tc, stop_reading_from_the_callback);
 	tcase_add_test(tc, siptrace_logs_in_and_out);
+	tcase_add_test(tc, each_family_in_and_back);
+	tcase_add_test(tc, no_socket_of_that_family);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -33,7 +33,7 @@ struct got {
 	int count;
 	char last[4096];
 	size_t last_len;
-	struct sockaddr_in src;
+	struct netaddr src;
 	enum sip_transport transport;
 	uint64_t conn;
 	struct sip_stream *s;
@@ -49,7 +49,7 @@ static const struct sip_stream_limits default_limits = {
 	.idle_timeout_s = 30, .msg_timeout_s = 5, .max_output = 65536,
 };
 
-static void msg_cb(void *arg, const char *buf, size_t len, const struct sockaddr_in *src,
+static void msg_cb(void *arg, const char *buf, size_t len, const struct netaddr *src,
 		   enum sip_transport transport, uint64_t conn)
 {
 	struct got *g = arg;
@@ -67,7 +67,8 @@ static void msg_cb(void *arg, const char *buf, size_t len, const struct sockaddr
 
 static void start(const struct sip_stream_limits *lim)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct netaddr any = netaddr_from_in(&lo);
 	char err[256];
 
 	memset(&got, 0, sizeof(got));
@@ -112,10 +113,20 @@ static bool count_reaches(void *arg)
 	return got.count >= *(int *)arg;
 }
 
+/* The IPv4 listener's address for transport t. */
+static struct sockaddr_in local4(enum sip_transport t)
+{
+	struct netaddr a;
+	struct sockaddr_in out = { 0 };
+
+	ck_assert(sip_stream_local(stream, t, AF_INET, &a) && netaddr_to_in(&a, &out));
+	return out;
+}
+
 /* A client socket connected to the TCP listener (non-blocking once up). */
 static int client(enum sip_transport t)
 {
-	struct sockaddr_in to = sip_stream_local(stream, t);
+	struct sockaddr_in to = local4(t);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -169,16 +180,17 @@ START_TEST(split_and_pipelined)
 	ck_assert_uint_eq(got.last_len, (size_t)n);
 	ck_assert_str_eq(got.last, m);
 	ck_assert_int_eq(got.transport, SIP_TRANSPORT_TCP);
-	ck_assert_uint_eq(got.src.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	ck_assert_int_eq(got.src.family, AF_INET);
+	ck_assert_uint_eq(got.src.ip.v4.s_addr, htonl(INADDR_LOOPBACK));
 	/* the connection is found again by its peer, for answers */
 	ck_assert(got.conn != 0);
 	{
 		enum sip_transport t = SIP_TRANSPORT_UDP;
-		struct sockaddr_in other = got.src;
+		struct netaddr other = got.src;
 
 		ck_assert(sip_stream_find(stream, &got.src, &t) == got.conn);
 		ck_assert_int_eq(t, SIP_TRANSPORT_TCP);
-		other.sin_port = htons(ntohs(other.sin_port) + 1);
+		other.port = (uint16_t)(other.port + 1);
 		ck_assert(sip_stream_find(stream, &other, &t) == 0);
 	}
 
@@ -192,6 +204,49 @@ START_TEST(split_and_pipelined)
 	want = 3;
 	ck_assert(run_until(count_reaches, &want, 2));
 	ck_assert_uint_eq(sip_stream_counters(stream)->messages, 3);
+	close(fd);
+	stop();
+}
+END_TEST
+
+/* Issue 20: a listener per family (the IPv6 one IPV6_V6ONLY); a message
+ * over IPv6 arrives with its IPv6 peer, the connection is found by that
+ * address, and an answer goes back on it. */
+START_TEST(ipv6_listener)
+{
+	struct netaddr any6, at;
+	char err[256], buf[64];
+
+	start(&default_limits);
+	got.echo = true;
+	ck_assert(netaddr_parse_ip("::1", &any6));
+	ck_assert_msg(sip_stream_listen(stream, SIP_TRANSPORT_TCP, &any6, err, sizeof(err)) == 0, "%s", err);
+	/* one per family: a second IPv6 one is refused */
+	ck_assert(sip_stream_listen(stream, SIP_TRANSPORT_TCP, &any6, err, sizeof(err)) != 0);
+	ck_assert(sip_stream_local(stream, SIP_TRANSPORT_TCP, AF_INET6, &at));
+	ck_assert_uint_ne(at.port, 0);
+	struct sockaddr_storage ss;
+	socklen_t sl = netaddr_to_sockaddr(&at, AF_INET6, &ss);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&ss, sl), 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	char m[600];
+	int n = snprintf(m, sizeof(m), MSG(""), (size_t)0);
+	ck_assert_int_eq(write(fd, m, (size_t)n), n);
+	int want = 1;
+	ck_assert(run_until(count_reaches, &want, 2));
+	ck_assert_int_eq(got.src.family, AF_INET6);
+	enum sip_transport t = SIP_TRANSPORT_UDP;
+	ck_assert(sip_stream_find(stream, &got.src, &t) == got.conn);
+	ck_assert_int_eq(t, SIP_TRANSPORT_TCP);
+	ssize_t r = -1;
+	for (double end = now_s() + 2; r <= 0 && now_s() < end;) {
+		struct timeval tv = { 0, 20000 };
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+		r = read(fd, buf, sizeof(buf));
+	}
+	ck_assert_int_eq(r, 16);
 	close(fd);
 	stop();
 }
@@ -446,7 +501,7 @@ static int run_tls_client(int min, int max)
 	c.pid = fork();
 	ck_assert_int_ge(c.pid, 0);
 	if (c.pid == 0)
-		tls_child(sip_stream_local(stream, SIP_TRANSPORT_TLS), min, max);
+		tls_child(local4(SIP_TRANSPORT_TLS), min, max);
 	if (!run_until(child_done, &c, 10)) {
 		kill(c.pid, SIGKILL);
 		waitpid(c.pid, &c.status, 0);
@@ -457,7 +512,8 @@ static int run_tls_client(int min, int max)
 
 static void tls_start(void)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct netaddr any = netaddr_from_in(&lo);
 	enum tls_context_file bad;
 	char err[256];
 	SSL_CTX *ctx;
@@ -529,6 +585,7 @@ static Suite *sip_stream_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, split_and_pipelined);
 	tcase_add_test(tc, ping_pong_and_answer);
+	tcase_add_test(tc, ipv6_listener);
 	tcase_add_test(tc, framing_error_closes);
 	tcase_add_test(tc, oversize_header_closes);
 	tcase_add_test(tc, per_address_and_total_limits);

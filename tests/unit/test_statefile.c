@@ -90,9 +90,8 @@ static void add(struct registrar *r, const char *peer, const char *uri, const ch
 	req.peer = peer;
 	req.call_id = call_id;
 	req.cseq = cseq;
-	req.nat.sin_family = AF_INET;
-	ck_assert_int_eq(inet_pton(AF_INET, ip, &req.nat.sin_addr), 1);
-	req.nat.sin_port = htons(port);
+	ck_assert(netaddr_parse_ip(ip, &req.nat));
+	req.nat.port = port;
 	req.expires = expires;
 	req.contact_count = 1;
 	req.contacts[0].uri = uri;
@@ -131,9 +130,7 @@ static void compare_cb(void *arg, const struct binding *b)
 		ck_assert_uint_eq(got[i]->cseq, b->cseq);
 		ck_assert_int_eq(got[i]->expires, b->expires);
 		ck_assert_int_eq(got[i]->registered, b->registered);
-		ck_assert_int_eq(got[i]->nat.sin_family, AF_INET);
-		ck_assert_uint_eq(got[i]->nat.sin_addr.s_addr, b->nat.sin_addr.s_addr);
-		ck_assert_uint_eq(got[i]->nat.sin_port, b->nat.sin_port);
+		ck_assert(netaddr_same(&got[i]->nat, &b->nat));
 		c->matched++;
 		return;
 	}
@@ -172,6 +169,61 @@ START_TEST(round_trip)
 	remove_dir();
 	registrar_free(saved);
 	registrar_free(loaded);
+}
+END_TEST
+
+/* IPv6 phones keep their bindings across a restart (issue 20): the NAT
+ * address is written bracketed, read back by value, beside IPv4 lines. */
+START_TEST(ipv6_bindings_round_trip)
+{
+	struct registrar *saved = registrar_new(), *loaded = registrar_new();
+	struct compare c = { .other = loaded };
+	char err[256] = "";
+	size_t bad = 99;
+
+	add(saved, "dave", "sip:dave@[2001:db8:7::5]:5060", "v6@host", 3, "2001:db8:7::5", 5060, 600);
+	add(saved, "erin", "sip:erin@[fd00::9]:5062", "v6b@host", 9, "2001:db8:ffff::ffff", 65535, 600);
+	add(saved, "bob", "sip:100@192.168.1.5:5060", "abc@host", 1, "198.51.100.2", 1, 60);
+	make_dir();
+	const char *path = path_in_dir("registrations");
+	ck_assert_int_eq(statefile_save(path, saved, err, sizeof(err)), 0);
+	const char *text = read_file(path);
+	ck_assert_ptr_nonnull(strstr(text, "\t[2001:db8:7::5]:5060\t"));
+	ck_assert_ptr_nonnull(strstr(text, "\t[2001:db8:ffff::ffff]:65535\t"));
+	ck_assert_ptr_nonnull(strstr(text, "\t198.51.100.2:1\t"));
+	ck_assert_int_eq(statefile_load(path, loaded, NOW, &bad, err, sizeof(err)), 3);
+	ck_assert_uint_eq(bad, 0);
+	registrar_foreach(saved, compare_cb, &c);
+	ck_assert_uint_eq(c.matched, 3);
+	remove_dir();
+	registrar_free(saved);
+	registrar_free(loaded);
+}
+END_TEST
+
+/* NAT addresses a line may not hold: each line is refused alone. */
+START_TEST(bad_nat_addresses_refused)
+{
+	static const char *const nats[] = {
+		"2001:db8::5:5060",      /* IPv6 without brackets: where is the port? */
+		"[2001:db8::5]",         /* no port */
+		"[2001:db8::5]:0",
+		"[2001:db8::5]:65536",
+		"[2001:db8::zz]:5060",
+		"203.0.113.7",
+		"203.0.113.7:0",
+	};
+
+	for (size_t i = 0; i < sizeof(nats) / sizeof(nats[0]); i++) {
+		struct registrar *loaded = registrar_new();
+		char text[512];
+		size_t bad = 0;
+		int len = snprintf(text, sizeof(text), "%salice\tsip:a@10.0.0.1\t%s\t%jd\t%jd\t1\tcid\n", HEADER,
+				   nats[i], (intmax_t)(NOW + 600), (intmax_t)NOW);
+		ck_assert_msg(statefile_parse(text, (size_t)len, loaded, NOW, &bad) == 0, "%s taken", nats[i]);
+		ck_assert_uint_eq(bad, 1);
+		registrar_free(loaded);
+	}
 }
 END_TEST
 
@@ -234,9 +286,7 @@ START_TEST(stream_binding_not_saved)
 	req.peer = "frank";
 	req.call_id = "tcp-reg";
 	req.cseq = 1;
-	req.nat.sin_family = AF_INET;
-	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.9", &req.nat.sin_addr), 1);
-	req.nat.sin_port = htons(41000);
+	ck_assert(netaddr_parse("203.0.113.9:41000", &req.nat));
 	req.transport = SIP_TRANSPORT_TLS;
 	req.expires = 600;
 	req.contact_count = 1;
@@ -843,6 +893,8 @@ static Suite *statefile_suite(void)
 
 	tcase_add_test(save, round_trip);
 	tcase_add_test(save, empty_table);
+	tcase_add_test(save, ipv6_bindings_round_trip);
+	tcase_add_test(save, bad_nat_addresses_refused);
 	tcase_add_test(save, unwritable_binding_skipped);
 	tcase_add_test(save, stream_binding_not_saved);
 	tcase_add_test(save, save_into_missing_directory);

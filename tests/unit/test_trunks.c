@@ -35,6 +35,7 @@ static const char peers_text[] =
 	"peers: (\n"
 	"  { name = \"prov1\"; host = \"sip.prov1.example:5080\"; },\n"
 	"  { name = \"prov2\"; host = \"SIP.prov2.example\"; },\n"
+	"  { name = \"prov6\"; host = \"sip.prov6.example\"; },\n"
 	"  { name = \"literal\"; host = \"192.0.2.50\"; },\n"
 	"  { name = \"phone\"; secret = \"s3cret-s3cret\"; }\n"
 	");\n";
@@ -73,31 +74,35 @@ static struct conf *load(const char *text)
 	return c;
 }
 
-static struct in_addr ip(const char *text)
+/* An address literal of either family (from a ring of four, so that a
+ * check may hold a few at once). */
+static const struct netaddr *ip(const char *text)
 {
-	struct in_addr a;
+	static struct netaddr ring[4];
+	static unsigned next;
+	struct netaddr *a = &ring[next++ % 4];
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert(netaddr_parse_ip(text, a));
 	return a;
 }
 
 struct peer_wait {
 	struct trunks *t;
 	const struct conf_peer *peer;
-	struct in_addr want;
+	struct netaddr want;
 };
 
 static bool peer_has(void *arg)
 {
 	struct peer_wait *w = arg;
-	struct in_addr a;
+	struct netaddr a;
 
-	return trunks_addr_cb(w->t, w->peer, &a) && a.s_addr == w->want.s_addr;
+	return trunks_addr_cb(w->t, w->peer, &a) && netaddr_same_ip(&a, &w->want);
 }
 
 static void await_peer(struct trunks *t, const struct conf_peer *peer, const char *addr)
 {
-	struct peer_wait w = { t, peer, ip(addr) };
+	struct peer_wait w = { t, peer, *ip(addr) };
 
 	ck_assert_msg(uu_pump_until(base, peer_has, &w, WAIT_MS), "%s never resolved to %s", peer->name,
 		      addr);
@@ -113,10 +118,11 @@ START_TEST(names_resolved_at_start)
 	struct conf *c = load(peers_text);
 	const struct conf_peer *p1 = conf_peer_find(c, "prov1"), *p2 = conf_peer_find(c, "prov2");
 	const struct conf_peer *lit = conf_peer_find(c, "literal"), *phone = conf_peer_find(c, "phone");
-	struct in_addr a;
+	struct netaddr a;
 
 	ud_answer(&server, "sip.prov1.example", "198.51.100.1", 60);
 	ud_answer(&server, "sip.prov2.example", "198.51.100.2", 60);
+	ud_fail(&server, "sip.prov6.example", UD_NXDOMAIN);
 	struct trunks *t = trunks_new(base, cache, c);
 	ck_assert_ptr_nonnull(t);
 	await_peer(t, p1, "198.51.100.1");
@@ -124,7 +130,8 @@ START_TEST(names_resolved_at_start)
 	/* one query per name; none for the literal or the dynamic peer */
 	ck_assert_uint_eq(ud_queries(&server, "sip.prov1.example"), 1);
 	ck_assert_uint_eq(ud_queries(&server, "sip.prov2.example"), 1);
-	ck_assert_uint_eq(server.queries, 2);
+	ck_assert(uu_pump_until(base, queried, "sip.prov6.example", WAIT_MS));
+	ck_assert_uint_eq(server.queries, 3);  /* prov6: NXDOMAIN, so no AAAA question */
 	/* a literal is the caller's (classify, daemon): trunks has no address for it */
 	ck_assert(!trunks_addr_cb(t, lit, &a));
 	ck_assert(!trunks_addr_cb(t, phone, &a));
@@ -144,14 +151,19 @@ START_TEST(source_matched_to_its_trunk)
 		{ "198.51.100.3", NULL },
 		{ "192.0.2.50", NULL },     /* the literal: classify's own check */
 		{ "0.0.0.0", NULL },
+		{ "2001:db8:100::6", "prov6" },   /* a provider with only an AAAA record */
+		{ "2001:db8:100::4", NULL },
+		{ "::ffff:198.51.100.1", "prov1" }, /* v4-mapped is the IPv4 address */
 	};
 	struct conf *c = load(peers_text);
 
 	ud_answer(&server, "sip.prov1.example", "198.51.100.1", 60);
 	ud_answer(&server, "sip.prov2.example", "198.51.100.2", 60);
+	ud_answer(&server, "sip.prov6.example", "2001:db8:100::6", 60);
 	struct trunks *t = trunks_new(base, cache, c);
 	await_peer(t, conf_peer_find(c, "prov1"), "198.51.100.1");
 	await_peer(t, conf_peer_find(c, "prov2"), "198.51.100.2");
+	await_peer(t, conf_peer_find(c, "prov6"), "2001:db8:100::6");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct conf_peer *p = trunks_match_cb(t, ip(cases[i].source));
 		if (cases[i].peer) {
@@ -163,7 +175,7 @@ START_TEST(source_matched_to_its_trunk)
 	}
 	/* without a trunks object (no DNS at all) nothing matches */
 	ck_assert_ptr_null(trunks_match_cb(NULL, ip("198.51.100.1")));
-	struct in_addr a;
+	struct netaddr a;
 	ck_assert(!trunks_addr_cb(NULL, conf_peer_find(c, "prov1"), &a));
 	trunks_free(t);
 	trunks_free(NULL);
@@ -174,7 +186,7 @@ END_TEST
 START_TEST(unresolved_name_matches_nothing)
 {
 	struct conf *c = load(peers_text);
-	struct in_addr a;
+	struct netaddr a;
 
 	ud_fail(&server, "sip.prov1.example", UD_NXDOMAIN);
 	ud_answer(&server, "sip.prov2.example", "198.51.100.2", 60);
@@ -182,7 +194,7 @@ START_TEST(unresolved_name_matches_nothing)
 	await_peer(t, conf_peer_find(c, "prov2"), "198.51.100.2");
 	ck_assert(uu_pump_until(base, queried, "sip.prov1.example", WAIT_MS));
 	/* once the failure is in: negative in the cache, no address */
-	struct in_addr ignored;
+	struct netaddr ignored;
 	for (int i = 0; i < 100 && dnscache_lookup(cache, "sip.prov1.example", &ignored, NULL, NULL) !=
 					     DNSCACHE_NEGATIVE; i++)
 		event_base_loop(base, EVLOOP_ONCE);
@@ -207,7 +219,7 @@ START_TEST(failed_refresh_keeps_the_last_good_address)
 	ud_silence(&server, "sip.prov1.example");
 	ud_fail(&server, "sip.prov2.example", UD_SERVFAIL);
 	trunks_reconfigure(t, c);  /* the same configuration: a refresh now */
-	struct in_addr ignored;
+	struct netaddr ignored;
 	for (int i = 0; i < 200 && dnscache_lookup(cache, "sip.prov1.example", &ignored, NULL, NULL) !=
 					     DNSCACHE_NEGATIVE; i++)
 		event_base_loop(base, EVLOOP_ONCE);
