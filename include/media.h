@@ -35,16 +35,21 @@ enum media_result {
 	MEDIA_RELAY_LIMIT, /* the peer would exceed its maxrelays: answer 503 */
 };
 
-/* The relay binds IPv4 on conf's bindaddr, IPv4 only (tests, and the daemon
- * until its bindaddr may be IPv6). */
+/* The relay binds IPv4 on conf's bindaddr (struct in_addr), IPv4 only. */
 struct media *media_new(struct event_base *base, const struct conf *conf);
 
 /* The relay binds IPv4 sockets on bind4 (AF_INET) and, when bind6 is not
- * NULL, IPv6 sockets on bind6 beside them (issue 20, decision 1: bindaddr
- * "::" gives 0.0.0.0 and ::, an IPv6 literal gives 0.0.0.0 and it). An IPv6
+ * NULL, IPv6 sockets on bind6 beside them, on the same ports. An IPv6
  * address the host cannot bind is logged and leaves the relay IPv4 only. */
 struct media *media_new_bind(struct event_base *base, const struct conf *conf,
 			     const struct netaddr *bind4, const struct netaddr *bind6);
+
+/* The relay binds where general.bindaddr says (issue 20, decision 1): an
+ * IPv4 literal, IPv4 alone on it (as media_new); "::" or an IPv6 literal,
+ * IPv6 sockets on it and IPv4 ones on 0.0.0.0 beside them. An IPv6 address
+ * the host cannot bind is logged and leaves the relay IPv4 only. */
+struct media *media_new_at(struct event_base *base, const struct conf *conf,
+			   const struct netaddr *bindaddr);
 void media_free(struct media *m);
 
 /* A reload: new range for new calls, new timeouts and strictness. */

@@ -207,6 +207,21 @@ struct media *media_new_bind(struct event_base *base, const struct conf *conf,
 	return m;
 }
 
+struct media *media_new_at(struct event_base *base, const struct conf *conf,
+			   const struct netaddr *bindaddr)
+{
+	struct netaddr bind4;
+
+	/* decision 1 of issue 20: an IPv4 literal binds IPv4 alone, as
+	 * always; "::" or an IPv6 literal binds it and IPv4 on 0.0.0.0 (the
+	 * PBX is IPv4) */
+	memset(&bind4, 0, sizeof(bind4));
+	bind4.family = AF_INET;
+	if (bindaddr->family == AF_INET)
+		bind4.ip.v4 = bindaddr->ip.v4;
+	return media_new_bind(base, conf, &bind4, bindaddr->family == AF_INET6 ? bindaddr : NULL);
+}
+
 struct media *media_new(struct event_base *base, const struct conf *conf)
 {
 	struct netaddr bind4;
@@ -214,7 +229,7 @@ struct media *media_new(struct event_base *base, const struct conf *conf)
 	memset(&bind4, 0, sizeof(bind4));
 	bind4.family = AF_INET;
 	bind4.ip.v4 = conf->bindaddr;
-	return media_new_bind(base, conf, &bind4, NULL);
+	return media_new_at(base, conf, &bind4);
 }
 
 void media_reconfigure(struct media *m, const struct conf *conf)

@@ -63,6 +63,18 @@ struct sip_dispatch {
 	size_t pending;
 };
 
+/* An address for a log line: an IPv4 one as it always was, without stdio
+ * (the arguments of a debug line are worked out on every message, logged
+ * or not: the IPv4 path keeps its cost), an IPv6 one bracketed. */
+static const char *addr_text(const struct netaddr *a, char buf[NETADDR_TEXT_MAX])
+{
+	struct sockaddr_in sin;
+
+	if (netaddr_to_in(a, &sin))
+		return netaddr_format(&sin, buf);
+	return netaddr_print(a, buf);
+}
+
 /* Log budgets are per process on purpose: two dispatchers (a test's) share
  * the one log. */
 static struct log_limit malformed_limit = LOG_LIMIT_INIT(60, 10);
@@ -117,7 +129,7 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 		return; /* ACK is never answered */
 	if (!sip_via_response_target_addr(ctx->msg, &to)) {
 		log_limited(&malformed_limit, LOG_INFO, "no usable Via to answer %s from %s",
-			    sipmsg_method(ctx->msg), netaddr_print(&ctx->src, addr));
+			    sipmsg_method(ctx->msg), addr_text(&ctx->src, addr));
 		return;
 	}
 	resp = sip_reply_build(ctx->msg, status, reason);
@@ -182,7 +194,7 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		 * and registers again (answered 480 at once, not after Timer B). */
 		char addr[NETADDR_TEXT_MAX];
 		log_debug("%s registered over %s from %s, which is closed now", peer->name,
-			  sip_transport_via_name(b->transport), netaddr_print(&b->nat, addr));
+			  sip_transport_via_name(b->transport), addr_text(&b->nat, addr));
 		return false;
 	}
 	*contact = b->contact;
@@ -234,6 +246,18 @@ static void route_self_of(const struct sip_env *env, struct route_self *self)
 	}
 }
 
+/* The host of the identity asserted to the PBX: sipnatd's LAN address, of
+ * the PBX's family (an IPv6 PBX gets sipnatd's IPv6 address toward it). */
+static struct netaddr identity_host(const struct sip_env *env, const struct route_self *self)
+{
+	struct netaddr host = { .family = AF_INET, .port = self->port, .ip.v4 = self->lan_addr.ip.v4 };
+
+	if (env->conf->pbxaddr.family == AF_INET6 &&
+	    advertise_toward(env->advertise, &env->conf->pbxaddr, &host))
+		host.port = self->port;
+	return host;
+}
+
 static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 {
 	struct forward_source fsrc = { .addr = ctx->src, .local = source_is_local(ctx),
@@ -250,13 +274,13 @@ static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 		if (to_internet || ctx->kind == SOURCE_INTERNET || ctx->kind == SOURCE_TRUNK)
 			sip_authenticate_note_dialog(ctx->env, ctx->msg, to_internet, ctx->peer);
 		log_debug("%s %s from %s forwarded to %s", sipmsg_method(ctx->msg),
-			  sipmsg_call_id(ctx->msg), netaddr_print(&ctx->src, from),
-			  netaddr_print(dest, to));
+			  sipmsg_call_id(ctx->msg), addr_text(&ctx->src, from),
+			  addr_text(dest, to));
 		break;
 	case FORWARD_NO_ADDRESS:
 		log_limited(&noaddr_limit, LOG_WARNING,
 			    "%s from %s needs the external address, which is not known yet; answered 503",
-			    sipmsg_method(ctx->msg), netaddr_print(&ctx->src, from));
+			    sipmsg_method(ctx->msg), addr_text(&ctx->src, from));
 		refuse_unavailable(ctx);
 		break;
 	case FORWARD_CALL_LIMIT:
@@ -270,7 +294,7 @@ static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 		break;
 	case FORWARD_BAD_SDP:
 		log_limited(&malformed_limit, LOG_NOTICE, "%s %s from %s has SDP that cannot be relayed; answered 488",
-			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), netaddr_print(&ctx->src, from));
+			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg), addr_text(&ctx->src, from));
 		respond(ctx, 488, NULL);
 		break;
 	case FORWARD_FAILED:
@@ -384,14 +408,14 @@ static void handle_request(struct sip_ctx *ctx)
 
 	ctx->sd->counters.requests++;
 	log_debug("%s %s from %s (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-		  netaddr_print(&ctx->src, addr), classify_source_name(ctx->kind));
+		  addr_text(&ctx->src, addr), classify_source_name(ctx->kind));
 	bool asked_rport = false;
 	osip_via_t *top = osip_list_get(&ctx->msg->vias, 0);
 	if (top)
 		sip_via_param(top, "rport", &asked_rport);
 	if (sip_via_stamp_received_addr(ctx->msg, &ctx->src, force_rport) != 0) {
 		log_limited(&malformed_limit, LOG_INFO, "request from %s has an unusable Via, dropped",
-			    netaddr_print(&ctx->src, addr));
+			    addr_text(&ctx->src, addr));
 		return;
 	}
 	if (is_options_to_self(ctx->msg)) {
@@ -430,17 +454,16 @@ static void handle_request(struct sip_ctx *ctx)
 	if (sip_branch_seen_before(ctx->msg)) {
 		log_limited(&malformed_limit, LOG_NOTICE, "loop: %s %s from %s has been here before",
 			    sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-			    netaddr_print(&ctx->src, addr));
+			    addr_text(&ctx->src, addr));
 		respond(ctx, 482, NULL);
 		return;
 	}
 
 	route_self_of(ctx->env, &self);
 	sip_route_request(&self, ctx->kind, ctx->msg, &route);
+	struct netaddr ident = identity_host(ctx->env, &self);
 	if (ctx->peer && route.action != ROUTE_RESPOND &&
-	    auth_assert_identity(ctx->msg, ctx->peer, &(struct netaddr){ .family = AF_INET,
-									 .port = self.port,
-									 .ip.v4 = self.lan_addr.ip.v4 }) != 0) {
+	    auth_assert_identity(ctx->msg, ctx->peer, &ident) != 0) {
 		respond(ctx, 500, NULL);
 		return;
 	}
@@ -455,7 +478,7 @@ static void handle_request(struct sip_ctx *ctx)
 		break;
 	case ROUTE_RESPOND:
 		log_debug("%s %s from %s: %d (%s)", sipmsg_method(ctx->msg), sipmsg_call_id(ctx->msg),
-			  netaddr_print(&ctx->src, addr), route.status, route.why);
+			  addr_text(&ctx->src, addr), route.status, route.why);
 		respond(ctx, route.status, NULL);
 		break;
 	}
@@ -471,7 +494,7 @@ static void handle_response(struct sip_ctx *ctx)
 		/* R6: a response whose top Via is not ours is never passed on */
 		ctx->sd->counters.stray_responses++;
 		log_limited(&malformed_limit, LOG_INFO, "%d response from %s is not for sipnatd, dropped",
-			    ctx->msg->status_code, netaddr_print(&ctx->src, addr));
+			    ctx->msg->status_code, addr_text(&ctx->src, addr));
 		return;
 	}
 	if (osip_list_size(&ctx->msg->vias) == 0) {
@@ -493,7 +516,7 @@ static void handle_response(struct sip_ctx *ctx)
 	media_note(ctx->env->media, ctx->msg);
 	if (fr != FORWARD_SENT)
 		log_limited(&malformed_limit, LOG_INFO, "could not pass on a %d response from %s",
-			    ctx->msg->status_code, netaddr_print(&ctx->src, addr));
+			    ctx->msg->status_code, addr_text(&ctx->src, addr));
 }
 
 void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
@@ -524,18 +547,18 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 	case SIPMSG_TOO_BIG:
 		counters->too_big++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a datagram from %s: %s",
-			    netaddr_print(src, addr), why);
+			    addr_text(src, addr), why);
 		return;
 	case SIPMSG_MALFORMED:
 	case SIPMSG_INCOMPLETE:
 		counters->malformed++;
 		log_limited(&malformed_limit, LOG_NOTICE, "dropped a malformed datagram from %s (%zu bytes): %s",
-			    netaddr_print(src, addr), len, why);
+			    addr_text(src, addr), len, why);
 		return;
 	case SIPMSG_INVALID:
 		counters->invalid++;
 		log_limited(&malformed_limit, LOG_NOTICE, "bad request from %s: %s; answered 400",
-			    netaddr_print(src, addr), why);
+			    addr_text(src, addr), why);
 		if (sip_via_stamp_received_addr(ctx.msg, src, true) == 0)
 			respond(&ctx, 400, NULL);
 		osip_message_free(ctx.msg);

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char path_conf_text[] =
 	"general: {\n"
@@ -396,9 +397,16 @@ static const char *family_mixed(const struct sip_path *p, const struct sip_path_
 		    param && netaddr_parse_ip(c->url->host, &host) && host.family != out->dest.family)
 			broken = "a masqueraded Contact names the other family than its destination's";
 	}
-	osip_body_t *body = osip_list_get(&msg->bodies, 0);
+	/* an SDP body as the relay takes it (one body, application/sdp): any
+	 * other body crosses untouched, whatever it holds */
+	const osip_content_type_t *ct = msg->content_type;
+	osip_body_t *body = osip_list_size(&msg->bodies) == 1 && ct && ct->type && ct->subtype &&
+					    strcasecmp(ct->type, "application") == 0 &&
+					    strcasecmp(ct->subtype, "sdp") == 0
+				    ? osip_list_get(&msg->bodies, 0)
+				    : NULL;
 	if (crossed && !broken && body && body->body &&
-	    strstr(body->body, out->dest.family == AF_INET6 ? "c=IN IP4 " : "c=IN IP6 "))
+	    strstr(body->body, out->dest.family == AF_INET6 ? "\nc=IN IP4 " : "\nc=IN IP6 "))
 		broken = "the relayed SDP names the other family than its destination's";
 done:
 	if (msg)

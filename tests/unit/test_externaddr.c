@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "externaddr.h"
+#include "netaddr.h"
 
 #include "../support/unit_dns.h"
 #include "../support/unit_main.h"
@@ -142,6 +143,81 @@ START_TEST(externhost_resolves)
 	ud_answer(&server, "ext.example", "198.51.100.8", 60);
 	ck_assert(uu_pump_until(base, has_addr, &w, WAIT_MS));
 	ck_assert_uint_ge(ud_queries(&server, "ext.example"), 2);
+	conf_free(c);
+}
+END_TEST
+
+/* Issue 20: the IPv6 external address, from externip (alone or beside the
+ * IPv4 one) at once, or from externhost's AAAA record, looked up beside the
+ * A record and kept when a refresh finds none. */
+static bool has_addr6(void *arg)
+{
+	struct netaddr a, want;
+
+	return externaddr_get6(ea, &a) && netaddr_parse_ip(arg, &want) && netaddr_same(&a, &want);
+}
+
+START_TEST(ipv6_from_externip)
+{
+	static const struct {
+		const char *extra, *v4, *v6;
+	} cases[] = {
+		{ "externip = \"203.0.113.7, 2001:db8:1::10\";", "203.0.113.7", "2001:db8:1::10" },
+		{ "externip = \"2001:db8:1::10\";", NULL, "2001:db8:1::10" },
+		{ "externip = \"203.0.113.7\";", "203.0.113.7", NULL },
+	};
+	char buf[NETADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf *c = conf_with(cases[i].extra);
+		struct in_addr a4;
+		struct netaddr a6;
+		ea = externaddr_new(base, dns, c);
+		ck_assert_ptr_nonnull(ea);
+		ck_assert_int_eq(externaddr_get(ea, &a4), cases[i].v4 != NULL);
+		if (cases[i].v4)
+			ck_assert_str_eq(inet_ntoa(a4), cases[i].v4);
+		ck_assert_int_eq(externaddr_get6(ea, &a6), cases[i].v6 != NULL);
+		if (cases[i].v6)
+			ck_assert_str_eq(netaddr_print(&a6, buf), cases[i].v6);
+		externaddr_free(ea);
+		ea = NULL;
+		conf_free(c);
+	}
+	ck_assert_uint_eq(server.queries, 0);
+}
+END_TEST
+
+static unsigned aaaa_wanted;
+
+static bool aaaa_asked(void *arg)
+{
+	(void)arg;
+	return ud_queries6(&server, "ext6.example") >= aaaa_wanted;
+}
+
+START_TEST(externhost_aaaa)
+{
+	struct conf *c = conf_with("externhost = \"ext6.example\"; externrefresh = 1;");
+	struct netaddr a6;
+
+	ud_answer(&server, "ext6.example", "198.51.100.7", 60);
+	ud_answer(&server, "ext6.example", "2001:db8:7::7", 60);
+	ea = externaddr_new(base, dns, c);
+	ck_assert_ptr_nonnull(ea);
+	ck_assert(!externaddr_get6(ea, &a6));
+	await_addr("198.51.100.7");
+	ck_assert_msg(uu_pump_until(base, has_addr6, "2001:db8:7::7", WAIT_MS), "no AAAA adopted");
+	ck_assert_uint_ge(ud_queries6(&server, "ext6.example"), 1);
+	/* a changed AAAA is adopted at the next refresh */
+	ud_answer(&server, "ext6.example", "2001:db8:7::8", 60);
+	ck_assert_msg(uu_pump_until(base, has_addr6, "2001:db8:7::8", WAIT_MS), "new AAAA not adopted");
+	/* the AAAA gone: the last good one stays, the IPv4 one is unaffected */
+	ud_forget(&server, "ext6.example", AF_INET6);
+	aaaa_wanted = ud_queries6(&server, "ext6.example") + 2;
+	ck_assert(uu_pump_until(base, aaaa_asked, NULL, WAIT_MS)); /* two refreshes without AAAA */
+	ck_assert(has_addr6("2001:db8:7::8"));
+	assert_addr("198.51.100.7");
 	conf_free(c);
 }
 END_TEST
@@ -304,6 +380,8 @@ static Suite *externaddr_suite(void)
 	tcase_add_test(tc, reload_same_name_keeps_the_address_and_asks_at_once);
 	tcase_add_test(tc, reload_to_another_name);
 	tcase_add_test(tc, answer_for_the_old_name_after_a_reload);
+	tcase_add_test(tc, ipv6_from_externip);
+	tcase_add_test(tc, externhost_aaaa);
 	suite_add_tcase(s, tc);
 	return s;
 }

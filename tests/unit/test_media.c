@@ -890,11 +890,11 @@ START_TEST(phone_of_either_family_calls_the_ipv4_pbx)
 		 "rtp: { rtpstart = %d; rtpend = %d; };\n", FAM_START, FAM_END);
 	struct conf *fc = conf_load_string(text, "families.conf", err);
 	ck_assert_msg(fc != NULL, "%s", err);
-	struct netaddr bind4 = un_addr("127.0.0.1", 0), bind6 = un_addr(FAM_RELAY6, 0);
+	struct netaddr bind6 = un_addr(FAM_RELAY6, 0);
 	struct netaddr phone_sig6 = un_addr(c->phone, 5060), pbx_sig4 = un_addr(PBX_IP, 5060);
 	struct netaddr toward_lan = un_addr(ADVERTISED_IN, 0), toward_phone = un_addr(c->advertised, 0);
 	struct media *fixture = media;
-	media = media_new_bind(base, fc, &bind4, &bind6);
+	media = media_new_at(base, fc, &bind6); /* and 0.0.0.0 */
 	ck_assert_ptr_nonnull(media);
 	size_t capacity = media_ports_capacity(media);
 	ck_assert_uint_eq(capacity, 4);
@@ -982,6 +982,54 @@ START_TEST(phone_of_either_family_calls_the_ipv4_pbx)
 }
 END_TEST
 
+/* general.bindaddr decides the relay's families (decision 1): an IPv4
+ * literal keeps it IPv4 (an IN IP6 offer is refused as before), "::" and an
+ * IPv6 literal add IPv6 (the offer is relayed) with IPv4 on 0.0.0.0 beside
+ * (an IPv4 offer on the same media works too), and an IPv6 address the
+ * host lacks leaves IPv4 only. */
+START_TEST(bindaddr_decides_the_families)
+{
+	static const struct {
+		const char *bindaddr;
+		enum media_result ipv6_offer;
+	} cases[] = {
+		{ "127.0.0.1", MEDIA_BAD_SDP },
+		{ "::", MEDIA_DONE },
+		{ FAM_RELAY6, MEDIA_DONE },
+		{ "2001:db8:9::1", MEDIA_BAD_SDP }, /* not the host's */
+	};
+	char err[CONF_ERR_MAX], text[512], sdp[1024];
+	struct netaddr phone6 = un_addr("2001:db8:1::5", 5060), phone4 = un_addr(PHONE_IP, 5060);
+
+	un_netns_enter(fam_addrs);
+	snprintf(text, sizeof(text),
+		 "general: { bindaddr = \"127.0.0.1\"; externip = \"203.0.113.7\";\n"
+		 "  localnet = [ \"127.0.0.2/32\" ]; pbx = \"127.0.0.2:5060\"; };\n"
+		 "rtp: { rtpstart = %d; rtpend = %d; };\n", FAM_START, FAM_END);
+	struct conf *fc = conf_load_string(text, "bindaddr.conf", err);
+	ck_assert_msg(fc != NULL, "%s", err);
+	struct media *fixture = media;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct netaddr at = un_addr(cases[i].bindaddr, 0);
+		media = media_new_at(base, fc, &at);
+		ck_assert_ptr_nonnull(media);
+		ck_assert_uint_eq(media_ports_capacity(media), 4);
+		fam_sdp(sdp, sizeof(sdp), "IP6", "2001:db8:1::5", 4000);
+		osip_message_t *inv = request("INVITE", "v6", 1, "phone.example.net", sdp);
+		ck_assert_msg(media_rewrite(media, inv, false, &phone6, &adv_in, NULL) == cases[i].ipv6_offer,
+			      "bindaddr %s", cases[i].bindaddr);
+		osip_message_free(inv);
+		fam_sdp(sdp, sizeof(sdp), "IP4", PHONE_IP, 4000);
+		inv = request("INVITE", "v4", 1, "phone.example.net", sdp);
+		ck_assert_int_eq(media_rewrite(media, inv, false, &phone4, &adv_in, NULL), MEDIA_DONE);
+		osip_message_free(inv);
+		media_free(media);
+	}
+	media = fixture;
+	conf_free(fc);
+}
+END_TEST
+
 /* An IPv4-only relay (media_new): an IN IP6 offer is refused as before
  * (488), and so is an IPv6 address toward the receiver (503); nothing is
  * kept. */
@@ -1037,6 +1085,7 @@ static Suite *media_suite(void)
 	tcase_add_loop_test(families, phone_of_either_family_calls_the_ipv4_pbx, 0,
 			    (int)(sizeof(fam_cases) / sizeof(fam_cases[0])));
 	tcase_add_test(families, ipv4_only_relay_refuses_ipv6_media);
+	tcase_add_test(families, bindaddr_decides_the_families);
 	suite_add_tcase(s, families);
 	return s;
 }

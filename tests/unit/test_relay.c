@@ -728,13 +728,16 @@ struct fam_case {
 	const char *name;
 	const char *pbx, *phone;   /* the legs' addresses */
 	const char *neighbour;     /* another host: the phone's /64 for IPv6 */
+	bool phone_mux;            /* the phone muxes RTCP on its RTP port, the PBX does not */
 };
 
 static const struct fam_case fam_cases[] = {
-	{ "IPv4 PBX, IPv6 phone", "127.0.0.2", "2001:db8:1::5", "2001:db8:1::6" },
-	{ "IPv6 PBX, IPv6 phone", "2001:db8:2::20", "2001:db8:1::5", "2001:db8:1::6" },
-	{ "IPv6 PBX, IPv4 phone", "2001:db8:2::20", "127.0.0.3", "127.0.0.4" },
-	{ "IPv4 PBX, IPv4 phone", "127.0.0.2", "127.0.0.3", "127.0.0.4" },
+	{ "IPv4 PBX, IPv6 phone", "127.0.0.2", "2001:db8:1::5", "2001:db8:1::6", false },
+	{ "IPv6 PBX, IPv6 phone", "2001:db8:2::20", "2001:db8:1::5", "2001:db8:1::6", false },
+	{ "IPv6 PBX, IPv4 phone", "2001:db8:2::20", "127.0.0.3", "127.0.0.4", false },
+	{ "IPv4 PBX, IPv4 phone", "127.0.0.2", "127.0.0.3", "127.0.0.4", false },
+	{ "IPv4 PBX, IPv6 phone with rtcp-mux", "127.0.0.2", "2001:db8:1::5", "2001:db8:1::6", true },
+	{ "IPv6 PBX, IPv4 phone with rtcp-mux", "2001:db8:2::20", "127.0.0.3", "127.0.0.4", true },
 };
 
 static struct relay *fam_relay(struct event_base *b, int start, int end, const char *v6)
@@ -803,7 +806,7 @@ START_TEST(legs_of_either_family)
 	struct relay_stream *s = relay_stream_open(r);
 	ck_assert_ptr_nonnull(s);
 	relay_stream_set_local(s, &pbx, &pbx_c, false);
-	relay_stream_set_remote(s, true, &phone, NULL, 0, false);
+	relay_stream_set_remote(s, true, &phone, NULL, 0, c->phone_mux);
 
 	/* the phone: probation, then its fourth packet reaches the PBX */
 	for (uint16_t i = 0; i < LATCH_PROBATION; i++)
@@ -821,14 +824,17 @@ START_TEST(legs_of_either_family)
 	for (uint16_t seq = 7; seq < 10; seq++)
 		ck_assert_uint_eq(fam_expect(base, phone_fd, &phone, s, 0), seq);
 
-	/* RTCP on the odd port, both ways: the phone's first RTCP teaches
-	 * where its RTCP comes from */
-	struct netaddr to = fam_relay_addr(&phone, s, 1);
-	un_send(phone_cfd, p, rtcp_packet(p), &to);
+	/* RTCP both ways: the phone's first RTCP teaches where its RTCP comes
+	 * from; a muxing phone sends and hears it on the RTP port, while the
+	 * PBX keeps the odd port (the socket changes with family and kind) */
+	int plus = c->phone_mux ? 0 : 1;
+	int phone_rtcp_fd = c->phone_mux ? phone_fd : phone_cfd;
+	struct netaddr to = fam_relay_addr(&phone, s, plus);
+	un_send(phone_rtcp_fd, p, rtcp_packet(p), &to);
 	fam_expect(base, pbx_cfd, &pbx, s, 1);
 	to = fam_relay_addr(&pbx, s, 1);
 	un_send(pbx_cfd, p, rtcp_packet(p), &to);
-	fam_expect(base, phone_cfd, &phone, s, 1);
+	fam_expect(base, phone_rtcp_fd, &phone, s, plus);
 
 	/* RTP Bleed: another port of the phone's address, and another host
 	 * (for IPv6 the phone's own /64), consistent RTP, after the lock */

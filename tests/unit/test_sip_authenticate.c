@@ -39,6 +39,7 @@ static struct sip_env env;
 static struct sip_auth_counters counters;
 static unsigned changes;
 static struct sockaddr_in phone;
+static struct netaddr source; /* where admit's requests come from: the phone by default */
 
 static time_t clock_t0(void)
 {
@@ -64,6 +65,7 @@ static void setup(void)
 	memset(&counters, 0, sizeof(counters));
 	changes = 0;
 	phone = netaddr_make((struct in_addr){ htonl(0xcb007105) }, 40000); /* 203.0.113.5 */
+	source = netaddr_from_in(&phone);
 }
 
 static void teardown(void)
@@ -115,8 +117,7 @@ static struct admitted admit(const char *text)
 
 	memset(&out, 0, sizeof(out));
 	ck_assert_int_eq(text_parse(text, &req, &why), SIPMSG_OK);
-	struct netaddr from = netaddr_from_in(&phone);
-	out.verdict = sip_authenticate(&env, &counters, req, &from, text, strlen(text), &out.peer,
+	out.verdict = sip_authenticate(&env, &counters, req, &source, text, strlen(text), &out.peer,
 				       &answer);
 	if (out.verdict == ANSWERED) {
 		ck_assert_ptr_nonnull(answer);
@@ -206,6 +207,43 @@ START_TEST(wrong_password_counts_and_bans)
 	}
 	ck_assert_uint_eq(counters.bans, 1);
 	ck_assert(bans_is_banned(env.bans, phone.sin_addr, T0));
+}
+END_TEST
+
+/* Issue 20: the same rules for a phone of each family. Its failures ban
+ * its source; an IPv6 one per banprefix6 (a /64: a neighbour in it is
+ * banned too), an IPv4 one alone. Its REGISTER binds its address. */
+static const struct {
+	const char *src, *neighbour;
+	bool neighbour_banned;
+} family_cases[] = {
+	{ "203.0.113.5", "203.0.113.6", false },
+	{ "2001:db8:5::5", "2001:db8:5::99", true },
+	{ "2001:db8:5::5", "2001:db8:5:1::5", false },
+};
+
+START_TEST(each_family_banned_and_bound)
+{
+	char call_id[16];
+	struct netaddr n;
+
+	ck_assert(netaddr_parse_ip(family_cases[_i].src, &source));
+	source.port = 40000;
+	struct admitted ok = answer_challenge("REGISTER", "sip:203.0.113.1", "reg6", "alice-secret");
+	ck_assert_int_eq(ok.status, 200);
+	const struct binding *b = registrar_lookup(env.registrar, "alice", T0);
+	ck_assert_ptr_nonnull(b);
+	ck_assert(netaddr_same(&b->nat, &source));
+	for (int i = 0; i < 3; i++) {
+		snprintf(call_id, sizeof(call_id), "bad6%d", i);
+		answer_challenge("INVITE", "sip:100@203.0.113.1", call_id, "guess");
+	}
+	ck_assert_uint_eq(counters.failures, 3);
+	ck_assert_uint_eq(counters.bans, 1);
+	ck_assert(bans_is_banned_addr(env.bans, &source, (unsigned)conf->banprefix6, T0));
+	ck_assert(netaddr_parse_ip(family_cases[_i].neighbour, &n));
+	ck_assert_int_eq(bans_is_banned_addr(env.bans, &n, (unsigned)conf->banprefix6, T0),
+			 family_cases[_i].neighbour_banned);
 }
 END_TEST
 
@@ -330,6 +368,7 @@ static Suite *authenticate_suite(void)
 	tcase_add_test(tc, right_credentials_admit_with_the_peer);
 	tcase_add_test(tc, wrong_password_counts_and_bans);
 	tcase_add_test(tc, register_lands_in_the_registrar);
+	tcase_add_loop_test(tc, each_family_banned_and_bound, 0, (int)(sizeof(family_cases) / sizeof(family_cases[0])));
 	tcase_add_test(tc, options_one_fixed_answer);
 	tcase_add_test(tc, in_dialog_only_for_known_dialogs);
 	tcase_add_test(tc, note_dialog_follows_the_call);

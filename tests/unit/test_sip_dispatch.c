@@ -237,6 +237,49 @@ START_TEST(stray_response_is_dropped)
 }
 END_TEST
 
+/* Issue 20: a banned IPv6 source costs nothing either, and the ban covers
+ * its whole /64 (banprefix6): a neighbour in it is dropped unparsed, one
+ * outside it is answered. The same checks for IPv4 (a /32). */
+static const struct {
+	enum sip_path_source from;
+	const char *neighbour;
+	bool neighbour_banned;
+} ban_cases[] = {
+	{ SIP_PATH_FROM_INTERNET, "203.0.113.6", false },
+	{ SIP_PATH_FROM_INTERNET6, "2001:db8:5::77", true },
+	{ SIP_PATH_FROM_INTERNET6, "2001:db8:5:1::5", false },
+};
+
+START_TEST(ban_scope_each_family)
+{
+	struct netaddr src = sip_path_source_addr(ban_cases[_i].from), n;
+	struct sip_path_result r;
+	char via[NETADDR_TEXT_MAX];
+	unsigned prefix6 = (unsigned)sip_path_conf(path)->banprefix6;
+
+	ck_assert(netaddr_parse_ip(ban_cases[_i].neighbour, &n));
+	n.port = 40000;
+	char *text = request("REGISTER", "sip:203.0.113.1", netaddr_print(&n, via), NULL, NULL, NULL);
+	sip_path_run(path, "\r\n\r\n", 4, ban_cases[_i].from, &r); /* fresh tables */
+	sip_path_result_clear(&r);
+	for (int i = 0; i < 5; i++)
+		bans_failure_addr(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW, 5, 600);
+	ck_assert(bans_is_banned_addr(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW));
+	unsigned long banned = counters()->banned;
+	sip_path_run_more(path, text, strlen(text), n, &r);
+	if (ban_cases[_i].neighbour_banned) {
+		ck_assert_int_eq(r.outcome, SIP_PATH_DROPPED);
+		ck_assert_uint_eq(counters()->banned, banned + 1);
+	} else {
+		ck_assert_int_eq(r.outcome, SIP_PATH_ANSWERED);
+		ck_assert_int_eq(r.status, 401);
+		ck_assert_uint_eq(counters()->banned, banned);
+	}
+	sip_path_result_clear(&r);
+	free(text);
+}
+END_TEST
+
 /* ---- a call: the PBX's INVITE out, the phone's answer back ---- */
 
 START_TEST(call_out_and_answer_back)
@@ -539,6 +582,7 @@ static Suite *dispatch_suite(void)
 	tcase_add_test(tc, banned_source_costs_nothing);
 	tcase_add_test(tc, stray_response_is_dropped);
 	tcase_add_test(tc, call_out_and_answer_back);
+	tcase_add_loop_test(tc, ban_scope_each_family, 0, (int)(sizeof(ban_cases) / sizeof(ban_cases[0])));
 	tcase_add_loop_test(tc, call_across_families, 0, (int)(sizeof(call_cases) / sizeof(call_cases[0])));
 	tcase_add_test(tc, call_refused_when_pool_is_empty);
 	tcase_add_test(tc, stream_binding_needs_its_connection);

@@ -180,6 +180,47 @@ START_TEST(stream_in_and_back)
 }
 END_TEST
 
+/* Issue 20: with an IPv6 TCP listener (tcpbind6, as bindaddr "::" gives)
+ * beside the IPv4 one, a phone over IPv6 reaches the dispatcher and what is
+ * sent to it goes back over its connection; the IPv4 listener is still
+ * there. */
+START_TEST(stream_over_ipv6)
+{
+	static const char options[] =
+		"OPTIONS sip:[2001:db8:1::10] SIP/2.0\r\n"
+		"Via: SIP/2.0/TCP [::1]:5060;branch=z9hG4bKedge6;rport\r\n"
+		"From: <sip:probe@[::1]>;tag=e6\r\nTo: <sip:[2001:db8:1::10]>\r\n"
+		"Call-ID: edge-6\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+	char err[256], buf[2048];
+	struct netaddr at, me;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct sip_edge *e;
+
+	ck_assert(netaddr_parse_ip("::1", &conf->tcpbind6));
+	e = sip_edge_new(base, udp, sip_path_dispatch(path), conf, err, sizeof(err));
+	ck_assert_msg(e != NULL, "%s", err);
+	ck_assert_uint_ne(tcp_local(e).sin_port, 0);
+	ck_assert(sip_stream_local(sip_edge_stream(e), SIP_TRANSPORT_TCP, AF_INET6, &at));
+	socklen_t sl = netaddr_to_sockaddr(&at, AF_INET6, &ss);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&ss, sl), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	ck_assert(netaddr_from_sockaddr((struct sockaddr *)&ss, len, &me));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(write(fd, options, strlen(options)), (ssize_t)strlen(options));
+	for (double end = now_s() + 2; now_s() < end && sip_dispatch_counters(sip_path_dispatch(path))->received == 0;)
+		spin(0.01);
+	ck_assert_uint_eq(sip_dispatch_counters(sip_path_dispatch(path))->received, 1);
+	ck_assert_int_eq(sip_edge_transport_to(e, &me), SIP_TRANSPORT_TCP);
+	sip_edge_send(e, "SIP/2.0 200 OK\r\n", 16, &me);
+	ck_assert_int_eq(recv_within(fd, buf, sizeof(buf)), 16);
+	ck_assert(memcmp(buf, "SIP/2.0 200 OK\r\n", 16) == 0);
+	close(fd);
+	sip_edge_free(e);
+}
+END_TEST
+
 /* A reload that enables TCP opens its listener; one without changes keeps it. */
 START_TEST(reconfigure_opens_listener)
 {
@@ -207,6 +248,7 @@ static Suite *sip_edge_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, udp_only);
 	tcase_add_test(tc, stream_in_and_back);
+	tcase_add_test(tc, stream_over_ipv6);
 	tcase_add_test(tc, reconfigure_opens_listener);
 	suite_add_tcase(s, tc);
 	return s;
