@@ -873,9 +873,14 @@ static bool open_group(struct load *ld, const char *name, const struct key *keys
 
 static bool check_general(struct load *ld, const config_setting_t *g, const struct conf *conf)
 {
-	if (!conf->externhost && !conf->has_externip && !conf->has_externip6 && !conf->externip_auto)
+	/* With IPv6 bound, sipnatd can go without: behind a CGNAT there is no
+	 * public IPv4 address to give, and IPv6 needs none (no NAT: the host's
+	 * own address is advertised, as the kernel picks it toward each party,
+	 * even after the ISP changed the prefix). */
+	if (!conf->externhost && !conf->has_externip && !conf->has_externip6 && !conf->externip_auto &&
+	    !conf->has_bindaddr6)
 		return fail(ld, member(ld, g, "externhost"), "externhost",
-			    "one of externhost and externip is required");
+			    "one of externhost and externip is required (or bindaddr \"::\" for IPv6 alone)");
 	if (conf->externip_auto && conf->portmap == CONF_PORTMAP_OFF)
 		return fail(ld, member(ld, g, "externip"), "externip",
 			    "\"auto\" takes the router's address: it needs general.portmap");

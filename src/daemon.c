@@ -534,6 +534,10 @@ static int start(struct daemon *d, struct conf *conf, const struct cmdline *cmd)
 		   conf->rtpstart, conf->rtpend);
 	if (conf->has_bindaddr6)
 		log_notice("listening on %s/udp", netaddr_print(&bind6, err));
+	if (!conf->externhost && !conf->has_externip && !conf->externip_auto)
+		log_notice("no external IPv4 address (neither externhost nor externip): parties on the "
+			   "IPv4 Internet are refused; IPv6 parties are given %s",
+			   conf->has_externip6 ? "externip's IPv6 address" : "this host's own IPv6 address");
 	if (conf->transports & CONF_TRANSPORT_TCP)
 		log_notice("listening on %s/tcp", netaddr_format(&conf->tcpbind, bind));
 	if ((conf->transports & CONF_TRANSPORT_TCP) && conf->tcpbind6.family)

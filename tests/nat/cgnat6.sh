@@ -7,7 +7,8 @@
 #   c6-isp (CGNAT 203.0.113.2; routes 2001:db8:1::/48) --
 #   c6-home (MASQUERADE; ip6tables: NEW in only to [2001:db8:1::10] 5060/udp and
 #            10000-11000/udp) -- c6-lan (sipnatd 192.0.2.10, 2001:db8:1::10,
-#                                bindaddr "::", externip its IPv6 address)
+#                                bindaddr "::"; externip none, or with
+#                                CGNAT6_EXTERNIP=given its IPv6 address)
 #                             `-- c6-pbx (Asterisk 20, chan_pjsip, 192.0.2.20 only)
 #   (netns.sh, router kind cgnat6)
 #
@@ -156,13 +157,18 @@ now() { date +%s.%N; }
 
 # ---------------------------------------------------------------- sipnatd
 # The configuration a user of such a line writes (README "IPv6 when the IPv4
-# address is shared"): bindaddr "::" (both families), externip its IPv6
-# address (IPv6 has no NAT; the site has no public IPv4 address of its own).
+# address is shared"): bindaddr "::" (both families) and nothing else: the
+# site has no public IPv4 address of its own, and IPv6 has no NAT, so
+# sipnatd advertises the address the kernel gives it toward each phone. With
+# CGNAT6_EXTERNIP=given (the second ctest entry) externip names that IPv6
+# address instead, as a user with a fixed prefix may write.
 sipnatd_start() {
+	local externip=""
+	[[ ${CGNAT6_EXTERNIP:-none} == given ]] && externip="externip = \"$SN6\";"
 	cat >"$work/sipnatd.conf" <<EOF
 general: {
   bindaddr = "::"; bindport = 5060;
-  externip = "$SN6";
+  $externip
   localnet = [ "$NETNS_LAN_NET" ];
   pbx = "$PBX_IP:5060";
   allowguest = false;

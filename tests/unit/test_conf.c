@@ -158,7 +158,9 @@ static const struct {
 
 	/* externhost and externip: exactly one */
 	{ "general: {\n" REQ "\n};\n",
-	  NAME ":1: general.externhost: one of externhost and externip is required" },
+	  NAME ":1: general.externhost: one of externhost and externip is required (or bindaddr \"::\" for IPv6 alone)" },
+	{ GX("bindaddr = \"0.0.0.0\";"),
+	  NAME ":1: general.externhost: one of externhost and externip is required (or bindaddr \"::\" for IPv6 alone)" },
 	{ GX("externhost = \"home.example.net\";\n  externip = \"203.0.113.7\";"),
 	  NAME ":4: general.externip: give externhost or externip, not both" },
 
@@ -366,6 +368,9 @@ static const struct {
 	  NULL, "192.168.0.20:5060", NULL, "2001:db8:20::20", NULL, 5060 },
 	{ G("transport = \"udp,tcp\"; tcpbindaddr = \"[2001:db8:1::10]:5070\";"), "tcpbindaddr IPv6", NULL,
 	  "203.0.113.7", NULL, "192.168.0.20:5060", NULL, NULL, "[2001:db8:1::10]:5070", 0 },
+	/* behind a CGNAT: no external IPv4 address to give, IPv6 needs none */
+	{ GX("bindaddr = \"::\";"), "bindaddr :: without externip", "::", NULL, NULL, "192.168.0.20:5060",
+	  NULL, NULL, "[::]:5060", 0 },
 };
 
 START_TEST(test_v6_good)
