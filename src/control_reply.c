@@ -427,8 +427,18 @@ static json_t *status_reply(const struct control_view *v)
 			       "mapped", (json_int_t)st.mapped, "last_error", st.last_error,
 			       "mappings", mapping_runs(e, n, now));
 	free(e);
-	return json_pack("{s:{s:o, s:s}, s:o}", "external", "address", ip_or_null(have_ext, ext),
-			 "source", v->external ? externaddr_source(v->external) : "none", "portmap", pm);
+	/* IPv6 (issue 20): externip's or externhost's AAAA, else the host's own
+	 * address toward each party ("host", no single value to show) */
+	const struct conf *conf = v->env->conf;
+	struct netaddr ext6;
+	char text6[NETADDR_HOST_MAX];
+	bool have_ext6 = v->external && externaddr_get6(v->external, &ext6);
+	const char *source6 = have_ext6 ? (conf->externhost ? "externhost" : "externip")
+			    : conf->has_bindaddr6 ? "host" : "none";
+	return json_pack("{s:{s:o, s:s, s:o, s:s}, s:o}", "external", "address", ip_or_null(have_ext, ext),
+			 "source", v->external ? externaddr_source(v->external) : "none", "address6",
+			 have_ext6 ? json_string(netaddr_ip_text(&ext6, text6)) : json_null(), "source6",
+			 source6, "portmap", pm);
 }
 
 /* ---- reload ---- */

@@ -534,6 +534,11 @@ static void print_status(const json_t *reply)
 		if (strcmp(source, sources[i][0]) == 0)
 			why = sources[i][1];
 	printf("External address: %s (%s)\n", str_of(reply, "external.address"), why);
+	const char *source6 = str_of(reply, "external.source6");
+	if (strcmp(source6, "host") == 0)
+		printf("External IPv6 address: this host's own, toward each party\n");
+	else if (strcmp(source6, "externip") == 0 || strcmp(source6, "externhost") == 0)
+		printf("External IPv6 address: %s (%s)\n", str_of(reply, "external.address6"), source6);
 	if (!json_is_object(pm))
 		fail("unexpected reply from sipnatd: no \"portmap\" object");
 	if (strcmp(str_of(pm, "mode"), "off") == 0) {

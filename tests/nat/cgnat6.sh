@@ -203,8 +203,18 @@ EOF
 		fail "sipnatd (bindaddr \"::\") has no IPv6 UDP socket on 5060 (UDP sockets: $(nsx "$P-lan" ss -Hlun | awk '{print $4}' | tr '\n' ' '))"
 		return 1
 	fi
-	sipnatd_ok=1
 	say "sipnatd listens on $(nsx "$P-lan" ss -Hlun | awk '$4 ~ /:5060$/ {print $4}' | tr '\n' ' ')"
+	# what it says it advertises toward IPv6 phones
+	local want="External IPv6 address: this host's own, toward each party"
+	[[ ${CGNAT6_EXTERNIP:-none} == given ]] && want="External IPv6 address: $SN6 (externip)"
+	local status
+	status=$(ctl status 2>&1)
+	if ! grep -qF "$want" <<<"$status"; then
+		fail "sipnatctl status does not say \"$want\": $(tr '\n' ' ' <<<"$status")"
+		return 1
+	fi
+	say "sipnatctl status: $(grep -F "IPv6" <<<"$status")"
+	sipnatd_ok=1
 }
 
 ctl() { "$sipnatctl" -s "$work/control" "$@"; }

@@ -26,6 +26,7 @@
 #include "bans.h"
 #include "control.h"
 #include "control_reply.h"
+#include "externaddr.h"
 #include "log.h"
 #include "media.h"
 #include "qualify.h"
@@ -383,6 +384,53 @@ START_TEST(bans_reply)
 }
 END_TEST
 
+/* status names the external address of each family (issue 20): externip's
+ * IPv6 one, or, with IPv6 bound and none given, the host's own. */
+START_TEST(status_reply_families)
+{
+	static const struct {
+		const char *general, *address, *address6, *source6;
+	} cases[] = {
+		{ "externip = \"203.0.113.7, 2001:db8:1::10\";", "203.0.113.7", "2001:db8:1::10", "externip" },
+		{ "externip = \"203.0.113.7\";", "203.0.113.7", NULL, "none" },
+		{ "bindaddr = \"::\";", NULL, NULL, "host" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512], err[CONF_ERR_MAX];
+		snprintf(text, sizeof(text),
+			 "general: { localnet = [ \"192.168.1.0/24\" ]; pbx = \"192.168.1.2\"; %s };\n",
+			 cases[i].general);
+		struct conf *conf = conf_load_string(text, "status.conf", err);
+		ck_assert_msg(conf != NULL, "%s", err);
+		struct externaddr *ea = externaddr_new(d.base, NULL, conf);
+		ck_assert_ptr_nonnull(ea);
+		struct sip_env env = d.env;
+		env.conf = conf;
+		struct control_view view = d.view;
+		view.env = &env;
+		view.external = ea;
+		event_base_loop(d.base, EVLOOP_NONBLOCK); /* what externaddr starts at once */
+		json_t *r = control_reply(&view, CONTROL_STATUS, 0);
+		ck_assert_ptr_nonnull(r);
+		const json_t *ext = json_object_get(r, "external");
+		const json_t *a = json_object_get(ext, "address"), *a6 = json_object_get(ext, "address6");
+		if (cases[i].address)
+			ck_assert_str_eq(json_string_value(a), cases[i].address);
+		else
+			ck_assert(json_is_null(a));
+		if (cases[i].address6)
+			ck_assert_str_eq(json_string_value(a6), cases[i].address6);
+		else
+			ck_assert(json_is_null(a6));
+		ck_assert_str_eq(str_at(ext, "source6"), cases[i].source6);
+		json_decref(r);
+		externaddr_free(ea);
+		conf_free(conf);
+	}
+}
+END_TEST
+
 START_TEST(stats_reply)
 {
 	register_alice(time(NULL));
@@ -734,6 +782,7 @@ int main(void)
 	tcase_add_test(tc, registrations_of_odd_bytes);
 	tcase_add_test(tc, bans_reply);
 	tcase_add_test(tc, stats_reply);
+	tcase_add_test(tc, status_reply_families);
 	tcase_add_test(tc, calls_reply);
 	tcase_add_test(tc, error_reply);
 	suite_add_tcase(s, tc);
