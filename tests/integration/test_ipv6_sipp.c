@@ -4,7 +4,8 @@
  * REGISTER, then a call with digest), sipp on 127.0.5.20 the PBX; what each
  * receives is checked in its scenario and, from sipp's message logs, here:
  * the phone sees sipnatd only as [::1] (Via, Contact, SDP), the PBX only as
- * 127.0.5.10.
+ * 127.0.5.10. After a restart the phone's binding is back from the state
+ * file, at its IPv6 address.
  *
  *   LAN (127.0.5.0/24): sipnatd 127.0.5.10 / [::1]:25460 (IPv4 socket on
  *   0.0.0.0), PBX 127.0.5.20:25480. Internet: the phone [::1]:25470.
@@ -180,6 +181,17 @@ START_TEST(ipv6_phone_registers_and_calls_ipv4_pbx)
 	ck_assert_msg(!why[0], "PBX: %s", why);
 	harness_report("ipv6", "IPv6 phone -> IPv4 PBX via bindaddr \"::\": phone received %d, PBX %d messages, no family mixed",
 		       phone_got, pbx_got);
+
+	/* the IPv6 binding outlives a restart (the state file) */
+	ck_assert_int_eq(harness_stop(&daemon_p, SIGTERM, 5000), 0);
+	start_daemon();
+	/* start_daemon waited for "listening on", which comes after this */
+	ck_assert_msg(harness_log_contains(&daemon_p, "restored 1 registration"), "no binding restored");
+	char sock[600];
+	snprintf(sock, sizeof(sock), "%s/control", harness_tmpdir());
+	const char *ctl[] = { SIPNATCTL_BINARY, "-s", sock, "registrations", NULL };
+	ck_assert_int_eq(harness_run(ctl, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "[::1]:" PHONE6_PORT), "sipnatctl registrations after the restart: %s", out);
 }
 END_TEST
 
