@@ -147,7 +147,7 @@ bool advertise_external(const struct advertise *a, int family, struct netaddr *o
 			return true;
 		/* a specific global bindaddr is where the Internet reaches us */
 		if (a->conf->has_bindaddr6 && netaddr_is_specified(&a->conf->bindaddr6) &&
-		    !natdetect_is_private_addr(&a->conf->bindaddr6)) {
+		    !natdetect_is_private(&a->conf->bindaddr6)) {
 			*out = a->conf->bindaddr6;
 			out->port = 0;
 			return true;
@@ -171,7 +171,7 @@ static bool toward6(const struct advertise *a, const struct netaddr *dest, struc
 {
 	const struct conf *conf = a->conf;
 
-	if (classify_is_local_addr(conf, dest)) {
+	if (classify_is_local(conf, dest)) {
 		if (conf->has_localaddr6) {
 			*out = conf->localaddr6;
 			return true;
@@ -185,7 +185,7 @@ static bool toward6(const struct advertise *a, const struct netaddr *dest, struc
 	}
 	if (advertise_external(a, AF_INET6, out))
 		return true;
-	return route_source6_to(dest, out) && !natdetect_is_private_addr(out);
+	return route_source6_to(dest, out) && !natdetect_is_private(out);
 }
 
 bool advertise_toward(const struct advertise *a, const struct netaddr *dest, struct netaddr *out)
@@ -194,7 +194,7 @@ bool advertise_toward(const struct advertise *a, const struct netaddr *dest, str
 		return toward6(a, dest, out);
 	if (dest->family != AF_INET)
 		return false;
-	if (classify_is_local(a->conf, dest->ip.v4))
+	if (classify_is_local(a->conf, dest))
 		return advertise_lan(a, out);
 	return advertise_external(a, AF_INET, out);
 }
