@@ -647,7 +647,7 @@ static enum media_result rewrite_call(struct media *m, osip_message_t *msg, cons
 	/* read once: the rewrite below works on this parse. IN IP6 media only
 	 * when the relay can reach it (else refused as before, 488). */
 	unsigned families = SDP_FAMILY_IP4 | (relay_has_ipv6(m->relay) ? SDP_FAMILY_IP6 : 0);
-	struct sdp_body *sdp = sdp_rewrite_body_load_family(body->body, body->length, families, &info);
+	struct sdp_body *sdp = sdp_rewrite_body_load(body->body, body->length, families, &info);
 	if (!sdp)
 		return refuse_new(m, new_call, MEDIA_BAD_SDP);
 
