@@ -24,18 +24,20 @@ struct advertise {
 	struct event *retry;
 };
 
-/* The address the kernel would use to reach dest: connect() on a UDP socket
- * sends nothing and needs no netlink. */
-static bool route_source_to(const struct sockaddr_in *dest, struct in_addr *out)
+/* The address the kernel would use to reach dest (IPv4): connect() on a UDP
+ * socket sends nothing and needs no netlink. */
+static bool route_source_to(const struct netaddr *dest, struct in_addr *out)
 {
+	struct sockaddr_storage to;
+	socklen_t to_len = netaddr_to_sockaddr(dest, AF_INET, &to);
 	struct sockaddr_in local;
 	socklen_t len = sizeof(local);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = to_len ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 	bool ok = false;
 
 	if (fd < 0)
 		return false;
-	if (connect(fd, (const struct sockaddr *)dest, sizeof(*dest)) == 0 &&
+	if (connect(fd, (const struct sockaddr *)&to, to_len) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&local, &len) == 0 && local.sin_addr.s_addr != 0) {
 		*out = local.sin_addr;
 		ok = true;
@@ -69,7 +71,7 @@ static bool route_source6_to(const struct netaddr *dest, struct netaddr *out)
 static void find_lan(struct advertise *a)
 {
 	const struct conf *conf = a->conf;
-	char pbx[NETADDR_STRLEN], ip[INET_ADDRSTRLEN];
+	char pbx[NETADDR_TEXT_MAX], ip[INET_ADDRSTRLEN];
 	bool had = a->have_lan;
 	struct in_addr before = a->lan;
 
@@ -80,7 +82,7 @@ static void find_lan(struct advertise *a)
 		a->lan = conf->bindaddr;
 		a->have_lan = true;
 	} else if (conf->pbxaddr.family == AF_INET) {
-		a->have_lan = route_source_to(&conf->pbx, &a->lan);
+		a->have_lan = route_source_to(&conf->pbxaddr, &a->lan);
 	} else {
 		/* an IPv6 PBX: its leg is IPv6 (advertise_toward asks the
 		 * kernel per destination); nothing IPv4 to find */
@@ -90,7 +92,7 @@ static void find_lan(struct advertise *a)
 	}
 	if (!a->have_lan) {
 		log_warn("no route to the PBX at %s: cannot tell which LAN address to advertise; set general.localaddr or fix the route (retrying every %d s)",
-			 netaddr_format(&conf->pbx, pbx), ADVERTISE_LAN_RETRY_S);
+			 netaddr_print(&conf->pbxaddr, pbx), ADVERTISE_LAN_RETRY_S);
 		struct timeval tv = { .tv_sec = ADVERTISE_LAN_RETRY_S };
 		evtimer_add(a->retry, &tv);
 		return;

@@ -3,7 +3,6 @@
  * in both notations, and who a source address is (PBX, LAN, trunk, Internet)
  * from the address alone.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +149,7 @@ START_TEST(source_pbx)
 	ck_assert_int_eq(source_of("127.0.10.2", NULL, &peer), SOURCE_PBX);
 	ck_assert_ptr_null(peer);
 	ck_assert_int_eq(source_of("127.0.10.2:4000", NULL, &peer), SOURCE_PBX);
-	ck_assert_uint_eq(ntohs(conf->pbx.sin_port), 5080);
+	ck_assert_uint_eq(conf->pbxaddr.port, 5080);
 }
 END_TEST
 
