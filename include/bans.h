@@ -12,15 +12,13 @@
  *
  * What is counted is a scope: an IPv4 address, or the IPv6 prefix of
  * prefix6 bits that holds the address (issue 20: one host owns a /64 and
- * may send from any address in it). The IPv4 functions are the
- * family-neutral ones for an IPv4 address.
+ * may send from any address in it).
  */
 #ifndef SIPNATD_BANS_H
 #define SIPNATD_BANS_H
 
 #include "netaddr.h"
 
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -31,10 +29,7 @@
 
 struct bans;
 
-#define BANS_PREFIX6_DEFAULT 64
-
 struct ban_entry {
-	struct in_addr addr;         /* an IPv4 scope's address; 0.0.0.0 for IPv6 */
 	struct netaddr_prefix scope; /* either family: a.b.c.d/32 or x:x::/prefix6 */
 	time_t until;
 	unsigned failures;
@@ -43,39 +38,31 @@ struct ban_entry {
 struct bans *bans_new(size_t capacity);
 void bans_free(struct bans *b);
 
-/* Is addr banned at now? */
-bool bans_is_banned(const struct bans *b, struct in_addr addr, time_t now);
+/* The scope addr is counted in: addr/32 for IPv4, addr/prefix6 for IPv6
+ * (prefix6 clamped to 1..128). Give the same prefix6 everywhere
+ * (general.banprefix6): entries made under another length are not found and
+ * are forgotten as the table turns over. In the three functions below a
+ * family-0 addr is never banned, never counted, always allowed. */
+struct netaddr_prefix bans_scope(const struct netaddr *addr, unsigned prefix6);
 
-/* Count an authentication failure. Returns true when this one starts a ban
- * (the caller logs it once). banafter or bantime_s 0 = never ban. */
-bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter, int bantime_s);
+/* Is addr's scope banned at now? */
+bool bans_is_banned(const struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now);
 
-/* May addr be sent another challenge now? Counts it when it may. */
-bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now);
+/* Count an authentication failure against addr's scope. Returns true when
+ * this one starts a ban (the caller logs it once). banafter or bantime_s
+ * 0 = never ban. */
+bool bans_failure(struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now,
+		  int banafter, int bantime_s);
+
+/* May addr's scope be sent another challenge now? Counts it when it may. */
+bool bans_challenge_allowed(struct bans *b, const struct netaddr *addr, unsigned prefix6,
+			    time_t now);
 
 /* How many scopes (addresses, IPv6 prefixes) are banned at now. */
 size_t bans_active(const struct bans *b, time_t now);
 
 /* Up to max scopes (either family) banned at now, into out; returns how many. */
 size_t bans_list(const struct bans *b, time_t now, struct ban_entry *out, size_t max);
-
-/* ---- either family ---- */
-
-/* The scope addr is counted in: addr/32 for IPv4, addr/prefix6 for IPv6
- * (prefix6 clamped to 1..128). */
-struct netaddr_prefix bans_scope(const struct netaddr *addr, unsigned prefix6);
-
-/* bans_is_banned, bans_failure and bans_challenge_allowed for an address of
- * either family, counted in bans_scope(addr, prefix6). Give the same prefix6
- * everywhere (general.banprefix6): entries made under another length are
- * not found and are forgotten as the table turns over. A family-0 addr is
- * never banned, never counted, always allowed. */
-bool bans_is_banned_addr(const struct bans *b, const struct netaddr *addr, unsigned prefix6,
-			 time_t now);
-bool bans_failure_addr(struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now,
-		       int banafter, int bantime_s);
-bool bans_challenge_allowed_addr(struct bans *b, const struct netaddr *addr, unsigned prefix6,
-				 time_t now);
 
 /* Forget all bans (a reload that turns banning off). */
 void bans_clear(struct bans *b);

@@ -114,7 +114,7 @@ struct conf {
 	int portmaplease_s;    /* lease asked for each mapping (0 = permanent) */
 	struct conf_net *localnet;
 	size_t localnet_count;
-	struct sockaddr_in pbx;    /* an IPv4 PBX; family 0 when the PBX is IPv6 */
+	struct netaddr pbxaddr;    /* general.pbx, either family, with its port */
 	bool has_localaddr;
 	struct in_addr localaddr;
 
@@ -128,7 +128,6 @@ struct conf {
 	struct netaddr externip6;
 	bool has_localaddr6;
 	struct netaddr localaddr6;
-	struct netaddr pbxaddr;    /* general.pbx, either family, with its port */
 	char *realm;
 	bool allowguest;
 	bool alwaysauthreject;

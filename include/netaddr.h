@@ -39,8 +39,6 @@ bool netaddr_parse_port(const char *text, uint16_t *out);
 /* Build a sockaddr_in from an address and a port in host order. */
 struct sockaddr_in netaddr_make(struct in_addr ip, uint16_t port);
 
-bool netaddr_equal(const struct sockaddr_in *a, const struct sockaddr_in *b);
-
 /* ---- family-neutral addresses ---- */
 
 /* An IPv4 or IPv6 address and a port. A value: copy it, compare it with

@@ -22,7 +22,7 @@ struct trunks *trunks_new(struct event_base *base, struct dnscache *cache, const
 /* Adopt a new configuration (reload); the old conf may be freed after. */
 void trunks_reconfigure(struct trunks *t, const struct conf *conf);
 
-/* classify_trunk_addr_fn: the peer whose resolved host is addr (compared by
+/* classify_trunk_fn: the peer whose resolved host is addr (compared by
  * IP, either family), or NULL. */
 const struct conf_peer *trunks_match_cb(void *arg, const struct netaddr *addr);
 

@@ -24,18 +24,20 @@ struct advertise {
 	struct event *retry;
 };
 
-/* The address the kernel would use to reach dest: connect() on a UDP socket
- * sends nothing and needs no netlink. */
-static bool route_source_to(const struct sockaddr_in *dest, struct in_addr *out)
+/* The address the kernel would use to reach dest (IPv4): connect() on a UDP
+ * socket sends nothing and needs no netlink. */
+static bool route_source_to(const struct netaddr *dest, struct in_addr *out)
 {
+	struct sockaddr_storage to;
+	socklen_t to_len = netaddr_to_sockaddr(dest, AF_INET, &to);
 	struct sockaddr_in local;
 	socklen_t len = sizeof(local);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = to_len ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
 	bool ok = false;
 
 	if (fd < 0)
 		return false;
-	if (connect(fd, (const struct sockaddr *)dest, sizeof(*dest)) == 0 &&
+	if (connect(fd, (const struct sockaddr *)&to, to_len) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&local, &len) == 0 && local.sin_addr.s_addr != 0) {
 		*out = local.sin_addr;
 		ok = true;
@@ -69,7 +71,7 @@ static bool route_source6_to(const struct netaddr *dest, struct netaddr *out)
 static void find_lan(struct advertise *a)
 {
 	const struct conf *conf = a->conf;
-	char pbx[NETADDR_STRLEN], ip[INET_ADDRSTRLEN];
+	char pbx[NETADDR_TEXT_MAX], ip[INET_ADDRSTRLEN];
 	bool had = a->have_lan;
 	struct in_addr before = a->lan;
 
@@ -80,7 +82,7 @@ static void find_lan(struct advertise *a)
 		a->lan = conf->bindaddr;
 		a->have_lan = true;
 	} else if (conf->pbxaddr.family == AF_INET) {
-		a->have_lan = route_source_to(&conf->pbx, &a->lan);
+		a->have_lan = route_source_to(&conf->pbxaddr, &a->lan);
 	} else {
 		/* an IPv6 PBX: its leg is IPv6 (advertise_toward asks the
 		 * kernel per destination); nothing IPv4 to find */
@@ -90,7 +92,7 @@ static void find_lan(struct advertise *a)
 	}
 	if (!a->have_lan) {
 		log_warn("no route to the PBX at %s: cannot tell which LAN address to advertise; set general.localaddr or fix the route (retrying every %d s)",
-			 netaddr_format(&conf->pbx, pbx), ADVERTISE_LAN_RETRY_S);
+			 netaddr_print(&conf->pbxaddr, pbx), ADVERTISE_LAN_RETRY_S);
 		struct timeval tv = { .tv_sec = ADVERTISE_LAN_RETRY_S };
 		evtimer_add(a->retry, &tv);
 		return;
@@ -147,7 +149,7 @@ bool advertise_external(const struct advertise *a, int family, struct netaddr *o
 			return true;
 		/* a specific global bindaddr is where the Internet reaches us */
 		if (a->conf->has_bindaddr6 && netaddr_is_specified(&a->conf->bindaddr6) &&
-		    !natdetect_is_private_addr(&a->conf->bindaddr6)) {
+		    !natdetect_is_private(&a->conf->bindaddr6)) {
 			*out = a->conf->bindaddr6;
 			out->port = 0;
 			return true;
@@ -171,7 +173,7 @@ static bool toward6(const struct advertise *a, const struct netaddr *dest, struc
 {
 	const struct conf *conf = a->conf;
 
-	if (classify_is_local_addr(conf, dest)) {
+	if (classify_is_local(conf, dest)) {
 		if (conf->has_localaddr6) {
 			*out = conf->localaddr6;
 			return true;
@@ -185,7 +187,7 @@ static bool toward6(const struct advertise *a, const struct netaddr *dest, struc
 	}
 	if (advertise_external(a, AF_INET6, out))
 		return true;
-	return route_source6_to(dest, out) && !natdetect_is_private_addr(out);
+	return route_source6_to(dest, out) && !natdetect_is_private(out);
 }
 
 bool advertise_toward(const struct advertise *a, const struct netaddr *dest, struct netaddr *out)
@@ -194,7 +196,7 @@ bool advertise_toward(const struct advertise *a, const struct netaddr *dest, str
 		return toward6(a, dest, out);
 	if (dest->family != AF_INET)
 		return false;
-	if (classify_is_local(a->conf, dest->ip.v4))
+	if (classify_is_local(a->conf, dest))
 		return advertise_lan(a, out);
 	return advertise_external(a, AF_INET, out);
 }

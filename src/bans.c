@@ -134,31 +134,13 @@ static struct slot *find_or_take(struct bans *b, const struct netaddr_prefix *sc
 	return victim;
 }
 
-static struct netaddr from_v4(struct in_addr addr)
-{
-	struct netaddr a;
-
-	memset(&a, 0, sizeof(a));
-	a.family = AF_INET;
-	a.ip.v4 = addr;
-	return a;
-}
-
-bool bans_is_banned_addr(const struct bans *b, const struct netaddr *addr, unsigned prefix6,
-			 time_t now)
+bool bans_is_banned(const struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now)
 {
 	if (addr->family != AF_INET && addr->family != AF_INET6)
 		return false;
 	struct netaddr_prefix scope = bans_scope(addr, prefix6);
 	const struct slot *s = find(b, &scope);
 	return s && s->banned_until > now;
-}
-
-bool bans_is_banned(const struct bans *b, struct in_addr addr, time_t now)
-{
-	struct netaddr a = from_v4(addr);
-
-	return bans_is_banned_addr(b, &a, BANS_PREFIX6_DEFAULT, now);
 }
 
 /*
@@ -185,8 +167,8 @@ static bool bucket_overflows(struct slot *s, time_t now, int banafter, int banti
 	return s->level_milli >= (int64_t)banafter * 1000;
 }
 
-bool bans_failure_addr(struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now,
-		       int banafter, int bantime_s)
+bool bans_failure(struct bans *b, const struct netaddr *addr, unsigned prefix6, time_t now,
+		  int banafter, int bantime_s)
 {
 	if (banafter <= 0 || bantime_s <= 0)
 		return false;
@@ -210,15 +192,8 @@ bool bans_failure_addr(struct bans *b, const struct netaddr *addr, unsigned pref
 	return false;
 }
 
-bool bans_failure(struct bans *b, struct in_addr addr, time_t now, int banafter, int bantime_s)
-{
-	struct netaddr a = from_v4(addr);
-
-	return bans_failure_addr(b, &a, BANS_PREFIX6_DEFAULT, now, banafter, bantime_s);
-}
-
-bool bans_challenge_allowed_addr(struct bans *b, const struct netaddr *addr, unsigned prefix6,
-				 time_t now)
+bool bans_challenge_allowed(struct bans *b, const struct netaddr *addr, unsigned prefix6,
+			    time_t now)
 {
 	if (addr->family != AF_INET && addr->family != AF_INET6)
 		return true;
@@ -236,13 +211,6 @@ bool bans_challenge_allowed_addr(struct bans *b, const struct netaddr *addr, uns
 		return false;
 	s->challenges++;
 	return true;
-}
-
-bool bans_challenge_allowed(struct bans *b, struct in_addr addr, time_t now)
-{
-	struct netaddr a = from_v4(addr);
-
-	return bans_challenge_allowed_addr(b, &a, BANS_PREFIX6_DEFAULT, now);
 }
 
 size_t bans_active(const struct bans *b, time_t now)
@@ -263,8 +231,6 @@ size_t bans_list(const struct bans *b, time_t now, struct ban_entry *out, size_t
 		const struct slot *s = &b->slots[i];
 		if (s->scope.net.family && s->banned_until > now) {
 			memset(&out[n], 0, sizeof(out[n]));
-			if (s->scope.net.family == AF_INET)
-				out[n].addr = s->scope.net.ip.v4;
 			out[n].scope = s->scope;
 			out[n].until = s->banned_until;
 			out[n].failures = s->failures;

@@ -7,8 +7,6 @@
 
 #include "netaddr.h"
 
-#include <arpa/inet.h>
-
 /* The IPv6 nets that are LAN when localnet names no IPv6 prefix. */
 static const struct {
 	uint8_t first, mask; /* the first byte, and which of its bits count */
@@ -27,7 +25,7 @@ static bool classify_default_lan6(const struct in6_addr *a)
 	return false;
 }
 
-bool classify_is_local_addr(const struct conf *conf, const struct netaddr *addr)
+bool classify_is_local(const struct conf *conf, const struct netaddr *addr)
 {
 	bool any_ipv6 = false;
 
@@ -39,14 +37,6 @@ bool classify_is_local_addr(const struct conf *conf, const struct netaddr *addr)
 			return true;
 	}
 	return addr->family == AF_INET6 && !any_ipv6 && classify_default_lan6(&addr->ip.v6);
-}
-
-bool classify_is_local(const struct conf *conf, struct in_addr addr)
-{
-	struct sockaddr_in sin = netaddr_make(addr, 0);
-	struct netaddr a = netaddr_from_in(&sin);
-
-	return classify_is_local_addr(conf, &a);
 }
 
 /* A peer whose host is an address literal equal to addr. */
@@ -62,9 +52,9 @@ static const struct conf_peer *classify_peer_by_literal(const struct conf *conf,
 	return NULL;
 }
 
-enum source_kind classify_source_addr(const struct conf *conf, const struct netaddr *addr,
-				      classify_trunk_addr_fn trunk_match, void *arg,
-				      const struct conf_peer **peer)
+enum source_kind classify_source(const struct conf *conf, const struct netaddr *addr,
+				 classify_trunk_fn trunk_match, void *arg,
+				 const struct conf_peer **peer)
 {
 	*peer = NULL;
 	/* The PBX may send from another port than the one it listens on. */
@@ -78,33 +68,9 @@ enum source_kind classify_source_addr(const struct conf *conf, const struct neta
 		if (*peer)
 			return SOURCE_TRUNK;
 	}
-	if (classify_is_local_addr(conf, addr))
+	if (classify_is_local(conf, addr))
 		return SOURCE_LAN;
 	return SOURCE_INTERNET;
-}
-
-/* The IPv4 trunk_match of the older API, behind the family-neutral one. */
-struct classify_v4_match {
-	classify_trunk_fn fn;
-	void *arg;
-};
-
-static const struct conf_peer *classify_v4_match_cb(void *arg, const struct netaddr *addr)
-{
-	const struct classify_v4_match *m = arg;
-
-	return addr->family == AF_INET ? m->fn(m->arg, addr->ip.v4) : NULL;
-}
-
-enum source_kind classify_source(const struct conf *conf, struct in_addr addr,
-				 classify_trunk_fn trunk_match, void *arg,
-				 const struct conf_peer **peer)
-{
-	struct sockaddr_in sin = netaddr_make(addr, 0);
-	struct netaddr a = netaddr_from_in(&sin);
-	struct classify_v4_match m = { trunk_match, arg };
-
-	return classify_source_addr(conf, &a, trunk_match ? classify_v4_match_cb : NULL, &m, peer);
 }
 
 const char *classify_source_name(enum source_kind kind)

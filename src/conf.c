@@ -381,15 +381,14 @@ static const char *parse_pbx(const char *text, void *obj)
 			conf->pbxaddr.port = SIP_DEFAULT_PORT;
 		if (!netaddr_is_specified(&conf->pbxaddr))
 			return "not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port";
-		memset(&conf->pbx, 0, sizeof(conf->pbx));
 		return NULL;
 	}
+	memset(&conf->pbxaddr, 0, sizeof(conf->pbxaddr));
 	if (!split_host_port(text, host, sizeof(host), &port) ||
-	    !parse_ipv4(host, &conf->pbx.sin_addr))
+	    !parse_ipv4(host, &conf->pbxaddr.ip.v4))
 		return "not an address: want a.b.c.d, a.b.c.d:port, an IPv6 address or [IPv6]:port";
-	conf->pbx.sin_family = AF_INET;
-	conf->pbx.sin_port = htons(port);
-	conf->pbxaddr = netaddr_from_in(&conf->pbx);
+	conf->pbxaddr.family = AF_INET;
+	conf->pbxaddr.port = port;
 	return NULL;
 }
 

@@ -66,13 +66,6 @@ static json_t *address(const struct netaddr *addr)
 	return json_string(netaddr_print(addr, text));
 }
 
-static json_t *address_in(const struct sockaddr_in *sa)
-{
-	struct netaddr addr = netaddr_from_in(sa);
-
-	return address(&addr);
-}
-
 json_t *control_reply_error(const char *why)
 {
 	return json_pack("{s:s}", "error", why);
@@ -123,7 +116,7 @@ static json_t *peers_reply(const struct control_view *v, time_t now)
 		if (json_array_append_new(list, peer_json(v, &v->env->conf->peers[i], now)) != 0)
 			goto fail;
 	json_t *pbx = json_pack("{s:s, s:s, s:o, s:b, s:n}", "name", PBX_NAME, "kind", "pbx", "host",
-				address_in(&v->env->conf->pbx), "qualify", 1, "bindings");
+				address(&v->env->conf->pbxaddr), "qualify", 1, "bindings");
 	if (!pbx || json_array_append_new(list, peer_status(v, PBX_NAME, true, pbx)) != 0)
 		goto fail;
 	return json_pack("{s:o}", "peers", list);

@@ -155,9 +155,7 @@ static bool still_watched(void *arg, const char *name)
 
 static void watch_pbx(struct daemon *d)
 {
-	struct netaddr pbx = netaddr_from_in(&d->conf->pbx);
-
-	qualify_watch(d->qualify, "PBX", NULL, &pbx, PBX_QUALIFY_S);
+	qualify_watch(d->qualify, "PBX", NULL, &d->conf->pbxaddr, PBX_QUALIFY_S);
 }
 
 /* Peers with qualify = true are pinged where sipnatd would send to them: a

@@ -376,7 +376,7 @@ static void update_legs(struct media *m, struct session *s, const struct sdp_inf
 		} else {
 			/* a private SDP address cannot be where a remote party's
 			 * media comes from: only its signalling IP is a candidate */
-			bool private = natdetect_is_private_addr(&st->conn);
+			bool private = natdetect_is_private(&st->conn);
 			bool reachable = netaddr_same_ip(&st->conn, signal_src) || !private;
 			/* hold (c=0.0.0.0 or c=::) is no new address: the lock stays */
 			bool live = netaddr_is_specified(&st->conn);
@@ -489,7 +489,7 @@ static unsigned sdp_evidence(const struct sdp_info *info, const struct netaddr *
 
 	for (size_t i = 0; i < info->count; i++)
 		if (info->streams[i].port != 0)
-			reasons |= natdetect_sdp_addr(&info->streams[i].conn, src);
+			reasons |= natdetect_sdp(&info->streams[i].conn, src);
 	return reasons;
 }
 
@@ -521,7 +521,7 @@ static enum media_result without_sdp(struct media *m, const osip_message_t *msg,
 		add_session(m, s);
 	}
 	if (s && !from_local)
-		note_evidence(s, natdetect_signalling_addr(msg, signal_src));
+		note_evidence(s, natdetect_signalling(msg, signal_src));
 	return MEDIA_DONE;
 }
 
@@ -647,7 +647,7 @@ static enum media_result rewrite_call(struct media *m, osip_message_t *msg, cons
 	/* read once: the rewrite below works on this parse. IN IP6 media only
 	 * when the relay can reach it (else refused as before, 488). */
 	unsigned families = SDP_FAMILY_IP4 | (relay_has_ipv6(m->relay) ? SDP_FAMILY_IP6 : 0);
-	struct sdp_body *sdp = sdp_rewrite_body_load_family(body->body, body->length, families, &info);
+	struct sdp_body *sdp = sdp_rewrite_body_load(body->body, body->length, families, &info);
 	if (!sdp)
 		return refuse_new(m, new_call, MEDIA_BAD_SDP);
 
@@ -678,8 +678,7 @@ static enum media_result rewrite_call(struct media *m, osip_message_t *msg, cons
 		return MEDIA_DONE;
 	s->hold = sdp_rewrite_is_hold(&info);
 	if (!from_local)
-		note_evidence(s, natdetect_signalling_addr(msg, signal_src) |
-				 sdp_evidence(&info, signal_src));
+		note_evidence(s, natdetect_signalling(msg, signal_src) | sdp_evidence(&info, signal_src));
 	update_legs(m, s, &info, from_local, signal_src);
 	return MEDIA_DONE;
 }

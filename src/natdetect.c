@@ -60,7 +60,7 @@ static bool natdetect_is_private_v6(const struct in6_addr *a)
 	return false;
 }
 
-bool natdetect_is_private_addr(const struct netaddr *addr)
+bool natdetect_is_private(const struct netaddr *addr)
 {
 	if (addr->family == AF_INET)
 		return natdetect_is_private_v4(addr->ip.v4);
@@ -69,13 +69,8 @@ bool natdetect_is_private_addr(const struct netaddr *addr)
 	return false;
 }
 
-bool natdetect_is_private(struct in_addr addr)
-{
-	return natdetect_is_private_v4(addr);
-}
-
-unsigned natdetect_claim_addr(const struct netaddr *src, const char *host, const char *port,
-			      unsigned bit)
+unsigned natdetect_claim(const struct netaddr *src, const char *host, const char *port,
+			 unsigned bit)
 {
 	struct netaddr ip;
 	uint16_t p = SIP_DEFAULT_PORT;
@@ -90,38 +85,23 @@ unsigned natdetect_claim_addr(const struct netaddr *src, const char *host, const
 	return p == src->port ? 0 : bit;
 }
 
-unsigned natdetect_claim(const struct sockaddr_in *src, const char *host, const char *port,
-			 unsigned bit)
-{
-	struct netaddr a = netaddr_from_in(src);
-
-	return natdetect_claim_addr(&a, host, port, bit);
-}
-
-unsigned natdetect_signalling(const osip_message_t *msg, const struct sockaddr_in *src)
-{
-	struct netaddr a = netaddr_from_in(src);
-
-	return natdetect_signalling_addr(msg, &a);
-}
-
-unsigned natdetect_signalling_addr(const osip_message_t *msg, const struct netaddr *src)
+unsigned natdetect_signalling(const osip_message_t *msg, const struct netaddr *src)
 {
 	unsigned reasons = 0;
 
 	if (MSG_IS_REQUEST(msg)) {
 		const osip_via_t *via = osip_list_get(&msg->vias, 0);
 		if (via)
-			reasons |= natdetect_claim_addr(src, via->host, via->port, NATDETECT_VIA);
+			reasons |= natdetect_claim(src, via->host, via->port, NATDETECT_VIA);
 	}
 	const osip_contact_t *contact = osip_list_get(&msg->contacts, 0);
 	if (contact && contact->url)
-		reasons |= natdetect_claim_addr(src, contact->url->host, contact->url->port,
-						NATDETECT_CONTACT);
+		reasons |= natdetect_claim(src, contact->url->host, contact->url->port,
+					   NATDETECT_CONTACT);
 	return reasons;
 }
 
-unsigned natdetect_sdp_addr(const struct netaddr *sdp_addr, const struct netaddr *src_ip)
+unsigned natdetect_sdp(const struct netaddr *sdp_addr, const struct netaddr *src_ip)
 {
 	if (!netaddr_is_specified(sdp_addr))
 		return 0; /* hold (0.0.0.0, ::) says nothing about where the party is */
@@ -129,15 +109,7 @@ unsigned natdetect_sdp_addr(const struct netaddr *sdp_addr, const struct netaddr
 	 * private network that reaches sipnatd directly) */
 	if (netaddr_same_ip(sdp_addr, src_ip))
 		return 0;
-	return natdetect_is_private_addr(sdp_addr) ? NATDETECT_SDP_PRIVATE : NATDETECT_SDP_OTHER;
-}
-
-unsigned natdetect_sdp(struct in_addr sdp_addr, struct in_addr src_ip)
-{
-	struct sockaddr_in s = netaddr_make(sdp_addr, 0), r = netaddr_make(src_ip, 0);
-	struct netaddr a = netaddr_from_in(&s), b = netaddr_from_in(&r);
-
-	return natdetect_sdp_addr(&a, &b);
+	return natdetect_is_private(sdp_addr) ? NATDETECT_SDP_PRIVATE : NATDETECT_SDP_OTHER;
 }
 
 const char *natdetect_describe(unsigned reasons, char *buf, size_t len)
@@ -169,8 +141,8 @@ const char *natdetect_describe(unsigned reasons, char *buf, size_t len)
 	return buf;
 }
 
-bool natdetect_force_rport_addr(unsigned nat, const struct netaddr *src, const char *via_host,
-				const char *via_port)
+bool natdetect_force_rport(unsigned nat, const struct netaddr *src, const char *via_host,
+			   const char *via_port)
 {
 	if (nat & CONF_NAT_FORCE_RPORT)
 		return true;
@@ -180,17 +152,9 @@ bool natdetect_force_rport_addr(unsigned nat, const struct netaddr *src, const c
 		struct netaddr ip;
 		if (!via_host || !netaddr_parse_ip(via_host, &ip))
 			return true;
-		return natdetect_claim_addr(src, via_host, via_port, NATDETECT_VIA) != 0;
+		return natdetect_claim(src, via_host, via_port, NATDETECT_VIA) != 0;
 	}
 	return false;
-}
-
-bool natdetect_force_rport(unsigned nat, const struct sockaddr_in *src, const char *via_host,
-			   const char *via_port)
-{
-	struct netaddr a = netaddr_from_in(src);
-
-	return natdetect_force_rport_addr(nat, &a, via_host, via_port);
 }
 
 bool natdetect_peer_warning(const struct conf_peer *peer, char *buf, size_t len)

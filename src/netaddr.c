@@ -94,11 +94,6 @@ struct sockaddr_in netaddr_make(struct in_addr ip, uint16_t port)
 	return sa;
 }
 
-bool netaddr_equal(const struct sockaddr_in *a, const struct sockaddr_in *b)
-{
-	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
-}
-
 /* ---- family-neutral addresses ---- */
 
 static const uint8_t v4mapped_head[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

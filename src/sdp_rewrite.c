@@ -310,7 +310,6 @@ static int sdp_parse_rtcp(const char *value, unsigned families, struct sdp_strea
 		if (strcasecmp(word[1], "IN") != 0 ||
 		    !sdp_parse_addr(word[2], word[3], families, &s->rtcp_conn))
 			return -1;
-		s->rtcp_addr.s_addr = s->rtcp_conn.family == AF_INET ? s->rtcp_conn.ip.v4.s_addr : 0;
 	}
 	s->rtcp_conn.port = s->rtcp_port;
 	return 0;
@@ -350,10 +349,7 @@ static int sdp_collect(sdp_message_t *sdp, unsigned families, struct sdp_info *i
 		if (!conn || !sdp_conn_addr(conn, families, &s->conn))
 			return -1;
 		s->conn.port = s->port;
-		if (s->conn.family == AF_INET)
-			s->addr = s->conn.ip.v4;
 		s->rtcp_port = (uint16_t)(s->port + 1);
-		s->rtcp_addr = s->addr;
 		s->rtcp_conn = s->conn;
 		s->rtcp_conn.port = s->rtcp_port;
 		rtcp = sdp_attr_find(&m->a_attributes, "rtcp");
@@ -379,9 +375,6 @@ static int sdp_set(char **field, const char *value)
 struct sdp_target {
 	const char *addrtype;       /* "IP4" or "IP6" */
 	char addr[NETADDR_HOST_MAX];
-	/* the family-neutral rewrite: a hold address of either family
-	 * becomes the target family's; else only 0.0.0.0 is hold (R19) */
-	bool any_family;
 };
 
 static int sdp_conn_set(sdp_connection_t *c, const char *addrtype, const char *addr)
@@ -396,8 +389,8 @@ static int sdp_conn_set(sdp_connection_t *c, const char *addrtype, const char *a
 	return 0;
 }
 
-/* c= to the target, unless it is a hold address (RFC 2543 hold, R19):
- * that stays, in the target's family. */
+/* c= to the target, unless it is a hold address (RFC 2543 hold, R19;
+ * 0.0.0.0 or an IN IP6 ::): that stays, in the target's family. */
 static int sdp_conn_rewrite(sdp_connection_t *c, const struct sdp_target *t)
 {
 	struct in_addr was;
@@ -409,7 +402,7 @@ static int sdp_conn_rewrite(sdp_connection_t *c, const struct sdp_target *t)
 			return 0;
 		return sdp_conn_set(c, "IP6", "::");
 	}
-	if (t->any_family && c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
+	if (c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
 	    sdp_parse_ipv6(c->c_addr, &was6) && !netaddr_is_specified(&was6)) {
 		if (to_ip6)
 			return 0;
@@ -418,20 +411,15 @@ static int sdp_conn_rewrite(sdp_connection_t *c, const struct sdp_target *t)
 	return sdp_conn_set(c, t->addrtype, t->addr);
 }
 
-/* The target of params: advertise when set, else the IPv4 addr. */
+/* The target of params: its advertise, which must have a family. */
 static int sdp_target_of(const struct sdp_rewrite_params *params, struct sdp_target *t)
 {
 	memset(t, 0, sizeof(*t));
-	if (params->advertise.family == AF_INET || params->advertise.family == AF_INET6) {
-		t->any_family = true;
-		t->addrtype = params->advertise.family == AF_INET6 ? "IP6" : "IP4";
-		netaddr_ip_text(&params->advertise, t->addr);
-		return 0;
-	}
-	if (params->advertise.family != 0)
+	if (params->advertise.family != AF_INET && params->advertise.family != AF_INET6)
 		return -1;
-	t->addrtype = "IP4";
-	return inet_ntop(AF_INET, &params->addr, t->addr, sizeof(t->addr)) ? 0 : -1;
+	t->addrtype = params->advertise.family == AF_INET6 ? "IP6" : "IP4";
+	netaddr_ip_text(&params->advertise, t->addr);
+	return 0;
 }
 
 /* Remove ICE from attrs; a=rtcp gets rtcp_value, or goes when it is NULL. */
@@ -509,13 +497,8 @@ struct sdp_body {
 	struct sdp_info info;
 };
 
-struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, struct sdp_info *info)
-{
-	return sdp_rewrite_body_load_family(body, len, SDP_FAMILY_IP4, info);
-}
-
-struct sdp_body *sdp_rewrite_body_load_family(const char *body, size_t len, unsigned families,
-					      struct sdp_info *info)
+struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned families,
+				       struct sdp_info *info)
 {
 	struct sdp_body *b;
 
@@ -573,15 +556,9 @@ void sdp_rewrite_body_free(struct sdp_body *b)
 	free(b);
 }
 
-int sdp_rewrite_inspect(const char *body, size_t len, struct sdp_info *info)
+int sdp_rewrite_inspect(const char *body, size_t len, unsigned families, struct sdp_info *info)
 {
-	return sdp_rewrite_inspect_family(body, len, SDP_FAMILY_IP4, info);
-}
-
-int sdp_rewrite_inspect_family(const char *body, size_t len, unsigned families,
-			       struct sdp_info *info)
-{
-	struct sdp_body *b = sdp_rewrite_body_load_family(body, len, families, info);
+	struct sdp_body *b = sdp_rewrite_body_load(body, len, families, info);
 
 	if (!b)
 		return -1;
@@ -589,8 +566,8 @@ int sdp_rewrite_inspect_family(const char *body, size_t len, unsigned families,
 	return 0;
 }
 
-int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *params, char **out,
-		size_t *out_len)
+int sdp_rewrite(const char *body, size_t len, unsigned families,
+		const struct sdp_rewrite_params *params, char **out, size_t *out_len)
 {
 	struct sdp_info info;
 	struct sdp_body *b;
@@ -603,7 +580,7 @@ int sdp_rewrite(const char *body, size_t len, const struct sdp_rewrite_params *p
 	if (!params)
 		return -1;
 	/* the same checks as sdp_rewrite_inspect: what it refuses is never forwarded */
-	b = sdp_rewrite_body_load(body, len, &info);
+	b = sdp_rewrite_body_load(body, len, families, &info);
 	if (!b)
 		return -1;
 	rc = sdp_rewrite_body_rewrite(b, params, out, out_len);
@@ -623,11 +600,7 @@ bool sdp_rewrite_is_hold(const struct sdp_info *info)
 		if (s->port == 0)
 			continue; /* a rejected stream is neither held nor live */
 		active++;
-		/* conn says it for either family; a stream filled in by hand
-		 * through the IPv4 fields alone has addr */
-		bool live = s->conn.family ? netaddr_is_specified(&s->conn)
-					   : s->addr.s_addr != htonl(INADDR_ANY);
-		if (s->direction == SDP_SENDRECV && live)
+		if (s->direction == SDP_SENDRECV && netaddr_is_specified(&s->conn))
 			return false;
 	}
 	return active > 0;

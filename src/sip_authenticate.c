@@ -68,7 +68,7 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 	/* One fixed answer whatever the Request-URI says: no extension shows
 	 * (R31). Only the budget keeps it from being a free amplifier. */
 	if (MSG_IS_OPTIONS(req)) {
-		if (!bans_challenge_allowed_addr(env->bans, src, prefix6, now))
+		if (!bans_challenge_allowed(env->bans, src, prefix6, now))
 			return DROPPED;
 		*answer = sip_reply_build(req, 200, NULL);
 		if (*answer) {
@@ -87,13 +87,13 @@ enum admission sip_authenticate(const struct sip_env *env, struct sip_auth_count
 			log_limited(&auth_log_limit, LOG_NOTICE,
 				    "authentication failed: %s for \"%s\" from %s", sipmsg_method(req),
 				    user_of(req->from), netaddr_print(src, addr));
-			if (bans_failure_addr(env->bans, src, prefix6, now, conf->banafter, conf->bantime_s)) {
+			if (bans_failure(env->bans, src, prefix6, now, conf->banafter, conf->bantime_s)) {
 				counters->bans++;
 				log_warn("banned %s for %d s after %d authentication failures",
 					 netaddr_print(src, addr), conf->bantime_s, conf->banafter);
 			}
 		}
-		if (!bans_challenge_allowed_addr(env->bans, src, prefix6, now))
+		if (!bans_challenge_allowed(env->bans, src, prefix6, now))
 			return DROPPED;
 		*answer = auth_answer(conf, req, res.verdict, src, now);
 		return *answer ? ANSWERED : DROPPED;

@@ -127,7 +127,7 @@ static void respond(struct sip_ctx *ctx, int status, const char *reason)
 
 	if (MSG_IS_ACK(ctx->msg))
 		return; /* ACK is never answered */
-	if (!sip_via_response_target_addr(ctx->msg, &to)) {
+	if (!sip_via_response_target(ctx->msg, &to)) {
 		log_limited(&malformed_limit, LOG_INFO, "no usable Via to answer %s from %s",
 			    sipmsg_method(ctx->msg), addr_text(&ctx->src, addr));
 		return;
@@ -212,7 +212,7 @@ static bool binding_of_cb(void *arg, const struct conf_peer *peer, const char **
 		    netaddr_parse_ip(uri->host, &ip) && ip.family == b->nat.family &&
 		    (!uri->port || netaddr_parse_port(uri->port, &port)) &&
 		    !((peer->nat & CONF_NAT_AUTO) &&
-		      natdetect_claim_addr(&b->nat, uri->host, uri->port, NATDETECT_CONTACT))) {
+		      natdetect_claim(&b->nat, uri->host, uri->port, NATDETECT_CONTACT))) {
 			*nat = ip;
 			nat->port = port;
 		}
@@ -264,7 +264,7 @@ static void forward_to(struct sip_ctx *ctx, const struct netaddr *dest)
 				       .peer = ctx->peer };
 	char from[NETADDR_TEXT_MAX], to[NETADDR_TEXT_MAX];
 
-	bool to_internet = !classify_is_local_addr(ctx->env->conf, dest);
+	bool to_internet = !classify_is_local(ctx->env->conf, dest);
 	switch (sip_forward_request(ctx->env, ctx->msg, &fsrc, dest)) {
 	case FORWARD_SENT:
 		ctx->sd->counters.forwarded++;
@@ -390,7 +390,7 @@ static void send_answer(struct sip_ctx *ctx, osip_message_t *answer)
 {
 	struct netaddr to;
 
-	if (sip_via_response_target_addr(ctx->msg, &to)) {
+	if (sip_via_response_target(ctx->msg, &to)) {
 		ctx->sd->counters.answered_locally++;
 		sip_forward_send(ctx->env, answer, &to);
 	}
@@ -413,7 +413,7 @@ static void handle_request(struct sip_ctx *ctx)
 	osip_via_t *top = osip_list_get(&ctx->msg->vias, 0);
 	if (top)
 		sip_via_param(top, "rport", &asked_rport);
-	if (sip_via_stamp_received_addr(ctx->msg, &ctx->src, force_rport) != 0) {
+	if (sip_via_stamp_received(ctx->msg, &ctx->src, force_rport) != 0) {
 		log_limited(&malformed_limit, LOG_INFO, "request from %s has an unusable Via, dropped",
 			    addr_text(&ctx->src, addr));
 		return;
@@ -440,7 +440,7 @@ static void handle_request(struct sip_ctx *ctx)
 	 * the answers go to its Via port unless it asked for rport itself, or
 	 * (nat = "auto") came from elsewhere than its sent-by. */
 	if (ctx->peer && !asked_rport && top &&
-	    !natdetect_force_rport_addr(ctx->peer->nat, &ctx->src, top->host, top->port))
+	    !natdetect_force_rport(ctx->peer->nat, &ctx->src, top->host, top->port))
 		sip_via_param_remove(top, "rport");
 	int max_forwards = sip_forward_max_forwards(ctx->msg);
 	if (max_forwards < 0) {
@@ -504,8 +504,8 @@ static void handle_response(struct sip_ctx *ctx)
 		return;
 	}
 	struct netaddr to;
-	bool to_internet = sip_via_response_target_addr(ctx->msg, &to) &&
-			   !classify_is_local_addr(ctx->env->conf, &to);
+	bool to_internet = sip_via_response_target(ctx->msg, &to) &&
+			   !classify_is_local(ctx->env->conf, &to);
 	enum forward_result fr = sip_forward_response(ctx->env, ctx->msg, &fsrc);
 	if (fr == FORWARD_SENT) {
 		ctx->sd->counters.forwarded++;
@@ -530,8 +530,8 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 	counters->received++;
 	/* A banned address costs no parsing (section 6); the LAN is never banned.
 	 * An IPv6 source is banned per banprefix6 prefix (one host owns a /64). */
-	if (bans_is_banned_addr(ctx.env->bans, src, (unsigned)ctx.env->conf->banprefix6, ctx.env->now()) &&
-	    !classify_is_local_addr(ctx.env->conf, src)) {
+	if (bans_is_banned(ctx.env->bans, src, (unsigned)ctx.env->conf->banprefix6, ctx.env->now()) &&
+	    !classify_is_local(ctx.env->conf, src)) {
 		counters->banned++;
 		return;
 	}
@@ -559,14 +559,14 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 		counters->invalid++;
 		log_limited(&malformed_limit, LOG_NOTICE, "bad request from %s: %s; answered 400",
 			    addr_text(src, addr), why);
-		if (sip_via_stamp_received_addr(ctx.msg, src, true) == 0)
+		if (sip_via_stamp_received(ctx.msg, src, true) == 0)
 			respond(&ctx, 400, NULL);
 		osip_message_free(ctx.msg);
 		return;
 	}
 
-	ctx.kind = classify_source_addr(ctx.env->conf, src, ctx.env->trunks ? trunks_match_cb : NULL,
-					ctx.env->trunks, &ctx.peer);
+	ctx.kind = classify_source(ctx.env->conf, src, ctx.env->trunks ? trunks_match_cb : NULL,
+				   ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */
 	if (!source_is_local(&ctx))
 		sip_hide_restore_call_id(ctx.msg);

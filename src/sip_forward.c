@@ -33,7 +33,7 @@ void sip_forward_send(const struct sip_env *env, osip_message_t *msg, const stru
 
 	/* Toward the Internet, the LAN's hosts in From/To/Call-ID are hidden on
 	 * the wire only: whatever runs after this sees the message unchanged. */
-	if (!classify_is_local_addr(env->conf, dest) &&
+	if (!classify_is_local(env->conf, dest) &&
 	    advertise_toward(env->advertise, dest, &external)) {
 		if (sip_hide_for_internet(msg, env->conf, &external, env->conf->bindport, &undo) != 0) {
 			log_err("out of memory hiding the LAN in %s %s", sipmsg_method(msg), sipmsg_call_id(msg));
@@ -180,7 +180,7 @@ static void drop_vias(osip_message_t *msg)
 enum forward_result sip_forward_request(const struct sip_env *env, osip_message_t *req,
 				    const struct forward_source *src, const struct netaddr *dest)
 {
-	bool dest_local = classify_is_local_addr(env->conf, dest);
+	bool dest_local = classify_is_local(env->conf, dest);
 	enum sip_transport t = transport_to(env, dest);
 	struct netaddr advertised;
 	char branch[BRANCH_MAX];
@@ -217,9 +217,9 @@ enum forward_result sip_forward_response(const struct sip_env *env, osip_message
 	struct netaddr dest;
 	struct netaddr advertised;
 
-	if (!sip_via_response_target_addr(resp, &dest))
+	if (!sip_via_response_target(resp, &dest))
 		return FORWARD_FAILED;
-	bool dest_local = classify_is_local_addr(env->conf, &dest);
+	bool dest_local = classify_is_local(env->conf, &dest);
 	if (src->local != dest_local) {
 		if (!advertise_toward(env->advertise, &dest, &advertised))
 			return FORWARD_NO_ADDRESS;

@@ -24,14 +24,9 @@
  * keeps it, or bracketed). */
 static bool host_is_local(const struct conf *conf, const char *host)
 {
-	struct in_addr ip;
 	struct netaddr a;
 
-	if (!host)
-		return false;
-	if (netaddr_parse_ipv4(host, &ip))
-		return classify_is_local(conf, ip);
-	return strchr(host, ':') && netaddr_parse_ip(host, &a) && classify_is_local_addr(conf, &a);
+	return netaddr_parse_ip(host, &a) && classify_is_local(conf, &a);
 }
 
 static int hide_uri(struct hide_uri *h, osip_uri_t *uri, const struct conf *conf, const char *external,

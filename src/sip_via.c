@@ -84,7 +84,7 @@ static bool params_well_formed(const osip_via_t *via)
 	return true;
 }
 
-int sip_via_stamp_received_addr(osip_message_t *req, const struct netaddr *src, bool force_rport)
+int sip_via_stamp_received(osip_message_t *req, const struct netaddr *src, bool force_rport)
 {
 	osip_via_t *via = osip_list_get(&req->vias, 0);
 	char ip[NETADDR_HOST_MAX], port[8];
@@ -119,14 +119,7 @@ int sip_via_stamp_received_addr(osip_message_t *req, const struct netaddr *src, 
 	return 0;
 }
 
-int sip_via_stamp_received(osip_message_t *req, const struct sockaddr_in *src, bool force_rport)
-{
-	struct netaddr a = netaddr_from_in(src);
-
-	return sip_via_stamp_received_addr(req, &a, force_rport);
-}
-
-bool sip_via_response_target_addr(const osip_message_t *resp, struct netaddr *out)
+bool sip_via_response_target(const osip_message_t *resp, struct netaddr *out)
 {
 	const osip_via_t *via = osip_list_get(&resp->vias, 0);
 	struct netaddr ip;
@@ -147,14 +140,6 @@ bool sip_via_response_target_addr(const osip_message_t *resp, struct netaddr *ou
 	*out = ip;
 	out->port = port;
 	return true;
-}
-
-bool sip_via_response_target(const osip_message_t *resp, struct sockaddr_in *out)
-{
-	struct netaddr a;
-
-	/* the IPv4 path: an IPv6 target is no target for it */
-	return sip_via_response_target_addr(resp, &a) && netaddr_to_in(&a, out);
 }
 
 void sip_via_param_remove(osip_via_t *via, const char *name)

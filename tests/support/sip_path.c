@@ -419,7 +419,7 @@ static void judge(struct sip_path *p, const char *buf, size_t len, const struct 
 {
 	osip_message_t *in = NULL;
 	const char *why = "";
-	bool src_local = classify_is_local_addr(p->conf, src);
+	bool src_local = classify_is_local(p->conf, src);
 
 	out->parse = sipmsg_parse(buf, len, &in, &why);
 	bool request_in = in && MSG_IS_REQUEST(in);
@@ -451,7 +451,7 @@ static void judge(struct sip_path *p, const char *buf, size_t len, const struct 
 	} else {
 		out->outcome = SIP_PATH_FORWARDED;
 		out->why = request_in ? "request forwarded" : "response forwarded";
-		bool dest_local = classify_is_local_addr(p->conf, &out->dest);
+		bool dest_local = classify_is_local(p->conf, &out->dest);
 		broken = sip_invariants_check_forwarded(buf, len, out->out, out->out_len, vias_in,
 							src_local != dest_local, request_in);
 		if (!broken)

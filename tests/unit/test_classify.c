@@ -3,7 +3,6 @@
  * in both notations, and who a source address is (PBX, LAN, trunk, Internet)
  * from the address alone.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,12 +55,45 @@ static void teardown(void)
 	conf = NULL;
 }
 
-static struct in_addr ip(const char *text)
+static struct netaddr addr_of(const char *text)
 {
-	struct in_addr a;
+	struct netaddr a;
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
 	return a;
+}
+
+static bool is_local(const struct conf *c, const char *text)
+{
+	struct netaddr a = addr_of(text);
+
+	return classify_is_local(c, &a);
+}
+
+/* The callback stands for the DNS cache: it knows the carrier's name and
+ * that it resolved to `carrier`. */
+struct resolver {
+	const struct conf *conf;
+	struct netaddr carrier;
+	int calls;
+	struct netaddr last_asked;
+};
+
+static const struct conf_peer *resolver_match_cb(void *arg, const struct netaddr *addr)
+{
+	struct resolver *r = arg;
+
+	r->calls++;
+	r->last_asked = *addr;
+	return netaddr_same_ip(addr, &r->carrier) ? conf_peer_find(r->conf, "carrier") : NULL;
+}
+
+static enum source_kind source_of(const char *text, struct resolver *r,
+				  const struct conf_peer **peer)
+{
+	struct netaddr a = addr_of(text);
+
+	return classify_source(conf, &a, r ? resolver_match_cb : NULL, r, peer);
 }
 
 static const struct {
@@ -78,12 +110,16 @@ static const struct {
 	{ "203.0.113.7", false },
 	{ "0.0.0.0", false },
 	{ "255.255.255.255", false },
+	/* no IPv6 prefix listed: the unique local and link-local nets are LAN */
+	{ "fd00::10", true },
+	{ "fe80::10", true },
+	{ "2001:db8::10", false },
 };
 
 /* _i indexes edges; run once per notation of the same network. */
 START_TEST(localnet_edges)
 {
-	ck_assert_msg(classify_is_local(conf, ip(edges[_i].addr)) == edges[_i].local, "%s %s",
+	ck_assert_msg(is_local(conf, edges[_i].addr) == edges[_i].local, "%s %s",
 		      edges[_i].addr, edges[_i].local ? "should be local" : "should not be local");
 }
 END_TEST
@@ -93,26 +129,27 @@ START_TEST(localnet_several)
 {
 	struct conf *c = load(GENERAL("\"192.168.1.0/24\", \"10.0.0.0/8\", \"127.0.10.2/32\""));
 
-	ck_assert(classify_is_local(c, ip("192.168.1.77")));
-	ck_assert(classify_is_local(c, ip("10.255.255.255")));
-	ck_assert(classify_is_local(c, ip("127.0.10.2")));
-	ck_assert(!classify_is_local(c, ip("127.0.10.3")));
-	ck_assert(!classify_is_local(c, ip("11.0.0.0")));
-	ck_assert(!classify_is_local(c, ip("192.168.2.1")));
+	ck_assert(is_local(c, "192.168.1.77"));
+	ck_assert(is_local(c, "10.255.255.255"));
+	ck_assert(is_local(c, "127.0.10.2"));
+	ck_assert(!is_local(c, "127.0.10.3"));
+	ck_assert(!is_local(c, "11.0.0.0"));
+	ck_assert(!is_local(c, "192.168.2.1"));
 	conf_free(c);
 }
 END_TEST
 
 static const struct conf_peer *sentinel = (const struct conf_peer *)&sentinel;
 
-/* The PBX by its address, from any port (classify takes no port at all). */
+/* The PBX by its address, from any port (the port is not compared). */
 START_TEST(source_pbx)
 {
 	const struct conf_peer *peer = sentinel;
 
-	ck_assert_int_eq(classify_source(conf, ip("127.0.10.2"), NULL, NULL, &peer), SOURCE_PBX);
+	ck_assert_int_eq(source_of("127.0.10.2", NULL, &peer), SOURCE_PBX);
 	ck_assert_ptr_null(peer);
-	ck_assert_uint_eq(ntohs(conf->pbx.sin_port), 5080);
+	ck_assert_int_eq(source_of("127.0.10.2:4000", NULL, &peer), SOURCE_PBX);
+	ck_assert_uint_eq(conf->pbxaddr.port, 5080);
 }
 END_TEST
 
@@ -120,9 +157,9 @@ START_TEST(source_lan)
 {
 	const struct conf_peer *peer = sentinel;
 
-	ck_assert_int_eq(classify_source(conf, ip("127.0.10.3"), NULL, NULL, &peer), SOURCE_LAN);
+	ck_assert_int_eq(source_of("127.0.10.3", NULL, &peer), SOURCE_LAN);
 	ck_assert_ptr_null(peer);
-	ck_assert_int_eq(classify_source(conf, ip("127.0.10.255"), NULL, NULL, &peer), SOURCE_LAN);
+	ck_assert_int_eq(source_of("127.0.10.255", NULL, &peer), SOURCE_LAN);
 }
 END_TEST
 
@@ -131,59 +168,38 @@ START_TEST(source_trunk_literal)
 {
 	const struct conf_peer *peer = NULL;
 
-	ck_assert_int_eq(classify_source(conf, ip("127.0.40.1"), NULL, NULL, &peer), SOURCE_TRUNK);
+	ck_assert_int_eq(source_of("127.0.40.1", NULL, &peer), SOURCE_TRUNK);
 	ck_assert_ptr_nonnull(peer);
 	ck_assert_str_eq(peer->name, "itsp");
 	ck_assert_ptr_eq(peer, conf_peer_find(conf, "itsp"));
 	/* a peer with a LAN address is a trunk, not just LAN */
-	ck_assert_int_eq(classify_source(conf, ip("127.0.10.50"), NULL, NULL, &peer), SOURCE_TRUNK);
+	ck_assert_int_eq(source_of("127.0.10.50", NULL, &peer), SOURCE_TRUNK);
 	ck_assert_str_eq(peer->name, "lanphone");
 	/* the next address is nobody */
-	ck_assert_int_eq(classify_source(conf, ip("127.0.40.2"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_int_eq(source_of("127.0.40.2", NULL, &peer), SOURCE_INTERNET);
 	ck_assert_ptr_null(peer);
 }
 END_TEST
 
-/* The callback stands for the DNS cache: it knows sip.carrier.example. */
-struct resolver {
-	const struct conf *conf;
-	struct in_addr carrier_addr;
-	int calls;
-	struct in_addr last_asked;
-};
-
-static const struct conf_peer *resolver_match_cb(void *arg, struct in_addr addr)
-{
-	struct resolver *r = arg;
-
-	r->calls++;
-	r->last_asked = addr;
-	return addr.s_addr == r->carrier_addr.s_addr ? conf_peer_find(r->conf, "carrier") : NULL;
-}
-
 START_TEST(source_trunk_callback)
 {
-	struct resolver r = { .conf = conf, .carrier_addr = ip("198.51.100.20") };
+	struct resolver r = { .conf = conf, .carrier = addr_of("198.51.100.20") };
 	const struct conf_peer *peer = NULL;
 
-	ck_assert_int_eq(classify_source(conf, ip("198.51.100.20"), resolver_match_cb, &r, &peer),
-			 SOURCE_TRUNK);
+	ck_assert_int_eq(source_of("198.51.100.20", &r, &peer), SOURCE_TRUNK);
 	ck_assert_ptr_nonnull(peer);
 	ck_assert_str_eq(peer->name, "carrier");
 	ck_assert_int_eq(r.calls, 1);
-	ck_assert_uint_eq(r.last_asked.s_addr, ip("198.51.100.20").s_addr);
+	ck_assert(netaddr_same(&r.last_asked, &r.carrier));
 
 	/* Unknown to the callback: Internet, no peer. */
-	ck_assert_int_eq(classify_source(conf, ip("198.51.100.21"), resolver_match_cb, &r, &peer),
-			 SOURCE_INTERNET);
+	ck_assert_int_eq(source_of("198.51.100.21", &r, &peer), SOURCE_INTERNET);
 	ck_assert_ptr_null(peer);
 	ck_assert_int_eq(r.calls, 2);
 
 	/* The PBX and literal trunks are decided before asking. */
-	ck_assert_int_eq(classify_source(conf, ip("127.0.10.2"), resolver_match_cb, &r, &peer),
-			 SOURCE_PBX);
-	ck_assert_int_eq(classify_source(conf, ip("127.0.40.1"), resolver_match_cb, &r, &peer),
-			 SOURCE_TRUNK);
+	ck_assert_int_eq(source_of("127.0.10.2", &r, &peer), SOURCE_PBX);
+	ck_assert_int_eq(source_of("127.0.40.1", &r, &peer), SOURCE_TRUNK);
 	ck_assert_str_eq(peer->name, "itsp");
 	ck_assert_int_eq(r.calls, 2);
 }
@@ -193,12 +209,12 @@ START_TEST(source_internet)
 {
 	const struct conf_peer *peer = sentinel;
 
-	ck_assert_int_eq(classify_source(conf, ip("127.0.30.5"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_int_eq(source_of("127.0.30.5", NULL, &peer), SOURCE_INTERNET);
 	ck_assert_ptr_null(peer);
-	ck_assert_int_eq(classify_source(conf, ip("127.0.11.0"), NULL, NULL, &peer), SOURCE_INTERNET);
-	ck_assert_int_eq(classify_source(conf, ip("127.0.9.255"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_int_eq(source_of("127.0.11.0", NULL, &peer), SOURCE_INTERNET);
+	ck_assert_int_eq(source_of("127.0.9.255", NULL, &peer), SOURCE_INTERNET);
 	/* our own external address is not trusted either */
-	ck_assert_int_eq(classify_source(conf, ip("203.0.113.7"), NULL, NULL, &peer), SOURCE_INTERNET);
+	ck_assert_int_eq(source_of("203.0.113.7", NULL, &peer), SOURCE_INTERNET);
 }
 END_TEST
 
@@ -211,16 +227,7 @@ START_TEST(source_names)
 }
 END_TEST
 
-
 /* ---- either family (issue 20) ---- */
-
-static struct netaddr addr_of(const char *text)
-{
-	struct netaddr a;
-
-	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
-	return a;
-}
 
 /* Whether an address is local under two localnet lists: IPv4 only (the
  * IPv6 default applies: ULA and link-local), and one that names an IPv6
@@ -256,15 +263,10 @@ START_TEST(localnet_ipv6)
 	struct conf *listed = load(GENERAL("\"127.0.10.0/24\", \"2001:db8:10::/48\"") PEERS);
 	struct netaddr a = addr_of(local6[_i].addr);
 
-	ck_assert_msg(classify_is_local_addr(conf, &a) == local6[_i].local_default, "%s, default",
+	ck_assert_msg(classify_is_local(conf, &a) == local6[_i].local_default, "%s, default",
 		      local6[_i].addr);
-	ck_assert_msg(classify_is_local_addr(listed, &a) == local6[_i].local_listed, "%s, listed",
+	ck_assert_msg(classify_is_local(listed, &a) == local6[_i].local_listed, "%s, listed",
 		      local6[_i].addr);
-	/* the IPv4 API answers the same for IPv4, whatever IPv6 entries say */
-	if (a.family == AF_INET) {
-		ck_assert_int_eq(classify_is_local(conf, a.ip.v4), local6[_i].local_default);
-		ck_assert_int_eq(classify_is_local(listed, a.ip.v4), local6[_i].local_listed);
-	}
 	conf_free(listed);
 }
 END_TEST
@@ -275,27 +277,11 @@ START_TEST(localnet_ipv6_ula_listed)
 	struct conf *c = load(GENERAL("\"127.0.10.0/24\", \"fd12:3456:789a::/48\"") PEERS);
 	struct netaddr own = addr_of("fd12:3456:789a:1::7"), other = addr_of("fd99::7");
 
-	ck_assert(classify_is_local_addr(c, &own));
-	ck_assert(!classify_is_local_addr(c, &other));
+	ck_assert(classify_is_local(c, &own));
+	ck_assert(!classify_is_local(c, &other));
 	conf_free(c);
 }
 END_TEST
-
-struct resolver6 {
-	int calls;
-	struct netaddr last_asked;
-	const struct conf *conf;
-};
-
-static const struct conf_peer *resolver6_match_cb(void *arg, const struct netaddr *addr)
-{
-	struct resolver6 *r = arg;
-	struct netaddr carrier = addr_of("2001:db8:99::20");
-
-	r->calls++;
-	r->last_asked = *addr;
-	return netaddr_same_ip(addr, &carrier) ? conf_peer_find(r->conf, "carrier") : NULL;
-}
 
 static const struct {
 	const char *addr;
@@ -317,11 +303,11 @@ static const struct {
 
 START_TEST(source_any_family)
 {
-	struct resolver6 r = { .conf = conf };
+	struct resolver r = { .conf = conf, .carrier = addr_of("2001:db8:99::20") };
 	const struct conf_peer *peer = sentinel;
 	struct netaddr a = addr_of(sources6[_i].addr);
 
-	ck_assert_int_eq(classify_source_addr(conf, &a, resolver6_match_cb, &r, &peer),
+	ck_assert_int_eq(classify_source(conf, &a, resolver_match_cb, &r, &peer),
 			 sources6[_i].kind);
 	if (sources6[_i].peer) {
 		ck_assert_ptr_nonnull(peer);
@@ -332,12 +318,10 @@ START_TEST(source_any_family)
 	ck_assert_int_eq(r.calls, sources6[_i].asked);
 	if (r.calls)
 		ck_assert(netaddr_same(&r.last_asked, &a));
-	/* the same without a callback, and through the IPv4 API for IPv4 */
-	ck_assert_int_eq(classify_source_addr(conf, &a, NULL, NULL, &peer),
+	/* the same without a callback */
+	ck_assert_int_eq(classify_source(conf, &a, NULL, NULL, &peer),
 			 sources6[_i].kind == SOURCE_TRUNK && sources6[_i].asked ? SOURCE_INTERNET
 										   : sources6[_i].kind);
-	if (a.family == AF_INET && !sources6[_i].asked)
-		ck_assert_int_eq(classify_source(conf, a.ip.v4, NULL, NULL, &peer), sources6[_i].kind);
 }
 END_TEST
 

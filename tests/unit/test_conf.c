@@ -391,7 +391,6 @@ START_TEST(test_v6_good)
 	if (v6_good[_i].ext6)
 		ck_assert_str_eq(netaddr_print(&conf->externip6, buf), v6_good[_i].ext6);
 	ck_assert_str_eq(netaddr_print(&conf->pbxaddr, buf), v6_good[_i].pbx);
-	ck_assert_int_eq(conf->pbx.sin_family, conf->pbxaddr.family == AF_INET ? AF_INET : 0);
 	ck_assert_int_eq(conf->has_localaddr6, v6_good[_i].local6 != NULL);
 	if (v6_good[_i].local6)
 		ck_assert_str_eq(netaddr_print(&conf->localaddr6, buf), v6_good[_i].local6);
@@ -455,9 +454,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(conf->localnet_count, 1);
 	ck_assert_uint_eq(conf->localnet[0].net, 0xc0a80000);
 	ck_assert_uint_eq(conf->localnet[0].mask, 0xffffff00);
-	ck_assert_int_eq(conf->pbx.sin_family, AF_INET);
-	ck_assert_uint_eq(ntohl(conf->pbx.sin_addr.s_addr), 0xc0a80014);
-	ck_assert_uint_eq(ntohs(conf->pbx.sin_port), 5060);
+	ck_assert_int_eq(conf->pbxaddr.family, AF_INET);
+	ck_assert_uint_eq(ntohl(conf->pbxaddr.ip.v4.s_addr), 0xc0a80014);
+	ck_assert_uint_eq(conf->pbxaddr.port, 5060);
 	ck_assert(!conf->has_localaddr);
 	ck_assert_str_eq(conf->realm, "sipnatd");
 	ck_assert(!conf->allowguest);
@@ -599,8 +598,8 @@ START_TEST(test_every_key)
 	ck_assert_uint_eq(conf->localnet[1].mask, 0xfffffe00);
 	ck_assert_uint_eq(conf->localnet[2].net, 0xc0000201);
 	ck_assert_uint_eq(conf->localnet[2].mask, 0xffffffff);
-	ck_assert_uint_eq(ntohl(conf->pbx.sin_addr.s_addr), 0xc0a80014);
-	ck_assert_uint_eq(ntohs(conf->pbx.sin_port), 5062);
+	ck_assert_uint_eq(ntohl(conf->pbxaddr.ip.v4.s_addr), 0xc0a80014);
+	ck_assert_uint_eq(conf->pbxaddr.port, 5062);
 	ck_assert(conf->has_localaddr);
 	ck_assert_uint_eq(ntohl(conf->localaddr.s_addr), 0xc0a8000a);
 	ck_assert_str_eq(conf->realm, "example.net");
@@ -770,7 +769,7 @@ START_TEST(test_shipped_example)
 	ck_assert_uint_eq(conf->localnet[0].net, 0xc0a80000);
 	ck_assert_uint_eq(conf->localnet[1].net, 0x7f000000);
 	ck_assert_uint_eq(conf->localnet[1].mask, 0xff000000);
-	ck_assert_uint_eq(ntohl(conf->pbx.sin_addr.s_addr), 0xc0a80014);
+	ck_assert_uint_eq(ntohl(conf->pbxaddr.ip.v4.s_addr), 0xc0a80014);
 	ck_assert_uint_eq(conf->peer_count, 3);
 	ck_assert_ptr_nonnull(conf_peer_find(conf, "alice"));
 	ck_assert_ptr_nonnull(conf_peer_find(conf, "bob"));

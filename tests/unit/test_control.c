@@ -349,15 +349,15 @@ END_TEST
 
 START_TEST(bans_reply)
 {
-	struct in_addr bad;
+	struct netaddr bad;
 	time_t now = time(NULL);
 
-	inet_pton(AF_INET, "198.51.100.66", &bad);
+	ck_assert(netaddr_parse_ip("198.51.100.66", &bad));
 	json_t *r = reply_of(CONTROL_BANS);
 	ck_assert_uint_eq(json_array_size(json_object_get(r, "bans")), 0);
 	json_decref(r);
 	for (int i = 0; i < 3; i++)
-		bans_failure(d.bans, bad, now, 3, 600);
+		bans_failure(d.bans, &bad, 64, now, 3, 600);
 	r = reply_of(CONTROL_BANS);
 	const json_t *list = json_object_get(r, "bans");
 	ck_assert_uint_eq(json_array_size(list), 1);
@@ -372,7 +372,7 @@ START_TEST(bans_reply)
 	struct netaddr bad6;
 	ck_assert(netaddr_parse_ip("2001:db8:66:1::7", &bad6));
 	for (int i = 0; i < 3; i++)
-		bans_failure_addr(d.bans, &bad6, 64, now, 3, 600);
+		bans_failure(d.bans, &bad6, 64, now, 3, 600);
 	r = reply_of(CONTROL_BANS);
 	list = json_object_get(r, "bans");
 	ck_assert_uint_eq(json_array_size(list), 2);

@@ -6,7 +6,6 @@
  * one behind a NAT at 203.0.113.50 (LAN 198.51.100.5 or 192.168.1.5), one
  * public at 192.0.2.30 that tells the truth.
  */
-#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +17,20 @@
 #include "sipmsg.h"
 #include "../support/unit_main.h"
 
-static struct in_addr ip(const char *text)
+static struct netaddr na(const char *text)
 {
-	struct in_addr a;
+	struct netaddr a;
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
 	return a;
 }
 
-static struct sockaddr_in sa(const char *text, uint16_t port)
+static struct netaddr sa(const char *text, uint16_t port)
 {
-	return netaddr_make(ip(text), port);
+	struct netaddr a = na(text);
+
+	a.port = port;
+	return a;
 }
 
 /* ---- private addresses ---- */
@@ -46,12 +48,22 @@ static const struct {
 	/* the documentation nets stand for the Internet in tests and examples */
 	{ "192.0.2.30", false },    { "198.51.100.5", false },  { "203.0.113.50", false },
 	{ "8.8.8.8", false },       { "1.1.1.1", false },
+	/* IPv6 */
+	{ "fd00::1", true },         { "fc00::1", true },          { "fdff:ffff::1", true },
+	{ "fe80::1", true },         { "febf:ffff::1", true },     { "fec0::1", true },
+	{ "feff::1", true },         { "ff02::1", true },          { "::1", true },
+	{ "::", true },              { "fb00::1", false },         { "fe00::1", false },
+	{ "2001:db8::5", false },    { "2a00:1450::1", false },    { "2001:db8:ffff::1", false },
+	{ "::2", false },
+	/* v4-mapped is judged as the IPv4 address */
+	{ "::ffff:192.168.1.5", true }, { "::ffff:198.51.100.5", false },
 };
 
 START_TEST(private_or_not)
 {
-	ck_assert_msg(natdetect_is_private(ip(addrs[_i].addr)) == addrs[_i].private, "%s",
-		      addrs[_i].addr);
+	struct netaddr a = na(addrs[_i].addr);
+
+	ck_assert_msg(natdetect_is_private(&a) == addrs[_i].private, "%s", addrs[_i].addr);
 }
 END_TEST
 
@@ -59,8 +71,9 @@ END_TEST
 
 START_TEST(claim_compares_host_and_port)
 {
-	struct sockaddr_in src = sa("203.0.113.50", 40312);
-	struct sockaddr_in plain = sa("192.0.2.30", 5060);
+	struct netaddr src = sa("203.0.113.50", 40312);
+	struct netaddr plain = sa("192.0.2.30", 5060);
+	struct netaddr src6 = sa("2001:db8::50", 40312);
 
 	ck_assert_uint_eq(natdetect_claim(&src, "198.51.100.5", "5060", 1), 1);
 	ck_assert_uint_eq(natdetect_claim(&src, "203.0.113.50", "5060", 1), 1);  /* port only */
@@ -73,25 +86,38 @@ START_TEST(claim_compares_host_and_port)
 	/* a name cannot be checked without DNS: no evidence either way */
 	ck_assert_uint_eq(natdetect_claim(&src, "phone.example.net", "5060", 1), 0);
 	ck_assert_uint_eq(natdetect_claim(&src, NULL, NULL, 1), 0);
+	/* IPv6, bracketed or bare as libosip2 keeps it; never the other family */
+	ck_assert_uint_eq(natdetect_claim(&src6, "[2001:db8::50]", "40312", 1), 0);
+	ck_assert_uint_eq(natdetect_claim(&src6, "2001:db8:0::50", "40312", 1), 0);
+	ck_assert_uint_eq(natdetect_claim(&src6, "[2001:db8::50]", NULL, 1), 1);
+	ck_assert_uint_eq(natdetect_claim(&src6, "203.0.113.50", "40312", 1), 1);
+	ck_assert_uint_eq(natdetect_claim(&src, "[2001:db8::50]", "40312", 1), 1);
 }
 END_TEST
 
+static unsigned sdp_from(const char *sdp_addr, const char *src)
+{
+	struct netaddr a = na(sdp_addr), b = na(src);
+
+	return natdetect_sdp(&a, &b);
+}
+
 START_TEST(sdp_address)
 {
-	struct in_addr src = ip("203.0.113.50");
+	const char *src = "203.0.113.50";
 
-	ck_assert_uint_eq(natdetect_sdp(ip("192.168.1.5"), src), NATDETECT_SDP_PRIVATE);
-	ck_assert_uint_eq(natdetect_sdp(ip("100.72.1.9"), src), NATDETECT_SDP_PRIVATE);
-	ck_assert_uint_eq(natdetect_sdp(ip("169.254.3.3"), src), NATDETECT_SDP_PRIVATE);
+	ck_assert_uint_eq(sdp_from("192.168.1.5", src), NATDETECT_SDP_PRIVATE);
+	ck_assert_uint_eq(sdp_from("100.72.1.9", src), NATDETECT_SDP_PRIVATE);
+	ck_assert_uint_eq(sdp_from("169.254.3.3", src), NATDETECT_SDP_PRIVATE);
 	/* public, but not where the signalling came from */
-	ck_assert_uint_eq(natdetect_sdp(ip("198.51.100.5"), src), NATDETECT_SDP_OTHER);
-	ck_assert_uint_eq(natdetect_sdp(ip("203.0.113.50"), src), 0);
+	ck_assert_uint_eq(sdp_from("198.51.100.5", src), NATDETECT_SDP_OTHER);
+	ck_assert_uint_eq(sdp_from("203.0.113.50", src), 0);
 	/* a private address that is the source: reached directly, no NAT */
-	ck_assert_uint_eq(natdetect_sdp(ip("10.1.2.3"), ip("10.1.2.3")), 0);
-	ck_assert_uint_eq(natdetect_sdp(ip("127.0.2.5"), ip("127.0.2.5")), 0);
-	ck_assert_uint_eq(natdetect_sdp(ip("127.0.2.6"), ip("127.0.2.5")), NATDETECT_SDP_PRIVATE);
+	ck_assert_uint_eq(sdp_from("10.1.2.3", "10.1.2.3"), 0);
+	ck_assert_uint_eq(sdp_from("127.0.2.5", "127.0.2.5"), 0);
+	ck_assert_uint_eq(sdp_from("127.0.2.6", "127.0.2.5"), NATDETECT_SDP_PRIVATE);
 	/* hold names no address */
-	ck_assert_uint_eq(natdetect_sdp(ip("0.0.0.0"), src), 0);
+	ck_assert_uint_eq(sdp_from("0.0.0.0", src), 0);
 }
 END_TEST
 
@@ -127,7 +153,7 @@ static osip_message_t *invite(const char *via_sent_by, const char *contact_hostp
 
 START_TEST(request_behind_nat)
 {
-	struct sockaddr_in src = sa("203.0.113.50", 40312);
+	struct netaddr src = sa("203.0.113.50", 40312);
 	osip_message_t *msg = invite("198.51.100.5:5060", "198.51.100.5:5060");
 
 	ck_assert_uint_eq(natdetect_signalling(msg, &src), NATDETECT_VIA | NATDETECT_CONTACT);
@@ -147,7 +173,7 @@ END_TEST
 
 START_TEST(request_public_truthful)
 {
-	struct sockaddr_in src = sa("192.0.2.30", 5060);
+	struct netaddr src = sa("192.0.2.30", 5060);
 	osip_message_t *msg = invite("192.0.2.30:5060", "192.0.2.30");
 
 	ck_assert_uint_eq(natdetect_signalling(msg, &src), 0);
@@ -161,7 +187,7 @@ END_TEST
 
 START_TEST(response_uses_contact_only)
 {
-	struct sockaddr_in src = sa("203.0.113.50", 40312);
+	struct netaddr src = sa("203.0.113.50", 40312);
 	/* the top Via of a response is a hop of sipnatd's, not the phone's */
 	osip_message_t *msg = parse("SIP/2.0 200 OK\r\n"
 				    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx;rport=5060\r\n"
@@ -203,8 +229,8 @@ END_TEST
 
 START_TEST(force_rport_by_nat)
 {
-	struct sockaddr_in src = sa("203.0.113.50", 40312);
-	struct sockaddr_in plain = sa("192.0.2.30", 5060);
+	struct netaddr src = sa("203.0.113.50", 40312);
+	struct netaddr plain = sa("192.0.2.30", 5060);
 
 	ck_assert(natdetect_force_rport(CONF_NAT_FORCE_RPORT, &plain, "192.0.2.30", "5060"));
 	ck_assert(natdetect_force_rport(CONF_NAT_FORCE_RPORT | CONF_NAT_COMEDIA, &plain, "192.0.2.30", NULL));
@@ -248,42 +274,7 @@ START_TEST(peer_warnings)
 }
 END_TEST
 
-
 /* ---- either family (issue 20) ---- */
-
-static struct netaddr na(const char *text)
-{
-	struct netaddr a;
-
-	ck_assert_msg(netaddr_parse(text, &a), "%s", text);
-	return a;
-}
-
-static const struct {
-	const char *addr;
-	bool private;
-} addrs6[] = {
-	{ "fd00::1", true },         { "fc00::1", true },          { "fdff:ffff::1", true },
-	{ "fe80::1", true },         { "febf:ffff::1", true },     { "fec0::1", true },
-	{ "feff::1", true },         { "ff02::1", true },          { "::1", true },
-	{ "::", true },              { "fb00::1", false },         { "fe00::1", false },
-	{ "2001:db8::5", false },    { "2a00:1450::1", false },    { "2001:db8:ffff::1", false },
-	{ "::2", false },
-	/* v4-mapped is judged as the IPv4 address */
-	{ "::ffff:192.168.1.5", true }, { "::ffff:198.51.100.5", false },
-	/* the IPv4 table through the family-neutral function */
-	{ "10.0.0.1", true },        { "100.64.0.1", true },       { "192.0.2.30", false },
-};
-
-START_TEST(private_either_family)
-{
-	struct netaddr a = na(addrs6[_i].addr);
-
-	ck_assert_msg(natdetect_is_private_addr(&a) == addrs6[_i].private, "%s", addrs6[_i].addr);
-	if (a.family == AF_INET)
-		ck_assert_int_eq(natdetect_is_private(a.ip.v4), addrs6[_i].private);
-}
-END_TEST
 
 /* An SDP address against the signalling source. */
 static const struct {
@@ -307,12 +298,8 @@ static const struct {
 
 START_TEST(sdp_either_family)
 {
-	struct netaddr sdp = na(sdp6[_i].sdp), src = na(sdp6[_i].src);
-
-	ck_assert_msg(natdetect_sdp_addr(&sdp, &src) == sdp6[_i].want, "%s from %s", sdp6[_i].sdp,
-		      sdp6[_i].src);
-	if (sdp.family == AF_INET && src.family == AF_INET)
-		ck_assert_uint_eq(natdetect_sdp(sdp.ip.v4, src.ip.v4), sdp6[_i].want);
+	ck_assert_msg(sdp_from(sdp6[_i].sdp, sdp6[_i].src) == sdp6[_i].want, "%s from %s",
+		      sdp6[_i].sdp, sdp6[_i].src);
 }
 END_TEST
 
@@ -320,7 +307,7 @@ END_TEST
 static const struct {
 	const char *via, *contact, *src;
 	unsigned want;
-	bool force_auto; /* natdetect_force_rport_addr for nat = "auto" */
+	bool force_auto; /* natdetect_force_rport for nat = "auto" */
 } claims6[] = {
 	{ "[2001:db8::5]:5060", "[2001:db8::5]:5060", "[2001:db8::5]:5060", 0, false },
 	{ "[2001:DB8::0:5]", "[2001:db8:0::5]", "[2001:db8::5]:5060", 0, false },
@@ -344,18 +331,11 @@ START_TEST(signalling_either_family)
 	struct netaddr src = na(claims6[_i].src);
 	const osip_via_t *via = osip_list_get(&msg->vias, 0);
 
-	ck_assert_uint_eq(natdetect_signalling_addr(msg, &src), claims6[_i].want);
-	ck_assert_int_eq(natdetect_force_rport_addr(CONF_NAT_AUTO, &src, via->host, via->port),
+	ck_assert_uint_eq(natdetect_signalling(msg, &src), claims6[_i].want);
+	ck_assert_int_eq(natdetect_force_rport(CONF_NAT_AUTO, &src, via->host, via->port),
 			 claims6[_i].force_auto);
-	ck_assert(natdetect_force_rport_addr(CONF_NAT_FORCE_RPORT, &src, via->host, via->port));
-	ck_assert(!natdetect_force_rport_addr(CONF_NAT_COMEDIA, &src, via->host, via->port));
-	if (src.family == AF_INET) {
-		struct sockaddr_in sin;
-		ck_assert(netaddr_to_in(&src, &sin));
-		ck_assert_uint_eq(natdetect_signalling(msg, &sin), claims6[_i].want);
-		ck_assert_int_eq(natdetect_force_rport(CONF_NAT_AUTO, &sin, via->host, via->port),
-				 claims6[_i].force_auto);
-	}
+	ck_assert(natdetect_force_rport(CONF_NAT_FORCE_RPORT, &src, via->host, via->port));
+	ck_assert(!natdetect_force_rport(CONF_NAT_COMEDIA, &src, via->host, via->port));
 	osip_message_free(msg);
 }
 END_TEST
@@ -374,7 +354,6 @@ static Suite *natdetect_suite(void)
 	tcase_add_test(tc, describe_reasons);
 	tcase_add_test(tc, force_rport_by_nat);
 	tcase_add_test(tc, peer_warnings);
-	tcase_add_loop_test(tc, private_either_family, 0, sizeof(addrs6) / sizeof(addrs6[0]));
 	tcase_add_loop_test(tc, sdp_either_family, 0, sizeof(sdp6) / sizeof(sdp6[0]));
 	tcase_add_loop_test(tc, signalling_either_family, 0, sizeof(claims6) / sizeof(claims6[0]));
 	suite_add_tcase(s, tc);

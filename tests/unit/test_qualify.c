@@ -94,11 +94,11 @@ static void setup(void)
 	d.base = event_base_new();
 	ck_assert_ptr_nonnull(d.base);
 	ck_assert(netaddr_parse_ipv4("127.0.0.1", &lo));
-	ck_assert(classify_is_local(d.conf, lo)); /* so the LAN address is advertised */
-	d.advertise = advertise_new(d.base, d.conf, NULL);
-	ck_assert_ptr_nonnull(d.advertise);
 	struct sockaddr_in bind_addr = netaddr_make(lo, 0);
 	struct netaddr bind4 = netaddr_from_in(&bind_addr), local;
+	ck_assert(classify_is_local(d.conf, &bind4)); /* so the LAN address is advertised */
+	d.advertise = advertise_new(d.base, d.conf, NULL);
+	ck_assert_ptr_nonnull(d.advertise);
 	d.sip = sip_socket_open(d.base, &bind4, NULL, on_datagram, NULL, err, sizeof(err));
 	ck_assert_msg(d.sip != NULL, "%s", err);
 	ck_assert(sip_socket_local(d.sip, AF_INET, &local) && netaddr_to_in(&local, &sip_addr));

@@ -17,6 +17,8 @@
 #include "../support/unit_main.h"
 
 #define RELAY "203.0.113.10"
+#define IP4 SDP_FAMILY_IP4 /* what the IPv4 path reads */
+#define BOTH (SDP_FAMILY_IP4 | SDP_FAMILY_IP6)
 
 /* The bytes of tests/data/sdp/NAME; free(). */
 static char *sdp_read(const char *name, size_t *len)
@@ -42,12 +44,26 @@ static char *sdp_read(const char *name, size_t *len)
 	return buf;
 }
 
-static struct in_addr ip(const char *text)
+static struct netaddr na(const char *text)
 {
-	struct in_addr a;
+	struct netaddr a;
 
-	ck_assert_int_eq(inet_pton(AF_INET, text, &a), 1);
+	ck_assert_msg(netaddr_parse_ip(text, &a), "%s", text);
 	return a;
+}
+
+/* a is the address want (either family; ports aside), or has no family
+ * when want is NULL. */
+static void assert_ip(const struct netaddr *a, const char *want)
+{
+	char text[NETADDR_TEXT_MAX];
+
+	if (!want) {
+		ck_assert_int_eq(a->family, 0);
+		return;
+	}
+	struct netaddr w = na(want);
+	ck_assert_msg(netaddr_same_ip(a, &w), "%s, wanted %s", netaddr_print(a, text), want);
 }
 
 /* The relay's address, RTP ports 10000, 10002, ..., no rtcp-mux. */
@@ -56,7 +72,7 @@ static struct sdp_rewrite_params default_params(void)
 	struct sdp_rewrite_params p;
 
 	memset(&p, 0, sizeof(p));
-	p.addr = ip(RELAY);
+	p.advertise = na(RELAY);
 	for (int i = 0; i < SDP_MAX_MEDIA; i++)
 		p.ports[i] = (uint16_t)(10000 + 2 * i);
 	return p;
@@ -67,9 +83,9 @@ static struct sdp_rewrite_params default_params(void)
 struct stream_want {
 	const char *media;
 	uint16_t port;
-	const char *addr;
+	const char *addr;      /* NULL: none (a rejected stream) */
 	uint16_t rtcp_port;
-	const char *rtcp_addr;
+	const char *rtcp_addr; /* NULL: none */
 	bool mux;
 	enum sdp_direction dir;
 };
@@ -102,7 +118,7 @@ static const struct sample samples[] = {
 	/* the video port given for the rejected stream must be ignored */
 	{ "rejected_video", { 10014, 10016 }, { false, false }, false, 2,
 	  { { "audio", 17236, "192.168.1.10", 17237, "192.168.1.10", false, SDP_SENDRECV },
-	    { "video", 0, "0.0.0.0", 0, "0.0.0.0", false, SDP_SENDRECV } } },
+	    { "video", 0, NULL, 0, NULL, false, SDP_SENDRECV } } },
 	{ "media_level_c", { 10016, 10018 }, { false, false }, false, 2,
 	  { { "audio", 16384, "192.168.1.60", 16385, "192.168.1.60", false, SDP_SENDRECV },
 	    { "video", 16386, "192.168.1.61", 16391, "192.168.1.61", false, SDP_SENDRECV } } },
@@ -119,7 +135,7 @@ static struct sdp_rewrite_params sample_params(const struct sample *s)
 	struct sdp_rewrite_params p;
 
 	memset(&p, 0, sizeof(p));
-	p.addr = ip(RELAY);
+	p.advertise = na(RELAY);
 	memcpy(p.ports, s->ports, sizeof(p.ports));
 	memcpy(p.rtcp_mux, s->mux, sizeof(p.rtcp_mux));
 	return p;
@@ -140,16 +156,16 @@ START_TEST(sample_rewrite)
 	snprintf(name, sizeof(name), "%s.expected.sdp", s->name);
 	want = sdp_read(name, &want_len);
 
-	ck_assert_msg(sdp_rewrite(sent, sent_len, &p, &out, &out_len) == 0, "%s refused", s->name);
+	ck_assert_msg(sdp_rewrite(sent, sent_len, IP4, &p, &out, &out_len) == 0, "%s refused", s->name);
 	ck_assert_msg(out_len == want_len && memcmp(out, want, want_len) == 0,
 		      "%s: got\n%s\nwanted\n%s", s->name, out, want);
 	ck_assert_uint_eq(out_len, strlen(out));
 
-	ck_assert_int_eq(sdp_rewrite(sent, sent_len, &p, &again, &again_len), 0);
+	ck_assert_int_eq(sdp_rewrite(sent, sent_len, IP4, &p, &again, &again_len), 0);
 	ck_assert_uint_eq(again_len, out_len);
 	ck_assert_mem_eq(again, out, out_len);
 
-	ck_assert_int_eq(sdp_rewrite(out, out_len, &p, &twice, &twice_len), 0);
+	ck_assert_int_eq(sdp_rewrite(out, out_len, IP4, &p, &twice, &twice_len), 0);
 	ck_assert_uint_eq(twice_len, out_len);
 	ck_assert_mem_eq(twice, out, out_len);
 
@@ -171,7 +187,7 @@ START_TEST(sample_inspect)
 
 	snprintf(name, sizeof(name), "%s.sent.sdp", s->name);
 	sent = sdp_read(name, &len);
-	ck_assert_int_eq(sdp_rewrite_inspect(sent, len, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(sent, len, IP4, &info), 0);
 	ck_assert_uint_eq(info.count, s->count);
 	for (size_t i = 0; i < s->count; i++) {
 		const struct stream_want *w = &s->want[i];
@@ -179,9 +195,11 @@ START_TEST(sample_inspect)
 
 		ck_assert_str_eq(st->media, w->media);
 		ck_assert_uint_eq(st->port, w->port);
-		ck_assert_uint_eq(st->addr.s_addr, ip(w->addr).s_addr);
+		assert_ip(&st->conn, w->addr);
+		ck_assert_uint_eq(st->conn.port, w->port);
 		ck_assert_uint_eq(st->rtcp_port, w->rtcp_port);
-		ck_assert_uint_eq(st->rtcp_addr.s_addr, ip(w->rtcp_addr).s_addr);
+		assert_ip(&st->rtcp_conn, w->rtcp_addr);
+		ck_assert_uint_eq(st->rtcp_conn.port, w->rtcp_port);
 		ck_assert_int_eq(st->rtcp_mux, w->mux);
 		ck_assert_int_eq(st->direction, w->dir);
 	}
@@ -201,11 +219,11 @@ START_TEST(sample_forwarded_inspect)
 
 	snprintf(name, sizeof(name), "%s.expected.sdp", s->name);
 	fwd = sdp_read(name, &len);
-	ck_assert_int_eq(sdp_rewrite_inspect(fwd, len, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(fwd, len, IP4, &info), 0);
 	ck_assert_uint_eq(info.count, s->count);
 	for (size_t i = 0; i < s->count; i++) {
 		const struct sdp_stream *st = &info.streams[i];
-		bool held = s->want[i].port != 0 && ip(s->want[i].addr).s_addr == INADDR_ANY;
+		bool held = s->want[i].port != 0 && strcmp(s->want[i].addr, "0.0.0.0") == 0;
 
 		ck_assert_int_eq(st->direction, s->want[i].dir);
 		if (s->want[i].port == 0) {
@@ -213,7 +231,7 @@ START_TEST(sample_forwarded_inspect)
 			continue;
 		}
 		ck_assert_uint_eq(st->port, s->ports[i]);
-		ck_assert_uint_eq(st->addr.s_addr, held ? INADDR_ANY : ip(RELAY).s_addr);
+		assert_ip(&st->conn, held ? "0.0.0.0" : RELAY);
 		/* muxed: a=rtcp names P itself, but none was added if none came
 		 * (both muxed samples have one stream) */
 		if (s->mux[i] && strstr(fwd, "a=rtcp:"))
@@ -221,7 +239,7 @@ START_TEST(sample_forwarded_inspect)
 		else
 			ck_assert_uint_eq(st->rtcp_port, s->ports[i] + 1);
 		if (!held)
-			ck_assert_uint_eq(st->rtcp_addr.s_addr, ip(RELAY).s_addr);
+			assert_ip(&st->rtcp_conn, RELAY);
 	}
 	ck_assert_int_eq(sdp_rewrite_is_hold(&info), s->hold);
 	free(fwd);
@@ -239,7 +257,7 @@ static int rewrite_rc(const char *body, size_t len)
 	struct sdp_rewrite_params p = default_params();
 	char *out = (char *)1;
 	size_t out_len = 1;
-	int rc = sdp_rewrite(body, len, &p, &out, &out_len);
+	int rc = sdp_rewrite(body, len, IP4, &p, &out, &out_len);
 
 	if (rc != 0) {
 		ck_assert_ptr_null(out);
@@ -253,7 +271,7 @@ static int rewrite_rc(const char *body, size_t len)
 #define assert_refused(body, len)                                                           \
 	do {                                                                                 \
 		struct sdp_info info_;                                                       \
-		ck_assert_msg(sdp_rewrite_inspect((body), (len), &info_) == -1, "inspect took it");  \
+		ck_assert_msg(sdp_rewrite_inspect((body), (len), IP4, &info_) == -1, "inspect took it");  \
 		ck_assert_uint_eq(info_.count, 0);                                           \
 		ck_assert_msg(rewrite_rc((body), (len)) == -1, "rewrite took it");           \
 	} while (0)
@@ -266,7 +284,7 @@ static void assert_rewrites_to(const char *body, size_t len, const char *want)
 	char *out = NULL;
 	size_t out_len = 0;
 
-	ck_assert_msg(sdp_rewrite(body, len, &p, &out, &out_len) == 0, "refused:\n%s", body);
+	ck_assert_msg(sdp_rewrite(body, len, IP4, &p, &out, &out_len) == 0, "refused:\n%s", body);
 	ck_assert_msg(strcmp(out, want) == 0, "got\n%s\nwanted\n%s", out, want);
 	ck_assert_uint_eq(out_len, strlen(want));
 	free(out);
@@ -332,9 +350,9 @@ START_TEST(ipv6_where_unused)
 				"m=audio 4000 RTP/AVP 0\r\nc=IN IP4 192.168.1.5\r\n"
 				"m=video 0 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	ck_assert_uint_eq(info.count, 2);
-	ck_assert_uint_eq(info.streams[0].addr.s_addr, ip("192.168.1.5").s_addr);
+	assert_ip(&info.streams[0].conn, "192.168.1.5");
 	ck_assert_uint_eq(info.streams[1].port, 0);
 	assert_rewrites_str(body, OUT_HEAD "c=IN IP4 " RELAY "\r\nt=0 0\r\n"
 					   "m=audio 10000 RTP/AVP 0\r\nc=IN IP4 " RELAY "\r\n"
@@ -342,7 +360,7 @@ START_TEST(ipv6_where_unused)
 
 	/* no c= at all, but no stream with a port either */
 	body = HEAD "t=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	assert_rewrites_str(body, OUT_HEAD "t=0 0\r\nm=audio 0 RTP/AVP 0\r\n");
 }
 END_TEST
@@ -374,7 +392,7 @@ START_TEST(media_limit)
 	for (int i = 0; i < SDP_MAX_MEDIA; i++)
 		n += (size_t)snprintf(body + n, sizeof(body) - n, "m=audio %d RTP/AVP 0\r\n",
 				      4000 + 2 * i);
-	ck_assert_int_eq(sdp_rewrite_inspect(body, n, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, n, IP4, &info), 0);
 	ck_assert_uint_eq(info.count, SDP_MAX_MEDIA);
 	ck_assert_uint_eq(info.streams[SDP_MAX_MEDIA - 1].port, 4000 + 2 * (SDP_MAX_MEDIA - 1));
 	ck_assert_int_eq(rewrite_rc(body, n), 0);
@@ -402,7 +420,7 @@ START_TEST(size_limit)
 	memset(body + n + 8, 'q', SDP_MAX_SIZE - n - 10);
 	memcpy(body + SDP_MAX_SIZE - 2, "\r\n", 2);
 	n = SDP_MAX_SIZE;
-	ck_assert_int_eq(sdp_rewrite_inspect(body, n, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, n, IP4, &info), 0);
 	ck_assert_int_eq(rewrite_rc(body, n), 0);
 
 	memcpy(body + SDP_MAX_SIZE - 2, "q\r\n", 3);
@@ -418,14 +436,14 @@ START_TEST(negative_nul)
 	struct sdp_info info;
 	char was = body[len - 5];
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, len, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, len, IP4, &info), 0);
 	body[len - 5] = '\0'; /* inside a=sendrecv */
 	assert_refused(body, len);
 	body[len - 5] = was;
 	body[len - 1] = '\0'; /* the last byte */
 	assert_refused(body, len);
 	/* len counts the bytes; a NUL just behind them is not part of the body */
-	ck_assert_int_eq(sdp_rewrite_inspect(body, len - 1, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, len - 1, IP4, &info), 0);
 }
 END_TEST
 
@@ -596,7 +614,7 @@ START_TEST(port_count)
 	struct sdp_info info;
 	const char *body = HEAD_C "m=video 4000/2 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	ck_assert_uint_eq(info.streams[0].port, 4000);
 	assert_rewrites_str(body, OUT_HEAD_C "m=video 10000 RTP/AVP 96\r\n");
 	/* a rejected stream passes as it is */
@@ -619,7 +637,7 @@ START_TEST(rtcp)
 	size_t out_len;
 
 	p.rtcp_mux[0] = true;
-	ck_assert_int_eq(sdp_rewrite(body, strlen(body), &p, &out, &out_len), 0);
+	ck_assert_int_eq(sdp_rewrite(body, strlen(body), IP4, &p, &out, &out_len), 0);
 	ck_assert_str_eq(out, OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\na=rtcp:10000 IN IP4 " RELAY
 					 "\r\na=rtcp-mux\r\n"
 					 "m=video 10002 RTP/AVP 96\r\na=rtcp:10003 IN IP4 " RELAY "\r\n"
@@ -641,12 +659,12 @@ START_TEST(rtcp_inspect)
 				"m=audio 5000 RTP/AVP 0\r\nc=IN IP4 192.168.1.7\r\n"
 				"a=rtcp:5001 IN IP4 198.51.100.7 \r\n";
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	ck_assert_uint_eq(info.streams[0].rtcp_port, 9);
-	ck_assert_uint_eq(info.streams[0].rtcp_addr.s_addr, INADDR_ANY);
+	assert_ip(&info.streams[0].rtcp_conn, "0.0.0.0");
 	ck_assert(info.streams[0].rtcp_mux);
 	ck_assert_uint_eq(info.streams[1].rtcp_port, 5001);
-	ck_assert_uint_eq(info.streams[1].rtcp_addr.s_addr, ip("198.51.100.7").s_addr);
+	assert_ip(&info.streams[1].rtcp_conn, "198.51.100.7");
 	ck_assert(!info.streams[1].rtcp_mux);
 }
 END_TEST
@@ -677,7 +695,7 @@ START_TEST(direction)
 				  "m=audio 4006 RTP/AVP 0\r\na=sendrecv\r\n"
 				  "m=audio 4008 RTP/AVP 0\r\na=extmap:2/sendonly urn:x\r\n";
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	ck_assert_uint_eq(info.count, 5);
 	ck_assert_int_eq(info.streams[0].direction, SDP_SENDONLY);
 	ck_assert_int_eq(info.streams[1].direction, SDP_RECVONLY);
@@ -687,12 +705,12 @@ START_TEST(direction)
 	ck_assert(!sdp_rewrite_is_hold(&info));
 
 	body = HEAD_C AUDIO;
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	ck_assert_int_eq(info.streams[0].direction, SDP_SENDRECV);
 	ck_assert(!sdp_rewrite_is_hold(&info));
 
 	body = HEAD_C AUDIO "a=recvonly\r\n";
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
 	ck_assert(sdp_rewrite_is_hold(&info));
 }
 END_TEST
@@ -703,9 +721,9 @@ START_TEST(hold_media_level)
 	struct sdp_info info;
 	const char *body = HEAD_C AUDIO "c=IN IP4 0.0.0.0\r\nm=video 4002 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), 0);
-	ck_assert_uint_eq(info.streams[0].addr.s_addr, INADDR_ANY);
-	ck_assert_uint_eq(info.streams[1].addr.s_addr, ip("192.168.1.5").s_addr);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), 0);
+	assert_ip(&info.streams[0].conn, "0.0.0.0");
+	assert_ip(&info.streams[1].conn, "192.168.1.5");
 	ck_assert(!sdp_rewrite_is_hold(&info));
 	assert_rewrites_str(body, OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\n"
 					     "m=video 10002 RTP/AVP 96\r\n");
@@ -727,12 +745,16 @@ START_TEST(is_hold_edges)
 	/* rejected streams do not count against hold */
 	info.count = 2;
 	info.streams[1].port = 4000;
-	info.streams[1].addr = ip("192.168.1.5");
+	info.streams[1].conn = na("192.168.1.5");
 	info.streams[1].direction = SDP_SENDONLY;
 	ck_assert(sdp_rewrite_is_hold(&info));
 	info.streams[1].direction = SDP_SENDRECV;
 	ck_assert(!sdp_rewrite_is_hold(&info));
-	info.streams[1].addr.s_addr = INADDR_ANY;
+	info.streams[1].conn = na("0.0.0.0");
+	ck_assert(sdp_rewrite_is_hold(&info));
+	info.streams[1].conn = na("2001:db8::5");
+	ck_assert(!sdp_rewrite_is_hold(&info));
+	info.streams[1].conn = na("::");
 	ck_assert(sdp_rewrite_is_hold(&info));
 }
 END_TEST
@@ -744,11 +766,15 @@ START_TEST(null_arguments)
 	char *out = NULL;
 	size_t out_len = 0;
 
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), NULL), -1);
-	ck_assert_int_eq(sdp_rewrite(body, strlen(body), NULL, &out, &out_len), -1);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, NULL), -1);
+	ck_assert_int_eq(sdp_rewrite(body, strlen(body), IP4, NULL, &out, &out_len), -1);
 	ck_assert_ptr_null(out);
-	ck_assert_int_eq(sdp_rewrite(body, strlen(body), &p, NULL, &out_len), -1);
-	ck_assert_int_eq(sdp_rewrite(body, strlen(body), &p, &out, NULL), -1);
+	ck_assert_int_eq(sdp_rewrite(body, strlen(body), IP4, &p, NULL, &out_len), -1);
+	ck_assert_int_eq(sdp_rewrite(body, strlen(body), IP4, &p, &out, NULL), -1);
+	/* no address to advertise */
+	memset(&p.advertise, 0, sizeof(p.advertise));
+	ck_assert_int_eq(sdp_rewrite(body, strlen(body), IP4, &p, &out, &out_len), -1);
+	ck_assert_ptr_null(out);
 }
 END_TEST
 
@@ -756,7 +782,6 @@ END_TEST
 /* ---- across families (issue 20) ------------------------------------------- */
 
 #define RELAY6 "2001:db8::10"
-#define BOTH (SDP_FAMILY_IP4 | SDP_FAMILY_IP6)
 #define HEAD6 "v=0\r\no=- 1 2 IN IP6 2001:db8:1::5\r\ns=-\r\n"
 #define HEAD6_C HEAD6 "c=IN IP6 2001:db8:1::5\r\nt=0 0\r\n"
 #define OUT_HEAD6 "v=0\r\no=- 1 2 IN IP6 " RELAY6 "\r\ns=-\r\n"
@@ -781,7 +806,7 @@ static const struct {
 	  OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\na=rtcp:10001 IN IP4 " RELAY "\r\n" },
 	{ "IPv6 to IPv6", BOTH, RELAY6, true, HEAD6_C AUDIO "a=rtcp-mux\r\n",
 	  OUT_HEAD6_C "m=audio 10000 RTP/AVP 0\r\na=rtcp-mux\r\n" },
-	{ "IPv4 to IPv4 through the family-neutral path", BOTH, RELAY, false, HEAD_C AUDIO,
+	{ "IPv4 to IPv4, both families read", BOTH, RELAY, false, HEAD_C AUDIO,
 	  OUT_HEAD_C "m=audio 10000 RTP/AVP 0\r\n" },
 	{ "media-level c= of both families, session c= absent", BOTH, RELAY6, false,
 	  HEAD "t=0 0\r\n" AUDIO "c=IN IP4 192.168.1.5\r\nm=video 4002 RTP/AVP 96\r\n"
@@ -814,8 +839,8 @@ static const struct {
 	{ "IPv6 a=rtcp name", BOTH, RELAY, false, HEAD6_C AUDIO "a=rtcp:4001 IN IP6 phone.example\r\n",
 	  NULL },
 	/* an IPv4-only load refuses IPv6 where a stream uses it, as always */
-	{ "IPv6 c= in an IPv4 load", SDP_FAMILY_IP4, RELAY6, false, HEAD6_C AUDIO, NULL },
-	{ "IPv6 a=rtcp in an IPv4 load", SDP_FAMILY_IP4, RELAY6, false,
+	{ "IPv6 c= in an IPv4 load", IP4, RELAY6, false, HEAD6_C AUDIO, NULL },
+	{ "IPv6 a=rtcp in an IPv4 load", IP4, RELAY6, false,
 	  HEAD_C AUDIO "a=rtcp:4001 IN IP6 2001:db8::5\r\n", NULL },
 	/* an IPv6-only load refuses IPv4 */
 	{ "IPv4 c= in an IPv6 load", SDP_FAMILY_IP6, RELAY6, false, HEAD_C AUDIO, NULL },
@@ -832,11 +857,11 @@ START_TEST(cross_family)
 
 	p.rtcp_mux[0] = cross[_i].mux0;
 	ck_assert(netaddr_parse_ip(cross[_i].advertise, &p.advertise));
-	b = sdp_rewrite_body_load_family(body, strlen(body), cross[_i].families, &info);
+	b = sdp_rewrite_body_load(body, strlen(body), cross[_i].families, &info);
 	if (!cross[_i].want) {
 		ck_assert_msg(b == NULL, "%s: accepted", cross[_i].what);
 		ck_assert_uint_eq(info.count, 0);
-		ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), cross[_i].families, &info),
+		ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), cross[_i].families, &info),
 				 -1);
 		return;
 	}
@@ -848,7 +873,7 @@ START_TEST(cross_family)
 	ck_assert_uint_eq(out_len, strlen(out));
 	/* what was forwarded reads back in the advertised family, and only
 	 * in it: an IPv4-only load refuses what went out as IPv6 for a stream */
-	ck_assert_int_eq(sdp_rewrite_inspect_family(out, out_len, BOTH, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(out, out_len, BOTH, &info), 0);
 	bool active = false;
 	for (size_t i = 0; i < info.count; i++) {
 		if (!info.streams[i].port)
@@ -858,14 +883,14 @@ START_TEST(cross_family)
 		if (netaddr_is_specified(&info.streams[i].conn))
 			ck_assert(netaddr_same_ip(&info.streams[i].conn, &p.advertise));
 	}
-	ck_assert_int_eq(sdp_rewrite_inspect(out, out_len, &info),
+	ck_assert_int_eq(sdp_rewrite_inspect(out, out_len, IP4, &info),
 			 p.advertise.family == AF_INET6 && active ? -1 : 0);
 	free(out);
 }
 END_TEST
 
-/* inspect reads IN IP6: conn and rtcp_conn carry the address and ports, the
- * IPv4 fields stay 0.0.0.0; hold is :: as well as 0.0.0.0. */
+/* inspect reads IN IP6: conn and rtcp_conn carry the address and ports;
+ * hold is :: as well as 0.0.0.0. */
 START_TEST(inspect_ipv6)
 {
 	struct sdp_info info;
@@ -876,39 +901,36 @@ START_TEST(inspect_ipv6)
 			       "m=audio 4004 RTP/AVP 0\r\nc=IN IP6 ::ffff:192.168.1.9\r\n"
 			       "m=video 0 RTP/AVP 96\r\n";
 
-	ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), BOTH, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), BOTH, &info), 0);
 	ck_assert_uint_eq(info.count, 4);
 	ck_assert_str_eq(netaddr_print(&info.streams[0].conn, text), "[2001:db8:1::5]:4000");
 	ck_assert_str_eq(netaddr_print(&info.streams[0].rtcp_conn, text), "[2001:db8:1::6]:4005");
 	ck_assert_uint_eq(info.streams[0].rtcp_port, 4005);
-	ck_assert_uint_eq(info.streams[0].addr.s_addr, 0);
-	ck_assert_uint_eq(info.streams[0].rtcp_addr.s_addr, 0);
 	ck_assert_str_eq(netaddr_print(&info.streams[1].conn, text), "192.168.1.5:4002");
 	ck_assert_str_eq(netaddr_print(&info.streams[1].rtcp_conn, text), "192.168.1.5:4003");
-	ck_assert_uint_eq(info.streams[1].addr.s_addr, ip("192.168.1.5").s_addr);
 	/* v4-mapped is the IPv4 address */
 	ck_assert_str_eq(netaddr_print(&info.streams[2].conn, text), "192.168.1.9:4004");
-	ck_assert_uint_eq(info.streams[2].addr.s_addr, ip("192.168.1.9").s_addr);
+	ck_assert_int_eq(info.streams[2].conn.family, AF_INET);
 	ck_assert_int_eq(info.streams[3].conn.family, 0);
 	ck_assert(!sdp_rewrite_is_hold(&info));
 
 	body = HEAD6 "c=IN IP6 ::\r\nt=0 0\r\n" AUDIO;
-	ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), BOTH, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), BOTH, &info), 0);
 	ck_assert(sdp_rewrite_is_hold(&info));
 	body = HEAD6_C AUDIO;
-	ck_assert_int_eq(sdp_rewrite_inspect_family(body, strlen(body), BOTH, &info), 0);
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), BOTH, &info), 0);
 	ck_assert(!sdp_rewrite_is_hold(&info));
-	/* the IPv4 API still refuses it, and its IPv4 fields say so */
-	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), &info), -1);
+	/* a read for IPv4 alone still refuses it */
+	ck_assert_int_eq(sdp_rewrite_inspect(body, strlen(body), IP4, &info), -1);
 }
 END_TEST
 
-/* The family-neutral loads give the same bytes as the IPv4 path for every
- * sample when advertising the same IPv4 address. */
+/* Read for both families (a relay with IPv6), every sample gives the same
+ * bytes as read for IPv4 alone when advertising the same IPv4 address. */
 START_TEST(sample_same_through_family_path)
 {
 	const struct sample *s = &samples[_i];
-	struct sdp_rewrite_params old = sample_params(s), neutral = sample_params(s);
+	struct sdp_rewrite_params p = sample_params(s);
 	struct sdp_info info;
 	struct sdp_body *b;
 	char name[128], *body, *a = NULL, *c = NULL;
@@ -916,11 +938,10 @@ START_TEST(sample_same_through_family_path)
 
 	snprintf(name, sizeof(name), "%s.sent.sdp", s->name);
 	body = sdp_read(name, &len);
-	ck_assert(netaddr_parse_ip(RELAY, &neutral.advertise));
-	ck_assert_int_eq(sdp_rewrite(body, len, &old, &a, &a_len), 0);
-	b = sdp_rewrite_body_load_family(body, len, BOTH, &info);
+	ck_assert_int_eq(sdp_rewrite(body, len, IP4, &p, &a, &a_len), 0);
+	b = sdp_rewrite_body_load(body, len, BOTH, &info);
 	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(sdp_rewrite_body_rewrite(b, &neutral, &c, &c_len), 0);
+	ck_assert_int_eq(sdp_rewrite_body_rewrite(b, &p, &c, &c_len), 0);
 	sdp_rewrite_body_free(b);
 	ck_assert_uint_eq(a_len, c_len);
 	ck_assert_str_eq(a, c);

@@ -416,10 +416,10 @@ static void respelled_case(const struct via_form *form, bool want_ours)
 	ck_assert_int_eq(osip_list_size(&resp->vias), want_ours ? before - 1 : before);
 	if (want_ours) {
 		/* and the response still goes where the phone's NAT is */
-		struct sockaddr_in to;
-		char where[NETADDR_STRLEN];
+		struct netaddr to;
+		char where[NETADDR_TEXT_MAX];
 		ck_assert(sip_via_response_target(resp, &to));
-		ck_assert_str_eq(netaddr_format(&to, where), "203.0.113.2:36468");
+		ck_assert_str_eq(netaddr_print(&to, where), "203.0.113.2:36468");
 	}
 	osip_message_free(resp);
 	osip_message_free(req);

@@ -205,12 +205,13 @@ START_TEST(banned_source_costs_nothing)
 	struct netaddr src = sip_path_source_addr(SIP_PATH_FROM_INTERNET);
 	struct sip_path_result r;
 	char *text = request("REGISTER", "sip:203.0.113.1", "203.0.113.5:40000", NULL, NULL, NULL);
+	unsigned prefix6 = (unsigned)sip_path_conf(path)->banprefix6;
 
 	sip_path_run(path, text, strlen(text), SIP_PATH_FROM_INTERNET, &r); /* fresh tables */
 	sip_path_result_clear(&r);
 	for (int i = 0; i < 5; i++)
-		bans_failure(sip_path_bans(path), src.ip.v4, SIP_PATH_NOW, 5, 600);
-	ck_assert(bans_is_banned(sip_path_bans(path), src.ip.v4, SIP_PATH_NOW));
+		bans_failure(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW, 5, 600);
+	ck_assert(bans_is_banned(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW));
 	sip_path_run_more(path, text, strlen(text), src, &r);
 	ck_assert_int_eq(r.outcome, SIP_PATH_DROPPED);
 	ck_assert_uint_eq(r.sends, 0);
@@ -263,8 +264,8 @@ START_TEST(ban_scope_each_family)
 	sip_path_run(path, "\r\n\r\n", 4, ban_cases[_i].from, &r); /* fresh tables */
 	sip_path_result_clear(&r);
 	for (int i = 0; i < 5; i++)
-		bans_failure_addr(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW, 5, 600);
-	ck_assert(bans_is_banned_addr(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW));
+		bans_failure(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW, 5, 600);
+	ck_assert(bans_is_banned(sip_path_bans(path), &src, prefix6, SIP_PATH_NOW));
 	unsigned long banned = counters()->banned;
 	sip_path_run_more(path, text, strlen(text), n, &r);
 	if (ban_cases[_i].neighbour_banned) {

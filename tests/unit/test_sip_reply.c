@@ -32,11 +32,9 @@ static void teardown(void)
 static osip_message_t *received(const char *name)
 {
 	osip_message_t *req = sample_parse(name);
-	struct in_addr ip;
-	struct sockaddr_in src;
+	struct netaddr src;
 
-	ck_assert(netaddr_parse_ipv4("127.0.30.5", &ip));
-	src = netaddr_make(ip, 40000);
+	ck_assert(netaddr_parse("127.0.30.5:40000", &src));
 	ck_assert_int_eq(sip_via_stamp_received(req, &src, true), 0);
 	return req;
 }
