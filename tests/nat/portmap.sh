@@ -232,16 +232,24 @@ wait_forwards "$PORTS" 10 && say "$part: reload back to \"natpmp\": all $PORTS f
 
 # SIGTERM: every mapping removed
 bulk="NAT-PMP port mapping request : 0->$SIPNATD_IP:0 udp lifetime=0s"
+one_by_one="NAT-PMP port mapping request : [0-9]+->$SIPNATD_IP:[1-9][0-9]* udp lifetime=0s"
 removals_before=$(count "$d/miniupnpd.log" "$bulk")
+singles_before=$(grep -cE -- "$one_by_one" "$d/miniupnpd.log" 2>/dev/null || true)
+say "$part: (before the stop miniupnpd saw $singles_before single removals)"
 stop_sipnatd
 if [[ -z $(netns_miniupnpd_rules) ]]; then
     say "$part: after SIGTERM miniupnpd holds no forwards ($(grep -oE 'removed [0-9]+ mappings[^(]*' "$d/sipnatd.log" | tail -n 1))"
 else
     fail "miniupnpd still forwards after sipnatd stopped: $(netns_miniupnpd_rules | tr '\n' ' ')"
 fi
-# NAT-PMP's removal of all of a host's mappings at once (RFC 6886 3.4)
+# NAT-PMP's removal of all of a host's mappings at once (RFC 6886 3.4), not
+# one request per port. The request may come more than once: a client
+# retransmits it from 250 ms on until answered (RFC 6886 3.1), which a slow
+# (sanitizer) build can need.
 n=$(($(count "$d/miniupnpd.log" "$bulk") - removals_before))
-((n == 1)) || fail "at the stop miniupnpd saw $n requests to remove all of sipnatd's mappings, not 1"
+singles=$(($(grep -cE -- "$one_by_one" "$d/miniupnpd.log" 2>/dev/null || true) - singles_before))
+((n >= 1 && n <= 4)) || fail "at the stop miniupnpd saw $n requests to remove all of sipnatd's mappings, not 1 (up to 3 retransmissions)"
+((singles == 0)) || fail "at the stop sipnatd removed $singles mappings one by one instead of all at once"
 
 # the same restart with UPnP-IGD, whose answers carry no epoch: sipnatd
 # notices its SIP port's mapping is gone (or the device moved) and maps again
