@@ -32,8 +32,9 @@ struct contact_target {
  * family: an IPv6 one is written in brackets) with a token of the original
  * URI (and nat, when not NULL, of either family; a token of an IPv4 nat, or
  * of none, is what it was before issue 20, so older tokens still open).
- * "Contact: *" is left alone. Returns 0, or -1 when out of memory or a URI
- * is too long to seal. */
+ * "Contact: *" is left alone. Returns 0, or -1 when out of memory, a URI
+ * is too long to seal, or a Contact cannot be written back as it means (a
+ * raw quote in its URI, a parameter with a stray quote or comma). */
 int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint16_t port,
 			   const struct netaddr *nat);
 

@@ -171,6 +171,44 @@ static int rewrite_uri(osip_uri_t *url, const struct netaddr *host, uint16_t por
 	return osip_uri_uparam_add(url, osip_strdup(CONTACT_TOKEN_PARAM), osip_strdup(token)) == 0 ? 0 : -1;
 }
 
+/* A Contact parameter value sipnatd can write back as it came: a quoted
+ * string with balanced quotes, or a value without quote or comma. libosip2
+ * keeps what a stray quote made of the rest of the line
+ * (`expires=600nce="0a4f", nc=1`); once the URI before it is masqueraded,
+ * that comma would split the Contact in two when read again. */
+static bool param_value_ok(const char *v)
+{
+	size_t len;
+
+	if (!v)
+		return true;
+	if (v[0] != '"')
+		return !strpbrk(v, "\",");
+	len = strlen(v);
+	if (len < 2 || v[len - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (v[i] == '\\')
+			i++; /* a quoted-pair */
+		else if (v[i] == '"')
+			return false;
+	}
+	size_t backslashes = 0;
+	for (size_t i = len - 1; i > 1 && v[i - 1] == '\\'; i--)
+		backslashes++;
+	return backslashes % 2 == 0;
+}
+
+static bool params_ok(const osip_contact_t *contact)
+{
+	osip_generic_param_t *p;
+
+	for (int i = 0; (p = osip_list_get(&contact->gen_params, i)) != NULL; i++)
+		if ((p->gname && strpbrk(p->gname, "\",")) || !param_value_ok(p->gvalue))
+			return false;
+	return true;
+}
+
 int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint16_t port,
 			   const struct netaddr *nat)
 {
@@ -180,8 +218,13 @@ int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint
 		char *text = NULL, token[BASE32_LEN(TOKEN_RAW_MAX) + 1];
 		if (!contact->url)
 			continue; /* Contact: * */
-		if (osip_uri_to_str(contact->url, &text) != 0)
+		if (!params_ok(contact) || osip_uri_to_str(contact->url, &text) != 0)
 			return -1;
+		if (strchr(text, '"')) {
+			/* a URI holds no raw quote (RFC 3261 25.1: escaped) */
+			osip_free(text);
+			return -1;
+		}
 		int rc = token_encode(text, nat, token, sizeof(token));
 		osip_free(text);
 		if (rc != 0 || rewrite_uri(contact->url, host, port, token) != 0)

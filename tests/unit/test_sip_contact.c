@@ -452,6 +452,44 @@ START_TEST(restore_other_key)
 END_TEST
 
 /* A URI too long to seal is refused rather than truncated. */
+/* Contacts that cannot be written back as they mean are refused, the
+ * parameters real phones send are kept (the fuzzer's finding: a stray quote
+ * in the URI made libosip2 read a comma as quoted; masqueraded, the Contact
+ * would have split in two). */
+START_TEST(masquerade_refuses_what_would_split)
+{
+	static const struct {
+		const char *line;
+		int want;
+	} cases[] = {
+		{ "Contact: <sip:alice@1\".0.0.5:5060>;expires=600nce=\"0a4f113b\", nc=00000001, qop=auth\r\n", -1 },
+		{ "Contact: <sip:alice@10.0.0.5:5060>;x=\"open\r\n", -1 },
+		{ "Contact: \"Alice, home\" <sip:alice@10.0.0.5:5060>;expires=600\r\n", 0 },
+		{ "Contact: <sip:alice@10.0.0.5:5060;ob>;reg-id=1;+sip.instance=\"<urn:uuid:6a3f9c1e>\";expires=3600\r\n", 0 },
+		{ "Contact: <sip:alice@10.0.0.5:5060>;methods=\"INVITE, ACK, BYE\";q=0.5;+sip.ice\r\n", 0 },
+		{ "Contact: <sip:alice@[2001:db8::5]:5060>;+g.3gpp.icsi-ref=\"urn%3Aurn-7\\\"x\"\r\n", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		osip_message_t *msg = NULL;
+		char text[1024];
+		const char *why = NULL;
+		snprintf(text, sizeof(text),
+			 "INVITE sip:1002@pbx.example.com SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-q%zu\r\n"
+			 "From: <sip:alice@pbx.example.com>;tag=q\r\nTo: <sip:1002@pbx.example.com>\r\n"
+			 "Call-ID: quote-%zu\r\nCSeq: 1 INVITE\r\n%sContent-Length: 0\r\n\r\n", i, i, cases[i].line);
+		if (text_parse(text, &msg, &why) != SIPMSG_OK) {
+			ck_assert_msg(cases[i].want == -1, "case %zu does not parse: %s", i, why);
+			continue;
+		}
+		ck_assert_msg(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, NULL) == cases[i].want,
+			      "case %zu: %s", i, cases[i].line);
+		osip_message_free(msg);
+	}
+}
+END_TEST
+
 START_TEST(masquerade_too_long)
 {
 	char lines[2048], user[700];
@@ -478,6 +516,7 @@ static Suite *sip_contact_suite(void)
 	tc = tcase_create("masquerade");
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, masquerade_linphone_contact);
+	tcase_add_test(tc, masquerade_refuses_what_would_split);
 	tcase_add_test(tc, masquerade_deterministic);
 	tcase_add_test(tc, masquerade_zoiper_sample);
 	tcase_add_test(tc, masquerade_several);
