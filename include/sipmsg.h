@@ -53,4 +53,10 @@ const char *sipmsg_call_id(const osip_message_t *msg);
 #define SIPMSG_CALLID_DIGEST 16 /* hex digits ending a Call-ID too long to keep */
 const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLID_MAX]);
 
+/* Whether a parameter value is one whole quoted-string, its quotes balanced
+ * (RFC 3261 25.1, quoted-pairs allowed). libosip2 keeps an unbalanced one
+ * as it came, and the rest of the line with it: written back after what
+ * sipnatd changes, it reads as other parameters or headers. */
+bool sipmsg_quoted_string_ok(const char *v);
+
 #endif

@@ -7,6 +7,7 @@
 #include "base32.h"
 #include "netaddr.h"
 #include "secret.h"
+#include "sipmsg.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -178,25 +179,9 @@ static int rewrite_uri(osip_uri_t *url, const struct netaddr *host, uint16_t por
  * that comma would split the Contact in two when read again. */
 static bool param_value_ok(const char *v)
 {
-	size_t len;
-
 	if (!v)
 		return true;
-	if (v[0] != '"')
-		return !strpbrk(v, "\",");
-	len = strlen(v);
-	if (len < 2 || v[len - 1] != '"')
-		return false;
-	for (size_t i = 1; i + 1 < len; i++) {
-		if (v[i] == '\\')
-			i++; /* a quoted-pair */
-		else if (v[i] == '"')
-			return false;
-	}
-	size_t backslashes = 0;
-	for (size_t i = len - 1; i > 1 && v[i - 1] == '\\'; i--)
-		backslashes++;
-	return backslashes % 2 == 0;
+	return v[0] == '"' ? sipmsg_quoted_string_ok(v) : !strpbrk(v, "\",");
 }
 
 static bool params_ok(const osip_contact_t *contact)

@@ -6,6 +6,7 @@
 #include "sip_via.h"
 
 #include "netaddr.h"
+#include "sipmsg.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -47,31 +48,14 @@ int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
 	return 0;
 }
 
-/* A quoted value is the whole value, its quotes balanced (RFC 3261 25.1
- * quoted-string). libosip2 keeps an unbalanced one as it came
- * ("branresponse=\"-ref;rport"): once sipnatd adds received and rport after
- * it, the Via reads back as other parameters, and the response would find
- * neither sipnatd's branch check nor the sender. Such a Via is unusable. */
+/* A value with a quote is a whole quoted-string (sipmsg_quoted_string_ok):
+ * with an unbalanced one ("branresponse=\"-ref;rport"), once sipnatd adds
+ * received and rport after it, the Via reads back as other parameters, and
+ * the response would find neither sipnatd's branch check nor the sender.
+ * Such a Via is unusable. */
 static bool quoted_value_ok(const char *v)
 {
-	size_t len;
-
-	if (!v || !strchr(v, '"'))
-		return true;
-	len = strlen(v);
-	if (len < 2 || v[0] != '"' || v[len - 1] != '"')
-		return false;
-	for (size_t i = 1; i + 1 < len; i++) {
-		if (v[i] == '\\')
-			i++; /* a quoted-pair: the escaped character is not a quote */
-		else if (v[i] == '"')
-			return false;
-	}
-	/* the closing quote must not be the escaped one */
-	size_t backslashes = 0;
-	for (size_t i = len - 1; i > 1 && v[i - 1] == '\\'; i--)
-		backslashes++;
-	return backslashes % 2 == 0;
+	return !v || !strchr(v, '"') || sipmsg_quoted_string_ok(v);
 }
 
 static bool params_well_formed(const osip_via_t *via)

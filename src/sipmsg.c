@@ -429,3 +429,22 @@ const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLI
 	snprintf(buf + SIPMSG_CALLID_MAX - SIPMSG_CALLID_DIGEST - 2, SIPMSG_CALLID_DIGEST + 2, "~%s", digest);
 	return buf;
 }
+
+bool sipmsg_quoted_string_ok(const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len < 2 || v[0] != '"' || v[len - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (v[i] == '\\')
+			i++; /* a quoted-pair: the escaped character is not a quote */
+		else if (v[i] == '"')
+			return false;
+	}
+	/* the closing quote must not be the escaped one */
+	size_t backslashes = 0;
+	for (size_t i = len - 1; i > 1 && v[i - 1] == '\\'; i--)
+		backslashes++;
+	return backslashes % 2 == 0;
+}
