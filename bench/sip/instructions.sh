@@ -10,15 +10,17 @@
 #
 # usage: bench/sip/instructions.sh SIPNATD_BINARY [MORE_GENERAL_KEYS]
 #   e.g. instructions.sh build-bench-sip/sipnatd 'transport = "udp,tcp";'
-# Environment: SMALL (100), LARGE (400), RATE (20). Loopback, the addresses
-# of bench/sip/run.sh; prints "instructions per call: N". Needs valgrind.
+# Environment: SMALL (100), LARGE (400), RATE (20), BENCH_NET (9: addresses
+# 127.0.N.x and the caller 127.0.N+1.5, as bench/sip/run.sh, so that two copies
+# never collide). Loopback; prints "instructions per call: N". Needs valgrind.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SIPNATD=${1:?usage: instructions.sh SIPNATD_BINARY [MORE_GENERAL_KEYS]}
 EXTRA=${2:-}
 SMALL=${SMALL:-100} LARGE=${LARGE:-400} RATE=${RATE:-20}
-SN_IP=127.0.9.10 SN_PORT=29060 UAS_IP=127.0.9.20 UAS_PORT=29080 UAC_IP=127.0.10.5 UAC_PORT=5070
+NET=${BENCH_NET:-9}
+SN_IP=127.0.$NET.10 SN_PORT=29060 UAS_IP=127.0.$NET.20 UAS_PORT=29080 UAC_IP=127.0.$((NET + 1)).5 UAC_PORT=5070
 WORK=$(mktemp -d /tmp/bench-instr.XXXXXX)
 PIDS=()
 
@@ -46,7 +48,7 @@ run() {
 	cat >"$dir/sipnatd.conf" <<EOF
 general: {
   bindaddr = "$SN_IP"; bindport = $SN_PORT; externip = "$SN_IP";
-  localnet = [ "127.0.9.0/24" ]; pbx = "$UAS_IP:$UAS_PORT";
+  localnet = [ "127.0.$NET.0/24" ]; pbx = "$UAS_IP:$UAS_PORT";
   statefile = "$dir/registrations"; control = "$dir/control";
   $EXTRA
 };
