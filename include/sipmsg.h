@@ -33,8 +33,14 @@ enum sipmsg_status sipmsg_parse(const char *buf, size_t len, osip_message_t **ou
 				const char **why);
 
 /* Serialise msg into a new buffer (free with osip_free). Content-Length is set
- * from the body first. Returns 0 or -1. */
+ * from the body first. A message with a splice index (sip_splice_attach) is
+ * written as it was received with only its changes written anew; any other
+ * in full by libosip2. Returns 0 or -1. */
 int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len);
+
+/* Tests: every spliced message is also serialised in full and both are
+ * compared as libosip2 reads them; a difference aborts. Off by default. */
+void sipmsg_check_splices(bool on);
 
 /* Human-readable name of a status, for logs. */
 const char *sipmsg_status_name(enum sipmsg_status status);

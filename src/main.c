@@ -112,6 +112,10 @@ int main(int argc, char **argv)
 	}
 
 	sipmsg_global_init();
+	/* the test suites run the daemon so: every spliced message is checked
+	 * against a full serialisation, and a difference aborts (sipmsg.h) */
+	if (getenv("SIPNATD_CHECK_SPLICES"))
+		sipmsg_check_splices(true);
 	struct conf *conf = conf_load_file(cmd.conf_path, err);
 	if (!conf) {
 		fprintf(stderr, "%s\n", err);

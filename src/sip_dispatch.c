@@ -15,6 +15,7 @@
 #include "sip_forward.h"
 #include "sip_reply.h"
 #include "sip_route.h"
+#include "sip_splice.h"
 #include "trunks.h"
 #include "qualify.h"
 #include "media.h"
@@ -372,6 +373,7 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	}
 	p->sd = ctx->sd;
 	p->msg = ctx->msg;
+	sip_splice_detach(p->msg); /* the datagram is gone by the time it is sent */
 	ctx->msg = NULL;
 	p->src = ctx->src;
 	p->kind = ctx->kind;
@@ -524,6 +526,7 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 {
 	struct sip_ctx ctx = { .sd = sd, .env = sd->env, .src = *src, .datagram = buf, .len = len };
 	struct sip_counters *counters = &sd->counters;
+	struct sip_splice splice;
 	char addr[NETADDR_TEXT_MAX];
 	const char *why;
 
@@ -565,6 +568,9 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 		return;
 	}
 
+	/* what is passed on unchanged goes out as it came (issue 13) */
+	if (sip_splice_index(&splice, buf, len, ctx.msg))
+		sip_splice_attach(ctx.msg, &splice);
 	ctx.kind = classify_source(ctx.env->conf, src, ctx.env->trunks ? trunks_match_cb : NULL,
 				   ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */

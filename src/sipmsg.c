@@ -6,6 +6,8 @@
  */
 #include "sipmsg.h"
 
+#include "sip_splice.h"
+
 #include "secret.h"
 
 #include "log.h"
@@ -354,10 +356,72 @@ static void canonical_header_names(osip_message_t *msg)
 	}
 }
 
+static bool check_splices;
+
+void sipmsg_check_splices(bool on)
+{
+	check_splices = on;
+}
+
+/* text read by libosip2 and written back in full; NULL when unreadable */
+static char *reparsed(const char *text, size_t len)
+{
+	osip_message_t *m = NULL;
+	char *out = NULL;
+	size_t n;
+
+	if (osip_message_init(&m) != 0)
+		return NULL;
+	if (osip_message_parse(m, text, len) != 0 || sipmsg_serialize(m, &out, &n) != 0)
+		out = NULL;
+	osip_message_free(m);
+	return out;
+}
+
+/* Tests only: the splice must say what the message says. Either the spliced
+ * text, read by libosip2 and written back in full, is the full serialisation
+ * of msg (libosip2 writes some received values lossily, a %00 in a URI for
+ * one, where the splice passes the bytes on), or both texts read back alike
+ * (libosip2 writes some values it does not read back the same, an
+ * Authorization of an unknown scheme for one, in both). */
+static void check_splice(osip_message_t *msg, const char *spliced, size_t spliced_len)
+{
+	struct sip_splice *splice = sip_splice_of(msg);
+	char *full = NULL, *a = NULL, *b = NULL;
+	size_t full_len;
+
+	sip_splice_detach(msg);
+	int rc = sipmsg_serialize(msg, &full, &full_len);
+	sip_splice_attach(msg, splice);
+	if (rc != 0) {
+		fprintf(stderr, "sipmsg: spliced a message that cannot be serialised:\n%s\n", spliced);
+		abort();
+	}
+	a = reparsed(spliced, spliced_len);
+	if (!a || strcmp(a, full) != 0) {
+		b = reparsed(full, full_len);
+		if (!a || !b || strcmp(a, b) != 0) {
+			fprintf(stderr, "sipmsg: the spliced message differs from the serialised one\n"
+					"--- spliced:\n%s\n--- serialised:\n%s\n", spliced, full);
+			abort();
+		}
+	}
+	osip_free(a);
+	osip_free(b);
+	osip_free(full);
+}
+
 int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len)
 {
 	osip_body_t *body = NULL;
 	size_t guess = 0;
+	struct sip_splice *splice = sip_splice_of(msg);
+
+	if (splice && sip_splice_write(splice, msg, buf, len) == 0) {
+		if (check_splices)
+			check_splice(msg, *buf, *len);
+		return 0;
+	}
 
 	/* One body: its length. Several (multipart): libosip2 adds boundaries, so
 	 * the true figure is known only after writing; write, measure, and write

@@ -67,6 +67,9 @@ netns_prefix=""
 netns_names=()
 pids=()
 
+# every sipnatd these tests start checks its spliced messages (sipmsg.h)
+export SIPNATD_CHECK_SPLICES=1
+
 netns_say() { printf '[%3ds] %s\n' "$SECONDS" "$*"; }
 
 # nsx NS CMD...: run a command inside one of the test's namespaces.

@@ -91,6 +91,7 @@ void harness_start(struct daemon_proc *p, const char *const args[], bool wait_re
 			dup2(fd, STDERR_FILENO);
 			close(fd);
 		}
+		setenv("SIPNATD_CHECK_SPLICES", "1", 1); /* sipmsg_check_splices */
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

@@ -112,6 +112,7 @@ void sip_path_global_init(void)
 		key[i] = (uint8_t)(0xa5 ^ (i * 7));
 	log_set_level(LOG_CRIT); /* the path's notices are the verdicts it returns */
 	sipmsg_global_init();
+	sipmsg_check_splices(true); /* a splice that differs aborts the run */
 	secret_set_key(key);
 }
 
