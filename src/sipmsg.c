@@ -116,8 +116,10 @@ static bool contains_nocase(const char *buf, size_t len, const char *needle)
 {
 	size_t n = strlen(needle);
 
+	/* the first letter compared inline: this runs over every datagram's
+	 * headers, and a call per position cost 4 % of a call's instructions */
 	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(buf + i, needle, n) == 0)
+		if ((buf[i] | 0x20) == needle[0] && strncasecmp(buf + i, needle, n) == 0)
 			return true;
 	return false;
 }
@@ -356,11 +358,20 @@ static void canonical_header_names(osip_message_t *msg)
 	}
 }
 
-static bool check_splices;
+static enum sipmsg_splice_check check_splices;
+static unsigned splice_mismatches;
 
-void sipmsg_check_splices(bool on)
+void sipmsg_check_splices(enum sipmsg_splice_check mode)
 {
-	check_splices = on;
+	check_splices = mode;
+}
+
+unsigned sipmsg_splice_mismatches(void)
+{
+	unsigned n = splice_mismatches;
+
+	splice_mismatches = 0;
+	return n;
 }
 
 /* text read by libosip2 and written back in full; NULL when unreadable */
@@ -400,7 +411,9 @@ static void check_splice(osip_message_t *msg, const char *spliced, size_t splice
 	a = reparsed(spliced, spliced_len);
 	if (!a || strcmp(a, full) != 0) {
 		b = reparsed(full, full_len);
-		if (!a || !b || strcmp(a, b) != 0) {
+		if ((!a || !b || strcmp(a, b) != 0) && check_splices == SIPMSG_SPLICE_RECORD) {
+			splice_mismatches++;
+		} else if (!a || !b || strcmp(a, b) != 0) {
 			fprintf(stderr, "sipmsg: the spliced message differs from the serialised one\n"
 					"--- spliced:\n%s\n--- serialised:\n%s\n", spliced, full);
 			abort();
@@ -418,7 +431,7 @@ int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len)
 	struct sip_splice *splice = sip_splice_of(msg);
 
 	if (splice && sip_splice_write(splice, msg, buf, len) == 0) {
-		if (check_splices)
+		if (check_splices != SIPMSG_SPLICE_UNCHECKED)
 			check_splice(msg, *buf, *len);
 		return 0;
 	}
