@@ -7,7 +7,7 @@ set -eu
 
 BUILD_PKGS="build-essential cmake pkg-config clang libosip2-dev libevent-dev libconfig-dev \
 libssl-dev libsystemd-dev libjansson-dev check dpkg-dev file libclang-rt-14-dev \
-libminiupnpc-dev libnatpmp-dev"
+libminiupnpc-dev libnatpmp-dev libmimalloc-dev"
 # Real peers the integration tests drive: sipp as phones and PBX, sipvicious as
 # the scanner, dnsmasq as a DNS server, tshark to see the wire, iproute2 and
 # iptables for the NAT test, valgrind for leak checks, systemd-analyze for the

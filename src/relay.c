@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -73,6 +74,8 @@ struct relay_pair {
 	bool bound;
 	struct relay_stream *s;    /* the stream on it, NULL while free */
 };
+#define PAIRS_BYTES (PORTPOOL_PAIRS_MAX * sizeof(struct relay_pair))
+
 
 /* A datagram's source or destination, of either family. */
 union relay_sockaddr {
@@ -685,8 +688,11 @@ struct relay *relay_new(struct event_base *base, const struct netaddr *bind4,
 	}
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	/* calloc of this size maps fresh zero pages: only the range's are touched */
-	r->pairs = calloc(PORTPOOL_PAIRS_MAX, sizeof(*r->pairs));
+	/* indexed by port, but only the configured range's entries are ever
+	 * touched: fresh anonymous pages cost no memory until written (calloc
+	 * gave that with glibc's malloc only; the daemon runs on mimalloc) */
+	void *pairs = mmap(NULL, PAIRS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	r->pairs = pairs == MAP_FAILED ? NULL : pairs;
 	r->pool = portpool_new(rtpstart, rtpend);
 	if (r->epfd >= 0 && r->tick_fd >= 0) {
 		r->ready_ev = event_new(base, r->epfd, EV_READ | EV_PERSIST, ready_cb, r);
@@ -803,7 +809,8 @@ void relay_free(struct relay *r)
 		relay_stream_close(r, r->streams);
 	for (uint32_t i = 0; r->pairs && i < PORTPOOL_PAIRS_MAX && r->bound; i++)
 		unbind_pair(r, &r->pairs[i]);
-	free(r->pairs);
+	if (r->pairs)
+		munmap(r->pairs, PAIRS_BYTES);
 	portpool_free(r->pool);
 	if (r->ready_ev)
 		event_free(r->ready_ev);
