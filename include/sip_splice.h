@@ -33,6 +33,7 @@ struct sip_splice_line {
 	uint16_t off, len;  /* the line in the datagram, without its CRLF */
 	uint8_t kind;       /* enum in sip_splice.c */
 	uint8_t name_len;
+	bool skipped;       /* not handed to libosip2: goes out as it came */
 };
 
 struct sip_splice_generic {
@@ -45,8 +46,9 @@ struct sip_splice_generic {
  * the dispatcher's stack) and is never copied. */
 struct sip_splice {
 	const char *buf;
+	uint16_t len, body_at;       /* the datagram's length; where its body starts */
 	uint16_t start_len;          /* the start line, without its CRLF */
-	uint16_t nlines;
+	uint16_t nlines, nskipped;
 	struct sip_splice_line line[SIP_SPLICE_LINES];
 	bool never_raw_line[SIP_SPLICE_LINES];
 	uint16_t ngeneric;
@@ -70,9 +72,25 @@ struct sip_splice {
 	char arena[SIP_SPLICE_ARENA];
 };
 
-/* Index msg, just parsed from the first len bytes of buf. Returns false when
- * the message cannot be spliced (then it is written in full). */
+/* Parsing only what sipnatd reads: index the header lines of the datagram
+ * (false: it cannot be spliced; parse it whole with sipmsg_parse), then hand
+ * libosip2 sip_splice_parsed_text (the start line, the lines of the headers
+ * sipnatd reads, the body: at most len bytes into out), then snapshot the
+ * parsed message (false: parse the whole datagram instead, and do not
+ * attach). With skip_unread false every line is parsed (sip_splice_index). */
+bool sip_splice_lines(struct sip_splice *s, const char *buf, size_t len, bool skip_unread);
+size_t sip_splice_parsed_text(const struct sip_splice *s, char *out);
+bool sip_splice_snapshot(struct sip_splice *s, const osip_message_t *msg);
+/* Whether the SIP path reads the header called name (libosip2 parses it). */
+bool sip_splice_reads(const char *name, size_t len);
+
+/* Index msg, just parsed whole from the first len bytes of buf. Returns false
+ * when the message cannot be spliced (then it is written in full). */
 bool sip_splice_index(struct sip_splice *s, const char *buf, size_t len, const osip_message_t *msg);
+
+/* The lines libosip2 did not see, added to msg as headers of its own, so that
+ * a full serialisation loses none. 0, or -1 out of memory. */
+int sip_splice_restore(const struct sip_splice *s, osip_message_t *msg);
 
 /* Write msg as it is now, splicing from s. *out is a new buffer (free with
  * osip_free). Returns 0, or -1 when the message changed in a way the
@@ -83,7 +101,9 @@ int sip_splice_write(const struct sip_splice *s, osip_message_t *msg, char **out
 /* The index of msg, if it has one: sipmsg_serialize asks. */
 void sip_splice_attach(osip_message_t *msg, struct sip_splice *s);
 struct sip_splice *sip_splice_of(const osip_message_t *msg);
-/* Before msg outlives the datagram (a request waiting for DNS). */
-void sip_splice_detach(osip_message_t *msg);
+/* Before msg outlives the datagram (a request waiting for DNS), or is to be
+ * written in full: the index is dropped and the lines libosip2 did not see
+ * are restored into msg. 0, or -1 out of memory (some may be lost). */
+int sip_splice_detach(osip_message_t *msg);
 
 #endif

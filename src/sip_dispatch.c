@@ -373,7 +373,9 @@ static void lookup_then_forward(struct sip_ctx *ctx, const char *host, uint16_t 
 	}
 	p->sd = ctx->sd;
 	p->msg = ctx->msg;
-	sip_splice_detach(p->msg); /* the datagram is gone by the time it is sent */
+	/* the datagram is gone by the time it is sent */
+	if (sip_splice_detach(p->msg) != 0)
+		log_err("out of memory keeping the headers of %s %s", sipmsg_method(p->msg), sipmsg_call_id(p->msg));
 	ctx->msg = NULL;
 	p->src = ctx->src;
 	p->kind = ctx->kind;
@@ -521,6 +523,35 @@ static void handle_response(struct sip_ctx *ctx)
 			    ctx->msg->status_code, addr_text(&ctx->src, addr));
 }
 
+/* libosip2 parses the headers the SIP path reads; the lines of the others
+ * are not handed to it, and go out as they came, as does everything that
+ * did not change (sip_splice, issue 13). A datagram the splice cannot
+ * describe is parsed and later written whole. */
+static enum sipmsg_status parse_datagram(struct sip_ctx *ctx, struct sip_splice *splice, const char *buf,
+					 size_t len, const char **why)
+{
+	enum sipmsg_status st;
+	char *text = NULL;
+
+	if (!sip_splice_lines(splice, buf, len, true) || (splice->nskipped && !(text = malloc(len))))
+		return sipmsg_parse(buf, len, &ctx->msg, why);
+	if (text) {
+		st = sipmsg_parse(text, sip_splice_parsed_text(splice, text), &ctx->msg, why);
+		free(text);
+	} else {
+		st = sipmsg_parse(buf, len, &ctx->msg, why);
+	}
+	if (st != SIPMSG_OK || sip_splice_snapshot(splice, ctx->msg)) {
+		if (st == SIPMSG_OK)
+			sip_splice_attach(ctx->msg, splice);
+		return st;
+	}
+	/* parsed, but not something the splice describes: whole, then */
+	osip_message_free(ctx->msg);
+	ctx->msg = NULL;
+	return sipmsg_parse(buf, len, &ctx->msg, why);
+}
+
 void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 			  const struct netaddr *src)
 {
@@ -538,7 +569,7 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 		counters->banned++;
 		return;
 	}
-	enum sipmsg_status st = sipmsg_parse(buf, len, &ctx.msg, &why);
+	enum sipmsg_status st = parse_datagram(&ctx, &splice, buf, len, &why);
 	switch (st) {
 	case SIPMSG_OK:
 		break;
@@ -568,9 +599,6 @@ void sip_dispatch_message(struct sip_dispatch *sd, const char *buf, size_t len,
 		return;
 	}
 
-	/* what is passed on unchanged goes out as it came (issue 13) */
-	if (sip_splice_index(&splice, buf, len, ctx.msg))
-		sip_splice_attach(ctx.msg, &splice);
 	ctx.kind = classify_source(ctx.env->conf, src, ctx.env->trunks ? trunks_match_cb : NULL,
 				   ctx.env->trunks, &ctx.peer);
 	/* the PBX's own Call-ID back, before anything looks it up (sip_hide) */

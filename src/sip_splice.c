@@ -265,10 +265,30 @@ static bool ambiguous(const struct sip_splice_line *l, const char *text)
 	}
 }
 
+/* The headers the SIP path reads (or drops, or must see to frame the body):
+ * libosip2 parses these. Any other line is not handed to it at all when the
+ * dispatcher parses through sip_splice_lines, and goes out as it came. A
+ * module that starts reading another header adds its name here (lower case,
+ * compact forms too). */
+static const char *const read_names[] = {
+	"via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "contact", "m", "route",
+	"record-route", "max-forwards", "content-type", "c", "content-length", "l",
+	"mime-version", "authorization", "proxy-authorization", "expires",
+	"p-asserted-identity", "p-preferred-identity", "remote-party-id",
+};
+
+bool sip_splice_reads(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(read_names) / sizeof(read_names[0]); i++)
+		if (strlen(read_names[i]) == len && strncasecmp(read_names[i], name, len) == 0)
+			return true;
+	return false;
+}
+
 /* The header lines, each "name: value" on one CRLF-terminated line; false
  * for anything else (folding, bare LF, a space before the colon: the full
  * serialisation handles those as libosip2 read them). */
-static bool index_lines(struct sip_splice *s, const char *buf, size_t len)
+static bool index_lines(struct sip_splice *s, const char *buf, size_t len, bool skip_unread)
 {
 	const char *end = buf + len, *p = buf;
 	const char *nl = memchr(p, '\n', len);
@@ -278,8 +298,11 @@ static bool index_lines(struct sip_splice *s, const char *buf, size_t len)
 		return false;
 	s->start_len = (uint16_t)(nl - 1 - p);
 	for (p = nl + 1; p < end; p = nl + 1) {
-		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+			s->body_at = (uint16_t)(p + 2 - buf);
+			s->len = (uint16_t)len;
 			return true; /* the empty line: the body follows */
+		}
 		if (*p == ' ' || *p == '\t' || s->nlines == SIP_SPLICE_LINES)
 			return false;
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -298,6 +321,8 @@ static bool index_lines(struct sip_splice *s, const char *buf, size_t len)
 		l->kind = (uint8_t)kind_of(p, l->name_len);
 		if (ambiguous(l, p))
 			s->never_raw_line[s->nlines - 1] = true;
+		l->skipped = skip_unread && l->kind == K_OTHER && !sip_splice_reads(p, l->name_len);
+		s->nskipped += l->skipped;
 		/* two From lines (or To, ...) are not something to pass on half */
 		if (l->kind >= SNAPPED_FIRST && ++counts[l->kind] > 1)
 			return false;
@@ -344,16 +369,65 @@ static bool snap_list(struct sip_splice *s, const osip_message_t *msg, int li)
 	return true;
 }
 
-bool sip_splice_index(struct sip_splice *s, const char *buf, size_t len, const osip_message_t *msg)
+bool sip_splice_lines(struct sip_splice *s, const char *buf, size_t len, bool skip_unread)
 {
-	const osip_header_t *h;
-
 	s->buf = buf;
-	s->nlines = s->ngeneric = 0;
+	s->nlines = s->ngeneric = s->nskipped = 0;
 	memset(s->never_raw_line, 0, sizeof(s->never_raw_line));
 	memset(s->never_raw, 0, sizeof(s->never_raw));
 	s->used = 0;
-	if (len > UINT16_MAX || osip_list_size(&msg->bodies) > 1 || !index_lines(s, buf, len))
+	/* a NUL in the headers is screened by sipmsg_parse on the whole
+	 * datagram: a line libosip2 does not see must not hide one */
+	return len <= UINT16_MAX && index_lines(s, buf, len, skip_unread) &&
+	       !memchr(buf, '\0', s->body_at);
+}
+
+size_t sip_splice_parsed_text(const struct sip_splice *s, char *out)
+{
+	size_t n = s->start_len + 2;
+
+	memcpy(out, s->buf, n);
+	for (uint16_t i = 0; i < s->nlines; i++) {
+		const struct sip_splice_line *l = &s->line[i];
+		if (l->skipped)
+			continue;
+		memcpy(out + n, s->buf + l->off, (size_t)l->len + 2);
+		n += (size_t)l->len + 2;
+	}
+	memcpy(out + n, s->buf + s->body_at - 2, (size_t)(s->len - s->body_at) + 2);
+	return n + (size_t)(s->len - s->body_at) + 2;
+}
+
+int sip_splice_restore(const struct sip_splice *s, osip_message_t *msg)
+{
+	char name[256], *value;
+
+	for (uint16_t i = 0; i < s->nlines; i++) {
+		const struct sip_splice_line *l = &s->line[i];
+		if (!l->skipped)
+			continue;
+		const char *v = s->buf + l->off + l->name_len + 1, *end = s->buf + l->off + l->len;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		memcpy(name, s->buf + l->off, l->name_len);
+		name[l->name_len] = '\0';
+		if (!(value = osip_malloc((size_t)(end - v) + 1)))
+			return -1;
+		memcpy(value, v, (size_t)(end - v));
+		value[end - v] = '\0';
+		int rc = osip_message_set_header(msg, name, value);
+		osip_free(value);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+bool sip_splice_snapshot(struct sip_splice *s, const osip_message_t *msg)
+{
+	const osip_header_t *h;
+
+	if (osip_list_size(&msg->bodies) > 1)
 		return false;
 	if (!snap(s, msg, -1, &s->start_snap, &s->start_snap_len))
 		return false;
@@ -382,6 +456,11 @@ bool sip_splice_index(struct sip_splice *s, const char *buf, size_t len, const o
 	return true;
 }
 
+bool sip_splice_index(struct sip_splice *s, const char *buf, size_t len, const osip_message_t *msg)
+{
+	return sip_splice_lines(s, buf, len, false) && sip_splice_snapshot(s, msg);
+}
+
 void sip_splice_attach(osip_message_t *msg, struct sip_splice *s)
 {
 	msg->application_data = s;
@@ -392,9 +471,12 @@ struct sip_splice *sip_splice_of(const osip_message_t *msg)
 	return msg->application_data;
 }
 
-void sip_splice_detach(osip_message_t *msg)
+int sip_splice_detach(osip_message_t *msg)
 {
+	struct sip_splice *s = msg->application_data;
+
 	msg->application_data = NULL;
+	return s ? sip_splice_restore(s, msg) : 0;
 }
 
 /* ---- writing */
@@ -704,7 +786,7 @@ int sip_splice_write(const struct sip_splice *s, osip_message_t *msg, char **out
 		enum kind k = (enum kind)l->kind;
 
 		if (k == K_OTHER) {
-			if (!snapped_generic_name(s, text, l->name_len) ||
+			if (l->skipped || !snapped_generic_name(s, text, l->name_len) ||
 			    generic_group_same(s, msg, text, l->name_len)) {
 				put(&o, text, l->len);
 				put(&o, "\r\n", 2);
@@ -713,7 +795,7 @@ int sip_splice_write(const struct sip_splice *s, osip_message_t *msg, char **out
 				 * of the same name were written with it */
 				bool first = true;
 				for (uint16_t j = 0; j < i && first; j++)
-					first = !(s->line[j].kind == K_OTHER &&
+					first = !(s->line[j].kind == K_OTHER && !s->line[j].skipped &&
 						  name_is(s->buf + s->line[j].off, s->line[j].name_len, text,
 							  l->name_len));
 				if (first)
@@ -757,7 +839,7 @@ int sip_splice_write(const struct sip_splice *s, osip_message_t *msg, char **out
 		if (!h->hname)
 			continue;
 		for (uint16_t j = 0; j < s->nlines && !seen; j++)
-			seen = s->line[j].kind == K_OTHER &&
+			seen = s->line[j].kind == K_OTHER && !s->line[j].skipped &&
 			       name_is(s->buf + s->line[j].off, s->line[j].name_len, h->hname, strlen(h->hname));
 		if (!seen)
 			put_new_generic(&o, h);

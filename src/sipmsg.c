@@ -374,6 +374,30 @@ unsigned sipmsg_splice_mismatches(void)
 	return n;
 }
 
+/* Headers of different names may come in any order (RFC 3261 7.3.1), and
+ * the lines libosip2 did not see are put back after the others: for the
+ * comparison, the unknown headers in order of name, each name's in its own
+ * order (a stable insertion sort of the few there are). */
+static void sort_unknown_headers(osip_message_t *msg)
+{
+	int n = osip_list_size(&msg->headers);
+
+	for (int i = 1; i < n; i++) {
+		osip_header_t *h = osip_list_get(&msg->headers, i);
+		int j = i;
+		while (j > 0) {
+			osip_header_t *prev = osip_list_get(&msg->headers, j - 1);
+			if (!prev->hname || !h->hname || strcasecmp(prev->hname, h->hname) <= 0)
+				break;
+			j--;
+		}
+		if (j != i) {
+			osip_list_remove(&msg->headers, i);
+			osip_list_add(&msg->headers, h, j);
+		}
+	}
+}
+
 /* text read by libosip2 and written back in full; NULL when unreadable */
 static char *reparsed(const char *text, size_t len)
 {
@@ -383,8 +407,11 @@ static char *reparsed(const char *text, size_t len)
 
 	if (osip_message_init(&m) != 0)
 		return NULL;
-	if (osip_message_parse(m, text, len) != 0 || sipmsg_serialize(m, &out, &n) != 0)
-		out = NULL;
+	if (osip_message_parse(m, text, len) == 0) {
+		sort_unknown_headers(m);
+		if (sipmsg_serialize(m, &out, &n) != 0)
+			out = NULL;
+	}
 	osip_message_free(m);
 	return out;
 }
@@ -398,16 +425,25 @@ static char *reparsed(const char *text, size_t len)
 static void check_splice(osip_message_t *msg, const char *spliced, size_t spliced_len)
 {
 	struct sip_splice *splice = sip_splice_of(msg);
+	osip_message_t *whole = NULL;
 	char *full = NULL, *a = NULL, *b = NULL;
 	size_t full_len;
 
-	sip_splice_detach(msg);
-	int rc = sipmsg_serialize(msg, &full, &full_len);
-	sip_splice_attach(msg, splice);
-	if (rc != 0) {
+	/* a copy with the lines libosip2 did not see put back, written in full */
+	bool ok = osip_message_clone(msg, &whole) == 0 && whole;
+	if (ok) {
+		whole->application_data = NULL; /* whatever the clone copied */
+		ok = sip_splice_restore(splice, whole) == 0;
+	}
+	if (ok) {
+		sort_unknown_headers(whole);
+		ok = sipmsg_serialize(whole, &full, &full_len) == 0;
+	}
+	if (!ok) {
 		fprintf(stderr, "sipmsg: spliced a message that cannot be serialised:\n%s\n", spliced);
 		abort();
 	}
+	osip_message_free(whole);
 	a = reparsed(spliced, spliced_len);
 	if (!a || strcmp(a, full) != 0) {
 		b = reparsed(full, full_len);
@@ -435,6 +471,9 @@ int sipmsg_serialize(osip_message_t *msg, char **buf, size_t *len)
 			check_splice(msg, *buf, *len);
 		return 0;
 	}
+	/* changed beyond what the splice writes: in full, with every line */
+	if (splice && sip_splice_detach(msg) != 0)
+		return -1;
 
 	/* One body: its length. Several (multipart): libosip2 adds boundaries, so
 	 * the true figure is known only after writing; write, measure, and write

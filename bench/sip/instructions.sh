@@ -10,7 +10,8 @@
 #
 # usage: bench/sip/instructions.sh SIPNATD_BINARY [MORE_GENERAL_KEYS]
 #   e.g. instructions.sh build-bench-sip/sipnatd 'transport = "udp,tcp";'
-# Environment: SMALL (100), LARGE (400), RATE (20), BENCH_NET (9: addresses
+# Environment: UAC_XML (uac.xml; uac-phone.xml sends the headers a softphone
+# adds), SMALL (100), LARGE (400), RATE (20), BENCH_NET (9: addresses
 # 127.0.N.x and the caller 127.0.N+1.5, as bench/sip/run.sh, so that two copies
 # never collide). Loopback; prints "instructions per call: N". Needs valgrind.
 set -euo pipefail
@@ -64,7 +65,7 @@ EOF
 		-stf "$dir/uas.csv" -fd 1 >"$dir/uas.out" 2>&1 &
 	uas=$!; PIDS+=("$uas")
 	wait_udp "$UAS_IP:$UAS_PORT"
-	timeout $((calls / RATE + 60)) sipp -sf "$HERE/uac.xml" -nostdin -i $UAC_IP -p $UAC_PORT -mi $UAC_IP \
+	timeout $((calls / RATE + 60)) sipp -sf "$HERE/${UAC_XML:-uac.xml}" -nostdin -i $UAC_IP -p $UAC_PORT -mi $UAC_IP \
 		-m "$calls" -r "$RATE" -trace_stat -stf "$dir/uac.csv" "$SN_IP:$SN_PORT" >"$dir/uac.out" 2>&1 &
 	uac=$!
 	wait "$uac" || echo "warning: sipp uac exited with $? for $calls calls" >&2
