@@ -147,19 +147,36 @@ static int masquerade(const struct sip_env *env, osip_message_t *msg, const stru
 static int add_own_via(osip_message_t *req, const struct netaddr *host, uint16_t port,
 		       const char *branch, enum sip_transport t)
 {
-	char ip[NETADDR_HOST_MAX], value[BRANCH_MAX + 80];
+	char ip[NETADDR_HOST_MAX], value[BRANCH_MAX + 80], port_text[8];
 	osip_via_t *via = NULL;
 
-	/* sent-by: an IPv6 address in brackets (RFC 3261 25.1, RFC 5118 4.5) */
-	if (host->family == AF_INET)
-		netaddr_ipv4_str(host->ip.v4, ip);
-	else
-		netaddr_sip_host(host, ip);
-	/* RFC 3261 18.1.1: the Via names the transport the request goes on */
-	snprintf(value, sizeof(value), "SIP/2.0/%s %s:%u;rport;branch=%s", sip_transport_via_name(t),
-		 ip, port, branch);
 	if (osip_via_init(&via) != 0)
 		return -1;
+	/* RFC 3261 18.1.1: the Via names the transport the request goes on */
+	if (host->family == AF_INET) {
+		/* built as libosip2 would read "SIP/2.0/UDP ip:port;rport;branch=":
+		 * every request gets one, and printing it to parse it back cost
+		 * more than the rest of the Via's work */
+		netaddr_ipv4_str(host->ip.v4, ip);
+		netaddr_port_str(port, port_text);
+		via_set_version(via, osip_strdup("2.0"));
+		via_set_protocol(via, osip_strdup(sip_transport_via_name(t)));
+		via_set_host(via, osip_strdup(ip));
+		via_set_port(via, osip_strdup(port_text));
+		if (!via->version || !via->protocol || !via->host || !via->port ||
+		    osip_via_param_add(via, osip_strdup("rport"), NULL) != 0 ||
+		    osip_via_param_add(via, osip_strdup("branch"), osip_strdup(branch)) != 0 ||
+		    osip_list_add(&req->vias, via, 0) < 0) {
+			osip_via_free(via);
+			return -1;
+		}
+		return 0;
+	}
+	/* sent-by: an IPv6 address in brackets (RFC 3261 25.1, RFC 5118 4.5),
+	 * which libosip2 keeps its own way when it reads them */
+	netaddr_sip_host(host, ip);
+	snprintf(value, sizeof(value), "SIP/2.0/%s %s:%u;rport;branch=%s", sip_transport_via_name(t),
+		 ip, port, branch);
 	if (osip_via_parse(via, value) != 0 || osip_list_add(&req->vias, via, 0) < 0) {
 		osip_via_free(via);
 		return -1;

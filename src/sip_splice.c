@@ -188,12 +188,9 @@ static void flat_kind(struct flat *f, const osip_message_t *msg, enum kind k)
 
 static void flat_start(struct flat *f, const osip_message_t *msg)
 {
-	char code[16];
-
 	flat_str(f, msg->sip_method);
 	flat_str(f, msg->sip_version);
-	snprintf(code, sizeof(code), "%d", msg->status_code);
-	flat_str(f, code);
+	flat_put(f, (const char *)&msg->status_code, sizeof(msg->status_code));
 	flat_str(f, msg->reason_phrase);
 	flat_uri(f, msg->req_uri);
 }
@@ -844,8 +841,15 @@ int sip_splice_write(const struct sip_splice *s, osip_message_t *msg, char **out
 		if (!seen)
 			put_new_generic(&o, h);
 	}
-	int n = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n\r\n", body ? body->length : 0);
-	put(&o, cl, (size_t)n);
+	/* digits written backwards into the end of cl: no printf per message */
+	size_t v = body ? body->length : 0, at = sizeof(cl);
+	do {
+		cl[--at] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	puts_(&o, "Content-Length: ");
+	put(&o, cl + at, sizeof(cl) - at);
+	put(&o, "\r\n\r\n", 4);
 	if (body && body->length)
 		put(&o, body->body, body->length);
 	put(&o, "", 1); /* a C string, as osip_message_to_str gives */

@@ -526,16 +526,24 @@ const char *sipmsg_call_id(const osip_message_t *msg)
 const char *sipmsg_call_id_full(const osip_message_t *msg, char buf[SIPMSG_CALLID_MAX])
 {
 	const osip_call_id_t *c = msg->call_id;
-	int n;
 
 	if (!c || !c->number) {
 		buf[0] = '\0';
 		return buf;
 	}
-	n = snprintf(buf, SIPMSG_CALLID_MAX, "%s%s%s", c->number, c->host ? "@" : "",
-		     c->host ? c->host : "");
-	if (n >= 0 && n < SIPMSG_CALLID_MAX)
+	/* copied, not printed: this runs for several lookups of every message */
+	size_t nl = strlen(c->number), hl = c->host ? strlen(c->host) : 0;
+	if (nl + (c->host ? 1 + hl : 0) < SIPMSG_CALLID_MAX) {
+		memcpy(buf, c->number, nl);
+		if (c->host) {
+			buf[nl] = '@';
+			memcpy(buf + nl + 1, c->host, hl);
+			nl += 1 + hl;
+		}
+		buf[nl] = '\0';
 		return buf;
+	}
+	snprintf(buf, SIPMSG_CALLID_MAX, "%s%s%s", c->number, c->host ? "@" : "", c->host ? c->host : "");
 	/* RFC 3261 sets no limit: a longer Call-ID keeps its head for the logs
 	 * and ends in a keyed digest of the whole, so that two calls sharing
 	 * their first bytes never share a dialog, a binding or a session. */
