@@ -381,7 +381,15 @@ int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer,
 	drop_headers(req, "p-asserted-identity");
 	drop_headers(req, "p-preferred-identity");
 	drop_headers(req, "remote-party-id");
-	snprintf(value, sizeof(value), "<sip:%s@%s:%u>", peer->name, netaddr_sip_host(host, ip),
-		 host->port);
+	/* "<sip:name@host:port>", cut to fit as snprintf would (no stdio: this
+	 * runs for every request from a peer) */
+	char port[6];
+	netaddr_port_str(host->port, port);
+	const char *piece[] = { "<sip:", peer->name, "@", netaddr_sip_host(host, ip), ":", port, ">" };
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++)
+		for (const char *c = piece[i]; *c && n + 1 < sizeof(value); c++)
+			value[n++] = *c;
+	value[n] = '\0';
 	return sip_reply_add_header(req, "P-Asserted-Identity", value);
 }

@@ -81,7 +81,7 @@ int sip_via_stamp_received(osip_message_t *req, const struct netaddr *src, bool 
 	/* RFC 3261 25.1: via-received is IPv4address / IPv6address, the
 	 * address without brackets (RFC 5118 4.5) */
 	netaddr_ip_text(src, ip);
-	snprintf(port, sizeof(port), "%u", (unsigned)src->port);
+	netaddr_port_str(src->port, port);
 	sip_via_param(via, "rport", &wants_rport);
 
 	if (wants_rport || force_rport) {
