@@ -27,6 +27,42 @@
  * other stacks copy into every response, keep it reasonable. */
 #define SEAL_MAX ((BRANCH_MAX - sizeof(HIDDEN_TAG)) * 5 / 8 - SECRET_SEAL_OVERHEAD - 8)
 
+/*
+ * A response carries back the Via its request had when sipnatd signed it, so
+ * checking the response would compute the very MAC that making the branch
+ * did. Recent MACs are kept with the exact bytes they cover (a hit compares
+ * all of them, so it returns exactly what secret_hmac would); the cache
+ * belongs to the key and is forgotten when the key changes. Longer texts are
+ * computed every time.
+ */
+#define MAC_CACHE_SLOTS 256 /* power of two */
+#define MAC_CACHE_TEXT 240
+
+struct mac_entry {
+	uint16_t len; /* 0: empty */
+	uint8_t mac[MAC_LEN];
+	char text[MAC_CACHE_TEXT];
+};
+
+static struct mac_entry mac_cache[MAC_CACHE_SLOTS];
+static uint32_t mac_cache_epoch;
+
+static struct mac_entry *mac_slot(const char *buf, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	if (len > MAC_CACHE_TEXT)
+		return NULL;
+	if (secret_epoch() != mac_cache_epoch) {
+		for (size_t i = 0; i < MAC_CACHE_SLOTS; i++)
+			mac_cache[i].len = 0;
+		mac_cache_epoch = secret_epoch();
+	}
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)buf[i]) * 16777619u;
+	return &mac_cache[h & (MAC_CACHE_SLOTS - 1)];
+}
+
 static void mac_of(char kind, const char *text, size_t len, uint8_t mac[MAC_LEN])
 {
 	uint8_t full[32];
@@ -38,8 +74,18 @@ static void mac_of(char kind, const char *text, size_t len, uint8_t mac[MAC_LEN]
 	if (len > SEAL_MAX)
 		len = SEAL_MAX;
 	memcpy(buf + 1, text, len);
+	struct mac_entry *e = mac_slot(buf, len + 1);
+	if (e && e->len == len + 1 && memcmp(e->text, buf, len + 1) == 0) {
+		memcpy(mac, e->mac, MAC_LEN);
+		return;
+	}
 	secret_hmac(buf, len + 1, full);
 	memcpy(mac, full, MAC_LEN);
+	if (e) {
+		memcpy(e->text, buf, len + 1);
+		memcpy(e->mac, mac, MAC_LEN);
+		e->len = (uint16_t)(len + 1);
+	}
 }
 
 static char *via_text(const osip_via_t *via)
