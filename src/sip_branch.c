@@ -200,10 +200,27 @@ static void upper_value(const char *text, char *out, size_t cap)
 static size_t via_values(const osip_via_t *via, char out[VALUES_MAX])
 {
 	char version[16], transport[16], host[256], port[16], received[256], rport[16];
-	bool rport_present = false;
-	const char *branch = sip_via_param(via, "branch", NULL);
-	const char *recv = sip_via_param(via, "received", NULL);
-	const char *rp = sip_via_param(via, "rport", &rport_present);
+	bool rport_present = false, branch_seen = false, recv_seen = false;
+	const char *branch = NULL, *recv = NULL, *rp = NULL;
+	osip_list_iterator_t it;
+
+	/* branch, received and rport in one walk (sip_via_param walks the list
+	 * once per name, from the start each time): the first of each name,
+	 * case-insensitive, as sip_via_param finds it */
+	for (osip_generic_param_t *p = osip_list_get_first((osip_list_t *)&via->via_params, &it); p;
+	     p = osip_list_get_next(&it)) {
+		size_t len = p->gname ? strlen(p->gname) : 0;
+		if (len == 6 && !branch_seen && osip_strncasecmp(p->gname, "branch", 6) == 0) {
+			branch = p->gvalue;
+			branch_seen = true;
+		} else if (len == 8 && !recv_seen && osip_strncasecmp(p->gname, "received", 8) == 0) {
+			recv = p->gvalue;
+			recv_seen = true;
+		} else if (len == 5 && !rport_present && osip_strncasecmp(p->gname, "rport", 5) == 0) {
+			rp = p->gvalue;
+			rport_present = true;
+		}
+	}
 
 	upper_value(via->version, version, sizeof(version));
 	upper_value(via->protocol, transport, sizeof(transport));
