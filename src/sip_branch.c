@@ -118,7 +118,7 @@ static void address_value(const char *text, char *out, size_t cap)
 		bare[len - 2] = '\0';
 		text = bare;
 	}
-	if (inet_pton(AF_INET, text, &v4) == 1 && cap >= 16) {
+	if (netaddr_parse_ipv4(text, &v4) && cap >= 16) {
 		netaddr_ipv4_str(v4, out);
 		return;
 	}
