@@ -348,14 +348,22 @@ osip_message_t *auth_answer(const struct conf *conf, const osip_message_t *req,
 	return resp;
 }
 
-static void drop_headers(osip_message_t *req, const char *name)
+/* Remove every header named one of names (case-insensitive, as
+ * osip_message_header_get_byname compares), in one walk. */
+static void drop_headers(osip_message_t *req, const char *const names[], size_t count)
 {
 	osip_header_t *h;
-	int pos;
 
-	while ((pos = osip_message_header_get_byname(req, name, 0, &h)) >= 0) {
-		osip_list_remove(&req->headers, pos);
-		osip_header_free(h);
+	for (int pos = 0; (h = osip_list_get(&req->headers, pos)) != NULL;) {
+		bool drop = false;
+		for (size_t i = 0; h->hname && !drop && i < count; i++)
+			drop = osip_strcasecmp(h->hname, names[i]) == 0;
+		if (drop) {
+			osip_list_remove(&req->headers, pos);
+			osip_header_free(h);
+		} else {
+			pos++;
+		}
 	}
 }
 
@@ -378,10 +386,18 @@ int auth_assert_identity(osip_message_t *req, const struct conf_peer *peer,
 	drop_authorizations(&req->proxy_authorizations);
 	/* Identity is sipnatd's to assert, never the sender's (RFC 3325 trust
 	 * domain: the PBX trusts sipnatd, not the Internet). */
-	drop_headers(req, "p-asserted-identity");
-	drop_headers(req, "p-preferred-identity");
-	drop_headers(req, "remote-party-id");
-	snprintf(value, sizeof(value), "<sip:%s@%s:%u>", peer->name, netaddr_sip_host(host, ip),
-		 host->port);
+	static const char *const identity[] = { "p-asserted-identity", "p-preferred-identity",
+						"remote-party-id" };
+	drop_headers(req, identity, sizeof(identity) / sizeof(identity[0]));
+	/* "<sip:name@host:port>", cut to fit as snprintf would (no stdio: this
+	 * runs for every request from a peer) */
+	char port[6];
+	netaddr_port_str(host->port, port);
+	const char *piece[] = { "<sip:", peer->name, "@", netaddr_sip_host(host, ip), ":", port, ">" };
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(piece) / sizeof(piece[0]); i++)
+		for (const char *c = piece[i]; *c && n + 1 < sizeof(value); c++)
+			value[n++] = *c;
+	value[n] = '\0';
 	return sip_reply_add_header(req, "P-Asserted-Identity", value);
 }

@@ -2,11 +2,21 @@
  * secret: the process key and HMAC tokens derived from it (OpenSSL's libcrypto;
  * design section 6: no hand-rolled crypto).
  */
+/* HMAC-SHA256 is built here from libcrypto's SHA-256 block API (SHA256_Init,
+ * SHA256_Update, SHA256_Final), which OpenSSL 3 marks deprecated but still
+ * ships: with it the keyed inner and outer states are computed once per key
+ * and each MAC starts from a struct copy of them. Through EVP_MAC every MAC
+ * duplicated a context (allocations, provider dispatch), about three times the
+ * cost of the hashing itself on the SIP path. The hash is still libcrypto's;
+ * only RFC 2104's two-line construction is written out, and the unit tests
+ * compare it with libcrypto's HMAC and RFC 4231. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "secret.h"
 
-#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,9 +25,10 @@
 static uint8_t key[SECRET_KEY_LEN];
 static uint8_t seal_key[32];     /* AES-128-SIV takes two 128-bit keys */
 static EVP_CIPHER *siv;
-/* Keyed once; each token works on a copy, which costs far less than fetching
- * the algorithm and setting the key again. */
-static EVP_MAC_CTX *keyed_ctx;
+/* SHA-256 after the first block of each HMAC pass (RFC 2104: key XOR ipad,
+ * key XOR opad), computed at rekey; each MAC works on struct copies. */
+static SHA256_CTX inner_tmpl, outer_tmpl;
+static bool keyed;
 /* AES-SIV contexts keyed once, for the same reason: setting an SIV key
  * builds CMAC and CTR contexts inside libcrypto, more than twice the cost of
  * sealing a Contact; each seal and open works on a copy. */
@@ -30,29 +41,50 @@ uint32_t secret_epoch(void)
 	return key_epoch;
 }
 
+/* The key is shorter than SHA-256's 64-byte block, so HMAC pads it with
+ * zeros (RFC 2104 section 2) and never hashes it first. */
+_Static_assert(SECRET_KEY_LEN <= SHA256_CBLOCK, "HMAC key longer than a SHA-256 block");
+
+static void mac_start(SHA256_CTX *ctx)
+{
+	*ctx = inner_tmpl;
+}
+
+static void mac_finish(SHA256_CTX *ctx, uint8_t mac[32])
+{
+	uint8_t inner[SHA256_DIGEST_LENGTH];
+
+	SHA256_Final(inner, ctx);
+	*ctx = outer_tmpl;
+	SHA256_Update(ctx, inner, sizeof(inner));
+	SHA256_Final(mac, ctx);
+	OPENSSL_cleanse(inner, sizeof(inner));
+	OPENSSL_cleanse(ctx, sizeof(*ctx));
+}
+
 static void rekey(void)
 {
-	key_epoch++;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
+	uint8_t pad[SHA256_CBLOCK];
 
-	if (!keyed_ctx) {
-		EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		keyed_ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-		EVP_MAC_free(hmac); /* the context holds its own reference */
-	}
-	if (!keyed_ctx || !EVP_MAC_init(keyed_ctx, key, sizeof(key), params))
-		abort(); /* libcrypto without HMAC-SHA256 cannot run this daemon */
+	key_epoch++;
+	memset(pad, 0x36, sizeof(pad));
+	for (size_t i = 0; i < sizeof(key); i++)
+		pad[i] ^= key[i];
+	if (!SHA256_Init(&inner_tmpl) || !SHA256_Update(&inner_tmpl, pad, sizeof(pad)))
+		abort(); /* libcrypto without SHA-256 cannot run this daemon */
+	memset(pad, 0x5c, sizeof(pad));
+	for (size_t i = 0; i < sizeof(key); i++)
+		pad[i] ^= key[i];
+	if (!SHA256_Init(&outer_tmpl) || !SHA256_Update(&outer_tmpl, pad, sizeof(pad)))
+		abort();
+	OPENSSL_cleanse(pad, sizeof(pad));
+	keyed = true;
 	/* a key of its own for sealing, so that no MAC ever equals a key byte */
 	static const char label[] = "sipnatd seal key";
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed_ctx);
-	size_t outl = 0;
-	if (!ctx || !EVP_MAC_update(ctx, (const unsigned char *)label, sizeof(label) - 1) ||
-	    !EVP_MAC_final(ctx, seal_key, &outl, sizeof(seal_key)))
-		abort();
-	EVP_MAC_CTX_free(ctx);
+	SHA256_CTX ctx;
+	mac_start(&ctx);
+	SHA256_Update(&ctx, label, sizeof(label) - 1);
+	mac_finish(&ctx, seal_key);
 	if (!siv && !(siv = EVP_CIPHER_fetch(NULL, "AES-128-SIV", NULL)))
 		abort(); /* OpenSSL 3 has it in the default provider */
 	if (!seal_tmpl && !(seal_tmpl = EVP_CIPHER_CTX_new()))
@@ -96,41 +128,33 @@ void secret_set_key(const uint8_t k[SECRET_KEY_LEN])
 	rekey();
 }
 
-static EVP_MAC_CTX *fresh_ctx(void)
-{
-	if (!keyed_ctx)
-		rekey();
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed_ctx);
-	if (!ctx)
-		abort();
-	return ctx;
-}
-
 void secret_hmac(const void *buf, size_t len, uint8_t mac[32])
 {
-	EVP_MAC_CTX *ctx = fresh_ctx();
-	size_t outl = 0;
+	SHA256_CTX ctx;
 
-	EVP_MAC_update(ctx, buf, len);
-	EVP_MAC_final(ctx, mac, &outl, 32);
-	EVP_MAC_CTX_free(ctx);
+	if (!keyed)
+		rekey();
+	mac_start(&ctx);
+	SHA256_Update(&ctx, buf, len);
+	mac_finish(&ctx, mac);
 }
 
 void secret_token(const char *const parts[], size_t count, char *out, size_t out_chars)
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 	static const unsigned char sep = 0x1f;
-	EVP_MAC_CTX *ctx = fresh_ctx();
+	SHA256_CTX ctx;
 	uint8_t mac[32];
-	size_t outl = 0;
 
+	if (!keyed)
+		rekey();
+	mac_start(&ctx);
 	for (size_t i = 0; i < count; i++) {
 		const char *p = parts[i] ? parts[i] : "";
-		EVP_MAC_update(ctx, (const unsigned char *)p, strlen(p));
-		EVP_MAC_update(ctx, &sep, 1);
+		SHA256_Update(&ctx, p, strlen(p));
+		SHA256_Update(&ctx, &sep, 1);
 	}
-	EVP_MAC_final(ctx, mac, &outl, sizeof(mac));
-	EVP_MAC_CTX_free(ctx);
+	mac_finish(&ctx, mac);
 
 	if (out_chars > 51)
 		out_chars = 51;
@@ -148,7 +172,7 @@ int secret_seal(const uint8_t *plain, size_t len, uint8_t *out)
 	EVP_CIPHER_CTX *ctx;
 	int outl = 0, rc = -1;
 
-	if (!keyed_ctx)
+	if (!keyed)
 		rekey();
 	if (len > INT32_MAX || !(ctx = keyed_cipher(seal_tmpl)))
 		return -1;
@@ -166,7 +190,7 @@ long secret_open(const uint8_t *sealed, size_t len, uint8_t *out)
 	int outl = 0, finl = 0;
 	long rc = -1;
 
-	if (!keyed_ctx)
+	if (!keyed)
 		rekey();
 	if (len < SECRET_SEAL_OVERHEAD || len > INT32_MAX || !(ctx = keyed_cipher(open_tmpl)))
 		return -1;
@@ -181,8 +205,9 @@ long secret_open(const uint8_t *sealed, size_t len, uint8_t *out)
 
 void secret_free(void)
 {
-	EVP_MAC_CTX_free(keyed_ctx);
-	keyed_ctx = NULL;
+	OPENSSL_cleanse(&inner_tmpl, sizeof(inner_tmpl));
+	OPENSSL_cleanse(&outer_tmpl, sizeof(outer_tmpl));
+	keyed = false;
 	EVP_CIPHER_CTX_free(seal_tmpl);
 	EVP_CIPHER_CTX_free(open_tmpl);
 	seal_tmpl = open_tmpl = NULL;

@@ -194,6 +194,80 @@ static bool params_ok(const osip_contact_t *contact)
 	return true;
 }
 
+/* Characters that osip_uri_to_str copies as they are in every part of a
+ * URI (alphanumerics and RFC 3261's "mark"): a URI made of nothing else is
+ * its parts joined, with no escaping to decide. */
+static bool plain_chars(const char *s, const char *more)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("-_.!~*'()", c) || (more && strchr(more, c))))
+			return false;
+	}
+	return true;
+}
+
+static bool put_text(char *out, size_t cap, size_t *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len >= cap - *n)
+		return false;
+	memcpy(out + *n, s, len + 1);
+	*n += len;
+	return true;
+}
+
+/*
+ * The text osip_uri_to_str writes for url, into out, for the common URI:
+ * a scheme, no URI headers, and user, password, host, port and parameters of
+ * plain characters only (none of them escaped or dropped by libosip2). The
+ * text seals into the Contact token, so it must be osip_uri_to_str's to the
+ * byte; returns false for anything else (or when it does not fit), and the
+ * caller asks libosip2. Masquerading every Contact spent more in
+ * osip_uri_to_str's allocations and stdio than in the rest of the rewrite.
+ */
+static bool uri_text_fast(const osip_uri_t *url, char *out, size_t cap)
+{
+	osip_list_iterator_t it;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (url->string || !url->scheme || !url->host || osip_list_size(&url->url_headers) > 0 ||
+	    !plain_chars(url->scheme, "+") || !plain_chars(url->host, ":") ||
+	    (url->port && !plain_chars(url->port, NULL)) ||
+	    (url->username && !plain_chars(url->username, NULL)) ||
+	    (url->password && !plain_chars(url->password, NULL)))
+		return false;
+	if (!put_text(out, cap, &n, url->scheme) || !put_text(out, cap, &n, ":"))
+		return false;
+	if (url->username) {
+		if (!put_text(out, cap, &n, url->username) ||
+		    (url->password && (!put_text(out, cap, &n, ":") ||
+				       !put_text(out, cap, &n, url->password))) ||
+		    !put_text(out, cap, &n, "@"))
+			return false;
+	}
+	bool v6 = strchr(url->host, ':') != NULL;
+	if ((v6 && !put_text(out, cap, &n, "[")) || !put_text(out, cap, &n, url->host) ||
+	    (v6 && !put_text(out, cap, &n, "]")))
+		return false;
+	if (url->port && (!put_text(out, cap, &n, ":") || !put_text(out, cap, &n, url->port)))
+		return false;
+	for (osip_uri_param_t *p = osip_list_get_first(&url->url_params, &it); p;
+	     p = osip_list_get_next(&it)) {
+		/* x-obr and x-obp are dropped by some libosip2 versions: ask it */
+		if (!p->gname || !plain_chars(p->gname, NULL) || (p->gvalue && !plain_chars(p->gvalue, NULL)) ||
+		    osip_strcasecmp(p->gname, "x-obr") == 0 || osip_strcasecmp(p->gname, "x-obp") == 0)
+			return false;
+		if (!put_text(out, cap, &n, ";") || !put_text(out, cap, &n, p->gname) ||
+		    (p->gvalue && (!put_text(out, cap, &n, "=") || !put_text(out, cap, &n, p->gvalue))))
+			return false;
+	}
+	return true;
+}
+
 int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint16_t port,
 			   const struct netaddr *nat)
 {
@@ -201,17 +275,24 @@ int sip_contact_masquerade(osip_message_t *msg, const struct netaddr *host, uint
 
 	for (int i = 0; (contact = osip_list_get(&msg->contacts, i)) != NULL; i++) {
 		char *text = NULL, token[BASE32_LEN(TOKEN_RAW_MAX) + 1];
+		char fast[sizeof(((struct contact_target *)0)->uri)];
 		if (!contact->url)
 			continue; /* Contact: * */
-		if (!params_ok(contact) || osip_uri_to_str(contact->url, &text) != 0)
+		if (!params_ok(contact))
+			return -1;
+		if (uri_text_fast(contact->url, fast, sizeof(fast)))
+			text = fast;
+		else if (osip_uri_to_str(contact->url, &text) != 0)
 			return -1;
 		if (strchr(text, '"')) {
 			/* a URI holds no raw quote (RFC 3261 25.1: escaped) */
-			osip_free(text);
+			if (text != fast)
+				osip_free(text);
 			return -1;
 		}
 		int rc = token_encode(text, nat, token, sizeof(token));
-		osip_free(text);
+		if (text != fast)
+			osip_free(text);
 		if (rc != 0 || rewrite_uri(contact->url, host, port, token) != 0)
 			return -1;
 	}

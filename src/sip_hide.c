@@ -67,9 +67,18 @@ static void undo_uri(struct hide_uri *h)
 /* "number@host" as one text; 0 when it does not fit. */
 static size_t call_id_text(const osip_call_id_t *cid, char *out, size_t cap)
 {
-	int n = cid->host ? snprintf(out, cap, "%s@%s", cid->number, cid->host)
-			  : snprintf(out, cap, "%s", cid->number);
-	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+	/* no stdio on the per-message path */
+	size_t nl = strlen(cid->number), hl = cid->host ? strlen(cid->host) + 1 : 0;
+
+	if (nl + hl == 0 || nl + hl >= cap)
+		return 0;
+	memcpy(out, cid->number, nl);
+	if (cid->host) {
+		out[nl] = '@';
+		memcpy(out + nl + 1, cid->host, hl - 1);
+	}
+	out[nl + hl] = '\0';
+	return nl + hl;
 }
 
 static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct sip_hide_undo *undo)
@@ -83,7 +92,9 @@ static int hide_call_id(osip_message_t *msg, const struct conf *conf, struct sip
 		return 0;
 	/* chan_sip writes "id@ip:port", pjsip a bare UUID; an IPv6 host is
 	 * "[x:x::x]:port", or bare without a port */
-	snprintf(host, sizeof(host), "%s", cid->host);
+	size_t hl = strnlen(cid->host, sizeof(host) - 1); /* cut as it always was */
+	memcpy(host, cid->host, hl);
+	host[hl] = '\0';
 	char *colon = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
 	if (host[0] == '[' && colon)
 		colon[1] = '\0';
@@ -114,7 +125,7 @@ int sip_hide_for_internet(osip_message_t *msg, const struct conf *conf,
 	/* bare: libosip2 brackets an IPv6 URI host itself */
 	if (!netaddr_is_specified(external) || !netaddr_ip_text(external, ext))
 		return -1;
-	snprintf(port_text, sizeof(port_text), "%u", port);
+	netaddr_port_str(port, port_text);
 	if (hide_uri(&undo->from, msg->from ? msg->from->url : NULL, conf, ext, port_text) != 0 ||
 	    hide_uri(&undo->to, msg->to ? msg->to->url : NULL, conf, ext, port_text) != 0 ||
 	    hide_call_id(msg, conf, undo) != 0) {

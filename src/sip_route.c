@@ -90,7 +90,7 @@ static int aim_at_pbx(const struct route_self *self, osip_message_t *req)
 		return 0; /* tel: and the like name no host */
 	/* bare: libosip2 brackets an IPv6 host itself */
 	netaddr_ip_text(&self->conf->pbxaddr, ip);
-	snprintf(port, sizeof(port), "%u", self->conf->pbxaddr.port);
+	netaddr_port_str(self->conf->pbxaddr.port, port);
 	osip_free(uri->host);
 	osip_free(uri->port);
 	osip_free(uri->password);

@@ -27,6 +27,25 @@ const char *sip_via_param(const osip_via_t *via, const char *name, bool *present
 	return param->gvalue;
 }
 
+/* The first parameter named received and the first named rport (either
+ * NULL when absent), found in one walk; names compare as sip_via_param
+ * compares them. */
+static void received_and_rport(const osip_via_t *via, osip_generic_param_t **received,
+			       osip_generic_param_t **rport)
+{
+	osip_list_iterator_t it;
+
+	*received = *rport = NULL;
+	for (osip_generic_param_t *p = osip_list_get_first(&via->via_params, &it); p;
+	     p = osip_list_get_next(&it)) {
+		size_t len = p->gname ? strlen(p->gname) : 0;
+		if (len == 8 && !*received && osip_strncasecmp(p->gname, "received", 8) == 0)
+			*received = p;
+		else if (len == 5 && !*rport && osip_strncasecmp(p->gname, "rport", 5) == 0)
+			*rport = p;
+	}
+}
+
 int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
 {
 	osip_generic_param_t *param = NULL;
@@ -68,12 +87,35 @@ static bool params_well_formed(const osip_via_t *via)
 	return true;
 }
 
+/* sip_via_param_set for a parameter already looked up (found, or NULL to
+ * add it). */
+static int param_put(osip_via_t *via, osip_generic_param_t *found, const char *name,
+		     const char *value)
+{
+	char *copy = osip_strdup(value);
+
+	if (!copy)
+		return -1;
+	if (found) {
+		osip_free(found->gvalue);
+		found->gvalue = copy;
+		return 0;
+	}
+	char *pname = osip_strdup(name);
+	if (!pname || osip_generic_param_add(&via->via_params, pname, copy) != 0) {
+		osip_free(pname);
+		osip_free(copy);
+		return -1;
+	}
+	return 0;
+}
+
 int sip_via_stamp_received(osip_message_t *req, const struct netaddr *src, bool force_rport)
 {
 	osip_via_t *via = osip_list_get(&req->vias, 0);
 	char ip[NETADDR_HOST_MAX], port[8];
 	struct netaddr sent_by;
-	bool wants_rport = false;
+	osip_generic_param_t *received, *rport;
 
 	if (!via || !via->host || (src->family != AF_INET && src->family != AF_INET6) ||
 	    !params_well_formed(via))
@@ -81,11 +123,11 @@ int sip_via_stamp_received(osip_message_t *req, const struct netaddr *src, bool 
 	/* RFC 3261 25.1: via-received is IPv4address / IPv6address, the
 	 * address without brackets (RFC 5118 4.5) */
 	netaddr_ip_text(src, ip);
-	snprintf(port, sizeof(port), "%u", (unsigned)src->port);
-	sip_via_param(via, "rport", &wants_rport);
+	netaddr_port_str(src->port, port);
+	received_and_rport(via, &received, &rport);
 
-	if (wants_rport || force_rport) {
-		if (sip_via_param_set(via, "received", ip) != 0 || sip_via_param_set(via, "rport", port) != 0)
+	if (rport || force_rport) {
+		if (param_put(via, received, "received", ip) != 0 || param_put(via, rport, "rport", port) != 0)
 			return -1;
 		return 0;
 	}
@@ -94,11 +136,10 @@ int sip_via_stamp_received(osip_message_t *req, const struct netaddr *src, bool 
 	 * sent-by of "[2001:db8::1]:5060" without its brackets; a name is
 	 * never the source. */
 	if (!netaddr_parse_ip(via->host, &sent_by) || !netaddr_same_ip(&sent_by, src))
-		return sip_via_param_set(via, "received", ip);
-	osip_generic_param_t *stale = NULL;
-	if (osip_generic_param_get_byname(&via->via_params, (char *)"received", &stale) == 0 && stale) {
-		osip_free(stale->gvalue);
-		stale->gvalue = osip_strdup(ip);
+		return param_put(via, received, "received", ip);
+	if (received) {
+		osip_free(received->gvalue);
+		received->gvalue = osip_strdup(ip);
 	}
 	return 0;
 }
@@ -111,11 +152,13 @@ bool sip_via_response_target(const osip_message_t *resp, struct netaddr *out)
 
 	if (!via || !via->host)
 		return false;
+	osip_generic_param_t *received_param, *rport_param;
+	received_and_rport(via, &received_param, &rport_param);
 	/* received bare or bracketed (RFC 5118 4.5: accept both) */
-	const char *received = sip_via_param(via, "received", NULL);
+	const char *received = received_param ? received_param->gvalue : NULL;
 	if (!netaddr_parse_ip(received ? received : via->host, &ip))
 		return false;
-	const char *rport = sip_via_param(via, "rport", NULL);
+	const char *rport = rport_param ? rport_param->gvalue : NULL;
 	if (rport && netaddr_parse_port(rport, &port)) {
 		/* rport with a value: the source port of the request (RFC 3581 4) */
 	} else if (via->port && !netaddr_parse_port(via->port, &port)) {

@@ -197,6 +197,50 @@ static const struct {
 	{ "[1111:2222:3333:4444:5555:6666:7777:8888:9999]", NULL, 0, NULL, NULL },
 };
 
+/* Reading an IPv4 literal gives inet_pton's answer for every text: many
+ * random ones over digits and dots (near misses: leading zeros, 256, five
+ * parts, empty parts) and a few with other characters. netaddr_ip_text
+ * prints what inet_ntop prints. */
+START_TEST(ipv4_parse_matches_inet_pton)
+{
+	static const char alphabet[] = "0123456789....12500 x:";
+	uint32_t seed = 12345;
+	char text[24], mine[NETADDR_HOST_MAX], ref[INET6_ADDRSTRLEN];
+	unsigned accepted = 0;
+
+	for (int round = 0; round < 400000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t len = 1 + (seed >> 16) % 18;
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly digits and dots, sometimes the rest */
+			size_t pick = (seed >> 16) % (round % 4 ? 16 : sizeof(alphabet) - 1);
+			text[i] = alphabet[pick];
+		}
+		text[len] = '\0';
+		struct in_addr want, got = { 0 };
+		struct netaddr any;
+		int ok = inet_pton(AF_INET, text, &want);
+		ck_assert_int_eq(netaddr_parse_ipv4(text, &got), ok == 1);
+		bool read_any = netaddr_parse_ip(text, &any);
+		if (ok == 1) {
+			accepted++;
+			ck_assert_uint_eq(got.s_addr, want.s_addr);
+			ck_assert(read_any);
+			ck_assert_int_eq(any.family, AF_INET);
+			ck_assert_uint_eq(any.ip.v4.s_addr, want.s_addr);
+			ck_assert_str_eq(netaddr_ip_text(&any, mine),
+					 inet_ntop(AF_INET, &want, ref, sizeof(ref)));
+		} else {
+			struct in6_addr v6;
+			ck_assert(read_any == (inet_pton(AF_INET6, text, &v6) == 1));
+		}
+	}
+	/* the sample reaches both answers */
+	ck_assert_uint_gt(accepted, 1000);
+}
+END_TEST
+
 START_TEST(parse_any)
 {
 	struct netaddr a;
@@ -449,6 +493,7 @@ static Suite *netaddr_suite(void)
 	tcase_add_test(tc, make_and_format);
 	tcase_add_test(tc, format_longest);
 	tcase_add_test(tc, ipv4_str_matches_inet_ntop);
+	tcase_add_test(tc, ipv4_parse_matches_inet_pton);
 	tcase_add_loop_test(tc, parse_any, 0, sizeof(parsed) / sizeof(parsed[0]));
 	tcase_add_loop_test(tc, parse_ip_only, 0, sizeof(ips) / sizeof(ips[0]));
 	tcase_add_test(tc, parse_null);

@@ -4,6 +4,8 @@
  * including where one part ends and the next begins.
  */
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +201,116 @@ START_TEST(hmac_known_answer)
 }
 END_TEST
 
+/* RFC 4231 test cases 1, 3 and 4 (keys of 20, 20 and 25 bytes, zero-padded
+ * to SECRET_KEY_LEN, which HMAC treats identically; data of 8 and 50 bytes). */
+START_TEST(hmac_rfc4231_vectors)
+{
+	static const uint8_t want1[32] = {
+		0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53, 0x5c, 0xa8, 0xaf,
+		0xce, 0xaf, 0x0b, 0xf1, 0x2b, 0x88, 0x1d, 0xc2, 0x00, 0xc9, 0x83,
+		0x3d, 0xa7, 0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32, 0xcf, 0xf7,
+	};
+	static const uint8_t want3[32] = {
+		0x77, 0x3e, 0xa9, 0x1e, 0x36, 0x80, 0x0e, 0x46, 0x85, 0x4d, 0xb8,
+		0xeb, 0xd0, 0x91, 0x81, 0xa7, 0x29, 0x59, 0x09, 0x8b, 0x3e, 0xf8,
+		0xc1, 0x22, 0xd9, 0x63, 0x55, 0x14, 0xce, 0xd5, 0x65, 0xfe,
+	};
+	static const uint8_t want4[32] = {
+		0x82, 0x55, 0x8a, 0x38, 0x9a, 0x44, 0x3c, 0x0e, 0xa4, 0xcc, 0x81,
+		0x98, 0x99, 0xf2, 0x08, 0x3a, 0x85, 0xf0, 0xfa, 0xa3, 0xe5, 0x78,
+		0xf8, 0x07, 0x7a, 0x2e, 0x3f, 0xf4, 0x67, 0x29, 0x66, 0x5b,
+	};
+	uint8_t key[SECRET_KEY_LEN] = { 0 }, data[50], mac[32];
+
+	memset(key, 0x0b, 20);
+	secret_set_key(key);
+	secret_hmac("Hi There", 8, mac);
+	ck_assert_mem_eq(mac, want1, 32);
+
+	memset(key, 0, sizeof(key));
+	memset(key, 0xaa, 20);
+	memset(data, 0xdd, sizeof(data));
+	secret_set_key(key);
+	secret_hmac(data, sizeof(data), mac);
+	ck_assert_mem_eq(mac, want3, 32);
+
+	memset(key, 0, sizeof(key));
+	for (int i = 0; i < 25; i++)
+		key[i] = (uint8_t)(i + 1);
+	memset(data, 0xcd, sizeof(data));
+	secret_set_key(key);
+	secret_hmac(data, sizeof(data), mac);
+	ck_assert_mem_eq(mac, want4, 32);
+}
+END_TEST
+
+/* secret_hmac and secret_token agree with libcrypto's own HMAC-SHA256 for
+ * every length across several SHA-256 block boundaries, under two keys. */
+START_TEST(hmac_matches_libcrypto)
+{
+	static const uint8_t *const keys[] = { key_a, key_b };
+	uint8_t data[300], mac[32], want[32];
+	unsigned int want_len = 0;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	for (size_t k = 0; k < 2; k++) {
+		secret_set_key(keys[k]);
+		for (size_t len = 0; len <= sizeof(data); len++) {
+			secret_hmac(data, len, mac);
+			ck_assert_ptr_nonnull(HMAC(EVP_sha256(), keys[k], SECRET_KEY_LEN, data, len,
+						   want, &want_len));
+			ck_assert_uint_eq(want_len, 32);
+			ck_assert_mem_eq(mac, want, 32);
+		}
+		/* a token is the MAC of each part followed by 0x1f, base-32 */
+		const char *parts[] = { "INVITE", NULL, "a84b4c76e66710@pc33.atlanta.com" };
+		const char joined[] = "INVITE\x1f\x1f" "a84b4c76e66710@pc33.atlanta.com\x1f";
+		char tok[52], want_tok[52];
+		secret_token(parts, 3, tok, 51);
+		ck_assert_ptr_nonnull(HMAC(EVP_sha256(), keys[k], SECRET_KEY_LEN, (const uint8_t *)joined,
+					   sizeof(joined) - 1, want, &want_len));
+		for (size_t i = 0; i < 51; i++) {
+			size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+			unsigned v = (unsigned)want[byte] << 8 | (byte + 1 < 32 ? want[byte + 1] : 0);
+			want_tok[i] = ALPHABET[(v >> (11 - shift)) & 0x1f];
+		}
+		want_tok[51] = '\0';
+		ck_assert_str_eq(tok, want_tok);
+	}
+}
+END_TEST
+
+/* The sealing key is HMAC(process key, "sipnatd seal key") used as the
+ * AES-128-SIV key: sealed bytes are what libcrypto makes with that key. */
+START_TEST(seal_key_derivation)
+{
+	static const char label[] = "sipnatd seal key";
+	const char *plain = "SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bKabc";
+	size_t len = strlen(plain);
+	uint8_t seal_key[32], got[128], want[128];
+	unsigned int kl = 0;
+	int outl = 0;
+
+	secret_set_key(key_b);
+	ck_assert_int_eq(secret_seal((const uint8_t *)plain, len, got), 0);
+	ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key_b, SECRET_KEY_LEN, (const uint8_t *)label, sizeof(label) - 1,
+				   seal_key, &kl));
+	EVP_CIPHER *siv = EVP_CIPHER_fetch(NULL, "AES-128-SIV", NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	ck_assert_ptr_nonnull(siv);
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(EVP_EncryptInit_ex2(ctx, siv, seal_key, NULL, NULL), 1);
+	ck_assert_int_eq(EVP_EncryptUpdate(ctx, want + SECRET_SEAL_OVERHEAD, &outl,
+					   (const uint8_t *)plain, (int)len), 1);
+	ck_assert_int_eq(EVP_EncryptFinal_ex(ctx, want + SECRET_SEAL_OVERHEAD + outl, &outl), 1);
+	ck_assert_int_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, SECRET_SEAL_OVERHEAD, want), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(siv);
+	ck_assert_mem_eq(got, want, len + SECRET_SEAL_OVERHEAD);
+}
+END_TEST
+
 START_TEST(init_random_key)
 {
 	const char *parts[] = { "x" };
@@ -256,6 +368,9 @@ static Suite *secret_suite(void)
 	tcase_add_test(tc, alphabet_fully_used);
 	tcase_add_test(tc, hmac_raw);
 	tcase_add_test(tc, hmac_known_answer);
+	tcase_add_test(tc, hmac_rfc4231_vectors);
+	tcase_add_test(tc, hmac_matches_libcrypto);
+	tcase_add_test(tc, seal_key_derivation);
 	tcase_add_test(tc, init_random_key);
 	tcase_add_test(tc, seal_round_trip_and_tamper);
 	suite_add_tcase(s, tc);

@@ -503,6 +503,48 @@ START_TEST(masquerade_too_long)
 }
 END_TEST
 
+/* The token holds the URI exactly as osip_uri_to_str writes it, whichever
+ * way sipnatd wrote it (plain URIs are joined without libosip2's escaping
+ * pass): every combination of the parts below, plain and escaped ones alike. */
+START_TEST(token_holds_osip_text)
+{
+	static const char *const schemes[] = { "sip", "sips", "SIP" };
+	static const char *const users[] = { "", "alice@", "Bob.Smith_1@", "+4930123@", "a%20b@",
+					     "!~*'()@", "bob:secret@", "bob:p%40ss@", "x%3By@" };
+	static const char *const hosts[] = { "192.168.1.5", "[2001:db8::5]", "pbx.Example.com" };
+	static const char *const ports[] = { "", ":5060", ":05062" };
+	static const char *const params[] = { "", ";transport=udp", ";ob", ";lr;transport=TCP",
+					      ";x-obr=1", ";X-OBP", ";user=phone;maddr=10.0.0.1",
+					      ";p=a%3Bb", ";gr=urn:uuid:f81d4fae", ";a=~*'()",
+					      ";line=abc123?subject=hi", "?h=a&j=b" };
+	char uri[512], line[640];
+	unsigned compared = 0;
+
+	for (size_t a = 0; a < sizeof(schemes) / sizeof(*schemes); a++)
+	for (size_t b = 0; b < sizeof(users) / sizeof(*users); b++)
+	for (size_t c = 0; c < sizeof(hosts) / sizeof(*hosts); c++)
+	for (size_t d = 0; d < sizeof(ports) / sizeof(*ports); d++)
+	for (size_t e = 0; e < sizeof(params) / sizeof(*params); e++) {
+		snprintf(uri, sizeof(uri), "%s:%s%s%s%s", schemes[a], users[b], hosts[c], ports[d],
+			 params[e]);
+		snprintf(line, sizeof(line), "Contact: <%s>\r\n", uri);
+		osip_message_t *msg = invite("sip:1002@pbx.example.com", line);
+		osip_contact_t *contact = osip_list_get(&msg->contacts, 0);
+		ck_assert_ptr_nonnull(contact);
+		char *want = uri_str(contact->url);
+		struct contact_target t;
+		ck_assert_int_eq(sip_contact_masquerade(msg, ip_of("203.0.113.7"), 5060, NULL), 0);
+		ck_assert(sip_contact_token_decode(contact->url, &t));
+		ck_assert_msg(strcmp(t.uri, want) == 0, "%s: token holds \"%s\", libosip2 writes \"%s\"",
+			      uri, t.uri, want);
+		osip_free(want);
+		osip_message_free(msg);
+		compared++;
+	}
+	ck_assert_uint_eq(compared, 3 * 9 * 3 * 3 * 12);
+}
+END_TEST
+
 static void setup(void)
 {
 	secret_set_key(key_a);
@@ -523,6 +565,7 @@ static Suite *sip_contact_suite(void)
 	tcase_add_test(tc, masquerade_star);
 	tcase_add_test(tc, masquerade_then_transport);
 	tcase_add_test(tc, masquerade_too_long);
+	tcase_add_test(tc, token_holds_osip_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("restore");
