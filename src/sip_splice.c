@@ -238,7 +238,8 @@ static bool arena_copy(struct sip_splice *s, const char *text, uint16_t *at, uin
 
 	if (n > sizeof(s->arena) - s->used)
 		return false;
-	memcpy(s->arena + s->used, text, n);
+	if (n)
+		memcpy(s->arena + s->used, text, n);
 	*at = s->used;
 	*len = (uint16_t)n;
 	s->used += (uint16_t)n;
@@ -291,7 +292,9 @@ static bool index_lines(struct sip_splice *s, const char *buf, size_t len, bool 
 	const char *nl = memchr(p, '\n', len);
 	int counts[K_COUNT] = { 0 };
 
-	if (!nl || nl == p || nl[-1] != '\r' || nl - 1 - p > UINT16_MAX)
+	/* a CR alone ends a line for libosip2: inside a line that goes out
+	 * as it came, it would make two of it for the next reader */
+	if (!nl || nl == p || nl[-1] != '\r' || nl - 1 - p > UINT16_MAX || memchr(p, '\r', (size_t)(nl - 1 - p)))
 		return false;
 	s->start_len = (uint16_t)(nl - 1 - p);
 	for (p = nl + 1; p < end; p = nl + 1) {
@@ -303,7 +306,7 @@ static bool index_lines(struct sip_splice *s, const char *buf, size_t len, bool 
 		if (*p == ' ' || *p == '\t' || s->nlines == SIP_SPLICE_LINES)
 			return false;
 		nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl || nl[-1] != '\r')
+		if (!nl || nl[-1] != '\r' || memchr(p, '\r', (size_t)(nl - 1 - p)))
 			return false;
 		const char *colon = memchr(p, ':', (size_t)(nl - 1 - p));
 		if (!colon || colon == p || colon - p > UINT8_MAX)
@@ -408,6 +411,7 @@ int sip_splice_restore(const struct sip_splice *s, osip_message_t *msg)
 			v++;
 		memcpy(name, s->buf + l->off, l->name_len);
 		name[l->name_len] = '\0';
+		osip_tolower(name); /* as libosip2 keeps the names it reads */
 		if (!(value = osip_malloc((size_t)(end - v) + 1)))
 			return -1;
 		memcpy(value, v, (size_t)(end - v));
@@ -424,7 +428,11 @@ bool sip_splice_snapshot(struct sip_splice *s, const osip_message_t *msg)
 {
 	const osip_header_t *h;
 
-	if (osip_list_size(&msg->bodies) > 1)
+	/* a MIME body is kept by libosip2 in parts, without its boundaries:
+	 * only libosip2 writes it whole again */
+	if (osip_list_size(&msg->bodies) > 1 ||
+	    (msg->content_type && msg->content_type->type &&
+	     osip_strcasecmp(msg->content_type->type, "multipart") == 0))
 		return false;
 	if (!snap(s, msg, -1, &s->start_snap, &s->start_snap_len))
 		return false;

@@ -451,7 +451,8 @@ static void check_splice(osip_message_t *msg, const char *spliced, size_t splice
 			splice_mismatches++;
 		} else if (!a || !b || strcmp(a, b) != 0) {
 			fprintf(stderr, "sipmsg: the spliced message differs from the serialised one\n"
-					"--- spliced:\n%s\n--- serialised:\n%s\n", spliced, full);
+					"--- spliced:\n%s\n--- serialised:\n%s\n--- both read and written again:\n%s\n%s\n",
+				spliced, full, a ? a : "(unreadable)", b ? b : "(unreadable)");
 			abort();
 		}
 	}
