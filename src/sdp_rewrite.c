@@ -147,13 +147,16 @@ static bool sdp_same_lines(const char *a, const char *b)
 	return *a == '\0' && *b == '\0';
 }
 
-/* Parse body; NULL unless libosip2 read every line of it (see the top). */
-static sdp_message_t *sdp_load(const char *body, size_t len)
+/* Parse body; NULL unless libosip2 read every line of it (see the top).
+ * *written is libosip2's writing of the parse (osip_free), the body's
+ * lines with CRLF: what the rewrite starts from. */
+static sdp_message_t *sdp_load(const char *body, size_t len, char **written)
 {
 	struct sdp_text text;
 	sdp_message_t *sdp = NULL;
 	char *again = NULL;
 
+	*written = NULL;
 	if (sdp_text_make(body, len, &text) != 0)
 		return NULL;
 	if (sdp_message_init(&sdp) != 0) {
@@ -164,8 +167,10 @@ static sdp_message_t *sdp_load(const char *body, size_t len)
 	    !again || !sdp_same_lines(text.buf, again)) {
 		sdp_message_free(sdp);
 		sdp = NULL;
+		osip_free(again);
+		again = NULL;
 	}
-	osip_free(again);
+	*written = again;
 	free(text.buf);
 	return sdp;
 }
@@ -359,57 +364,11 @@ static int sdp_collect(sdp_message_t *sdp, unsigned families, struct sdp_info *i
 	return 0;
 }
 
-/* Replace an osip-allocated string. */
-static int sdp_set(char **field, const char *value)
-{
-	char *copy = osip_strdup(value);
-
-	if (!copy)
-		return -1;
-	osip_free(*field);
-	*field = copy;
-	return 0;
-}
-
 /* What every c=, o= and a=rtcp is set to. */
 struct sdp_target {
 	const char *addrtype;       /* "IP4" or "IP6" */
 	char addr[NETADDR_HOST_MAX];
 };
-
-static int sdp_conn_set(sdp_connection_t *c, const char *addrtype, const char *addr)
-{
-	osip_free(c->c_addr_multicast_ttl);
-	c->c_addr_multicast_ttl = NULL;
-	osip_free(c->c_addr_multicast_int);
-	c->c_addr_multicast_int = NULL;
-	if (sdp_set(&c->c_nettype, "IN") != 0 || sdp_set(&c->c_addrtype, addrtype) != 0 ||
-	    sdp_set(&c->c_addr, addr) != 0)
-		return -1;
-	return 0;
-}
-
-/* c= to the target, unless it is a hold address (RFC 2543 hold, R19;
- * 0.0.0.0 or an IN IP6 ::): that stays, in the target's family. */
-static int sdp_conn_rewrite(sdp_connection_t *c, const struct sdp_target *t)
-{
-	struct in_addr was;
-	struct netaddr was6;
-	bool to_ip6 = strcmp(t->addrtype, "IP6") == 0;
-
-	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY) {
-		if (!to_ip6)
-			return 0;
-		return sdp_conn_set(c, "IP6", "::");
-	}
-	if (c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
-	    sdp_parse_ipv6(c->c_addr, &was6) && !netaddr_is_specified(&was6)) {
-		if (to_ip6)
-			return 0;
-		return sdp_conn_set(c, "IP4", "0.0.0.0");
-	}
-	return sdp_conn_set(c, t->addrtype, t->addr);
-}
 
 /* The target of params: its advertise, which must have a family. */
 static int sdp_target_of(const struct sdp_rewrite_params *params, struct sdp_target *t)
@@ -422,78 +381,272 @@ static int sdp_target_of(const struct sdp_rewrite_params *params, struct sdp_tar
 	return 0;
 }
 
-/* Remove ICE from attrs; a=rtcp gets rtcp_value, or goes when it is NULL. */
-static int sdp_attrs_rewrite(osip_list_t *attrs, const char *rtcp_value)
-{
-	osip_list_iterator_t it;
-	sdp_attribute_t *a = osip_list_get_first(attrs, &it);
+/*
+ * The rewritten body is written from libosip2's own writing of the parse
+ * (sdp_body.text, which sdp_load checked against the body line by line),
+ * walked in step with the parse: a line the rewrite does not touch is
+ * copied as libosip2 wrote it, a changed one is written as libosip2 writes
+ * that line with the changed fields (its writer puts single blanks between
+ * the fields of o=, c= and m=, and "a=field[:value]"). That is the body
+ * sdp_message_to_str would give after the changes, without changing the
+ * parse and writing all of it out again.
+ */
+struct sdp_out {
+	char *buf;
+	size_t len, cap;
+};
 
-	while (osip_list_iterator_has_elem(it)) {
-		if (sdp_attr_is_ice(a) || (!rtcp_value && sdp_attr_is(a, "rtcp"))) {
-			sdp_attribute_free(a);
-			a = osip_list_iterator_remove(&it);
-			continue;
-		}
-		if (sdp_attr_is(a, "rtcp") && sdp_set(&a->a_att_value, rtcp_value) != 0)
+static int sdp_out_put(struct sdp_out *o, const char *text, size_t len)
+{
+	if (len > o->cap - o->len) {
+		size_t cap = o->cap * 2 + len;
+		char *buf = realloc(o->buf, cap);
+
+		if (!buf)
 			return -1;
-		a = osip_list_get_next(&it);
+		o->buf = buf;
+		o->cap = cap;
 	}
+	memcpy(o->buf + o->len, text, len);
+	o->len += len;
 	return 0;
 }
 
-static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
-		     const struct sdp_rewrite_params *params)
+static int sdp_out_str(struct sdp_out *o, const char *text)
+{
+	return sdp_out_put(o, text, strlen(text));
+}
+
+/* The decimal digits of value into buf (at least 6 bytes); their count. */
+static size_t sdp_port_text(unsigned value, char *buf)
+{
+	char rev[5];
+	size_t n = 0, i = 0;
+
+	do {
+		rev[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value && n < sizeof(rev));
+	while (n)
+		buf[i++] = rev[--n];
+	buf[i] = '\0';
+	return i;
+}
+
+/* What becomes of a c= line (RFC 2543 hold, R19: 0.0.0.0 or an IN IP6 ::
+ * stays a hold address, in the target's family; anything else becomes the
+ * target). */
+enum sdp_conn_change {
+	SDP_CONN_KEEP,    /* the line as it was */
+	SDP_CONN_HOLD4,   /* c=IN IP4 0.0.0.0 */
+	SDP_CONN_HOLD6,   /* c=IN IP6 :: */
+	SDP_CONN_TARGET,  /* c=IN <target> */
+};
+
+static enum sdp_conn_change sdp_conn_change(const sdp_connection_t *c, bool to_ip6)
+{
+	struct in_addr was;
+	struct netaddr was6;
+
+	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY)
+		return to_ip6 ? SDP_CONN_HOLD6 : SDP_CONN_KEEP;
+	if (c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
+	    sdp_parse_ipv6(c->c_addr, &was6) && !netaddr_is_specified(&was6))
+		return to_ip6 ? SDP_CONN_KEEP : SDP_CONN_HOLD4;
+	return SDP_CONN_TARGET;
+}
+
+static int sdp_out_conn(struct sdp_out *o, const sdp_connection_t *c, const struct sdp_target *t,
+			const char *line, size_t len)
+{
+	switch (sdp_conn_change(c, t->addrtype[2] == '6')) {
+	case SDP_CONN_KEEP:
+		return sdp_out_put(o, line, len);
+	case SDP_CONN_HOLD4:
+		return sdp_out_str(o, "c=IN IP4 0.0.0.0\r\n");
+	case SDP_CONN_HOLD6:
+		return sdp_out_str(o, "c=IN IP6 ::\r\n");
+	case SDP_CONN_TARGET:
+		break;
+	}
+	/* the multicast TTL and count go with the address */
+	if (sdp_out_str(o, "c=IN ") != 0 || sdp_out_str(o, t->addrtype) != 0 ||
+	    sdp_out_put(o, " ", 1) != 0 || sdp_out_str(o, t->addr) != 0)
+		return -1;
+	return sdp_out_put(o, "\r\n", 2);
+}
+
+/* o=: the address only; session id and version pass (R18). The line is
+ * "o=<username> <sess-id> <sess-version> <nettype> <addrtype> <addr>"
+ * and the first three have no blanks (libosip2 reads them blank-separated). */
+static int sdp_out_origin(struct sdp_out *o, const struct sdp_target *t, const char *line,
+			  size_t len)
+{
+	size_t keep = 0, blanks = 0;
+
+	while (keep < len && blanks < 3)
+		if (line[keep++] == ' ')
+			blanks++;
+	if (blanks != 3)
+		return -1;
+	if (sdp_out_put(o, line, keep) != 0 || sdp_out_str(o, "IN ") != 0 ||
+	    sdp_out_str(o, t->addrtype) != 0 || sdp_out_put(o, " ", 1) != 0 ||
+	    sdp_out_str(o, t->addr) != 0)
+		return -1;
+	return sdp_out_put(o, "\r\n", 2);
+}
+
+/* m=<media> <port>[/<count>] <proto> <fmt>...: the relay's port in place
+ * of the port and count. m=<media> <port>/<count> (layered coding) would
+ * promise ports the relay does not hold: one stream, one port. */
+static int sdp_out_media(struct sdp_out *o, const sdp_media_t *m, uint16_t port, const char *line,
+			 size_t len)
+{
+	size_t head = 2 + strlen(m->m_media) + 1, rest = head;
+	char digits[8];
+
+	if (head > len || line[head - 1] != ' ')
+		return -1;
+	while (rest < len && line[rest] != ' ' && line[rest] != '\r')
+		rest++;
+	if (sdp_out_put(o, line, head) != 0 ||
+	    sdp_out_put(o, digits, sdp_port_text(port, digits)) != 0)
+		return -1;
+	return sdp_out_put(o, line + rest, len - rest);
+}
+
+/* a=<field>[:<value>]: ICE goes (the relay is the path); a=rtcp gets
+ * rtcp_value, or goes when it is NULL. */
+static int sdp_out_attr(struct sdp_out *o, const sdp_attribute_t *a, const char *rtcp_value,
+			const char *line, size_t len)
+{
+	size_t field;
+
+	if (sdp_attr_is_ice(a))
+		return 0;
+	if (!sdp_attr_is(a, "rtcp"))
+		return sdp_out_put(o, line, len);
+	if (!rtcp_value)
+		return 0;
+	field = 2 + strlen(a->a_att_field);
+	if (field > len)
+		return -1;
+	if (sdp_out_put(o, line, field) != 0 || sdp_out_put(o, ":", 1) != 0 ||
+	    sdp_out_str(o, rtcp_value) != 0)
+		return -1;
+	return sdp_out_put(o, "\r\n", 2);
+}
+
+/* "<port> IN <addrtype> <addr>" for a=rtcp (RFC 3605): the relay's RTCP
+ * port, P+1, or P itself when it muxes (RFC 5761 section 5.1.3). */
+static void sdp_rtcp_value(unsigned port, const struct sdp_target *t, char *buf)
+{
+	size_t n = sdp_port_text(port, buf), a = strlen(t->addr);
+
+	memcpy(buf + n, " IN ", 4);
+	memcpy(buf + n + 4, t->addrtype, 3);
+	buf[n + 7] = ' ';
+	memcpy(buf + n + 8, t->addr, a + 1);
+}
+
+/* Every attribute (and, in a media section, every c=) of the section that
+ * ends met its line. */
+static bool sdp_section_done(const sdp_media_t *m, osip_list_iterator_t ait, osip_list_iterator_t cit)
+{
+	return !osip_list_iterator_has_elem(ait) && !(m && osip_list_iterator_has_elem(cit));
+}
+
+static int sdp_write(const sdp_message_t *sdp, const char *text, const struct sdp_info *info,
+		     const struct sdp_rewrite_params *params, struct sdp_out *o)
 {
 	struct sdp_target t;
-	osip_list_iterator_t it;
+	osip_list_iterator_t mit, ait, cit;
+	const sdp_media_t *m = NULL;
+	const sdp_attribute_t *a;
+	const sdp_connection_t *c;
+	const osip_list_t *attrs = &sdp->a_attributes;
+	const struct sdp_stream *s = NULL;
+	char rtcp[24 + NETADDR_HOST_MAX];
+	const char *rtcp_value = NULL; /* a=rtcp is media-level (RFC 3605 section 2.1):
+					* at session level it could only point around the relay */
 	size_t i = 0;
+	bool conn_done = false;
 
 	if (sdp_target_of(params, &t) != 0)
 		return -1;
-	/* o=: the address only; session id and version pass (R18) */
-	if (sdp_set(&sdp->o_nettype, "IN") != 0 || sdp_set(&sdp->o_addrtype, t.addrtype) != 0 ||
-	    sdp_set(&sdp->o_addr, t.addr) != 0)
-		return -1;
-	if (sdp->c_connection && sdp_conn_rewrite(sdp->c_connection, &t) != 0)
-		return -1;
-	/* a=rtcp is media-level (RFC 3605 section 2.1); at session level it
-	 * could only point around the relay */
-	if (sdp_attrs_rewrite(&sdp->a_attributes, NULL) != 0)
-		return -1;
-	for (sdp_media_t *m = osip_list_get_first(&sdp->m_medias, &it); osip_list_iterator_has_elem(it);
-	     m = osip_list_get_next(&it), i++) {
-		const struct sdp_stream *s = &info->streams[i];
-		char port[8], rtcp[24 + NETADDR_HOST_MAX];
-		osip_list_iterator_t cit;
+	memset(&cit, 0, sizeof(cit));
+	a = osip_list_get_first(attrs, &ait);
+	c = NULL;
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		int rc = 0;
 
-		if (s->port != 0) {
-			/* RFC 3605: the relay's RTCP port, P+1, or P itself when it
-			 * muxes (RFC 5761 section 5.1.3) */
-			unsigned rtcp_port = params->ports[i] + (params->rtcp_mux[i] ? 0u : 1u);
-
-			snprintf(port, sizeof(port), "%u", (unsigned)params->ports[i]);
-			snprintf(rtcp, sizeof(rtcp), "%u IN %s %s", rtcp_port, t.addrtype, t.addr);
-			if (sdp_set(&m->m_port, port) != 0)
+		if (line[len] != '\n' || line[1] != '=')
+			return -1; /* not libosip2's writing */
+		len++;
+		switch (line[0]) {
+		case 'o':
+			rc = m ? sdp_out_put(o, line, len) : sdp_out_origin(o, &t, line, len);
+			break;
+		case 'c':
+			if (!m) {
+				if (conn_done || !sdp->c_connection)
+					return -1;
+				conn_done = true;
+				rc = sdp_out_conn(o, sdp->c_connection, &t, line, len);
+				break;
+			}
+			if (!osip_list_iterator_has_elem(cit))
 				return -1;
-			/* m=<media> <port>/<count> (layered coding) would promise
-			 * ports the relay does not hold: one stream, one port */
-			osip_free(m->m_number_of_port);
-			m->m_number_of_port = NULL;
+			rc = sdp_out_conn(o, c, &t, line, len);
+			c = osip_list_get_next(&cit);
+			break;
+		case 'm':
+			if (!sdp_section_done(m, ait, cit))
+				return -1;
+			m = m ? osip_list_get_next(&mit) : osip_list_get_first(&sdp->m_medias, &mit);
+			if (!m || !osip_list_iterator_has_elem(mit) || i >= info->count)
+				return -1;
+			s = &info->streams[i];
+			if (s->port != 0) {
+				rc = sdp_out_media(o, m, params->ports[i],  line, len);
+				sdp_rtcp_value(params->ports[i] + (params->rtcp_mux[i] ? 0u : 1u), &t, rtcp);
+				rtcp_value = rtcp;
+			} else {
+				/* a rejected stream keeps port 0 and loses a=rtcp: there is
+				 * no relay port to name and the old one is the party's
+				 * private one */
+				rc = sdp_out_put(o, line, len);
+				rtcp_value = NULL;
+			}
+			i++;
+			attrs = &m->a_attributes;
+			a = osip_list_get_first(attrs, &ait);
+			c = osip_list_get_first(&m->c_connections, &cit);
+			break;
+		case 'a':
+			if (!osip_list_iterator_has_elem(ait))
+				return -1;
+			rc = sdp_out_attr(o, a, rtcp_value, line, len);
+			a = osip_list_get_next(&ait);
+			break;
+		default:
+			rc = sdp_out_put(o, line, len);
+			break;
 		}
-		for (sdp_connection_t *c = osip_list_get_first(&m->c_connections, &cit);
-		     osip_list_iterator_has_elem(cit); c = osip_list_get_next(&cit))
-			if (sdp_conn_rewrite(c, &t) != 0)
-				return -1;
-		/* a rejected stream keeps port 0 and loses a=rtcp: there is no
-		 * relay port to name and the old one is the party's private one */
-		if (sdp_attrs_rewrite(&m->a_attributes, s->port != 0 ? rtcp : NULL) != 0)
+		if (rc != 0)
 			return -1;
+		line += len;
 	}
+	/* every part of the parse met its line */
+	if (!sdp_section_done(m, ait, cit) || i != info->count || (sdp->c_connection && !conn_done))
+		return -1;
 	return 0;
 }
 
 struct sdp_body {
 	sdp_message_t *sdp;
+	char *text;            /* libosip2's writing of sdp, the body's lines (osip_free) */
 	struct sdp_info info;
 };
 
@@ -508,7 +661,7 @@ struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned fa
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	b->sdp = sdp_load(body, len);
+	b->sdp = sdp_load(body, len, &b->text);
 	if (!b->sdp || sdp_collect(b->sdp, families, &b->info) != 0) {
 		sdp_rewrite_body_free(b);
 		return NULL;
@@ -520,30 +673,31 @@ struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned fa
 int sdp_rewrite_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
 		     size_t *out_len)
 {
-	char *text = NULL;
+	struct sdp_out o = { NULL, 0, 0 };
 	int rc = -1;
 
 	if (!out || !out_len)
 		return -1;
 	*out = NULL;
 	*out_len = 0;
-	if (!b || !b->sdp || !params)
+	if (!b || !b->sdp || !b->text || !params)
 		return -1;
-	if (sdp_apply(b->sdp, &b->info, params) != 0 || sdp_message_to_str(b->sdp, &text) != 0 || !text)
-		goto done;
-	*out_len = strlen(text);
-	*out = malloc(*out_len + 1);
-	if (!*out) {
-		*out_len = 0;
-		goto done;
+	/* the changed lines rarely grow by more than this; sdp_out grows if so */
+	o.cap = strlen(b->text) + 2 * NETADDR_HOST_MAX + 64;
+	o.buf = malloc(o.cap);
+	if (o.buf && sdp_write(b->sdp, b->text, &b->info, params, &o) == 0 &&
+	    sdp_out_put(&o, "", 1) == 0) {
+		*out = o.buf;
+		*out_len = o.len - 1;
+		o.buf = NULL;
+		rc = 0;
 	}
-	memcpy(*out, text, *out_len + 1);
-	rc = 0;
-done:
-	osip_free(text);
-	/* the parse now holds the rewritten body: no second rewrite from it */
+	free(o.buf);
+	/* once per load, as the contract says */
 	sdp_message_free(b->sdp);
 	b->sdp = NULL;
+	osip_free(b->text);
+	b->text = NULL;
 	return rc;
 }
 
@@ -553,6 +707,7 @@ void sdp_rewrite_body_free(struct sdp_body *b)
 		return;
 	if (b->sdp)
 		sdp_message_free(b->sdp);
+	osip_free(b->text);
 	free(b);
 }
 
