@@ -1,8 +1,13 @@
 /*
  * sdp_rewrite: the SDP part of the rewrite step on the SIP path (design
- * section 8; R14-R19, R47). A body is read with libosip2's SDP parser, the
- * relay's address and ports are put into the structure, and libosip2 writes
- * it out again; nothing here edits SDP as text.
+ * section 8; R14-R19, R47). A body is read with libosip2's SDP parser and
+ * written back by libosip2 once, untouched (the check below); the rewritten
+ * body is that writing with the lines the relay changes (o=, c=, m=, a=rtcp,
+ * ICE) written anew from the parse, in libosip2's own form, walked in step
+ * with the parse: the bytes sdp_message_to_str would give after changing
+ * the parse, at a fraction of the cost of changing it and writing it all
+ * again (issue 13). Which lines change and how is decided on the parsed
+ * values, never on how a line is spelled.
  *
  * libosip2 (5.3) is a loose reader, so a body is only accepted when writing
  * the untouched structure back gives every line of the body again: that is
@@ -62,6 +67,16 @@ struct sdp_text {
 	size_t len;
 };
 
+/* The blanks in line: an m= line's words are one more. */
+static size_t sdp_blanks(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = line, *end = line + len; (p = memchr(p, ' ', (size_t)(end - p))); p++)
+		n++;
+	return n;
+}
+
 static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
 {
 	size_t lines = 0, media = 0, i = 0;
@@ -71,20 +86,20 @@ static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
 	if (!body || len == 0 || len > SDP_MAX_SIZE || memchr(body, '\0', len))
 		return -1;
 	/* a lone LF per byte doubles; a last line without one gains two */
-	t->buf = calloc(2 * len + 2 + SDP_PAD, 1);
+	t->buf = malloc(2 * len + 2 + SDP_PAD);
 	if (!t->buf)
 		return -1;
 	while (i < len) {
-		size_t start = i, words = 1;
+		/* the line ends at the first CR or LF */
+		const char *lf = memchr(body + i, '\n', len - i);
+		size_t stop = lf ? (size_t)(lf - body) : len;
+		const char *cr = memchr(body + i, '\r', stop - i);
+		size_t start = i;
 
-		while (i < len && body[i] != '\r' && body[i] != '\n') {
-			if (body[i] == ' ')
-				words++;
-			i++;
-		}
+		i = cr ? (size_t)(cr - body) : stop;
 		if (i - start >= 2 && body[start] == 'm' && body[start + 1] == '=') {
 			/* m=media port proto fmt...: formats are words - 3 */
-			if (++media > SDP_MAX_MEDIA || words > SDP_MAX_FORMATS + 3)
+			if (++media > SDP_MAX_MEDIA || sdp_blanks(body + start, i - start) + 1 > SDP_MAX_FORMATS + 3)
 				goto fail;
 		}
 		if (++lines > SDP_MAX_LINES)
@@ -105,7 +120,7 @@ static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
 		t->len -= 2;
 	if (t->len <= 2)
 		goto fail;
-	memset(t->buf + t->len, 0, 2); /* what the trimming left behind */
+	memset(t->buf + t->len, 0, SDP_PAD); /* the end, and what trimming left behind */
 	return 0;
 fail:
 	free(t->buf);
@@ -658,9 +673,10 @@ struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned fa
 	if (!info)
 		return NULL;
 	memset(info, 0, sizeof(*info));
-	b = calloc(1, sizeof(*b));
+	b = malloc(sizeof(*b)); /* sdp_collect fills info */
 	if (!b)
 		return NULL;
+	b->text = NULL;
 	b->sdp = sdp_load(body, len, &b->text);
 	if (!b->sdp || sdp_collect(b->sdp, families, &b->info) != 0) {
 		sdp_rewrite_body_free(b);
