@@ -303,9 +303,10 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		m->ended.calls_ended++;
 	else
 		m->ended.calls_failed++;
-	log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped%s",
-		 s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)), in, out,
-		 dropped, drop);
+	if (log_enabled(LOG_NOTICE)) /* the ports are not printed for nothing */
+		log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped%s",
+			   s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)),
+			   in, out, dropped, drop);
 	remove_session(m, s);
 	free_session(m, s);
 }
@@ -742,12 +743,13 @@ static void note_call(struct media *m, const osip_message_t *msg, struct session
 	s->answered = true;
 	int code = msg->status_code;
 	if (code >= 200 && code < 300) {
-		if (!s->confirmed) {
+		if (!s->confirmed && log_enabled(LOG_NOTICE)) {
 			char ports[128];
 			log_notice("call %s set up: relay port%s %s", s->call_id, s->count == 1 ? "" : "s",
 				   format_ports(s, ports, sizeof(ports)));
-			m->ended.calls_set_up++;
 		}
+		if (!s->confirmed)
+			m->ended.calls_set_up++;
 		s->confirmed = true;
 	} else if (code >= 300 && !s->confirmed &&
 		   (unsigned)strtoul(msg->cseq->number, NULL, 10) == s->invite_cseq) {

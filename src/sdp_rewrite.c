@@ -65,7 +65,18 @@ static const char *const ice_attributes[] = {
 struct sdp_text {
 	char *buf;
 	size_t len;
+	bool heap;  /* buf was allocated (else the caller's buffer) */
 };
+
+/* A usual body is copied on the stack: no allocation per body. */
+#define SDP_TEXT_STACK 4096
+
+static void sdp_text_free(struct sdp_text *t)
+{
+	if (t->heap)
+		free(t->buf);
+	t->buf = NULL;
+}
 
 /* The blanks in line: an m= line's words are one more. */
 static size_t sdp_blanks(const char *line, size_t len)
@@ -77,18 +88,25 @@ static size_t sdp_blanks(const char *line, size_t len)
 	return n;
 }
 
-static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
+/* t->buf is stack (SDP_TEXT_STACK bytes) when the copy fits in it. */
+static int sdp_text_make(const char *body, size_t len, struct sdp_text *t, char *stack)
 {
 	size_t lines = 0, media = 0, i = 0;
 
 	t->buf = NULL;
 	t->len = 0;
+	t->heap = false;
 	if (!body || len == 0 || len > SDP_MAX_SIZE || memchr(body, '\0', len))
 		return -1;
 	/* a lone LF per byte doubles; a last line without one gains two */
-	t->buf = malloc(2 * len + 2 + SDP_PAD);
-	if (!t->buf)
-		return -1;
+	if (2 * len + 2 + SDP_PAD <= SDP_TEXT_STACK) {
+		t->buf = stack;
+	} else {
+		t->buf = malloc(2 * len + 2 + SDP_PAD);
+		if (!t->buf)
+			return -1;
+		t->heap = true;
+	}
 	while (i < len) {
 		/* the line ends at the first CR or LF */
 		const char *lf = memchr(body + i, '\n', len - i);
@@ -123,8 +141,7 @@ static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
 	memset(t->buf + t->len, 0, SDP_PAD); /* the end, and what trimming left behind */
 	return 0;
 fail:
-	free(t->buf);
-	t->buf = NULL;
+	sdp_text_free(t);
 	return -1;
 }
 
@@ -169,13 +186,13 @@ static sdp_message_t *sdp_load(const char *body, size_t len, char **written)
 {
 	struct sdp_text text;
 	sdp_message_t *sdp = NULL;
-	char *again = NULL;
+	char *again = NULL, stack[SDP_TEXT_STACK];
 
 	*written = NULL;
-	if (sdp_text_make(body, len, &text) != 0)
+	if (sdp_text_make(body, len, &text, stack) != 0)
 		return NULL;
 	if (sdp_message_init(&sdp) != 0) {
-		free(text.buf);
+		sdp_text_free(&text);
 		return NULL;
 	}
 	if (sdp_message_parse(sdp, text.buf) != 0 || sdp_message_to_str(sdp, &again) != 0 ||
@@ -186,7 +203,7 @@ static sdp_message_t *sdp_load(const char *body, size_t len, char **written)
 		again = NULL;
 	}
 	*written = again;
-	free(text.buf);
+	sdp_text_free(&text);
 	return sdp;
 }
 
@@ -571,16 +588,24 @@ static bool sdp_section_done(const sdp_media_t *m, osip_list_iterator_t ait, osi
 	return !osip_list_iterator_has_elem(ait) && !(m && osip_list_iterator_has_elem(cit));
 }
 
-static int sdp_write(const sdp_message_t *sdp, const char *text, const struct sdp_info *info,
-		     const struct sdp_rewrite_params *params, struct sdp_out *o)
+struct sdp_body {
+	sdp_message_t *sdp;
+	char *text;            /* libosip2's writing of sdp, the body's lines (osip_free) */
+	size_t count;          /* m= lines */
+	bool has_port[SDP_MAX_MEDIA]; /* the stream is not rejected (port 0) */
+};
+
+static int sdp_write(const struct sdp_body *b, const struct sdp_rewrite_params *params,
+		     struct sdp_out *o)
 {
+	const sdp_message_t *sdp = b->sdp;
+	const char *text = b->text;
 	struct sdp_target t;
 	osip_list_iterator_t mit, ait, cit;
 	const sdp_media_t *m = NULL;
 	const sdp_attribute_t *a;
 	const sdp_connection_t *c;
 	const osip_list_t *attrs = &sdp->a_attributes;
-	const struct sdp_stream *s = NULL;
 	char rtcp[24 + NETADDR_HOST_MAX];
 	const char *rtcp_value = NULL; /* a=rtcp is media-level (RFC 3605 section 2.1):
 					* at session level it could only point around the relay */
@@ -620,11 +645,10 @@ static int sdp_write(const sdp_message_t *sdp, const char *text, const struct sd
 			if (!sdp_section_done(m, ait, cit))
 				return -1;
 			m = m ? osip_list_get_next(&mit) : osip_list_get_first(&sdp->m_medias, &mit);
-			if (!m || !osip_list_iterator_has_elem(mit) || i >= info->count)
+			if (!m || !osip_list_iterator_has_elem(mit) || i >= b->count)
 				return -1;
-			s = &info->streams[i];
-			if (s->port != 0) {
-				rc = sdp_out_media(o, m, params->ports[i],  line, len);
+			if (b->has_port[i]) {
+				rc = sdp_out_media(o, m, params->ports[i], line, len);
 				sdp_rtcp_value(params->ports[i] + (params->rtcp_mux[i] ? 0u : 1u), &t, rtcp);
 				rtcp_value = rtcp;
 			} else {
@@ -654,16 +678,10 @@ static int sdp_write(const sdp_message_t *sdp, const char *text, const struct sd
 		line += len;
 	}
 	/* every part of the parse met its line */
-	if (!sdp_section_done(m, ait, cit) || i != info->count || (sdp->c_connection && !conn_done))
+	if (!sdp_section_done(m, ait, cit) || i != b->count || (sdp->c_connection && !conn_done))
 		return -1;
 	return 0;
 }
-
-struct sdp_body {
-	sdp_message_t *sdp;
-	char *text;            /* libosip2's writing of sdp, the body's lines (osip_free) */
-	struct sdp_info info;
-};
 
 struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned families,
 				       struct sdp_info *info)
@@ -673,16 +691,19 @@ struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned fa
 	if (!info)
 		return NULL;
 	memset(info, 0, sizeof(*info));
-	b = malloc(sizeof(*b)); /* sdp_collect fills info */
+	b = malloc(sizeof(*b));
 	if (!b)
 		return NULL;
 	b->text = NULL;
 	b->sdp = sdp_load(body, len, &b->text);
-	if (!b->sdp || sdp_collect(b->sdp, families, &b->info) != 0) {
+	if (!b->sdp || sdp_collect(b->sdp, families, info) != 0) {
+		memset(info, 0, sizeof(*info));
 		sdp_rewrite_body_free(b);
 		return NULL;
 	}
-	*info = b->info;
+	b->count = info->count;
+	for (size_t i = 0; i < info->count; i++)
+		b->has_port[i] = info->streams[i].port != 0;
 	return b;
 }
 
@@ -701,7 +722,7 @@ int sdp_rewrite_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params
 	/* the changed lines rarely grow by more than this; sdp_out grows if so */
 	o.cap = strlen(b->text) + 2 * NETADDR_HOST_MAX + 64;
 	o.buf = malloc(o.cap);
-	if (o.buf && sdp_write(b->sdp, b->text, &b->info, params, &o) == 0 &&
+	if (o.buf && sdp_write(b, params, &o) == 0 &&
 	    sdp_out_put(&o, "", 1) == 0) {
 		*out = o.buf;
 		*out_len = o.len - 1;
