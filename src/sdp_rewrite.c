@@ -12,6 +12,8 @@
  * libosip2 (5.3) is a loose reader, so a body is only accepted when writing
  * the untouched structure back gives every line of the body again: that is
  * what guarantees that every line we do not mean to change passes through.
+ * (A plain body is compared with the parse without libosip2 writing it:
+ * sdp_writes_as.)
  * What it would do otherwise, and what we do about it:
  *  - it stops at the first empty line and reports success: the rest of the
  *    body would vanish. Trailing empty lines are dropped; any other -> -1.
@@ -179,6 +181,124 @@ static bool sdp_same_lines(const char *a, const char *b)
 	return *a == '\0' && *b == '\0';
 }
 
+/*
+ * The round trip without the writing, for the plain bodies phones send:
+ * whether libosip2 would write sdp as text, line for line and byte for
+ * byte, answered by walking text in step with the parse the way
+ * sdp_message_to_str walks it (v o s c t a, then per m= line m c a; each
+ * line its fields with single blanks, "a=field[:value]"). Only a parse of
+ * those lines, every field present and not empty and no multicast suffix,
+ * is answered here; for anything else (i=, u=, e=, p=, b=, r=, z=, k=, a
+ * port count, an empty value, trailing blanks, ...) it says false and
+ * libosip2 writes the body as before. A true answer is never a guess.
+ */
+static bool sdp_take(const char **p, const char *field)
+{
+	size_t n;
+
+	if (!field || !*field)
+		return false;
+	n = strlen(field);
+	if (strncmp(*p, field, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* "<x>=" at *p, then the line's fields (sep before each but the first),
+ * then CRLF. */
+static bool sdp_take_line(const char **p, const char *head, const char *const *fields, size_t n,
+			  char sep)
+{
+	if (strncmp(*p, head, 2) != 0)
+		return false;
+	*p += 2;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && *(*p)++ != sep)
+			return false;
+		if (!sdp_take(p, fields[i]))
+			return false;
+	}
+	return sdp_take(p, "\r\n");
+}
+
+static bool sdp_take_conn(const char **p, const sdp_connection_t *c)
+{
+	const char *f[] = { c->c_nettype, c->c_addrtype, c->c_addr };
+
+	return !c->c_addr_multicast_ttl && !c->c_addr_multicast_int && sdp_take_line(p, "c=", f, 3, ' ');
+}
+
+static bool sdp_take_attrs(const char **p, const osip_list_t *attrs)
+{
+	osip_list_iterator_t it;
+
+	for (sdp_attribute_t *a = osip_list_get_first(attrs, &it); osip_list_iterator_has_elem(it);
+	     a = osip_list_get_next(&it)) {
+		const char *f[] = { a->a_att_field, a->a_att_value };
+
+		if (!sdp_take_line(p, "a=", f, a->a_att_value ? 2 : 1, ':'))
+			return false;
+	}
+	return true;
+}
+
+static bool sdp_take_media(const char **p, const sdp_media_t *m)
+{
+	osip_list_iterator_t it;
+
+	if (m->m_number_of_port || m->i_info || m->k_key || !osip_list_eol(&m->b_bandwidths, 0) ||
+	    osip_list_eol(&m->m_payloads, 0) || strncmp(*p, "m=", 2) != 0)
+		return false;
+	*p += 2;
+	if (!sdp_take(p, m->m_media) || !sdp_take(p, " ") || !sdp_take(p, m->m_port) ||
+	    !sdp_take(p, " ") || !sdp_take(p, m->m_proto))
+		return false;
+	for (char *fmt = osip_list_get_first(&m->m_payloads, &it); osip_list_iterator_has_elem(it);
+	     fmt = osip_list_get_next(&it))
+		if (!sdp_take(p, " ") || !sdp_take(p, fmt))
+			return false;
+	if (!sdp_take(p, "\r\n"))
+		return false;
+	for (sdp_connection_t *c = osip_list_get_first(&m->c_connections, &it);
+	     osip_list_iterator_has_elem(it); c = osip_list_get_next(&it))
+		if (!sdp_take_conn(p, c))
+			return false;
+	return sdp_take_attrs(p, &m->a_attributes);
+}
+
+static bool sdp_writes_as(const sdp_message_t *sdp, const char *text)
+{
+	const char *p = text;
+	const char *v[] = { sdp->v_version }, *sname[] = { sdp->s_name };
+	const char *o[] = { sdp->o_username, sdp->o_sess_id, sdp->o_sess_version,
+			    sdp->o_nettype, sdp->o_addrtype, sdp->o_addr };
+	osip_list_iterator_t it;
+
+	if (sdp->i_info || sdp->u_uri || sdp->z_adjustments || sdp->k_key ||
+	    !osip_list_eol(&sdp->e_emails, 0) || !osip_list_eol(&sdp->p_phones, 0) ||
+	    !osip_list_eol(&sdp->b_bandwidths, 0) || osip_list_eol(&sdp->t_descrs, 0))
+		return false;
+	if (!sdp_take_line(&p, "v=", v, 1, ' ') || !sdp_take_line(&p, "o=", o, 6, ' ') ||
+	    !sdp_take_line(&p, "s=", sname, 1, ' ') ||
+	    (sdp->c_connection && !sdp_take_conn(&p, sdp->c_connection)))
+		return false;
+	for (sdp_time_descr_t *t = osip_list_get_first(&sdp->t_descrs, &it); osip_list_iterator_has_elem(it);
+	     t = osip_list_get_next(&it)) {
+		const char *f[] = { t->t_start_time, t->t_stop_time };
+
+		if (!osip_list_eol(&t->r_repeats, 0) || !sdp_take_line(&p, "t=", f, 2, ' '))
+			return false;
+	}
+	if (!sdp_take_attrs(&p, &sdp->a_attributes))
+		return false;
+	for (sdp_media_t *m = osip_list_get_first(&sdp->m_medias, &it); osip_list_iterator_has_elem(it);
+	     m = osip_list_get_next(&it))
+		if (!sdp_take_media(&p, m))
+			return false;
+	return *p == '\0';
+}
+
 /* Parse body; NULL unless libosip2 read every line of it (see the top).
  * *written is libosip2's writing of the parse (osip_free), the body's
  * lines with CRLF: what the rewrite starts from. */
@@ -195,12 +315,23 @@ static sdp_message_t *sdp_load(const char *body, size_t len, char **written)
 		sdp_text_free(&text);
 		return NULL;
 	}
-	if (sdp_message_parse(sdp, text.buf) != 0 || sdp_message_to_str(sdp, &again) != 0 ||
-	    !again || !sdp_same_lines(text.buf, again)) {
+	if (sdp_message_parse(sdp, text.buf) != 0) {
 		sdp_message_free(sdp);
-		sdp = NULL;
+		sdp_text_free(&text);
+		return NULL;
+	}
+	if (sdp_writes_as(sdp, text.buf)) {
+		/* libosip2 would write text: that is its writing */
+		again = osip_malloc(text.len + 1);
+		if (again)
+			memcpy(again, text.buf, text.len + 1);
+	} else if (sdp_message_to_str(sdp, &again) != 0 || (again && !sdp_same_lines(text.buf, again))) {
 		osip_free(again);
 		again = NULL;
+	}
+	if (!again) {
+		sdp_message_free(sdp);
+		sdp = NULL;
 	}
 	*written = again;
 	sdp_text_free(&text);
