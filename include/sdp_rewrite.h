@@ -1,7 +1,8 @@
 /*
  * sdp_rewrite: what the media relay needs from an SDP body, and the body as
  * the other side must see it (design section 8; R14-R19). libosip2's SDP parser
- * reads and writes; nothing here edits SDP as text.
+ * reads and writes; the lines the relay changes are written in libosip2's
+ * form from what it parsed (sdp_rewrite.c says how).
  *
  * Rewriting puts sipnatd's address for the receiving side in every c= (session
  * and media level) and in o=, the relay port of each stream in its m= line and

@@ -303,9 +303,10 @@ static void end_session(struct media *m, struct session *s, const char *why)
 		m->ended.calls_ended++;
 	else
 		m->ended.calls_failed++;
-	log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped%s",
-		 s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)), in, out,
-		 dropped, drop);
+	if (log_enabled(LOG_NOTICE)) /* the ports are not printed for nothing */
+		log_notice("call %s ended (%s): relay port%s %s, packets %lu in / %lu out, %lu dropped%s",
+			   s->call_id, why, s->count == 1 ? "" : "s", format_ports(s, ports, sizeof(ports)),
+			   in, out, dropped, drop);
 	remove_session(m, s);
 	free_session(m, s);
 }
@@ -394,13 +395,30 @@ static void update_legs(struct media *m, struct session *s, const struct sdp_inf
 	}
 }
 
-static int replace_body(osip_message_t *msg, char *text, size_t len)
+/* The single SDP body of msg (is_sdp_body) takes text in place: what
+ * osip_body_free and osip_message_set_body would do, without a new body
+ * and a second copy. The body owns its copy (osip_malloc, freed with the
+ * message); the caller keeps text. */
+static int replace_body(osip_message_t *msg, osip_body_t *body, const char *text, size_t len)
 {
-	osip_body_t *old = osip_list_get(&msg->bodies, 0);
+	char *copy = osip_malloc(len + 1);
 
-	osip_list_remove(&msg->bodies, 0);
-	osip_body_free(old);
-	return osip_message_set_body(msg, text, len) == 0 ? 0 : -1;
+	if (!copy)
+		return -1;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	osip_free(body->body);
+	body->body = copy;
+	/* a new body would have neither (a part's own headers) */
+	if (body->content_type) {
+		osip_content_type_free(body->content_type);
+		body->content_type = NULL;
+	}
+	if (body->headers)
+		osip_list_special_free(body->headers, (void (*)(void *))osip_header_free);
+	body->length = len;
+	msg->message_property = 2; /* changed: serialised anew, as set_body marks it */
+	return 0;
 }
 
 static struct session *new_session(const osip_message_t *msg, const char *call_id,
@@ -587,8 +605,8 @@ static enum media_result open_streams(struct media *m, struct session *s, const 
 /* The SDP with the relay's address and ports in place of the party's, as
  * msg's new body: every c=, o= and a=rtcp in advertised's family, the family
  * of the leg the receiver is on. */
-static enum media_result put_relay_in_sdp(osip_message_t *msg, const struct session *s,
-					  struct sdp_body *sdp, const struct sdp_info *info,
+static enum media_result put_relay_in_sdp(osip_message_t *msg, osip_body_t *body,
+					  const struct session *s, struct sdp_body *sdp, const struct sdp_info *info,
 					  const struct netaddr *advertised)
 {
 	struct sdp_rewrite_params params;
@@ -605,23 +623,37 @@ static enum media_result put_relay_in_sdp(osip_message_t *msg, const struct sess
 	}
 	if (sdp_rewrite_body_rewrite(sdp, &params, &text, &len) != 0)
 		return MEDIA_BAD_SDP;
-	int rc = replace_body(msg, text, len);
+	int rc = replace_body(msg, body, text, len);
 	free(text);
 	return rc == 0 ? MEDIA_DONE : MEDIA_FAILED;
 }
 
-/* The whole Call-ID of msg ("number@host"), allocated. Not cut at
- * SIPMSG_CALLID_MAX: two calls whose Call-IDs begin alike must never share
- * a session (one's BYE would end the other's, one's SDP move its media). */
-static char *call_id_dup(const osip_message_t *msg)
+/* The whole Call-ID of msg ("number@host"). Not cut at SIPMSG_CALLID_MAX:
+ * two calls whose Call-IDs begin alike must never share a session (one's
+ * BYE would end the other's, one's SDP move its media). Every message
+ * crossing looks its session up, so a usual one is put together in the
+ * caller's buffer (local, CALL_ID_LOCAL bytes) and only a longer one is
+ * allocated (*heap, for the caller to free). NULL when out of memory. */
+#define CALL_ID_LOCAL 256
+static const char *call_id_text(const osip_message_t *msg, char *local, char **heap)
 {
 	const char *number = msg->call_id && msg->call_id->number ? msg->call_id->number : "";
 	const char *host = msg->call_id ? msg->call_id->host : NULL;
-	size_t len = strlen(number) + (host ? 1 + strlen(host) : 0) + 1;
-	char *id = malloc(len);
+	size_t nlen = strlen(number), hlen = host ? strlen(host) : 0;
+	size_t len = nlen + (host ? 1 + hlen : 0) + 1;
+	char *id = local;
 
-	if (id)
-		snprintf(id, len, "%s%s%s", number, host ? "@" : "", host ? host : "");
+	*heap = NULL;
+	if (len > CALL_ID_LOCAL) {
+		if (!(id = *heap = malloc(len)))
+			return NULL;
+	}
+	memcpy(id, number, nlen);
+	if (host) {
+		id[nlen] = '@';
+		memcpy(id + nlen + 1, host, hlen);
+	}
+	id[len - 1] = '\0';
 	return id;
 }
 
@@ -663,7 +695,7 @@ static enum media_result rewrite_call(struct media *m, osip_message_t *msg, cons
 	if (r == MEDIA_DONE && !s->direct) {
 		r = open_streams(m, s, &info, call_id);
 		if (r == MEDIA_DONE)
-			r = put_relay_in_sdp(msg, s, sdp, &info, advertised);
+			r = put_relay_in_sdp(msg, body, s, sdp, &info, advertised);
 	}
 	/* directmedia: the parties' own SDP goes through untouched */
 	sdp_rewrite_body_free(sdp);
@@ -687,12 +719,13 @@ enum media_result media_rewrite(struct media *m, osip_message_t *msg, bool from_
 				const struct netaddr *signal_src, const struct netaddr *advertised,
 				const struct conf_peer *peer)
 {
-	char *call_id = call_id_dup(msg);
+	char local[CALL_ID_LOCAL], *heap;
+	const char *call_id = call_id_text(msg, local, &heap);
 
 	if (!call_id)
 		return MEDIA_FAILED;
 	enum media_result r = rewrite_call(m, msg, call_id, from_local, signal_src, advertised, peer);
-	free(call_id);
+	free(heap);
 	return r;
 }
 
@@ -710,12 +743,13 @@ static void note_call(struct media *m, const osip_message_t *msg, struct session
 	s->answered = true;
 	int code = msg->status_code;
 	if (code >= 200 && code < 300) {
-		if (!s->confirmed) {
+		if (!s->confirmed && log_enabled(LOG_NOTICE)) {
 			char ports[128];
 			log_notice("call %s set up: relay port%s %s", s->call_id, s->count == 1 ? "" : "s",
 				   format_ports(s, ports, sizeof(ports)));
-			m->ended.calls_set_up++;
 		}
+		if (!s->confirmed)
+			m->ended.calls_set_up++;
 		s->confirmed = true;
 	} else if (code >= 300 && !s->confirmed &&
 		   (unsigned)strtoul(msg->cseq->number, NULL, 10) == s->invite_cseq) {
@@ -726,10 +760,11 @@ static void note_call(struct media *m, const osip_message_t *msg, struct session
 
 void media_note(struct media *m, const osip_message_t *msg)
 {
-	char *call_id = call_id_dup(msg);
+	char local[CALL_ID_LOCAL], *heap;
+	const char *call_id = call_id_text(msg, local, &heap);
 	struct session *s = call_id ? find(m, call_id) : NULL;
 
-	free(call_id);
+	free(heap);
 	if (s)
 		note_call(m, msg, s);
 }

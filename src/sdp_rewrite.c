@@ -1,12 +1,19 @@
 /*
  * sdp_rewrite: the SDP part of the rewrite step on the SIP path (design
- * section 8; R14-R19, R47). A body is read with libosip2's SDP parser, the
- * relay's address and ports are put into the structure, and libosip2 writes
- * it out again; nothing here edits SDP as text.
+ * section 8; R14-R19, R47). A body is read with libosip2's SDP parser and
+ * written back by libosip2 once, untouched (the check below); the rewritten
+ * body is that writing with the lines the relay changes (o=, c=, m=, a=rtcp,
+ * ICE) written anew from the parse, in libosip2's own form, walked in step
+ * with the parse: the bytes sdp_message_to_str would give after changing
+ * the parse, at a fraction of the cost of changing it and writing it all
+ * again (issue 13). Which lines change and how is decided on the parsed
+ * values, never on how a line is spelled.
  *
  * libosip2 (5.3) is a loose reader, so a body is only accepted when writing
  * the untouched structure back gives every line of the body again: that is
  * what guarantees that every line we do not mean to change passes through.
+ * (A plain body is compared with the parse without libosip2 writing it:
+ * sdp_writes_as.)
  * What it would do otherwise, and what we do about it:
  *  - it stops at the first empty line and reports success: the rest of the
  *    body would vanish. Trailing empty lines are dropped; any other -> -1.
@@ -60,31 +67,59 @@ static const char *const ice_attributes[] = {
 struct sdp_text {
 	char *buf;
 	size_t len;
+	bool heap;  /* buf was allocated (else the caller's buffer) */
 };
 
-static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
+/* A usual body is copied on the stack: no allocation per body. */
+#define SDP_TEXT_STACK 4096
+
+static void sdp_text_free(struct sdp_text *t)
+{
+	if (t->heap)
+		free(t->buf);
+	t->buf = NULL;
+}
+
+/* The blanks in line: an m= line's words are one more. */
+static size_t sdp_blanks(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = line, *end = line + len; (p = memchr(p, ' ', (size_t)(end - p))); p++)
+		n++;
+	return n;
+}
+
+/* t->buf is stack (SDP_TEXT_STACK bytes) when the copy fits in it. */
+static int sdp_text_make(const char *body, size_t len, struct sdp_text *t, char *stack)
 {
 	size_t lines = 0, media = 0, i = 0;
 
 	t->buf = NULL;
 	t->len = 0;
+	t->heap = false;
 	if (!body || len == 0 || len > SDP_MAX_SIZE || memchr(body, '\0', len))
 		return -1;
 	/* a lone LF per byte doubles; a last line without one gains two */
-	t->buf = calloc(2 * len + 2 + SDP_PAD, 1);
-	if (!t->buf)
-		return -1;
+	if (2 * len + 2 + SDP_PAD <= SDP_TEXT_STACK) {
+		t->buf = stack;
+	} else {
+		t->buf = malloc(2 * len + 2 + SDP_PAD);
+		if (!t->buf)
+			return -1;
+		t->heap = true;
+	}
 	while (i < len) {
-		size_t start = i, words = 1;
+		/* the line ends at the first CR or LF */
+		const char *lf = memchr(body + i, '\n', len - i);
+		size_t stop = lf ? (size_t)(lf - body) : len;
+		const char *cr = memchr(body + i, '\r', stop - i);
+		size_t start = i;
 
-		while (i < len && body[i] != '\r' && body[i] != '\n') {
-			if (body[i] == ' ')
-				words++;
-			i++;
-		}
+		i = cr ? (size_t)(cr - body) : stop;
 		if (i - start >= 2 && body[start] == 'm' && body[start + 1] == '=') {
 			/* m=media port proto fmt...: formats are words - 3 */
-			if (++media > SDP_MAX_MEDIA || words > SDP_MAX_FORMATS + 3)
+			if (++media > SDP_MAX_MEDIA || sdp_blanks(body + start, i - start) + 1 > SDP_MAX_FORMATS + 3)
 				goto fail;
 		}
 		if (++lines > SDP_MAX_LINES)
@@ -105,11 +140,10 @@ static int sdp_text_make(const char *body, size_t len, struct sdp_text *t)
 		t->len -= 2;
 	if (t->len <= 2)
 		goto fail;
-	memset(t->buf + t->len, 0, 2); /* what the trimming left behind */
+	memset(t->buf + t->len, 0, SDP_PAD); /* the end, and what trimming left behind */
 	return 0;
 fail:
-	free(t->buf);
-	t->buf = NULL;
+	sdp_text_free(t);
 	return -1;
 }
 
@@ -147,26 +181,160 @@ static bool sdp_same_lines(const char *a, const char *b)
 	return *a == '\0' && *b == '\0';
 }
 
-/* Parse body; NULL unless libosip2 read every line of it (see the top). */
-static sdp_message_t *sdp_load(const char *body, size_t len)
+/*
+ * The round trip without the writing, for the plain bodies phones send:
+ * whether libosip2 would write sdp as text, line for line and byte for
+ * byte, answered by walking text in step with the parse the way
+ * sdp_message_to_str walks it (v o s c t a, then per m= line m c a; each
+ * line its fields with single blanks, "a=field[:value]"). Only a parse of
+ * those lines, every field present and not empty and no multicast suffix,
+ * is answered here; for anything else (i=, u=, e=, p=, b=, r=, z=, k=, a
+ * port count, an empty value, trailing blanks, ...) it says false and
+ * libosip2 writes the body as before. A true answer is never a guess.
+ */
+static bool sdp_take(const char **p, const char *field)
+{
+	size_t n;
+
+	if (!field || !*field)
+		return false;
+	n = strlen(field);
+	if (strncmp(*p, field, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* "<x>=" at *p, then the line's fields (sep before each but the first),
+ * then CRLF. */
+static bool sdp_take_line(const char **p, const char *head, const char *const *fields, size_t n,
+			  char sep)
+{
+	if (strncmp(*p, head, 2) != 0)
+		return false;
+	*p += 2;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && *(*p)++ != sep)
+			return false;
+		if (!sdp_take(p, fields[i]))
+			return false;
+	}
+	return sdp_take(p, "\r\n");
+}
+
+static bool sdp_take_conn(const char **p, const sdp_connection_t *c)
+{
+	const char *f[] = { c->c_nettype, c->c_addrtype, c->c_addr };
+
+	return !c->c_addr_multicast_ttl && !c->c_addr_multicast_int && sdp_take_line(p, "c=", f, 3, ' ');
+}
+
+static bool sdp_take_attrs(const char **p, const osip_list_t *attrs)
+{
+	osip_list_iterator_t it;
+
+	for (sdp_attribute_t *a = osip_list_get_first(attrs, &it); osip_list_iterator_has_elem(it);
+	     a = osip_list_get_next(&it)) {
+		const char *f[] = { a->a_att_field, a->a_att_value };
+
+		if (!sdp_take_line(p, "a=", f, a->a_att_value ? 2 : 1, ':'))
+			return false;
+	}
+	return true;
+}
+
+static bool sdp_take_media(const char **p, const sdp_media_t *m)
+{
+	osip_list_iterator_t it;
+
+	if (m->m_number_of_port || m->i_info || m->k_key || !osip_list_eol(&m->b_bandwidths, 0) ||
+	    osip_list_eol(&m->m_payloads, 0) || strncmp(*p, "m=", 2) != 0)
+		return false;
+	*p += 2;
+	if (!sdp_take(p, m->m_media) || !sdp_take(p, " ") || !sdp_take(p, m->m_port) ||
+	    !sdp_take(p, " ") || !sdp_take(p, m->m_proto))
+		return false;
+	for (char *fmt = osip_list_get_first(&m->m_payloads, &it); osip_list_iterator_has_elem(it);
+	     fmt = osip_list_get_next(&it))
+		if (!sdp_take(p, " ") || !sdp_take(p, fmt))
+			return false;
+	if (!sdp_take(p, "\r\n"))
+		return false;
+	for (sdp_connection_t *c = osip_list_get_first(&m->c_connections, &it);
+	     osip_list_iterator_has_elem(it); c = osip_list_get_next(&it))
+		if (!sdp_take_conn(p, c))
+			return false;
+	return sdp_take_attrs(p, &m->a_attributes);
+}
+
+static bool sdp_writes_as(const sdp_message_t *sdp, const char *text)
+{
+	const char *p = text;
+	const char *v[] = { sdp->v_version }, *sname[] = { sdp->s_name };
+	const char *o[] = { sdp->o_username, sdp->o_sess_id, sdp->o_sess_version,
+			    sdp->o_nettype, sdp->o_addrtype, sdp->o_addr };
+	osip_list_iterator_t it;
+
+	if (sdp->i_info || sdp->u_uri || sdp->z_adjustments || sdp->k_key ||
+	    !osip_list_eol(&sdp->e_emails, 0) || !osip_list_eol(&sdp->p_phones, 0) ||
+	    !osip_list_eol(&sdp->b_bandwidths, 0) || osip_list_eol(&sdp->t_descrs, 0))
+		return false;
+	if (!sdp_take_line(&p, "v=", v, 1, ' ') || !sdp_take_line(&p, "o=", o, 6, ' ') ||
+	    !sdp_take_line(&p, "s=", sname, 1, ' ') ||
+	    (sdp->c_connection && !sdp_take_conn(&p, sdp->c_connection)))
+		return false;
+	for (sdp_time_descr_t *t = osip_list_get_first(&sdp->t_descrs, &it); osip_list_iterator_has_elem(it);
+	     t = osip_list_get_next(&it)) {
+		const char *f[] = { t->t_start_time, t->t_stop_time };
+
+		if (!osip_list_eol(&t->r_repeats, 0) || !sdp_take_line(&p, "t=", f, 2, ' '))
+			return false;
+	}
+	if (!sdp_take_attrs(&p, &sdp->a_attributes))
+		return false;
+	for (sdp_media_t *m = osip_list_get_first(&sdp->m_medias, &it); osip_list_iterator_has_elem(it);
+	     m = osip_list_get_next(&it))
+		if (!sdp_take_media(&p, m))
+			return false;
+	return *p == '\0';
+}
+
+/* Parse body; NULL unless libosip2 read every line of it (see the top).
+ * *written is libosip2's writing of the parse (osip_free), the body's
+ * lines with CRLF: what the rewrite starts from. */
+static sdp_message_t *sdp_load(const char *body, size_t len, char **written)
 {
 	struct sdp_text text;
 	sdp_message_t *sdp = NULL;
-	char *again = NULL;
+	char *again = NULL, stack[SDP_TEXT_STACK];
 
-	if (sdp_text_make(body, len, &text) != 0)
+	*written = NULL;
+	if (sdp_text_make(body, len, &text, stack) != 0)
 		return NULL;
 	if (sdp_message_init(&sdp) != 0) {
-		free(text.buf);
+		sdp_text_free(&text);
 		return NULL;
 	}
-	if (sdp_message_parse(sdp, text.buf) != 0 || sdp_message_to_str(sdp, &again) != 0 ||
-	    !again || !sdp_same_lines(text.buf, again)) {
+	if (sdp_message_parse(sdp, text.buf) != 0) {
+		sdp_message_free(sdp);
+		sdp_text_free(&text);
+		return NULL;
+	}
+	if (sdp_writes_as(sdp, text.buf)) {
+		/* libosip2 would write text: that is its writing */
+		again = osip_malloc(text.len + 1);
+		if (again)
+			memcpy(again, text.buf, text.len + 1);
+	} else if (sdp_message_to_str(sdp, &again) != 0 || (again && !sdp_same_lines(text.buf, again))) {
+		osip_free(again);
+		again = NULL;
+	}
+	if (!again) {
 		sdp_message_free(sdp);
 		sdp = NULL;
 	}
-	osip_free(again);
-	free(text.buf);
+	*written = again;
+	sdp_text_free(&text);
 	return sdp;
 }
 
@@ -359,57 +527,11 @@ static int sdp_collect(sdp_message_t *sdp, unsigned families, struct sdp_info *i
 	return 0;
 }
 
-/* Replace an osip-allocated string. */
-static int sdp_set(char **field, const char *value)
-{
-	char *copy = osip_strdup(value);
-
-	if (!copy)
-		return -1;
-	osip_free(*field);
-	*field = copy;
-	return 0;
-}
-
 /* What every c=, o= and a=rtcp is set to. */
 struct sdp_target {
 	const char *addrtype;       /* "IP4" or "IP6" */
 	char addr[NETADDR_HOST_MAX];
 };
-
-static int sdp_conn_set(sdp_connection_t *c, const char *addrtype, const char *addr)
-{
-	osip_free(c->c_addr_multicast_ttl);
-	c->c_addr_multicast_ttl = NULL;
-	osip_free(c->c_addr_multicast_int);
-	c->c_addr_multicast_int = NULL;
-	if (sdp_set(&c->c_nettype, "IN") != 0 || sdp_set(&c->c_addrtype, addrtype) != 0 ||
-	    sdp_set(&c->c_addr, addr) != 0)
-		return -1;
-	return 0;
-}
-
-/* c= to the target, unless it is a hold address (RFC 2543 hold, R19;
- * 0.0.0.0 or an IN IP6 ::): that stays, in the target's family. */
-static int sdp_conn_rewrite(sdp_connection_t *c, const struct sdp_target *t)
-{
-	struct in_addr was;
-	struct netaddr was6;
-	bool to_ip6 = strcmp(t->addrtype, "IP6") == 0;
-
-	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY) {
-		if (!to_ip6)
-			return 0;
-		return sdp_conn_set(c, "IP6", "::");
-	}
-	if (c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
-	    sdp_parse_ipv6(c->c_addr, &was6) && !netaddr_is_specified(&was6)) {
-		if (to_ip6)
-			return 0;
-		return sdp_conn_set(c, "IP4", "0.0.0.0");
-	}
-	return sdp_conn_set(c, t->addrtype, t->addr);
-}
 
 /* The target of params: its advertise, which must have a family. */
 static int sdp_target_of(const struct sdp_rewrite_params *params, struct sdp_target *t)
@@ -422,80 +544,275 @@ static int sdp_target_of(const struct sdp_rewrite_params *params, struct sdp_tar
 	return 0;
 }
 
-/* Remove ICE from attrs; a=rtcp gets rtcp_value, or goes when it is NULL. */
-static int sdp_attrs_rewrite(osip_list_t *attrs, const char *rtcp_value)
-{
-	osip_list_iterator_t it;
-	sdp_attribute_t *a = osip_list_get_first(attrs, &it);
+/*
+ * The rewritten body is written from libosip2's own writing of the parse
+ * (sdp_body.text, which sdp_load checked against the body line by line),
+ * walked in step with the parse: a line the rewrite does not touch is
+ * copied as libosip2 wrote it, a changed one is written as libosip2 writes
+ * that line with the changed fields (its writer puts single blanks between
+ * the fields of o=, c= and m=, and "a=field[:value]"). That is the body
+ * sdp_message_to_str would give after the changes, without changing the
+ * parse and writing all of it out again.
+ */
+struct sdp_out {
+	char *buf;
+	size_t len, cap;
+};
 
-	while (osip_list_iterator_has_elem(it)) {
-		if (sdp_attr_is_ice(a) || (!rtcp_value && sdp_attr_is(a, "rtcp"))) {
-			sdp_attribute_free(a);
-			a = osip_list_iterator_remove(&it);
-			continue;
-		}
-		if (sdp_attr_is(a, "rtcp") && sdp_set(&a->a_att_value, rtcp_value) != 0)
+static int sdp_out_put(struct sdp_out *o, const char *text, size_t len)
+{
+	if (len > o->cap - o->len) {
+		size_t cap = o->cap * 2 + len;
+		char *buf = realloc(o->buf, cap);
+
+		if (!buf)
 			return -1;
-		a = osip_list_get_next(&it);
+		o->buf = buf;
+		o->cap = cap;
 	}
+	memcpy(o->buf + o->len, text, len);
+	o->len += len;
 	return 0;
 }
 
-static int sdp_apply(sdp_message_t *sdp, const struct sdp_info *info,
-		     const struct sdp_rewrite_params *params)
+static int sdp_out_str(struct sdp_out *o, const char *text)
 {
-	struct sdp_target t;
-	osip_list_iterator_t it;
-	size_t i = 0;
+	return sdp_out_put(o, text, strlen(text));
+}
 
-	if (sdp_target_of(params, &t) != 0)
-		return -1;
-	/* o=: the address only; session id and version pass (R18) */
-	if (sdp_set(&sdp->o_nettype, "IN") != 0 || sdp_set(&sdp->o_addrtype, t.addrtype) != 0 ||
-	    sdp_set(&sdp->o_addr, t.addr) != 0)
-		return -1;
-	if (sdp->c_connection && sdp_conn_rewrite(sdp->c_connection, &t) != 0)
-		return -1;
-	/* a=rtcp is media-level (RFC 3605 section 2.1); at session level it
-	 * could only point around the relay */
-	if (sdp_attrs_rewrite(&sdp->a_attributes, NULL) != 0)
-		return -1;
-	for (sdp_media_t *m = osip_list_get_first(&sdp->m_medias, &it); osip_list_iterator_has_elem(it);
-	     m = osip_list_get_next(&it), i++) {
-		const struct sdp_stream *s = &info->streams[i];
-		char port[8], rtcp[24 + NETADDR_HOST_MAX];
-		osip_list_iterator_t cit;
+/* The decimal digits of value into buf (at least 6 bytes); their count. */
+static size_t sdp_port_text(unsigned value, char *buf)
+{
+	char rev[5];
+	size_t n = 0, i = 0;
 
-		if (s->port != 0) {
-			/* RFC 3605: the relay's RTCP port, P+1, or P itself when it
-			 * muxes (RFC 5761 section 5.1.3) */
-			unsigned rtcp_port = params->ports[i] + (params->rtcp_mux[i] ? 0u : 1u);
+	do {
+		rev[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value && n < sizeof(rev));
+	while (n)
+		buf[i++] = rev[--n];
+	buf[i] = '\0';
+	return i;
+}
 
-			snprintf(port, sizeof(port), "%u", (unsigned)params->ports[i]);
-			snprintf(rtcp, sizeof(rtcp), "%u IN %s %s", rtcp_port, t.addrtype, t.addr);
-			if (sdp_set(&m->m_port, port) != 0)
-				return -1;
-			/* m=<media> <port>/<count> (layered coding) would promise
-			 * ports the relay does not hold: one stream, one port */
-			osip_free(m->m_number_of_port);
-			m->m_number_of_port = NULL;
-		}
-		for (sdp_connection_t *c = osip_list_get_first(&m->c_connections, &cit);
-		     osip_list_iterator_has_elem(cit); c = osip_list_get_next(&cit))
-			if (sdp_conn_rewrite(c, &t) != 0)
-				return -1;
-		/* a rejected stream keeps port 0 and loses a=rtcp: there is no
-		 * relay port to name and the old one is the party's private one */
-		if (sdp_attrs_rewrite(&m->a_attributes, s->port != 0 ? rtcp : NULL) != 0)
-			return -1;
+/* What becomes of a c= line (RFC 2543 hold, R19: 0.0.0.0 or an IN IP6 ::
+ * stays a hold address, in the target's family; anything else becomes the
+ * target). */
+enum sdp_conn_change {
+	SDP_CONN_KEEP,    /* the line as it was */
+	SDP_CONN_HOLD4,   /* c=IN IP4 0.0.0.0 */
+	SDP_CONN_HOLD6,   /* c=IN IP6 :: */
+	SDP_CONN_TARGET,  /* c=IN <target> */
+};
+
+static enum sdp_conn_change sdp_conn_change(const sdp_connection_t *c, bool to_ip6)
+{
+	struct in_addr was;
+	struct netaddr was6;
+
+	if (c->c_addr && sdp_parse_ipv4(c->c_addr, &was) && was.s_addr == INADDR_ANY)
+		return to_ip6 ? SDP_CONN_HOLD6 : SDP_CONN_KEEP;
+	if (c->c_addr && c->c_addrtype && strcasecmp(c->c_addrtype, "IP6") == 0 &&
+	    sdp_parse_ipv6(c->c_addr, &was6) && !netaddr_is_specified(&was6))
+		return to_ip6 ? SDP_CONN_KEEP : SDP_CONN_HOLD4;
+	return SDP_CONN_TARGET;
+}
+
+static int sdp_out_conn(struct sdp_out *o, const sdp_connection_t *c, const struct sdp_target *t,
+			const char *line, size_t len)
+{
+	switch (sdp_conn_change(c, t->addrtype[2] == '6')) {
+	case SDP_CONN_KEEP:
+		return sdp_out_put(o, line, len);
+	case SDP_CONN_HOLD4:
+		return sdp_out_str(o, "c=IN IP4 0.0.0.0\r\n");
+	case SDP_CONN_HOLD6:
+		return sdp_out_str(o, "c=IN IP6 ::\r\n");
+	case SDP_CONN_TARGET:
+		break;
 	}
-	return 0;
+	/* the multicast TTL and count go with the address */
+	if (sdp_out_str(o, "c=IN ") != 0 || sdp_out_str(o, t->addrtype) != 0 ||
+	    sdp_out_put(o, " ", 1) != 0 || sdp_out_str(o, t->addr) != 0)
+		return -1;
+	return sdp_out_put(o, "\r\n", 2);
+}
+
+/* o=: the address only; session id and version pass (R18). The line is
+ * "o=<username> <sess-id> <sess-version> <nettype> <addrtype> <addr>"
+ * and the first three have no blanks (libosip2 reads them blank-separated). */
+static int sdp_out_origin(struct sdp_out *o, const struct sdp_target *t, const char *line,
+			  size_t len)
+{
+	size_t keep = 0, blanks = 0;
+
+	while (keep < len && blanks < 3)
+		if (line[keep++] == ' ')
+			blanks++;
+	if (blanks != 3)
+		return -1;
+	if (sdp_out_put(o, line, keep) != 0 || sdp_out_str(o, "IN ") != 0 ||
+	    sdp_out_str(o, t->addrtype) != 0 || sdp_out_put(o, " ", 1) != 0 ||
+	    sdp_out_str(o, t->addr) != 0)
+		return -1;
+	return sdp_out_put(o, "\r\n", 2);
+}
+
+/* m=<media> <port>[/<count>] <proto> <fmt>...: the relay's port in place
+ * of the port and count. m=<media> <port>/<count> (layered coding) would
+ * promise ports the relay does not hold: one stream, one port. */
+static int sdp_out_media(struct sdp_out *o, const sdp_media_t *m, uint16_t port, const char *line,
+			 size_t len)
+{
+	size_t head = 2 + strlen(m->m_media) + 1, rest = head;
+	char digits[8];
+
+	if (head > len || line[head - 1] != ' ')
+		return -1;
+	while (rest < len && line[rest] != ' ' && line[rest] != '\r')
+		rest++;
+	if (sdp_out_put(o, line, head) != 0 ||
+	    sdp_out_put(o, digits, sdp_port_text(port, digits)) != 0)
+		return -1;
+	return sdp_out_put(o, line + rest, len - rest);
+}
+
+/* a=<field>[:<value>]: ICE goes (the relay is the path); a=rtcp gets
+ * rtcp_value, or goes when it is NULL. */
+static int sdp_out_attr(struct sdp_out *o, const sdp_attribute_t *a, const char *rtcp_value,
+			const char *line, size_t len)
+{
+	size_t field;
+
+	if (sdp_attr_is_ice(a))
+		return 0;
+	if (!sdp_attr_is(a, "rtcp"))
+		return sdp_out_put(o, line, len);
+	if (!rtcp_value)
+		return 0;
+	field = 2 + strlen(a->a_att_field);
+	if (field > len)
+		return -1;
+	if (sdp_out_put(o, line, field) != 0 || sdp_out_put(o, ":", 1) != 0 ||
+	    sdp_out_str(o, rtcp_value) != 0)
+		return -1;
+	return sdp_out_put(o, "\r\n", 2);
+}
+
+/* "<port> IN <addrtype> <addr>" for a=rtcp (RFC 3605): the relay's RTCP
+ * port, P+1, or P itself when it muxes (RFC 5761 section 5.1.3). */
+static void sdp_rtcp_value(unsigned port, const struct sdp_target *t, char *buf)
+{
+	size_t n = sdp_port_text(port, buf), a = strlen(t->addr);
+
+	memcpy(buf + n, " IN ", 4);
+	memcpy(buf + n + 4, t->addrtype, 3);
+	buf[n + 7] = ' ';
+	memcpy(buf + n + 8, t->addr, a + 1);
+}
+
+/* Every attribute (and, in a media section, every c=) of the section that
+ * ends met its line. */
+static bool sdp_section_done(const sdp_media_t *m, osip_list_iterator_t ait, osip_list_iterator_t cit)
+{
+	return !osip_list_iterator_has_elem(ait) && !(m && osip_list_iterator_has_elem(cit));
 }
 
 struct sdp_body {
 	sdp_message_t *sdp;
-	struct sdp_info info;
+	char *text;            /* libosip2's writing of sdp, the body's lines (osip_free) */
+	size_t count;          /* m= lines */
+	bool has_port[SDP_MAX_MEDIA]; /* the stream is not rejected (port 0) */
 };
+
+static int sdp_write(const struct sdp_body *b, const struct sdp_rewrite_params *params,
+		     struct sdp_out *o)
+{
+	const sdp_message_t *sdp = b->sdp;
+	const char *text = b->text;
+	struct sdp_target t;
+	osip_list_iterator_t mit, ait, cit;
+	const sdp_media_t *m = NULL;
+	const sdp_attribute_t *a;
+	const sdp_connection_t *c;
+	const osip_list_t *attrs = &sdp->a_attributes;
+	char rtcp[24 + NETADDR_HOST_MAX];
+	const char *rtcp_value = NULL; /* a=rtcp is media-level (RFC 3605 section 2.1):
+					* at session level it could only point around the relay */
+	size_t i = 0;
+	bool conn_done = false;
+
+	if (sdp_target_of(params, &t) != 0)
+		return -1;
+	memset(&cit, 0, sizeof(cit));
+	a = osip_list_get_first(attrs, &ait);
+	c = NULL;
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		int rc = 0;
+
+		if (line[len] != '\n' || line[1] != '=')
+			return -1; /* not libosip2's writing */
+		len++;
+		switch (line[0]) {
+		case 'o':
+			rc = m ? sdp_out_put(o, line, len) : sdp_out_origin(o, &t, line, len);
+			break;
+		case 'c':
+			if (!m) {
+				if (conn_done || !sdp->c_connection)
+					return -1;
+				conn_done = true;
+				rc = sdp_out_conn(o, sdp->c_connection, &t, line, len);
+				break;
+			}
+			if (!osip_list_iterator_has_elem(cit))
+				return -1;
+			rc = sdp_out_conn(o, c, &t, line, len);
+			c = osip_list_get_next(&cit);
+			break;
+		case 'm':
+			if (!sdp_section_done(m, ait, cit))
+				return -1;
+			m = m ? osip_list_get_next(&mit) : osip_list_get_first(&sdp->m_medias, &mit);
+			if (!m || !osip_list_iterator_has_elem(mit) || i >= b->count)
+				return -1;
+			if (b->has_port[i]) {
+				rc = sdp_out_media(o, m, params->ports[i], line, len);
+				sdp_rtcp_value(params->ports[i] + (params->rtcp_mux[i] ? 0u : 1u), &t, rtcp);
+				rtcp_value = rtcp;
+			} else {
+				/* a rejected stream keeps port 0 and loses a=rtcp: there is
+				 * no relay port to name and the old one is the party's
+				 * private one */
+				rc = sdp_out_put(o, line, len);
+				rtcp_value = NULL;
+			}
+			i++;
+			attrs = &m->a_attributes;
+			a = osip_list_get_first(attrs, &ait);
+			c = osip_list_get_first(&m->c_connections, &cit);
+			break;
+		case 'a':
+			if (!osip_list_iterator_has_elem(ait))
+				return -1;
+			rc = sdp_out_attr(o, a, rtcp_value, line, len);
+			a = osip_list_get_next(&ait);
+			break;
+		default:
+			rc = sdp_out_put(o, line, len);
+			break;
+		}
+		if (rc != 0)
+			return -1;
+		line += len;
+	}
+	/* every part of the parse met its line */
+	if (!sdp_section_done(m, ait, cit) || i != b->count || (sdp->c_connection && !conn_done))
+		return -1;
+	return 0;
+}
 
 struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned families,
 				       struct sdp_info *info)
@@ -505,45 +822,50 @@ struct sdp_body *sdp_rewrite_body_load(const char *body, size_t len, unsigned fa
 	if (!info)
 		return NULL;
 	memset(info, 0, sizeof(*info));
-	b = calloc(1, sizeof(*b));
+	b = malloc(sizeof(*b));
 	if (!b)
 		return NULL;
-	b->sdp = sdp_load(body, len);
-	if (!b->sdp || sdp_collect(b->sdp, families, &b->info) != 0) {
+	b->text = NULL;
+	b->sdp = sdp_load(body, len, &b->text);
+	if (!b->sdp || sdp_collect(b->sdp, families, info) != 0) {
+		memset(info, 0, sizeof(*info));
 		sdp_rewrite_body_free(b);
 		return NULL;
 	}
-	*info = b->info;
+	b->count = info->count;
+	for (size_t i = 0; i < info->count; i++)
+		b->has_port[i] = info->streams[i].port != 0;
 	return b;
 }
 
 int sdp_rewrite_body_rewrite(struct sdp_body *b, const struct sdp_rewrite_params *params, char **out,
 		     size_t *out_len)
 {
-	char *text = NULL;
+	struct sdp_out o = { NULL, 0, 0 };
 	int rc = -1;
 
 	if (!out || !out_len)
 		return -1;
 	*out = NULL;
 	*out_len = 0;
-	if (!b || !b->sdp || !params)
+	if (!b || !b->sdp || !b->text || !params)
 		return -1;
-	if (sdp_apply(b->sdp, &b->info, params) != 0 || sdp_message_to_str(b->sdp, &text) != 0 || !text)
-		goto done;
-	*out_len = strlen(text);
-	*out = malloc(*out_len + 1);
-	if (!*out) {
-		*out_len = 0;
-		goto done;
+	/* the changed lines rarely grow by more than this; sdp_out grows if so */
+	o.cap = strlen(b->text) + 2 * NETADDR_HOST_MAX + 64;
+	o.buf = malloc(o.cap);
+	if (o.buf && sdp_write(b, params, &o) == 0 &&
+	    sdp_out_put(&o, "", 1) == 0) {
+		*out = o.buf;
+		*out_len = o.len - 1;
+		o.buf = NULL;
+		rc = 0;
 	}
-	memcpy(*out, text, *out_len + 1);
-	rc = 0;
-done:
-	osip_free(text);
-	/* the parse now holds the rewritten body: no second rewrite from it */
+	free(o.buf);
+	/* once per load, as the contract says */
 	sdp_message_free(b->sdp);
 	b->sdp = NULL;
+	osip_free(b->text);
+	b->text = NULL;
 	return rc;
 }
 
@@ -553,6 +875,7 @@ void sdp_rewrite_body_free(struct sdp_body *b)
 		return;
 	if (b->sdp)
 		sdp_message_free(b->sdp);
+	osip_free(b->text);
 	free(b);
 }
 

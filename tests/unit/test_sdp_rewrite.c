@@ -889,6 +889,34 @@ START_TEST(cross_family)
 }
 END_TEST
 
+/* Every changed line longer than it was (a long IPv6 relay address in
+ * place of short IPv4 ones, in each of SDP_MAX_MEDIA streams): the
+ * rewritten body is whole, however much it grew. */
+START_TEST(rewrite_grows)
+{
+	static const char adv[] = "2001:db8:ffff:ffff:ffff:ffff:ffff:fff0";
+	struct sdp_rewrite_params p = default_params();
+	char body[4096], want[8192], *out = NULL;
+	size_t blen, wlen, out_len = 0;
+
+	ck_assert(netaddr_parse_ip(adv, &p.advertise));
+	blen = (size_t)snprintf(body, sizeof(body), "v=0\r\no=- 1 2 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n");
+	wlen = (size_t)snprintf(want, sizeof(want), "v=0\r\no=- 1 2 IN IP6 %s\r\ns=-\r\nt=0 0\r\n", adv);
+	for (int i = 0; i < SDP_MAX_MEDIA; i++) {
+		blen += (size_t)snprintf(body + blen, sizeof(body) - blen,
+					 "m=audio %d RTP/AVP 0\r\nc=IN IP4 1.2.3.%d\r\na=rtcp:%d\r\n",
+					 2000 + 2 * i, i, 2001 + 2 * i);
+		wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen,
+					 "m=audio %d RTP/AVP 0\r\nc=IN IP6 %s\r\na=rtcp:%d IN IP6 %s\r\n",
+					 10000 + 2 * i, adv, 10001 + 2 * i, adv);
+	}
+	ck_assert_int_eq(sdp_rewrite(body, blen, BOTH, &p, &out, &out_len), 0);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(out_len, wlen);
+	free(out);
+}
+END_TEST
+
 /* inspect reads IN IP6: conn and rtcp_conn carry the address and ports;
  * hold is :: as well as 0.0.0.0. */
 START_TEST(inspect_ipv6)
@@ -991,6 +1019,7 @@ static Suite *sdp_rewrite_suite(void)
 	tcase_add_test(rules, is_hold_edges);
 	tcase_add_loop_test(rules, cross_family, 0, sizeof(cross) / sizeof(cross[0]));
 	tcase_add_test(rules, inspect_ipv6);
+	tcase_add_test(rules, rewrite_grows);
 	tcase_add_loop_test(rules, sample_same_through_family_path, 0, NSAMPLES);
 	suite_add_tcase(s, rules);
 	return s;
