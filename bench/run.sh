@@ -39,7 +39,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM HUP
 
-python3 bench/run.py --sipnatd "$BUILD/sipnatd" --tools "$TOOLS" "$@" &
+# the table and sipnatd's perf top 10 go to bench/results unless --results says elsewhere
+python3 bench/run.py --sipnatd "$BUILD/sipnatd" --tools "$TOOLS" --results "${RESULTS:-bench/results}" "$@" &
 pid=$!
 status=0
 wait "$pid" || status=$?
