@@ -46,16 +46,18 @@ static void received_and_rport(const osip_via_t *via, osip_generic_param_t **rec
 	}
 }
 
-int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
+/* sip_via_param_set for a parameter already looked up (found, or NULL to
+ * add it); value NULL for a flag parameter. */
+static int param_put(osip_via_t *via, osip_generic_param_t *found, const char *name,
+		     const char *value)
 {
-	osip_generic_param_t *param = NULL;
 	char *copy = value ? osip_strdup(value) : NULL;
 
 	if (value && !copy)
 		return -1;
-	if (osip_generic_param_get_byname(&via->via_params, (char *)name, &param) == 0 && param) {
-		osip_free(param->gvalue);
-		param->gvalue = copy;
+	if (found) {
+		osip_free(found->gvalue);
+		found->gvalue = copy;
 		return 0;
 	}
 	char *pname = osip_strdup(name);
@@ -65,6 +67,15 @@ int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
 		return -1;
 	}
 	return 0;
+}
+
+int sip_via_param_set(osip_via_t *via, const char *name, const char *value)
+{
+	osip_generic_param_t *param = NULL;
+
+	if (osip_generic_param_get_byname(&via->via_params, (char *)name, &param) != 0)
+		param = NULL;
+	return param_put(via, param, name, value);
 }
 
 /* A value with a quote is a whole quoted-string (sipmsg_quoted_string_ok):
@@ -87,28 +98,6 @@ static bool params_well_formed(const osip_via_t *via)
 	return true;
 }
 
-/* sip_via_param_set for a parameter already looked up (found, or NULL to
- * add it). */
-static int param_put(osip_via_t *via, osip_generic_param_t *found, const char *name,
-		     const char *value)
-{
-	char *copy = osip_strdup(value);
-
-	if (!copy)
-		return -1;
-	if (found) {
-		osip_free(found->gvalue);
-		found->gvalue = copy;
-		return 0;
-	}
-	char *pname = osip_strdup(name);
-	if (!pname || osip_generic_param_add(&via->via_params, pname, copy) != 0) {
-		osip_free(pname);
-		osip_free(copy);
-		return -1;
-	}
-	return 0;
-}
 
 int sip_via_stamp_received(osip_message_t *req, const struct netaddr *src, bool force_rport)
 {
