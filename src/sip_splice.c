@@ -737,7 +737,13 @@ static void put_start_line(struct out *o, const struct sip_splice *s, const osip
 {
 	char *uri = NULL, code[16];
 
-	if (same_as_snap(s, msg, -1)) {
+	/* a status line goes out as it came only when it reads one way:
+	 * "SIP/2.0 " and three digits, then a space */
+	const char *b = s->buf;
+	bool plain_status = MSG_IS_REQUEST(msg) ||
+			    (s->start_len >= 12 && b[7] == ' ' && b[8] >= '1' && b[8] <= '6' && b[9] >= '0' &&
+			     b[9] <= '9' && b[10] >= '0' && b[10] <= '9' && b[11] == ' ');
+	if (plain_status && same_as_snap(s, msg, -1)) {
 		put(o, s->buf, s->start_len);
 	} else if (MSG_IS_REQUEST(msg)) {
 		if (!msg->sip_method || !msg->sip_version || osip_uri_to_str(msg->req_uri, &uri) != 0) {

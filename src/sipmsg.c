@@ -257,6 +257,12 @@ static enum sipmsg_status check_parsed(const osip_message_t *msg, const char **w
 		*why = "unsupported SIP version";
 		return MSG_IS_REQUEST(msg) ? SIPMSG_INVALID : SIPMSG_MALFORMED;
 	}
+	/* RFC 3261 7.2: a Status-Code is three digits, 100 to 699; libosip2
+	 * reads "1%0080" as 1, and such a response is passed on to no one */
+	if (MSG_IS_RESPONSE(msg) && (msg->status_code < 100 || msg->status_code > 699)) {
+		*why = "status code out of range";
+		return SIPMSG_MALFORMED;
+	}
 	/* RFC 3261 19.1.5, RFC 4475 3.1.2.11 (escruri): headers in a
 	 * Request-URI are malformed and must not reach the next hop. */
 	if (MSG_IS_REQUEST(msg) && msg->req_uri && osip_list_size(&msg->req_uri->url_headers) > 0) {
@@ -438,6 +444,11 @@ static void check_splice(osip_message_t *msg, const char *spliced, size_t splice
 	if (ok) {
 		sort_unknown_headers(whole);
 		ok = sipmsg_serialize(whole, &full, &full_len) == 0;
+	}
+	if (!ok && check_splices == SIPMSG_SPLICE_RECORD) {
+		splice_mismatches++;
+		osip_message_free(whole);
+		return;
 	}
 	if (!ok) {
 		fprintf(stderr, "sipmsg: spliced a message that cannot be serialised:\n%s\n", spliced);

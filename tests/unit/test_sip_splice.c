@@ -334,6 +334,24 @@ START_TEST(nul_in_an_unread_header_not_hidden)
 }
 END_TEST
 
+START_TEST(odd_status_line_written_anew)
+{
+	/* libosip2 reads "180abc" as 180: the line is written from the values */
+	static const char resp[] = "SIP/2.0 180abc Ringing\r\n"
+				   "Via: SIP/2.0/UDP 198.51.100.5:5062;branch=z9hG4bK-a1\r\n"
+				   "From: <sip:alice@198.51.100.5>;tag=t1\r\nTo: <sip:200@192.0.2.20>;tag=x\r\n"
+				   "Call-ID: abc\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	struct parsed p;
+	size_t len;
+
+	parse_indexed(&p, resp, strlen(resp), true);
+	char *out = spliced(&p, &len);
+	ck_assert_ptr_eq(strstr(out, "SIP/2.0 180 Ringing\r\n"), out);
+	osip_free(out);
+	osip_message_free(p.msg);
+}
+END_TEST
+
 /* What the index does not describe is written in full. */
 static const struct {
 	const char *why, *text;
@@ -462,6 +480,7 @@ static Suite *sip_splice_suite(void)
 			    (int)(sizeof(not_indexed) / sizeof(not_indexed[0])));
 	tcase_add_test(tc, too_many_headers_not_indexed);
 	tcase_add_test(tc, multipart_not_spliced);
+	tcase_add_test(tc, odd_status_line_written_anew);
 	tcase_add_test(tc, untouched_list_changed_is_refused);
 	tcase_add_test(tc, detached_is_written_in_full);
 	suite_add_tcase(s, tc);

@@ -162,6 +162,25 @@ START_TEST(zeros_with_more_is_not_keepalive)
 }
 END_TEST
 
+/* RFC 3261 7.2: a status code outside 100-699 (libosip2 reads "1%0080"
+ * as 1) makes a response nobody is given. */
+START_TEST(status_code_out_of_range_dropped)
+{
+	static const char *const lines[] = { "SIP/2.0 1%0080 Unknown", "SIP/2.0 700 Odd", "SIP/2.0 99 Low" };
+	char text[512];
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		osip_message_t *msg = NULL;
+		const char *why = "";
+		int n = snprintf(text, sizeof(text), "%s\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1\r\n"
+				 "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\n"
+				 "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n", lines[i]);
+		ck_assert_int_eq(sipmsg_parse(text, (size_t)n, &msg, &why), SIPMSG_MALFORMED);
+		ck_assert_ptr_null(msg);
+	}
+}
+END_TEST
+
 /* RFC 5389: a Binding Request with no attributes, and one with a FINGERPRINT. */
 START_TEST(stun_binding_request)
 {
@@ -757,6 +776,7 @@ static Suite *sipmsg_suite(void)
 	tc = tcase_create("keepalive");
 	tcase_add_loop_test(tc, keepalive_recognised, 0, sizeof(keepalives) / sizeof(keepalives[0]));
 	tcase_add_test(tc, keepalive_then_register);
+	tcase_add_test(tc, status_code_out_of_range_dropped);
 	tcase_add_test(tc, zeros_with_more_is_not_keepalive);
 	tcase_add_test(tc, stun_binding_request);
 	tcase_add_test(tc, stun_lookalikes_refused);
