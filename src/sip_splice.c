@@ -532,11 +532,12 @@ static void put_header(struct out *o, const char *name, char *text, int rc)
 
 typedef int (*to_str_fn)(const void *, char **);
 
-static void put_list(struct out *o, const char *name, const osip_list_t *list, to_str_fn fn)
+/* The first count entries of list (all: -1), each as libosip2 writes it. */
+static void put_list(struct out *o, const char *name, const osip_list_t *list, to_str_fn fn, int count)
 {
 	const void *e;
 
-	for (int i = 0; (e = osip_list_get(list, i)) != NULL; i++) {
+	for (int i = 0; (count < 0 || i < count) && (e = osip_list_get(list, i)) != NULL; i++) {
 		char *text = NULL;
 		int rc = fn(e, &text);
 		put_header(o, name, text, rc);
@@ -554,22 +555,22 @@ static void put_kind(struct out *o, const osip_message_t *msg, enum kind k)
 {
 	switch (k) {
 	case K_VIA:
-		put_list(o, "Via", &msg->vias, via_str);
+		put_list(o, "Via", &msg->vias, via_str, -1);
 		break;
 	case K_ROUTE:
-		put_list(o, "Route", &msg->routes, route_str);
+		put_list(o, "Route", &msg->routes, route_str, -1);
 		break;
 	case K_RECORD_ROUTE:
-		put_list(o, "Record-Route", &msg->record_routes, record_route_str);
+		put_list(o, "Record-Route", &msg->record_routes, record_route_str, -1);
 		break;
 	case K_CONTACT:
-		put_list(o, "Contact", &msg->contacts, contact_str);
+		put_list(o, "Contact", &msg->contacts, contact_str, -1);
 		break;
 	case K_AUTHORIZATION:
-		put_list(o, "Authorization", &msg->authorizations, authorization_str);
+		put_list(o, "Authorization", &msg->authorizations, authorization_str, -1);
 		break;
 	case K_PROXY_AUTHORIZATION:
-		put_list(o, "Proxy-Authorization", &msg->proxy_authorizations, authorization_str);
+		put_list(o, "Proxy-Authorization", &msg->proxy_authorizations, authorization_str, -1);
 		break;
 	default: /* From, To, Call-ID and CSeq: put_single */
 		break;
@@ -642,14 +643,12 @@ static void put_list_kind(struct out *o, const struct sip_splice *s, const osip_
 		put_kind(o, msg, k);
 		return;
 	}
-	static const char *const names_of[LIST_KINDS] = { "Via", "Route", "Record-Route", "Contact" };
-	for (int i = 0; i < n - kept; i++) {
-		char *text = NULL;
-		const void *e = osip_list_get(list, i);
-		int rc = li == 0 ? osip_via_to_str(e, &text) : li == 3 ? osip_contact_to_str(e, &text)
-			 : li == 1 ? osip_route_to_str(e, &text) : osip_record_route_to_str(e, &text);
-		put_header(o, names_of[li], text, rc);
-	}
+	static const struct {
+		const char *name;
+		to_str_fn fn;
+	} writer[LIST_KINDS] = { { "Via", via_str }, { "Route", route_str },
+				 { "Record-Route", record_route_str }, { "Contact", contact_str } };
+	put_list(o, writer[li].name, list, writer[li].fn, n - kept);
 	for (int j = m - kept; j < m; j++) {
 		const struct sip_splice_line *l = &s->line[s->entry[s->list[li].first + j].line];
 		put(o, s->buf + l->off, l->len);
